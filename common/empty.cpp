@@ -1,0 +1,1 @@
+// Keeps libraries whose folders are still empty valid CMake targets.
