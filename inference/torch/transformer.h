@@ -1,0 +1,118 @@
+// The Llama decoder (HF naming, so state dicts load unchanged) with the attention modes
+// Stable-DiffCoder needs, and a preallocated KV cache. Torch header: include only from
+// inference/torch, training/torch, bench/torch and torch tests.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "inference/model_files.h"
+
+namespace maskfill {
+
+// Per-layer K/V for positions [0, length); storage grows by doubling so a forward never copies
+// the whole cache. A denoise pass writes its block's K/V past `length` without advancing it
+// (the "crop" of the reference), a commit pass advances it.
+struct KVCache {
+  std::vector<torch::Tensor> keys, values;  // [1, kv_heads, capacity, head_dim]
+  int64_t length = 0;
+  void reserve(int64_t capacity, const ModelConfig& config, torch::Device device, torch::Dtype dtype);
+  int64_t capacity() const { return keys.empty() ? 0 : keys[0].size(2); }
+  void clear() { length = 0; }
+};
+
+// Boolean [queries, keys] mask, true = may attend. Queries sit at absolute positions
+// [query_start, query_start + queries), keys at [0, keys).
+torch::Tensor attention_mask(AttentionMode mode, int64_t block_size, int64_t query_start, int64_t queries,
+                             int64_t keys, torch::Device device);
+
+// Rotary tables (HF Llama: inv_freq in fp32, cat(freqs, freqs), rotate_half layout).
+struct RopeTables {
+  torch::Tensor cos, sin;  // [max_positions, head_dim], float32
+};
+RopeTables make_rope_tables(const ModelConfig& config, int64_t positions, torch::Device device);
+
+struct RMSNormImpl : torch::nn::Module {
+  RMSNormImpl(int64_t dim, double eps);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight;
+  double eps;
+};
+TORCH_MODULE(RMSNorm);
+
+struct AttentionImpl : torch::nn::Module {
+  explicit AttentionImpl(const ModelConfig& config);
+  // x [B, T, hidden]; cos/sin [T, head_dim]; mask [T, T_keys] bool or undefined (all allowed).
+  // With a cache (B must be 1) keys are cache[0, cache_start) + this block, and this block's K/V
+  // are written at cache_start.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        const torch::Tensor& mask, torch::Tensor* cache_k, torch::Tensor* cache_v,
+                        int64_t cache_start);
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  int64_t heads, kv_heads, head_dim;
+};
+TORCH_MODULE(Attention);
+
+struct MlpImpl : torch::nn::Module {
+  explicit MlpImpl(const ModelConfig& config);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+struct DecoderLayerImpl : torch::nn::Module {
+  explicit DecoderLayerImpl(const ModelConfig& config);
+  Attention self_attn{nullptr};
+  Mlp mlp{nullptr};
+  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+};
+TORCH_MODULE(DecoderLayer);
+
+struct LlamaBodyImpl : torch::nn::Module {
+  explicit LlamaBodyImpl(const ModelConfig& config);
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers;
+  RMSNorm norm{nullptr};
+};
+TORCH_MODULE(LlamaBody);
+
+// Parameter names are exactly HF's: model.embed_tokens.weight, model.layers.N.self_attn.q_proj.weight,
+// ..., model.norm.weight, lm_head.weight.
+struct TransformerImpl : torch::nn::Module {
+  explicit TransformerImpl(const ModelConfig& config);
+
+  // Inference: ids [T] (int64) at absolute positions [cache->length, +T). `mask` as from
+  // attention_mask() or undefined when every key is visible. Appends to the cache if `commit`.
+  // Returns logits [T, vocab] in float32.
+  torch::Tensor forward_cached(const torch::Tensor& ids, KVCache& cache, const torch::Tensor& mask, bool commit);
+
+  // Training / full-sequence: ids [B, T], positions [T] (int64), mask [T, T] bool.
+  // Returns logits [B, T, vocab] in the module's dtype.
+  torch::Tensor forward_full(const torch::Tensor& ids, const torch::Tensor& positions, const torch::Tensor& mask);
+
+  const ModelConfig& config() const { return config_; }
+
+  LlamaBody model{nullptr};
+  torch::nn::Linear lm_head{nullptr};
+
+ private:
+  torch::Tensor run_layers(torch::Tensor hidden, const torch::Tensor& cos, const torch::Tensor& sin,
+                           const torch::Tensor& mask, KVCache* cache, int64_t cache_start);
+  const RopeTables& rope(int64_t positions, torch::Device device);
+  ModelConfig config_;
+  RopeTables rope_;
+};
+TORCH_MODULE(Transformer);
+
+// Copies weights from a checkpoint, checking every expected name and shape; converts dtype.
+// Unexpected tensors are returned (the caller logs them); missing or misshapen ones throw.
+class Checkpoint;
+std::vector<std::string> load_weights(Transformer& model, const Checkpoint& checkpoint);
+// Writes the model's parameters as safetensors in `dtype` (HF names).
+void save_weights(const Transformer& model, const std::string& path, torch::Dtype dtype);
+
+torch::Dtype parse_dtype(const std::string& name);  // "float32"/"bfloat16"/"float16"
+torch::Device resolve_device(const std::string& name);
+
+}  // namespace maskfill

@@ -1,0 +1,185 @@
+// `maskfill train corpus|tokenizer|ar|bd|sft`: the seed's recipe, stage by stage. Each stage
+// reads the previous stage's model directory and writes its own (HF layout), so a stage can be
+// rerun or resumed alone (checkpoints live in the stage's output folder).
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/command.h"
+#include "inference/tokenizer.h"
+#include "training/bpe_trainer.h"
+#include "training/corpus.h"
+#include "training/torch/model_io.h"
+#include "training/torch/sft_data.h"
+#include "training/torch/trainer.h"
+
+namespace maskfill::training {
+namespace {
+namespace fs = std::filesystem;
+
+struct StageFlags {
+  std::string corpus = "runs/corpus", tokenizer = "runs/tokenizer", init, out;
+  ModelShape shape;
+  StageOptions stage;
+  double fim_rate = 0.5;
+  int threads = 0;
+  std::string export_dtype = "bfloat16";
+  int64_t sft_samples = 20000;
+  void add_to(CLI::App& app) {
+    app.add_option("--corpus", corpus, "corpus directory from `train corpus`")->capture_default_str();
+    app.add_option("--tokenizer", tokenizer, "directory with tokenizer.json")->capture_default_str();
+    app.add_option("--init", init, "model directory to start from (required for bd and sft)");
+    app.add_option("--out", out, "output directory (model + log.csv + checkpoint/)")->required();
+    app.add_option("--steps", stage.steps)->capture_default_str();
+    app.add_option("--batch", stage.batch)->capture_default_str();
+    app.add_option("--seq-len", stage.seq_len)->capture_default_str();
+    app.add_option("--lr", stage.lr)->capture_default_str();
+    app.add_option("--warmup", stage.warmup_steps, "LR warmup steps")->capture_default_str();
+    app.add_option("--corruption-warmup", stage.corruption_warmup_steps,
+                   "block diffusion: steps over which u_max rises from 1e-3 to 1 (0 = off)");
+    app.add_option("--seed", stage.seed)->capture_default_str();
+    app.add_option("--checkpoint-every", stage.checkpoint_every)->capture_default_str();
+    app.add_option("--eval-every", stage.eval_every)->capture_default_str();
+    app.add_option("--fim-rate", fim_rate, "share of SPM FIM samples")->capture_default_str();
+    app.add_option("--hidden", shape.hidden)->capture_default_str();
+    app.add_option("--layers", shape.layers)->capture_default_str();
+    app.add_option("--heads", shape.heads)->capture_default_str();
+    app.add_option("--kv-heads", shape.kv_heads)->capture_default_str();
+    app.add_option("--intermediate", shape.intermediate)->capture_default_str();
+    app.add_option("--context", shape.context, "max_position_embeddings")->capture_default_str();
+    app.add_option("--threads", threads, "torch CPU threads (0 = all cores)");
+    app.add_option("--export-dtype", export_dtype, "dtype of the written model.safetensors")->capture_default_str();
+    app.add_option("--sft-samples", sft_samples, "SFT: samples to synthesize")->capture_default_str();
+  }
+};
+
+TokenStream cached_stream(const StageFlags& f, const Tokenizer& tokenizer, bool validation) {
+  fs::path cache = fs::path(f.out) / (validation ? "validation.tokens" : "train.tokens");
+  if (fs::exists(cache)) return TokenStream::load(cache.string());
+  TokenStream stream = build_pretraining_stream(f.corpus, validation, tokenizer, f.fim_rate, f.stage.seed);
+  stream.save(cache.string());
+  return stream;
+}
+
+void write_summary(const StageFlags& f, const StageResult& r) {
+  nlohmann::json summary = {{"stage", f.stage.name},       {"steps", r.steps},
+                            {"train_loss", r.train_loss},  {"val_loss", r.val_loss},
+                            {"seconds", r.seconds},        {"batch", f.stage.batch},
+                            {"seq_len", f.stage.seq_len},  {"lr", f.stage.lr},
+                            {"corruption_warmup", f.stage.corruption_warmup_steps},
+                            {"fim_rate", f.fim_rate}};
+  std::ofstream(fs::path(f.out) / "summary.json") << summary.dump(2) << "\n";
+  spdlog::info("[{}] done: {} steps in {:.0f}s, train loss {:.4f}, validation loss {:.4f}", f.stage.name, r.steps,
+               r.seconds, r.train_loss, r.val_loss);
+}
+
+int run_training_stage(StageFlags& f, const std::string& stage) {
+  torch::set_num_threads(f.threads > 0 ? f.threads : int(std::max(1u, std::thread::hardware_concurrency())));
+  fs::create_directories(f.out);
+  Tokenizer tokenizer = Tokenizer::from_file((fs::path(f.tokenizer) / "tokenizer.json").string());
+  SpecialIds special = SpecialIds::from(tokenizer);
+  f.stage.name = stage;
+  f.stage.out_dir = f.out;
+  Transformer model{nullptr};
+  if (stage == "ar") {
+    f.stage.objective = Objective::Autoregressive;
+    ModelConfig config = tiny_config(f.shape, tokenizer.vocab_size());
+    config.attention = AttentionMode::Causal;
+    config.logit_shift = true;
+    model = f.init.empty() ? init_model(config, f.stage.seed) : load_model_for_training(f.init, AttentionMode::Causal);
+  } else {
+    if (f.init.empty() && stage == "sft") throw std::runtime_error("sft needs --init (the block-diffusion model)");
+    f.stage.objective = Objective::BlockDiffusion;
+    if (f.init.empty()) {  // block diffusion from scratch: the "no AR stage" ablation
+      model = init_model(tiny_config(f.shape, tokenizer.vocab_size()), f.stage.seed);
+    } else {
+      model = load_model_for_training(f.init, AttentionMode::BlockCausal);
+    }
+  }
+  TokenStream train, validation;
+  if (stage == "sft") {
+    train = build_sft_stream(f.corpus, tokenizer, (fs::path(f.tokenizer) / "tokenizer_config.json").string(),
+                             f.sft_samples, f.stage.seed, false);
+    validation = build_sft_stream(f.corpus, tokenizer, (fs::path(f.tokenizer) / "tokenizer_config.json").string(),
+                                  std::max<int64_t>(200, f.sft_samples / 20), f.stage.seed, true);
+  } else {
+    train = cached_stream(f, tokenizer, false);
+    validation = cached_stream(f, tokenizer, true);
+  }
+  StageResult result = run_stage(model, train, validation, f.stage, special.mask);
+  export_model(model, f.tokenizer, (fs::path(f.out) / "model").string(), parse_dtype(f.export_dtype));
+  write_summary(f, result);
+  return 0;
+}
+
+int run_corpus(const std::string& packages, const std::string& out) {
+  CorpusOptions options;
+  options.package_list_path = packages;
+  CorpusManifest manifest = gather_corpus(options);
+  write_corpus(manifest, out);
+  uint64_t bytes = 0, validation = 0;
+  for (const auto& file : manifest.files) {
+    bytes += file.bytes;
+    validation += file.split == Split::Validation;
+  }
+  spdlog::info("corpus: {} files ({} validation), {:.1f} MB, written to {}", manifest.files.size(), validation,
+               double(bytes) / 1e6, out);
+  return 0;
+}
+
+int run_tokenizer(const std::string& corpus, const std::string& out, int32_t vocab, int64_t max_bytes) {
+  BpeTrainer trainer(BpeOptions{.vocab_size = vocab, .min_pair_count = 2, .max_input_bytes = max_bytes});
+  for_each_document(corpus, Split::Train, [&](const CorpusDocument& doc) { trainer.add_text(doc.text); });
+  write_tokenizer_files(trainer.train(), out);
+  spdlog::info("tokenizer: {} tokens from {:.1f} MB written to {}", vocab, double(trainer.bytes_seen()) / 1e6, out);
+  return 0;
+}
+
+int run_train(int argc, char** argv) {
+  CLI::App app{"Train maskfill's tiny model with the seed's recipe: corpus, BPE tokenizer, then AR -> "
+               "block-diffusion CPT -> SFT"};
+  app.require_subcommand(1);
+  std::string packages = "training/packages.txt", corpus_out = "runs/corpus";
+  auto* corpus_cmd = app.add_subcommand("corpus", "gather permissively licensed sources from Debian packages");
+  corpus_cmd->add_option("--packages", packages)->capture_default_str();
+  corpus_cmd->add_option("--out", corpus_out)->capture_default_str();
+  std::string tok_corpus = "runs/corpus", tok_out = "runs/tokenizer";
+  int32_t vocab = 6144;
+  int64_t max_bytes = 0;
+  auto* tok_cmd = app.add_subcommand("tokenizer", "train the byte-level BPE tokenizer");
+  tok_cmd->add_option("--corpus", tok_corpus)->capture_default_str();
+  tok_cmd->add_option("--out", tok_out)->capture_default_str();
+  tok_cmd->add_option("--vocab", vocab)->capture_default_str();
+  tok_cmd->add_option("--max-bytes", max_bytes, "train on at most this many bytes (0 = all)");
+  StageFlags ar_flags, bd_flags, sft_flags;
+  ar_flags.stage.lr = 2e-3;
+  bd_flags.stage.lr = 1e-3;
+  bd_flags.stage.corruption_warmup_steps = 100;
+  sft_flags.stage.lr = 3e-4;
+  sft_flags.stage.steps = 300;
+  auto* ar_cmd = app.add_subcommand("ar", "stage a: next-token prediction with 50% SPM FIM");
+  auto* bd_cmd = app.add_subcommand("bd", "stage b: block-diffusion continual pretraining (block 4)");
+  auto* sft_cmd = app.add_subcommand("sft", "stage c: instruction edits and FIM samples, block diffusion");
+  ar_flags.add_to(*ar_cmd);
+  bd_flags.add_to(*bd_cmd);
+  sft_flags.add_to(*sft_cmd);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (*corpus_cmd) return run_corpus(packages, corpus_out);
+  if (*tok_cmd) return run_tokenizer(tok_corpus, tok_out, vocab, max_bytes);
+  if (*ar_cmd) return run_training_stage(ar_flags, "ar");
+  if (*bd_cmd) return run_training_stage(bd_flags, "bd");
+  return run_training_stage(sft_flags, "sft");
+}
+
+const RegisterCommand train_command{"train", "corpus, tokenizer and the AR -> block-diffusion -> SFT stages", run_train};
+
+}  // namespace
+}  // namespace maskfill::training

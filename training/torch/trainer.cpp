@@ -1,0 +1,158 @@
+#include "training/torch/trainer.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+namespace maskfill::training {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double learning_rate(const StageOptions& o, int64_t step) {
+  if (step < o.warmup_steps) return o.lr * double(step + 1) / double(o.warmup_steps);
+  double progress = double(step - o.warmup_steps) / double(std::max<int64_t>(1, o.steps - o.warmup_steps));
+  double cosine = 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
+  return o.lr * (o.min_lr_ratio + (1.0 - o.min_lr_ratio) * cosine);
+}
+
+NoiseSchedule noise_at(const StageOptions& o, int64_t step, int64_t block) {
+  NoiseSchedule schedule;
+  schedule.block = block;
+  if (o.corruption_warmup_steps > 0 && step < o.corruption_warmup_steps) {
+    schedule.u_max = 1e-3 + (1.0 - 1e-3) * double(step) / double(o.corruption_warmup_steps);
+    schedule.in_warmup = true;
+  }
+  return schedule;
+}
+
+// Weight decay on matrices only; norms are left alone (standard Llama practice).
+torch::optim::AdamW make_optimizer(Transformer& model, const StageOptions& o) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (auto& p : model->named_parameters()) (p.value().dim() >= 2 ? decay : no_decay).push_back(p.value());
+  auto options = torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).eps(1e-8);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(options.weight_decay(o.weight_decay)));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(options.weight_decay(0.0)));
+  return torch::optim::AdamW(groups, options);
+}
+
+void set_lr(torch::optim::AdamW& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+}
+
+struct Checkpointer {
+  fs::path dir;
+  int64_t load(Transformer& model, torch::optim::AdamW& optimizer) const {
+    if (!fs::exists(dir / "state.json")) return 0;
+    torch::load(model, (dir / "model.pt").string());
+    torch::load(optimizer, (dir / "optimizer.pt").string());
+    std::ifstream in(dir / "state.json");
+    return nlohmann::json::parse(in).at("step").get<int64_t>();
+  }
+  void save(Transformer& model, torch::optim::AdamW& optimizer, int64_t step) const {
+    fs::create_directories(dir);
+    // Write then rename, so an interruption never leaves a half-written checkpoint behind.
+    torch::save(model, (dir / "model.pt.tmp").string());
+    torch::save(optimizer, (dir / "optimizer.pt.tmp").string());
+    fs::rename(dir / "model.pt.tmp", dir / "model.pt");
+    fs::rename(dir / "optimizer.pt.tmp", dir / "optimizer.pt");
+    std::ofstream(dir / "state.json.tmp") << nlohmann::json{{"step", step}}.dump();
+    fs::rename(dir / "state.json.tmp", dir / "state.json");
+  }
+};
+
+void progress_line(const StageOptions& o, int64_t step, double loss, double lr, double tokens_per_s, double eta_s) {
+  static const bool tty = isatty(STDERR_FILENO);
+  if (!tty && step % 20 != 0 && step + 1 != o.steps) return;
+  int width = 30, filled = int(width * double(step + 1) / double(o.steps));
+  std::fprintf(stderr, "%s[%s] [%s%s] %lld/%lld loss %.4f lr %.2e %.0f tok/s eta %.0fs%s", tty ? "\r" : "",
+               o.name.c_str(), std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+               (long long)step + 1, (long long)o.steps, loss, lr, tokens_per_s, eta_s, tty ? "" : "\n");
+}
+
+}  // namespace
+
+double validation_loss(Transformer& model, const std::vector<Batch>& batches, Objective objective, int32_t mask_id,
+                       int64_t block) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  torch::Generator generator = at::detail::createCPUGenerator(12345);
+  double total = 0;
+  for (const Batch& batch : batches) {
+    if (objective == Objective::Autoregressive) {
+      total += autoregressive_loss(model, batch.ids, batch.trainable).token_loss;
+    } else {
+      auto noised = add_block_noise(batch.ids, batch.trainable, NoiseSchedule{block, 1.0, false}, mask_id, generator);
+      total += block_diffusion_loss(model, batch.ids, noised).loss.item<double>();
+    }
+  }
+  model->train();
+  return total / double(batches.size());
+}
+
+StageResult run_stage(Transformer& model, const TokenStream& train, const TokenStream& validation,
+                      const StageOptions& o, int32_t mask_id) {
+  fs::create_directories(o.out_dir);
+  model->train();
+  auto optimizer = make_optimizer(model, o);
+  Checkpointer checkpointer{fs::path(o.out_dir) / "checkpoint"};
+  int64_t first_step = checkpointer.load(model, optimizer);
+  if (first_step > 0) spdlog::info("[{}] resuming at step {}", o.name, first_step);
+  std::ofstream log(fs::path(o.out_dir) / "log.csv", first_step > 0 ? std::ios::app : std::ios::trunc);
+  if (first_step == 0) log << "step,lr,loss,grad_norm,u_max,val_loss,tokens_per_s\n";
+
+  // The data order depends on the step, so a resumed run sees what an uninterrupted one would.
+  std::mt19937_64 rng(o.seed * 1000003 + first_step);
+  torch::Generator generator = at::detail::createCPUGenerator(o.seed * 7919 + first_step);
+  auto val_batches = validation_batches(validation, o.eval_batches, o.batch, o.seq_len);
+  const int64_t block = model->config().block_size;
+  std::deque<double> recent;
+  StageResult result;
+  auto start = Clock::now();
+  for (int64_t step = first_step; step < o.steps; ++step) {
+    double lr = learning_rate(o, step);
+    set_lr(optimizer, lr);
+    Batch batch = sample_batch(train, o.batch, o.seq_len, rng);
+    NoiseSchedule schedule = noise_at(o, step, block);
+    LossOut out = o.objective == Objective::Autoregressive
+                      ? autoregressive_loss(model, batch.ids, batch.trainable)
+                      : block_diffusion_loss(model, batch.ids,
+                                             add_block_noise(batch.ids, batch.trainable, schedule, mask_id, generator));
+    optimizer.zero_grad();
+    out.loss.backward();
+    double grad_norm = torch::nn::utils::clip_grad_norm_(model->parameters(), o.grad_clip);
+    optimizer.step();
+
+    recent.push_back(out.token_loss);
+    if (recent.size() > 50) recent.pop_front();
+    double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    double tokens_per_s = double((step - first_step + 1) * o.batch * o.seq_len) / std::max(elapsed, 1e-9);
+    bool evaluate = (step + 1) % o.eval_every == 0 || step + 1 == o.steps;
+    double val = evaluate ? validation_loss(model, val_batches, o.objective, mask_id, block) : NAN;
+    if (evaluate) result.val_loss = val;
+    log << step + 1 << ',' << lr << ',' << out.token_loss << ',' << grad_norm << ',' << schedule.u_max << ','
+        << (evaluate ? std::to_string(val) : "") << ',' << tokens_per_s << '\n';
+    log.flush();
+    double eta = elapsed / double(step - first_step + 1) * double(o.steps - step - 1);
+    progress_line(o, step, out.token_loss, lr, tokens_per_s, eta);
+    if ((step + 1) % o.checkpoint_every == 0 || step + 1 == o.steps) checkpointer.save(model, optimizer, step + 1);
+  }
+  std::fprintf(stderr, "\n");
+  result.steps = o.steps;
+  result.train_loss = recent.empty() ? NAN : std::accumulate(recent.begin(), recent.end(), 0.0) / double(recent.size());
+  if (std::isnan(result.val_loss) || result.val_loss == 0)
+    result.val_loss = validation_loss(model, val_batches, o.objective, mask_id, block);
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+}  // namespace maskfill::training
