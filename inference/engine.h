@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@ namespace maskfill {
 
 class Tokenizer;
 struct ModelConfig;
+struct TokenizerConfig;
 
 struct DeviceOptions {
   std::string device = "auto";  // "auto" | "cpu" | "cuda" | "cuda:N"
@@ -67,6 +69,11 @@ class Engine {
   virtual ~Engine() = default;
   virtual const Tokenizer& tokenizer() const = 0;
   virtual const ModelConfig& config() const = 0;
+  // tokenizer_config.json of the loaded model (chat template, BOS/EOS strings, add_bos_token);
+  // infill builds FIM and chat prompts from it. The default throws: engines should override.
+  virtual const TokenizerConfig& tokenizer_config() const {
+    throw std::logic_error(description() + " does not expose its tokenizer_config");
+  }
   virtual std::string description() const = 0;  // "maskfill-tiny on cpu/float32", for status
   // Block-diffusion decoding (official generate_block) of `prompt`.
   virtual DecodeResult generate(const std::vector<int32_t>& prompt, const DecodeOptions& options,

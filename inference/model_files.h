@@ -31,7 +31,8 @@ struct ModelConfig {
   int32_t eos_token_id = 2;
   // Diffusion facts. Stable-DiffCoder (architectures StableDiffcoderForCausalLM or an auto_map
   // naming a diffcoder module) is block-causal with block 4 and no logit shift; a plain Llama is
-  // causal with a logit shift. Optional config keys "block_size", "mask_token_id" override.
+  // causal with a logit shift. Optional config keys "block_size", "mask_token_id" override (a
+  // "block_size" key also marks the model as block-diffusion).
   AttentionMode attention = AttentionMode::BlockCausal;
   int64_t block_size = 4;
   bool logit_shift = false;
@@ -48,12 +49,20 @@ struct TokenizerConfig {
 };
 TokenizerConfig parse_tokenizer_config(const std::string& tokenizer_config_json_text);
 
+// generation_config.json, when the snapshot has one.
+struct GenerationConfig {
+  std::vector<int32_t> eos_token_ids;  // an int or a list in the file
+  std::optional<int32_t> bos_token_id, pad_token_id;
+};
+GenerationConfig parse_generation_config(const std::string& generation_config_json_text);
+
 struct ModelFiles {
   std::string dir;
   ModelConfig config;
   TokenizerConfig tokenizer_config;
   std::string tokenizer_json_path;
   std::vector<std::string> safetensors_paths;  // one file, or the shards named by the index
+  std::optional<GenerationConfig> generation_config;
 };
 // Reads and validates the directory layout and the JSON files (not the tensors).
 ModelFiles locate_model_files(const std::string& dir);

@@ -15,8 +15,8 @@ uint64_t SplitMix64::next() {
 }
 
 double SplitMix64::uniform() {
-  // (k + 0.5) / 2^53 keeps the value strictly inside (0, 1), so -log(u) is finite and non-zero.
-  return (double(next() >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+  // (k + 0.5) / 2^52 keeps the value strictly inside (0, 1), so -log(u) is finite and non-zero.
+  return (double(next() >> 12) + 0.5) * (1.0 / 4503599627370496.0);
 }
 
 std::vector<int> transfer_schedule(int masks, int steps) {

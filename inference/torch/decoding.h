@@ -11,7 +11,7 @@
 namespace maskfill {
 
 // The random source for Gumbel noise and random remasking: splitmix64, uniform doubles in
-// (0, 1) from the top 53 bits. Chosen over torch's generator so the Python reference
+// (0, 1) from the top 52 bits. Chosen over torch's generator so the Python reference
 // (tests/reference) reproduces the exact same numbers; draws happen in row-major order over the
 // block's [tokens, vocab] logits, one draw per element, at every denoising step.
 class SplitMix64 {

@@ -38,6 +38,7 @@ class TorchEngine final : public Engine {
 
   const Tokenizer& tokenizer() const override { return tokenizer_; }
   const ModelConfig& config() const override { return files_.config; }
+  const TokenizerConfig& tokenizer_config() const override { return files_.tokenizer_config; }
   std::string description() const override { return description_; }
 
   DecodeResult generate(const std::vector<int32_t>& prompt, const DecodeOptions& options,

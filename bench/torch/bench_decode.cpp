@@ -1,0 +1,178 @@
+// `maskfill bench decode`: ms per 4-token block forward at cached prefixes of 128/512/2048
+// tokens, and block diffusion (threshold 0.9; one token per step) against AR greedy on the same
+// prompts and lengths, in one run. Without --model it uses random weights of the tiny shape.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "common/command.h"
+#include "inference/model_files.h"
+#include "inference/safetensors.h"
+#include "inference/tokenizer.h"
+#include "inference/torch/decode_flags.h"
+#include "inference/torch/decoding.h"
+#include "training/torch/model_io.h"
+
+namespace maskfill {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+void sync(torch::Device device) {
+#if defined(TORCH_VERSION_MAJOR) && TORCH_VERSION_MAJOR >= 2
+  if (device.is_cuda()) torch::cuda::synchronize();
+#else
+  (void)device;
+#endif
+}
+
+// Median ms of a denoise forward (4 query tokens, cache not advanced) after a prefix of `cached`.
+double ms_per_block_forward(Transformer& model, int64_t cached, int repeats) {
+  torch::NoGradGuard no_grad;
+  auto device = model->lm_head->weight.device();
+  const auto& config = model->config();
+  KVCache cache;
+  cache.reserve(cached + config.block_size, config, device, model->lm_head->weight.scalar_type());
+  auto prefix = torch::randint(10, config.vocab_size, {cached}, torch::kLong).to(device);
+  // Prefill in chunks so even large models fit.
+  for (int64_t done = 0; done < cached; done += 512) {
+    int64_t n = std::min<int64_t>(512, cached - done);
+    auto mask = attention_mask(config.attention, config.block_size, done, n, done + n, device);
+    model->forward_cached(prefix.narrow(0, done, n), cache, mask, true);
+  }
+  auto block = torch::randint(10, config.vocab_size, {config.block_size}, torch::kLong).to(device);
+  std::vector<double> times;
+  for (int i = 0; i < repeats + 2; ++i) {
+    sync(device);
+    auto t = Clock::now();
+    auto logits = model->forward_cached(block, cache, {}, false);
+    (void)logits.sum().item<float>();  // forces the work to finish on any device
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+    if (i >= 2) times.push_back(ms);
+  }
+  return median(times);
+}
+
+struct Row {
+  std::string name;
+  int forwards = 0, tokens = 0;
+  double ms = 0;
+};
+
+void add(Row& row, const DecodeResult& r) {
+  row.forwards += r.stats.forwards + 1;  // count the prompt's prefill pass too, for both methods
+  row.tokens += r.stats.generated_tokens;
+  row.ms += r.stats.prefill_ms + r.stats.decode_ms;
+}
+
+std::vector<std::vector<int32_t>> bench_prompts(const Tokenizer* tokenizer, int64_t vocab, int count, int length) {
+  std::vector<std::vector<int32_t>> prompts;
+  std::mt19937 rng(7);
+  if (tokenizer) {
+    // Real code from the samples folder, cut at different places.
+    std::ifstream in(std::string(MASKFILL_BENCH_SAMPLE));
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    auto ids = tokenizer->encode(buffer.str());
+    for (int i = 0; i < count && ids.size() > size_t(length); ++i) {
+      size_t start = rng() % (ids.size() - length);
+      prompts.emplace_back(ids.begin() + start, ids.begin() + start + length);
+    }
+  }
+  while (int(prompts.size()) < count) {
+    std::vector<int32_t> p(length);
+    for (auto& id : p) id = 10 + int32_t(rng() % (vocab - 10));
+    prompts.push_back(p);
+  }
+  return prompts;
+}
+
+int run_bench_decode(int argc, char** argv) {
+  CLI::App app{"Decoding benchmark: forward latency vs cache length, block diffusion vs AR greedy"};
+  ModelFlags flags;
+  flags.add_to(app);
+  int prompts = 6, prompt_length = 96, gen_length = 32, repeats = 10;
+  std::vector<int64_t> prefixes{128, 512, 2048};
+  app.add_option("--prompts", prompts)->capture_default_str();
+  app.add_option("--prompt-length", prompt_length)->capture_default_str();
+  app.add_option("--gen-length", gen_length)->capture_default_str();
+  app.add_option("--repeats", repeats)->capture_default_str();
+  app.add_option("--prefixes", prefixes, "cached prefix lengths for the forward timing")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  torch::set_num_threads(flags.device.threads > 0 ? flags.device.threads : int(std::thread::hardware_concurrency()));
+  torch::Device device = resolve_device(flags.device.device);
+  torch::Dtype dtype = flags.device.dtype == "auto" ? (device.is_cuda() ? torch::kBFloat16 : torch::kFloat32)
+                                                    : parse_dtype(flags.device.dtype);
+  std::string dir = flags.model.empty() ? default_model_dir() : flags.model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  Transformer model{nullptr};
+  std::string label;
+  if (!dir.empty()) {
+    ModelFiles files = locate_model_files(dir);
+    tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_file(files.tokenizer_json_path));
+    model = Transformer(files.config);
+    load_weights(model, Checkpoint::open(files.safetensors_paths));
+    label = dir;
+  } else {
+    auto config = training::tiny_config(training::ModelShape{}, 6144);
+    config.max_position_embeddings = 4096;
+    model = training::init_model(config, 1);
+    label = "random weights, tiny shape";
+  }
+  model->to(device, dtype);
+  model->eval();
+  const auto& config = model->config();
+  std::printf("model: %s (%lld layers, hidden %lld) on %s\n\n", label.c_str(), (long long)config.num_hidden_layers,
+              (long long)config.hidden_size, device.str().c_str());
+
+  std::printf("%-28s %10s\n", "4-token block forward", "ms (median)");
+  std::vector<double> ms;
+  for (int64_t prefix : prefixes) {
+    if (prefix + config.block_size > config.max_position_embeddings) continue;
+    ms.push_back(ms_per_block_forward(model, prefix, repeats));
+    std::printf("  cached prefix %-13lld %10.3f\n", (long long)prefix, ms.back());
+  }
+  if (ms.size() >= 2) std::printf("  ratio %lld/%lld: %.2f (goal < 1.5)\n\n", (long long)prefixes[ms.size() - 1],
+                                  (long long)prefixes[0], ms.back() / ms.front());
+
+  auto inputs = bench_prompts(tokenizer.get(), config.vocab_size, prompts, prompt_length);
+  Row threshold{"block diffusion, threshold 0.9"}, one_per_step{"block diffusion, 1 token/step"}, ar{"AR greedy"};
+  DiffusionTokens special{config.mask_token_id, config.eos_token_id};
+  for (const auto& prompt : inputs) {
+    DecodeOptions options;
+    options.gen_length = gen_length;
+    options.stop_at_eos = false;  // same lengths for every method
+    options.threshold = 0.9;
+    add(threshold, generate_block_diffusion(model, prompt, options, special, {}));
+    options.threshold.reset();
+    add(one_per_step, generate_block_diffusion(model, prompt, options, special, {}));
+    add(ar, generate_greedy_autoregressive(model, prompt, gen_length, -1, {}));
+  }
+  std::printf("%-32s %8s %8s %12s %10s\n", "method",
+              "NFE", "tokens", "tokens/NFE", "tokens/s");
+  for (const Row* row : {&threshold, &one_per_step, &ar})
+    std::printf("%-32s %8d %8d %12.2f %10.1f\n", row->name.c_str(), row->forwards, row->tokens,
+                double(row->tokens) / row->forwards, 1000.0 * row->tokens / row->ms);
+  std::printf("(NFE counts every model pass including the prompt prefill; AR has no EOS stop here)\n");
+  return 0;
+}
+
+const RegisterCommand bench_decode_command{"bench-decode", "ms per forward and decoding throughput", run_bench_decode};
+
+}  // namespace
+}  // namespace maskfill

@@ -1,0 +1,92 @@
+// `maskfill lsp`: the language server on stdio (default) or one loopback TCP connection.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "common/command.h"
+#include "lsp-server/transport.h"
+
+namespace maskfill {
+namespace {
+
+struct LspFlags {
+  std::string listen;
+  bool allow_remote = false;
+  std::string log_file;
+  std::string log_level = "info";
+  std::string model;
+  std::string device = "auto";
+  std::string dtype = "auto";
+};
+
+// Logs go to stderr or a file, never stdout: stdout carries the protocol in stdio mode.
+void setup_logging(const LspFlags& flags) {
+  std::shared_ptr<spdlog::logger> logger;
+  if (flags.log_file.empty())
+    logger = spdlog::stderr_logger_mt("maskfill");
+  else
+    logger = spdlog::basic_logger_mt("maskfill", flags.log_file);
+  logger->set_level(spdlog::level::from_str(flags.log_level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+lsp::ServerOptions server_options(const LspFlags& flags) {
+  lsp::ServerOptions options;
+  options.version = MASKFILL_VERSION;
+  // The flags are validated like settings so both paths give the same messages.
+  nlohmann::json settings = {{"modelPath", flags.model}, {"device", flags.device}, {"dtype", flags.dtype}};
+  lsp::ConfigUpdate update = lsp::apply_settings(options.config, settings);
+  if (!update.errors.empty()) throw CLI::ValidationError("maskfill lsp", update.errors.front());
+  options.config = update.config;
+  return options;
+}
+
+int run_lsp(int argc, char** argv) {
+  CLI::App app{"Run the maskfill language server (stdio by default)", "maskfill lsp"};
+  LspFlags flags;
+  app.add_option("--listen", flags.listen, "serve one client over TCP at HOST:PORT (loopback only)");
+  app.add_flag("--allow-remote", flags.allow_remote, "allow --listen on a non-loopback address (no authentication!)");
+  app.add_option("--log-file", flags.log_file, "log to this file instead of stderr");
+  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error, critical or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--model", flags.model, "model directory (default: the bundled model)");
+  app.add_option("--device", flags.device, "auto, cpu, cuda or cuda:N");
+  app.add_option("--dtype", flags.dtype, "auto, float32, bfloat16 or float16");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  lsp::ServerOptions options;
+  try {
+    options = server_options(flags);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  setup_logging(flags);
+  signal(SIGPIPE, SIG_IGN);  // a closed pipe or socket becomes a write error, not a kill
+
+  std::unique_ptr<lsp::Transport> transport;
+  if (flags.listen.empty()) {
+    transport = lsp::make_stdio_transport();
+  } else {
+    lsp::ListenOptions listen = lsp::parse_listen_address(flags.listen);
+    listen.allow_remote = flags.allow_remote;
+    transport = lsp::accept_tcp_client(listen, [](const std::string& where) {
+      spdlog::info("listening on {}", where);
+      std::fprintf(stderr, "maskfill lsp: listening on %s\n", where.c_str());
+    });
+  }
+  int code = lsp::serve(*transport, std::move(options));
+  spdlog::shutdown();
+  return code;
+}
+
+const RegisterCommand lsp_command{"lsp", "run the language server (stdio, or --listen 127.0.0.1:PORT)", run_lsp};
+
+}  // namespace
+}  // namespace maskfill

@@ -1,0 +1,58 @@
+-- Options of the maskfill plugin: defaults, validation, and the LSP initializationOptions.
+local M = {}
+
+M.defaults = {
+  server_path = 'maskfill', -- binary; a bare name is looked up on $PATH
+  cmd = nil, -- full command override, e.g. { '/opt/maskfill', 'lsp' }
+  model_path = nil, -- nil: the server's default (bundled model or $MASKFILL_MODEL_DIR)
+  device = 'auto',
+  dtype = 'auto',
+  filetypes = { 'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'c', 'cpp', 'go', 'rust', 'java' },
+  inline_completion = {
+    enabled = true,
+    debounce_ms = 150, -- client-side wait after the last keystroke before asking
+    native = true, -- use vim.lsp.inline_completion when Neovim has it (0.12+)
+  },
+  keymaps = { -- insert mode, buffer-local; false disables one
+    accept = '<Tab>',
+    next = '<M-]>',
+    prev = '<M-[>',
+    dismiss = '<C-]>',
+  },
+}
+
+M.options = vim.deepcopy(M.defaults)
+
+function M.setup(opts)
+  local merged = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), opts or {})
+  vim.validate({
+    server_path = { merged.server_path, 'string' },
+    cmd = { merged.cmd, 'table', true },
+    model_path = { merged.model_path, 'string', true },
+    device = { merged.device, 'string' },
+    dtype = { merged.dtype, 'string' },
+    filetypes = { merged.filetypes, 'table' },
+    debounce_ms = { merged.inline_completion.debounce_ms, 'number' },
+  })
+  merged.inline_completion.debounce_ms = math.max(0, math.floor(merged.inline_completion.debounce_ms))
+  M.options = merged
+  return merged
+end
+
+function M.cmd()
+  return M.options.cmd or { M.options.server_path, 'lsp' }
+end
+
+-- What the server reads from `initialize`. Neovim debounces on its side (timer in ghost.lua), so the
+-- server is asked not to wait again.
+function M.init_options()
+  local o = M.options
+  return {
+    modelPath = o.model_path,
+    device = o.device,
+    dtype = o.dtype,
+    inlineCompletion = { enabled = o.inline_completion.enabled, debounceMs = 0 },
+  }
+end
+
+return M

@@ -1,0 +1,10 @@
+-- Loaded at startup: sets maskfill up with defaults unless the user's config already called
+-- require('maskfill').setup{...} or opted out with vim.g.maskfill_autosetup = false.
+if vim.g.loaded_maskfill then return end
+vim.g.loaded_maskfill = true
+if vim.fn.has('nvim-0.7') ~= 1 then
+  vim.notify('maskfill needs Neovim 0.7 or newer', vim.log.levels.ERROR)
+  return
+end
+local maskfill = require('maskfill')
+if not maskfill.is_setup() and vim.g.maskfill_autosetup ~= false then maskfill.setup({}) end

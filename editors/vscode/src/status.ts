@@ -1,0 +1,52 @@
+// The `maskfill/status` payload → what the status bar item shows. Pure (no `vscode`).
+
+export type ServerState = 'loading' | 'ready' | 'busy' | 'error';
+
+export interface ServerStatus {
+  state: ServerState;
+  message?: string;
+  model?: string;
+}
+
+const STATES: readonly ServerState[] = ['loading', 'ready', 'busy', 'error'];
+
+// Validates what came over the wire; anything malformed becomes an error status that says so,
+// so a protocol mismatch is visible to the user instead of silently ignored.
+export function parseStatus(raw: unknown): ServerStatus {
+  if (typeof raw !== 'object' || raw === null) {
+    return { state: 'error', message: `malformed maskfill/status: ${JSON.stringify(raw)}` };
+  }
+  const record = raw as Record<string, unknown>;
+  const state = record.state;
+  if (typeof state !== 'string' || !STATES.includes(state as ServerState)) {
+    return { state: 'error', message: `unknown maskfill/status state: ${JSON.stringify(state)}` };
+  }
+  const status: ServerStatus = { state: state as ServerState };
+  if (typeof record.message === 'string' && record.message) status.message = record.message;
+  if (typeof record.model === 'string' && record.model) status.model = record.model;
+  return status;
+}
+
+export interface StatusPresentation {
+  text: string; // status bar text, with a codicon
+  tooltip: string;
+  isError: boolean;
+}
+
+const ICONS: Record<ServerState, string> = {
+  loading: '$(sync~spin)',
+  ready: '$(check)',
+  busy: '$(loading~spin)',
+  error: '$(error)',
+};
+
+export function presentStatus(status: ServerStatus): StatusPresentation {
+  const label = status.state === 'ready' ? 'maskfill' : `maskfill: ${status.state}`;
+  const lines = [`maskfill server: ${status.state}`];
+  if (status.model) lines.push(`model: ${status.model}`);
+  if (status.message) lines.push(status.message);
+  return { text: `${ICONS[status.state]} ${label}`, tooltip: lines.join('\n'), isError: status.state === 'error' };
+}
+
+// Before the server answered at all.
+export const STARTING: ServerStatus = { state: 'loading', message: 'starting maskfill lsp' };

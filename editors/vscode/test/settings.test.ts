@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { clampDebounce, DEFAULT_SETTINGS, needsRestart, readSettings, serverCommand, toInitializationOptions } from '../src/settings';
+
+const fromMap = (values: Record<string, unknown>) => (key: string) => values[key];
+
+test('defaults when nothing is set: maskfill on PATH, server-default model', () => {
+  const settings = readSettings(fromMap({}));
+  assert.deepEqual(settings, DEFAULT_SETTINGS);
+  assert.deepEqual(serverCommand(settings), { command: 'maskfill', args: ['lsp'] });
+  assert.deepEqual(toInitializationOptions(settings), {
+    device: 'auto', dtype: 'auto', inlineCompletion: { enabled: true, debounceMs: 150 },
+  });
+});
+
+test('every setting reaches initializationOptions', () => {
+  const settings = readSettings(fromMap({
+    serverPath: ' /opt/maskfill/bin/maskfill ', modelPath: '/models/sdc-8b', device: 'cuda:1', dtype: 'bfloat16',
+    'inlineCompletion.enabled': false, 'inlineCompletion.debounceMs': 80,
+  }));
+  assert.deepEqual(serverCommand(settings), { command: '/opt/maskfill/bin/maskfill', args: ['lsp'] });
+  assert.deepEqual(toInitializationOptions(settings), {
+    modelPath: '/models/sdc-8b', device: 'cuda:1', dtype: 'bfloat16', inlineCompletion: { enabled: false, debounceMs: 80 },
+  });
+});
+
+test('bad values fall back or are clamped', () => {
+  const settings = readSettings(fromMap({ serverPath: '', device: 42, 'inlineCompletion.enabled': 'yes', 'inlineCompletion.debounceMs': -5 }));
+  assert.equal(settings.serverPath, 'maskfill');
+  assert.equal(settings.device, 'auto');
+  assert.equal(settings.inlineCompletionEnabled, true);
+  assert.equal(settings.debounceMs, 0);
+  assert.equal(clampDebounce(99999), 5000);
+  assert.equal(clampDebounce(12.6), 13);
+  assert.equal(clampDebounce(Number.NaN), 150);
+  assert.equal(clampDebounce('100'), 150);
+});
+
+test('needsRestart only when something changed', () => {
+  const a = readSettings(fromMap({}));
+  assert.equal(needsRestart(a, { ...a }), false);
+  assert.equal(needsRestart(a, { ...a, dtype: 'float16' }), true);
+});

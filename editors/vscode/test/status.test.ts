@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { parseStatus, presentStatus } from '../src/status';
+
+test('each state has its own icon and label', () => {
+  assert.deepEqual(presentStatus(parseStatus({ state: 'ready', model: 'maskfill-tiny on cpu/float32' })), {
+    text: '$(check) maskfill', tooltip: 'maskfill server: ready\nmodel: maskfill-tiny on cpu/float32', isError: false,
+  });
+  assert.equal(presentStatus(parseStatus({ state: 'loading' })).text, '$(sync~spin) maskfill: loading');
+  assert.equal(presentStatus(parseStatus({ state: 'busy' })).text, '$(loading~spin) maskfill: busy');
+  const error = presentStatus(parseStatus({ state: 'error', message: 'no model at /x' }));
+  assert.equal(error.text, '$(error) maskfill: error');
+  assert.equal(error.isError, true);
+  assert.match(error.tooltip, /no model at \/x/);
+});
+
+test('malformed payloads become visible errors', () => {
+  assert.deepEqual(parseStatus(null), { state: 'error', message: 'malformed maskfill/status: null' });
+  assert.deepEqual(parseStatus({ state: 'sleeping' }), { state: 'error', message: 'unknown maskfill/status state: "sleeping"' });
+  assert.deepEqual(parseStatus({ state: 'ready', message: 7, model: '' }), { state: 'ready' });
+});

@@ -1,0 +1,367 @@
+// Byte-level BPE with HF `tokenizers` semantics. Pipeline of encode(): invalid UTF-8 becomes
+// U+FFFD (HF only takes valid strings) -> added tokens cut out (non-normalized ones first, then
+// normalized ones; the normalizer is null) -> pre-tokenizer pieces -> BPE of each piece's bytes,
+// cached per piece. The post-processor is not applied: callers add BOS per tokenizer_config.
+#include "inference/tokenizer.h"
+
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <queue>
+#include <shared_mutex>
+#include <sstream>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "inference/added_tokens.h"
+#include "inference/byte_level.h"
+#include "inference/pretokenizer.h"
+
+namespace maskfill {
+namespace {
+
+using json = nlohmann::json;
+
+uint64_t pair_key(int32_t left, int32_t right) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
+}
+
+struct Merge {
+  int32_t rank;
+  int32_t merged_id;
+};
+
+// Lets unordered_map<std::string, ...> be searched with a string_view without a copy.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+// Piece -> ids cache; bounded by clearing when full (pieces of source code repeat a lot).
+class BpeCache {
+ public:
+  bool find(std::string_view piece, std::vector<int32_t>& out) const {
+    std::shared_lock lock(mutex_);
+    auto it = map_.find(piece);
+    if (it == map_.end()) return false;
+    out.insert(out.end(), it->second.begin(), it->second.end());
+    return true;
+  }
+  void put(std::string_view piece, std::vector<int32_t> ids) {
+    std::unique_lock lock(mutex_);
+    if (map_.size() >= kCapacity) map_.clear();
+    map_.emplace(std::string(piece), std::move(ids));
+  }
+  static constexpr size_t kMaxPieceBytes = 256;
+
+ private:
+  static constexpr size_t kCapacity = 200000;
+  mutable std::shared_mutex mutex_;
+  StringMap<std::vector<int32_t>> map_;
+};
+
+std::string json_type_name(const json& value) { return value.type_name(); }
+
+// Everything loaded from tokenizer.json (Tokenizer::Impl is this, kept private in the header).
+struct BpeTokenizer {
+  StringMap<int32_t> token_ids;  // vocab + added tokens, by token text
+  std::vector<std::string> tokens;                     // by id; empty where no token
+  std::vector<std::string> token_bytes;                // what each id decodes to
+  std::vector<bool> special;
+  StringMap<int32_t> raw_vocab;  // vocab by the bytes a token stands for
+  std::array<int32_t, 256> byte_ids{};                 // id of each single-byte symbol, -1 if none
+  std::unordered_map<uint64_t, Merge> merges;
+  std::optional<int32_t> unk_id;
+  bool ignore_merges = false;
+  std::unique_ptr<AddedTokenSplitter> raw_splitter, normalized_splitter;
+  std::unique_ptr<PreTokenizer> pre_tokenizer;
+  mutable BpeCache cache;
+
+  void bpe(std::string_view piece, std::vector<int32_t>& out) const;
+  void encode_section(std::string_view text, std::vector<int32_t>& out) const;
+};
+
+void set_token(BpeTokenizer& impl, const std::string& token, int32_t id) {
+  if (id < 0) throw std::runtime_error("tokenizer.json: negative id for token '" + token + "'");
+  if (static_cast<size_t>(id) >= impl.tokens.size()) {
+    impl.tokens.resize(id + 1);
+    impl.special.resize(id + 1, false);
+  }
+  impl.tokens[id] = token;
+}
+
+void load_model(BpeTokenizer& impl, const json& model) {
+  if (!model.is_object()) throw std::runtime_error("tokenizer.json: \"model\" is missing");
+  std::string type = model.value("type", std::string("BPE"));
+  if (type != "BPE") throw std::runtime_error("tokenizer.json: model type '" + type + "' is not supported (BPE only)");
+  if (model.contains("dropout") && !model["dropout"].is_null() && model["dropout"].get<double>() > 0)
+    throw std::runtime_error("tokenizer.json: BPE dropout is not supported");
+  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
+    if (model.contains(key) && model[key].is_string() && !model[key].get<std::string>().empty())
+      throw std::runtime_error(std::string("tokenizer.json: BPE ") + key + " is not supported");
+  if (model.value("byte_fallback", false)) throw std::runtime_error("tokenizer.json: BPE byte_fallback is not supported");
+  impl.ignore_merges = model.value("ignore_merges", false);
+
+  if (!model.contains("vocab") || !model["vocab"].is_object())
+    throw std::runtime_error("tokenizer.json: model.vocab must be an object");
+  for (const auto& [token, id] : model["vocab"].items()) {
+    if (!id.is_number_integer()) throw std::runtime_error("tokenizer.json: vocab id of '" + token + "' is not an integer");
+    set_token(impl, token, id.get<int32_t>());
+    impl.token_ids[token] = id.get<int32_t>();
+    if (auto bytes = byte_level::decode(token)) impl.raw_vocab.emplace(*bytes, id.get<int32_t>());
+  }
+  if (model.contains("unk_token") && model["unk_token"].is_string()) {
+    auto it = impl.token_ids.find(model["unk_token"].get<std::string>());
+    if (it != impl.token_ids.end()) impl.unk_id = it->second;
+  }
+  for (int b = 0; b < 256; ++b) {
+    auto it = impl.token_ids.find(byte_level::byte_to_symbol(static_cast<uint8_t>(b)));
+    impl.byte_ids[b] = it == impl.token_ids.end() ? -1 : it->second;
+  }
+
+  const json& merges = model.contains("merges") ? model["merges"] : json::array();
+  if (!merges.is_array()) throw std::runtime_error("tokenizer.json: model.merges must be an array");
+  int32_t rank = 0;
+  for (const auto& merge : merges) {
+    std::string left, right;
+    if (merge.is_string()) {  // "a b"
+      const std::string& text = merge.get_ref<const std::string&>();
+      size_t space = text.find(' ');
+      if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos)
+        throw std::runtime_error("tokenizer.json: merge " + std::to_string(rank) + " '" + text + "' is not two tokens");
+      left = text.substr(0, space), right = text.substr(space + 1);
+    } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
+      left = merge[0].get<std::string>(), right = merge[1].get<std::string>();
+    } else {
+      throw std::runtime_error("tokenizer.json: merge " + std::to_string(rank) + " is neither \"a b\" nor [a, b]");
+    }
+    auto find = [&](const std::string& token) {
+      auto it = impl.token_ids.find(token);
+      if (it == impl.token_ids.end())
+        throw std::runtime_error("tokenizer.json: merge " + std::to_string(rank) + " uses '" + token +
+                                 "', which is not in the vocab");
+      return it->second;
+    };
+    int32_t left_id = find(left), right_id = find(right), merged_id = find(left + right);
+    impl.merges[pair_key(left_id, right_id)] = {rank, merged_id};  // a repeated pair: the last wins, as in HF
+    ++rank;
+  }
+}
+
+std::vector<AddedToken> load_added_tokens(BpeTokenizer& impl, const json& added) {
+  std::vector<AddedToken> tokens;
+  if (added.is_null()) return tokens;
+  if (!added.is_array()) throw std::runtime_error("tokenizer.json: added_tokens must be an array");
+  for (const auto& entry : added) {
+    if (!entry.is_object() || !entry.contains("id") || !entry.contains("content"))
+      throw std::runtime_error("tokenizer.json: an added token lacks \"id\" or \"content\"");
+    AddedToken token;
+    token.content = entry["content"].get<std::string>();
+    token.id = entry["id"].get<int32_t>();
+    token.special = entry.value("special", false);
+    token.lstrip = entry.value("lstrip", false);
+    token.rstrip = entry.value("rstrip", false);
+    token.single_word = entry.value("single_word", false);
+    token.normalized = entry.value("normalized", !token.special);
+    set_token(impl, token.content, token.id);
+    impl.token_ids[token.content] = token.id;
+    impl.special[token.id] = token.special;
+    tokens.push_back(std::move(token));
+  }
+  return tokens;
+}
+
+void check_decoder(const json& decoder) {
+  if (decoder.is_object() && decoder.value("type", std::string()) == "ByteLevel") return;
+  std::string what = decoder.is_object() ? "'" + decoder.value("type", std::string("?")) + "'" : json_type_name(decoder);
+  throw std::runtime_error("tokenizer.json: decoder " + what + " is not supported (ByteLevel only)");
+}
+
+}  // namespace
+
+struct Tokenizer::Impl : BpeTokenizer {};
+
+// Merges lowest rank first, leftmost on ties (HF's heap order), over a linked list of symbols.
+void BpeTokenizer::bpe(std::string_view piece, std::vector<int32_t>& out) const {
+  if (ignore_merges) {
+    auto it = raw_vocab.find(piece);
+    if (it != raw_vocab.end()) {
+      out.push_back(it->second);
+      return;
+    }
+  }
+  struct Symbol {
+    int32_t id, prev, next;
+  };
+  std::vector<Symbol> symbols;
+  symbols.reserve(piece.size());
+  for (char c : piece) {
+    int32_t id = byte_ids[static_cast<uint8_t>(c)];
+    if (id < 0) {
+      if (!unk_id) continue;  // HF drops a symbol that is not in the vocab when there is no unk
+      id = *unk_id;
+    }
+    int32_t index = static_cast<int32_t>(symbols.size());
+    symbols.push_back({id, index - 1, index + 1});
+  }
+  if (symbols.empty()) return;
+  symbols.back().next = -1;
+
+  struct Candidate {
+    int32_t rank, left, merged_id;
+    int32_t left_symbol_id, right_symbol_id;  // to detect stale candidates
+    bool operator>(const Candidate& other) const {
+      return rank != other.rank ? rank > other.rank : left > other.left;
+    }
+  };
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;
+  auto push_pair = [&](int32_t left) {
+    if (left < 0) return;
+    int32_t right = symbols[left].next;
+    if (right < 0) return;
+    auto it = merges.find(pair_key(symbols[left].id, symbols[right].id));
+    if (it != merges.end()) queue.push({it->second.rank, left, it->second.merged_id, symbols[left].id, symbols[right].id});
+  };
+  for (int32_t i = 0; i + 1 < static_cast<int32_t>(symbols.size()); ++i) push_pair(i);
+  while (!queue.empty()) {
+    Candidate top = queue.top();
+    queue.pop();
+    Symbol& left = symbols[top.left];
+    if (left.id != top.left_symbol_id || left.next < 0 || symbols[left.next].id != top.right_symbol_id) continue;
+    Symbol& right = symbols[left.next];
+    left.id = top.merged_id;
+    left.next = right.next;
+    if (right.next >= 0) symbols[right.next].prev = top.left;
+    right.id = -1;  // removed
+    push_pair(left.prev);
+    push_pair(top.left);
+  }
+  for (int32_t i = 0; i >= 0; i = symbols[i].next) out.push_back(symbols[i].id);
+}
+
+void BpeTokenizer::encode_section(std::string_view text, std::vector<int32_t>& out) const {
+  std::vector<std::string_view> pieces;
+  std::deque<std::string> storage;
+  pre_tokenizer->split(text, pieces, storage);
+  std::vector<int32_t> ids;
+  for (std::string_view piece : pieces) {
+    bool cacheable = piece.size() <= BpeCache::kMaxPieceBytes;
+    if (cacheable && cache.find(piece, out)) continue;
+    ids.clear();
+    bpe(piece, ids);
+    out.insert(out.end(), ids.begin(), ids.end());
+    if (cacheable) cache.put(piece, ids);
+  }
+}
+
+Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+Tokenizer::~Tokenizer() = default;
+
+Tokenizer Tokenizer::from_file(const std::string& tokenizer_json_path) {
+  std::ifstream in(tokenizer_json_path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read tokenizer file " + tokenizer_json_path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    return from_json_text(text.str());
+  } catch (const std::exception& error) {
+    throw std::runtime_error(tokenizer_json_path + ": " + error.what());
+  }
+}
+
+Tokenizer Tokenizer::from_json_text(const std::string& tokenizer_json_text) {
+  json root = json::parse(tokenizer_json_text, nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded()) throw std::runtime_error("tokenizer.json is not valid JSON");
+  if (!root.is_object()) throw std::runtime_error("tokenizer.json must hold a JSON object");
+  auto impl = std::make_unique<Impl>();
+  try {
+    if (root.contains("normalizer") && !root["normalizer"].is_null())
+      throw std::runtime_error("tokenizer.json: normalizer '" + root["normalizer"].value("type", std::string("?")) +
+                               "' is not supported (only null)");
+    load_model(*impl, root.value("model", json()));
+    std::vector<AddedToken> added = load_added_tokens(*impl, root.value("added_tokens", json::array()));
+    std::vector<AddedToken> raw, normalized;
+    for (auto& token : added) (token.normalized ? normalized : raw).push_back(token);
+    impl->raw_splitter = std::make_unique<AddedTokenSplitter>(std::move(raw));
+    impl->normalized_splitter = std::make_unique<AddedTokenSplitter>(std::move(normalized));
+    impl->pre_tokenizer = std::make_unique<PreTokenizer>(root.value("pre_tokenizer", json()));
+    if (!impl->pre_tokenizer->has_byte_level())
+      throw std::runtime_error("tokenizer.json: the pre_tokenizer must end with ByteLevel (byte-level BPE only)");
+    check_decoder(root.value("decoder", json()));
+  } catch (const json::exception& error) {
+    throw std::runtime_error(std::string("tokenizer.json: ") + error.what());
+  }
+  // What each id decodes to: the bytes behind byte-level symbols, else the token's own UTF-8.
+  impl->token_bytes.resize(impl->tokens.size());
+  for (size_t id = 0; id < impl->tokens.size(); ++id) {
+    auto bytes = byte_level::decode(impl->tokens[id]);
+    impl->token_bytes[id] = bytes ? *bytes : impl->tokens[id];
+  }
+  return Tokenizer(std::move(impl));
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
+  std::string repaired;
+  if (!byte_level::is_valid_utf8(text)) {
+    repaired = byte_level::utf8_lossy(text);
+    text = repaired;
+  }
+  std::vector<TextSection> sections, subsections;
+  impl_->raw_splitter->split(text, sections);
+  std::vector<int32_t> ids;
+  ids.reserve(text.size() / 3);
+  for (const TextSection& section : sections) {
+    if (section.added_token_id >= 0) {
+      ids.push_back(section.added_token_id);
+      continue;
+    }
+    subsections.clear();
+    impl_->normalized_splitter->split(section.text, subsections);
+    for (const TextSection& subsection : subsections) {
+      if (subsection.added_token_id >= 0) ids.push_back(subsection.added_token_id);
+      else impl_->encode_section(subsection.text, ids);
+    }
+  }
+  return ids;
+}
+
+std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
+  std::string bytes;
+  for (int32_t id : ids) {
+    if (id < 0 || static_cast<size_t>(id) >= impl_->tokens.size() || impl_->tokens[id].empty()) continue;
+    if (skip_special_tokens && impl_->special[id]) continue;
+    bytes += impl_->token_bytes[id];
+  }
+  return byte_level::utf8_lossy(bytes);
+}
+
+std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
+  auto it = impl_->token_ids.find(token);
+  if (it == impl_->token_ids.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Tokenizer::id_to_token(int32_t id) const {
+  if (id < 0 || static_cast<size_t>(id) >= impl_->tokens.size()) return {};
+  return impl_->tokens[id];
+}
+
+bool Tokenizer::is_special(int32_t id) const {
+  return id >= 0 && static_cast<size_t>(id) < impl_->special.size() && impl_->special[id];
+}
+
+int32_t Tokenizer::vocab_size() const { return static_cast<int32_t>(impl_->tokens.size()); }
+
+std::vector<std::string> Tokenizer::pretokenize(std::string_view text) const {
+  std::string repaired = byte_level::utf8_lossy(text);
+  std::vector<std::string_view> pieces;
+  std::deque<std::string> storage;
+  impl_->pre_tokenizer->split(repaired, pieces, storage);
+  return {pieces.begin(), pieces.end()};
+}
+
+}  // namespace maskfill

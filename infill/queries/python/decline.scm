@@ -1,0 +1,3 @@
+; Where automatic inline completion declines: comments and string literals.
+(comment) @decline
+(string) @decline

@@ -1,0 +1,24 @@
+// Does a candidate parse? Splice it into a copy of the document, reparse incrementally, and
+// compare the ERROR/MISSING nodes in the edited region before and after.
+#pragma once
+
+#include <string_view>
+
+#include "infill/source_document.h"
+#include "infill/span_finder.h"
+
+namespace maskfill {
+
+// ERROR and MISSING nodes that touch [region.begin, region.end].
+int count_syntax_errors(const SourceDocument& doc, ByteRange region);
+
+struct SyntaxVerdict {
+  int errors_before = 0;  // in the replaced span of the original
+  int errors_after = 0;   // in the inserted text of the spliced copy
+  bool ok() const { return errors_after <= errors_before; }
+};
+
+// Documents without a grammar always pass.
+SyntaxVerdict check_replacement(const SourceDocument& doc, ByteRange span, std::string_view text);
+
+}  // namespace maskfill

@@ -1,0 +1,78 @@
+#include "lsp-server/document_store.h"
+
+#include <stdexcept>
+#include <tuple>
+
+namespace maskfill::lsp {
+
+std::vector<TextChange> parse_content_changes(const nlohmann::json& changes) {
+  if (!changes.is_array()) throw std::invalid_argument("contentChanges must be an array");
+  std::vector<TextChange> parsed;
+  parsed.reserve(changes.size());
+  for (const nlohmann::json& change : changes) {
+    TextChange entry;
+    entry.text = change.at("text").get<std::string>();
+    if (change.contains("range")) {
+      entry.start = position_from_json(change.at("range").at("start"));
+      entry.end = position_from_json(change.at("range").at("end"));
+      // Clamping is monotonic, so ordered positions give ordered offsets.
+      if (std::tie(entry.start->line, entry.start->character) > std::tie(entry.end->line, entry.end->character))
+        throw std::invalid_argument("a change's range ends before it starts");
+    }
+    parsed.push_back(std::move(entry));
+  }
+  return parsed;
+}
+
+void DocumentStore::open(const std::string& uri, const std::string& language_id, int version, std::string text) {
+  const LanguageInfo* language = find_language(language_id, uri);
+  auto document = std::unique_ptr<Document>(
+      new Document{uri, language_id, version, SourceDocument(std::move(text), language)});
+  std::lock_guard lock(mutex_);
+  documents_[uri] = std::move(document);
+}
+
+void DocumentStore::change(const std::string& uri, int version, const std::vector<TextChange>& changes,
+                           PositionEncoding encoding) {
+  std::lock_guard lock(mutex_);
+  auto found = documents_.find(uri);
+  if (found == documents_.end()) throw std::out_of_range("document not open: " + uri);
+  Document& document = *found->second;
+  for (const TextChange& change : changes) {
+    if (!change.start) {
+      document.source.set_text(change.text);
+      continue;
+    }
+    const std::string& text = document.source.text();
+    size_t begin = to_offset(text, *change.start, encoding);
+    size_t end = to_offset(text, *change.end, encoding);
+    document.source.replace(begin, end, change.text);
+  }
+  document.version = version;
+}
+
+bool DocumentStore::close(const std::string& uri) {
+  std::lock_guard lock(mutex_);
+  return documents_.erase(uri) > 0;
+}
+
+std::shared_ptr<const Document> DocumentStore::snapshot(const std::string& uri) const {
+  std::lock_guard lock(mutex_);
+  auto found = documents_.find(uri);
+  if (found == documents_.end()) return nullptr;
+  return std::make_shared<const Document>(*found->second);
+}
+
+std::optional<int> DocumentStore::version(const std::string& uri) const {
+  std::lock_guard lock(mutex_);
+  auto found = documents_.find(uri);
+  if (found == documents_.end()) return std::nullopt;
+  return found->second->version;
+}
+
+size_t DocumentStore::size() const {
+  std::lock_guard lock(mutex_);
+  return documents_.size();
+}
+
+}  // namespace maskfill::lsp

@@ -1,0 +1,110 @@
+#include "lsp-server/positions.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace maskfill::lsp {
+namespace {
+
+// Length of the UTF-8 sequence starting with `lead`; invalid bytes count as one unit so that
+// arbitrary bytes never stall the scan.
+size_t sequence_length(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if ((lead >> 5) == 0x6) return 2;
+  if ((lead >> 4) == 0xE) return 3;
+  if ((lead >> 3) == 0x1E) return 4;
+  return 1;
+}
+
+uint32_t code_units(size_t utf8_length, PositionEncoding encoding) {
+  if (encoding == PositionEncoding::Utf8) return static_cast<uint32_t>(utf8_length);
+  return utf8_length == 4 ? 2 : 1;  // non-BMP characters are surrogate pairs in UTF-16
+}
+
+bool is_line_break(char c) { return c == '\n' || c == '\r'; }
+
+// Offset of the first byte of `line`; text.size() when the text has fewer lines.
+size_t line_start(std::string_view text, uint32_t line) {
+  size_t offset = 0;
+  for (uint32_t current = 0; current < line; ++current) {
+    size_t next = text.find_first_of("\r\n", offset);
+    if (next == std::string_view::npos) return text.size();
+    offset = next + ((text[next] == '\r' && next + 1 < text.size() && text[next + 1] == '\n') ? 2 : 1);
+  }
+  return offset;
+}
+
+}  // namespace
+
+std::string_view encoding_name(PositionEncoding encoding) {
+  return encoding == PositionEncoding::Utf8 ? "utf-8" : "utf-16";
+}
+
+std::optional<PositionEncoding> encoding_from_name(std::string_view name) {
+  if (name == "utf-16") return PositionEncoding::Utf16;
+  if (name == "utf-8") return PositionEncoding::Utf8;
+  return std::nullopt;
+}
+
+size_t to_offset(std::string_view text, Position position, PositionEncoding encoding) {
+  size_t offset = line_start(text, position.line);
+  uint32_t units = 0;
+  while (offset < text.size() && !is_line_break(text[offset])) {
+    size_t length = std::min(sequence_length(static_cast<unsigned char>(text[offset])), text.size() - offset);
+    uint32_t width = code_units(length, encoding);
+    if (units + width > position.character) break;  // inside this character: round down
+    units += width;
+    offset += length;
+  }
+  return offset;
+}
+
+Position to_position(std::string_view text, size_t offset, PositionEncoding encoding) {
+  offset = std::min(offset, text.size());
+  Position position;
+  size_t begin = 0;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n' || (text[i] == '\r' && (i + 1 >= text.size() || text[i + 1] != '\n'))) {
+      ++position.line;
+      begin = i + 1;
+    }
+  }
+  for (size_t i = begin; i < offset;) {
+    size_t length = std::min(sequence_length(static_cast<unsigned char>(text[i])), text.size() - i);
+    if (i + length > offset) break;  // offset inside a character: count up to its start
+    if (text[i] == '\r') break;      // offset between "\r" and "\n" is still the line end
+    position.character += code_units(length, encoding);
+    i += length;
+  }
+  return position;
+}
+
+static uint32_t unsigned_field(const nlohmann::json& object, const char* name) {
+  const nlohmann::json& value = object.at(name);
+  if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > UINT32_MAX)
+    throw std::invalid_argument(std::string("position.") + name + " must be an unsigned 32-bit integer");
+  return value.get<uint32_t>();
+}
+
+Position position_from_json(const nlohmann::json& value) {
+  return Position{unsigned_field(value, "line"), unsigned_field(value, "character")};
+}
+
+nlohmann::json position_to_json(Position position) {
+  return {{"line", position.line}, {"character", position.character}};
+}
+
+ByteRange range_to_offsets(std::string_view text, const nlohmann::json& range, PositionEncoding encoding) {
+  ByteRange bytes{to_offset(text, position_from_json(range.at("start")), encoding),
+                  to_offset(text, position_from_json(range.at("end")), encoding)};
+  if (bytes.begin > bytes.end) throw std::invalid_argument("range end is before its start");
+  return bytes;
+}
+
+nlohmann::json range_to_json(std::string_view text, ByteRange range, PositionEncoding encoding) {
+  return {{"start", position_to_json(to_position(text, range.begin, encoding))},
+          {"end", position_to_json(to_position(text, range.end, encoding))}};
+}
+
+}  // namespace maskfill::lsp

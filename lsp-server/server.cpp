@@ -1,0 +1,271 @@
+#include "lsp-server/server.h"
+
+#include <spdlog/spdlog.h>
+
+namespace maskfill::lsp {
+namespace {
+
+constexpr int kTextDocumentSyncIncremental = 2;
+
+// Picks utf-8 when the client offers it (no conversion on our side), else the mandatory utf-16.
+PositionEncoding negotiate_encoding(const json& capabilities) {
+  const json* general = capabilities.contains("general") ? &capabilities["general"] : nullptr;
+  if (general && general->contains("positionEncodings") && (*general)["positionEncodings"].is_array())
+    for (const json& name : (*general)["positionEncodings"])
+      if (name == "utf-8") return PositionEncoding::Utf8;
+  return PositionEncoding::Utf16;
+}
+
+void merge_into(json& target, const json& patch) {
+  for (const auto& [key, value] : patch.items()) {
+    if (value.is_object() && target.contains(key) && target[key].is_object())
+      merge_into(target[key], value);
+    else
+      target[key] = value;
+  }
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options, Sink sink)
+    : options_(std::move(options)), sink_(std::move(sink)), config_(options_.config) {
+  register_lifecycle();
+  register_text_sync(*this);
+  register_debug_handlers(*this);
+}
+
+Server::~Server() { scheduler_.stop(); }
+
+void Server::on_request(std::string method, RequestHandler handler) {
+  request_handlers_[std::move(method)] = std::move(handler);
+}
+
+void Server::on_notification(std::string method, NotificationHandler handler) {
+  notification_handlers_[std::move(method)] = std::move(handler);
+}
+
+void Server::add_capabilities(const json& capabilities) { merge_into(extra_capabilities_, capabilities); }
+
+void Server::on_config_change(std::function<void(const Config&, const Config&)> listener) {
+  config_listeners_.push_back(std::move(listener));
+}
+
+Config Server::config() const {
+  std::lock_guard lock(config_mutex_);
+  return config_;
+}
+
+void Server::reply_error(const json& id, ErrorCode code, std::string_view message) {
+  sink_(make_error(id, code, message));
+}
+
+void Server::show_message(int type, const std::string& message) {
+  notify("window/showMessage", {{"type", type}, {"message", "maskfill: " + message}});
+}
+
+void Server::send_request(std::string_view method, const json& params, ResponseCallback on_response) {
+  json id;
+  {
+    std::lock_guard lock(outgoing_mutex_);
+    id = "maskfill-" + std::to_string(next_outgoing_id_++);
+    outgoing_[id_key(id)] = std::move(on_response);
+  }
+  sink_(make_request(id, method, params));
+}
+
+// ---- incoming messages ----------------------------------------------------------------------
+
+void Server::receive(std::string_view body) {
+  Message message = parse_message(body);
+  switch (message.kind) {
+    case MessageKind::Invalid:
+      spdlog::warn("rejected message: {}", message.problem);
+      reply_error(message.id, message.problem_code, message.problem);
+      return;
+    case MessageKind::Response:
+      route_response(message);
+      return;
+    case MessageKind::Notification:
+      dispatch_notification(message);
+      return;
+    case MessageKind::Request:
+      dispatch_request(message);
+      return;
+  }
+}
+
+void Server::end_of_input() {
+  spdlog::info("input closed {} shutdown; exiting with {}", shutdown_requested_ ? "after" : "without", exit_code());
+  exited_ = true;
+}
+
+void Server::dispatch_request(const Message& message) {
+  if (state_ == State::Uninitialized && message.method != "initialize")
+    return reply_error(message.id, ErrorCode::ServerNotInitialized, "the server is not initialized yet");
+  if (state_ == State::ShuttingDown)
+    return reply_error(message.id, ErrorCode::InvalidRequest, "the server is shutting down");
+  auto handler = request_handlers_.find(message.method);
+  if (handler == request_handlers_.end())
+    return reply_error(message.id, ErrorCode::MethodNotFound, "unknown method " + message.method);
+  try {
+    std::optional<json> result = handler->second(message.id, message.params);
+    if (result) reply(message.id, *result);
+  } catch (const LspError& e) {
+    reply_error(message.id, e.code(), e.what());
+  } catch (const json::exception& e) {
+    reply_error(message.id, ErrorCode::InvalidParams, std::string("invalid params: ") + e.what());
+  } catch (const std::invalid_argument& e) {
+    reply_error(message.id, ErrorCode::InvalidParams, std::string("invalid params: ") + e.what());
+  } catch (const std::exception& e) {
+    spdlog::error("{} failed: {}", message.method, e.what());
+    reply_error(message.id, ErrorCode::InternalError, e.what());
+  }
+}
+
+void Server::dispatch_notification(const Message& message) {
+  if (message.method == "exit") {
+    spdlog::info("exit {} shutdown", shutdown_requested_ ? "after" : "without");
+    exited_ = true;
+    return;
+  }
+  if (state_ != State::Running) {
+    spdlog::debug("dropped notification {} ({})", message.method,
+                  state_ == State::Uninitialized ? "not initialized" : "shutting down");
+    return;
+  }
+  auto handler = notification_handlers_.find(message.method);
+  if (handler == notification_handlers_.end()) {
+    // `$/` notifications are optional by spec; others are logged so typos are visible.
+    if (message.method.rfind("$/", 0) == 0)
+      spdlog::debug("ignored {}", message.method);
+    else
+      spdlog::warn("unknown notification {} ignored", message.method);
+    return;
+  }
+  try {
+    handler->second(message.params);
+  } catch (const std::exception& e) {
+    // Notifications have no response: log, and tell the user, since something is now off.
+    spdlog::error("{}: {}", message.method, e.what());
+    show_message(1, message.method + " failed: " + e.what());
+  }
+}
+
+void Server::route_response(const Message& message) {
+  ResponseCallback callback;
+  {
+    std::lock_guard lock(outgoing_mutex_);
+    auto found = outgoing_.find(id_key(message.id));
+    if (found == outgoing_.end()) {
+      spdlog::warn("response to unknown request id {}", message.id.dump());
+      return;
+    }
+    callback = std::move(found->second);
+    outgoing_.erase(found);
+  }
+  try {
+    callback(message.result, message.error);
+  } catch (const std::exception& e) {
+    spdlog::error("handling the response to {}: {}", message.id.dump(), e.what());
+  }
+}
+
+void Server::run_on_worker(const json& id, std::string kind, std::string uri,
+                           std::function<json(const CancelToken&)> work) {
+  Task task;
+  task.key = id_key(id);
+  task.kind = std::move(kind);
+  task.document = std::move(uri);
+  task.on_cancelled = [this, id] { reply_error(id, ErrorCode::RequestCancelled, "request cancelled"); };
+  task.run = [this, id, work = std::move(work)](const CancelToken& token) {
+    try {
+      json result = work(token);
+      if (token.cancelled())
+        reply_error(id, ErrorCode::RequestCancelled, "request cancelled");
+      else
+        reply(id, result);
+    } catch (const LspError& e) {
+      reply_error(id, token.cancelled() ? ErrorCode::RequestCancelled : e.code(), e.what());
+    } catch (const std::exception& e) {
+      spdlog::error("request {} failed: {}", id.dump(), e.what());
+      reply_error(id, ErrorCode::RequestFailed, e.what());
+    }
+  };
+  scheduler_.submit(std::move(task));
+}
+
+// ---- lifecycle and configuration ------------------------------------------------------------
+
+void Server::register_lifecycle() {
+  on_request("initialize", [this](const json&, const json& params) -> std::optional<json> {
+    if (state_ != State::Uninitialized) throw LspError(ErrorCode::InvalidRequest, "initialize was already sent");
+    return initialize(params);
+  });
+  on_notification("initialized", [](const json&) { spdlog::info("client initialized"); });
+  on_request("shutdown", [this](const json&, const json&) -> std::optional<json> {
+    state_ = State::ShuttingDown;
+    shutdown_requested_ = true;
+    scheduler_.cancel_all();  // pending work is answered -32800 before the shutdown result
+    return json(nullptr);
+  });
+  on_notification("$/cancelRequest", [this](const json& params) {
+    const json& id = params.at("id");
+    if (!scheduler_.cancel(id_key(id))) spdlog::debug("cancel of finished or unknown request {}", id.dump());
+  });
+  on_notification("$/setTrace", [](const json&) {});
+  on_notification("workspace/didChangeConfiguration", [this](const json& params) {
+    const json settings = params.value("settings", json());
+    if (settings.is_null() || (settings.is_object() && settings.empty()))
+      pull_configuration();
+    else
+      apply_configuration(settings, "workspace/didChangeConfiguration");
+  });
+}
+
+json Server::initialize(const json& params) {
+  if (!params.is_object()) throw std::invalid_argument("initialize params must be an object");
+  client_capabilities_ = params.value("capabilities", json::object());
+  if (!client_capabilities_.is_object()) throw std::invalid_argument("capabilities must be an object");
+  encoding_ = negotiate_encoding(client_capabilities_);
+  state_ = State::Running;
+  if (params.contains("initializationOptions"))
+    apply_configuration(params["initializationOptions"], "initializationOptions");
+
+  json capabilities = {
+      {"positionEncoding", encoding_name(encoding_)},
+      {"textDocumentSync",
+       {{"openClose", true}, {"change", kTextDocumentSyncIncremental}, {"save", {{"includeText", false}}}}},
+  };
+  merge_into(capabilities, extra_capabilities_);
+  spdlog::info("initialized: position encoding {}", encoding_name(encoding_));
+  return {{"capabilities", capabilities}, {"serverInfo", {{"name", "maskfill"}, {"version", options_.version}}}};
+}
+
+void Server::apply_configuration(const json& settings, const char* source) {
+  Config before = config();
+  ConfigUpdate update = apply_settings(before, settings);
+  for (const std::string& warning : update.warnings) spdlog::warn("{}: {}", source, warning);
+  for (const std::string& error : update.errors) {
+    spdlog::error("{}: {}", source, error);
+    show_message(1, std::string(source) + ": " + error);
+  }
+  {
+    std::lock_guard lock(config_mutex_);
+    config_ = update.config;
+  }
+  for (auto& listener : config_listeners_) listener(before, update.config);
+}
+
+// didChangeConfiguration without settings: ask for our section (when the client can answer).
+void Server::pull_configuration() {
+  const json& workspace = client_capabilities_.value("workspace", json::object());
+  if (!workspace.value("configuration", false)) return;
+  send_request("workspace/configuration", {{"items", {{{"section", "maskfill"}}}}},
+               [this](const json& result, const std::optional<json>& error) {
+                 if (error) return spdlog::warn("workspace/configuration failed: {}", error->dump());
+                 if (result.is_array() && !result.empty() && !result[0].is_null())
+                   apply_configuration(result[0], "workspace/configuration");
+               });
+}
+
+}  // namespace maskfill::lsp

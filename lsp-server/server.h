@@ -1,0 +1,122 @@
+// The LSP session: lifecycle (initialize / initialized / shutdown / exit), dispatch of requests
+// and notifications to registered handlers with the right JSON-RPC errors, server->client
+// requests with responses routed back by id, configuration, and the worker (Scheduler).
+//
+// Threading: receive() runs on the I/O thread. Handlers registered with on_request() run there
+// too and must be cheap; model work goes through run_on_worker(). The sink may be called from
+// either thread and must be thread-safe.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "lsp-server/config.h"
+#include "lsp-server/document_store.h"
+#include "lsp-server/jsonrpc.h"
+#include "lsp-server/positions.h"
+#include "lsp-server/scheduler.h"
+
+namespace maskfill::lsp {
+
+struct ServerOptions {
+  Config config;                  // from the command line; initializationOptions go on top
+  std::string version = "0.0.0";  // serverInfo.version
+  // Creates the engine on the worker thread when a feature first needs it. Default:
+  // load_engine(config.model_path or default_model_dir(), config.device). Tests inject fakes.
+  std::function<std::unique_ptr<Engine>(const Config&)> engine_factory;
+};
+
+class Server {
+ public:
+  using Sink = std::function<void(const json&)>;
+  // Returns the result to answer at once, or nullopt when the handler answers later (worker).
+  // Throw LspError for protocol errors; json/std::invalid_argument errors become -32602.
+  using RequestHandler = std::function<std::optional<json>(const json& id, const json& params)>;
+  using NotificationHandler = std::function<void(const json& params)>;
+  using ResponseCallback = std::function<void(const json& result, const std::optional<json>& error)>;
+
+  Server(ServerOptions options, Sink sink);
+  ~Server();  // stops the worker
+
+  // One message body from the transport (I/O thread).
+  void receive(std::string_view body);
+  // The input ended (EOF or closed socket) without `exit`.
+  void end_of_input();
+  bool exited() const { return exited_; }
+  // 0 after shutdown + exit (or EOF after shutdown), 1 otherwise (LSP spec).
+  int exit_code() const { return shutdown_requested_ ? 0 : 1; }
+  void stop_worker() { scheduler_.stop(); }
+
+  // Registration (before the first message).
+  void on_request(std::string method, RequestHandler handler);
+  void on_notification(std::string method, NotificationHandler handler);
+  // Merged into the initialize result's capabilities.
+  void add_capabilities(const json& capabilities);
+
+  // Output (any thread).
+  void reply(const json& id, const json& result) { sink_(make_result(id, result)); }
+  void reply_error(const json& id, ErrorCode code, std::string_view message);
+  void notify(std::string_view method, const json& params) { sink_(make_notification(method, params)); }
+  void send_request(std::string_view method, const json& params, ResponseCallback on_response);
+  void show_message(int type, const std::string& message);  // 1 error, 2 warning, 3 info
+
+  // Runs `work` on the worker; answers its result, -32800 when cancelled (via $/cancelRequest
+  // or superseded by a newer request with the same non-empty kind and uri), or the error thrown.
+  void run_on_worker(const json& id, std::string kind, std::string uri,
+                     std::function<json(const CancelToken&)> work);
+
+  DocumentStore& documents() { return documents_; }
+  PositionEncoding encoding() const { return encoding_; }
+  Config config() const;
+  const ServerOptions& options() const { return options_; }
+  const json& client_capabilities() const { return client_capabilities_; }
+  // Called (on the I/O thread) after the configuration changed.
+  void on_config_change(std::function<void(const Config& before, const Config& after)> listener);
+
+ private:
+  enum class State { Uninitialized, Running, ShuttingDown };
+
+  void dispatch_request(const Message& message);
+  void dispatch_notification(const Message& message);
+  void route_response(const Message& message);
+  void register_lifecycle();
+  json initialize(const json& params);
+  void apply_configuration(const json& settings, const char* source);
+  void pull_configuration();
+
+  ServerOptions options_;
+  Sink sink_;
+  State state_ = State::Uninitialized;
+  std::atomic<bool> exited_{false};
+  bool shutdown_requested_ = false;
+  PositionEncoding encoding_ = PositionEncoding::Utf16;
+  json client_capabilities_ = json::object();
+  json extra_capabilities_ = json::object();
+
+  mutable std::mutex config_mutex_;
+  Config config_;
+  std::vector<std::function<void(const Config&, const Config&)>> config_listeners_;
+
+  std::map<std::string, RequestHandler> request_handlers_;
+  std::map<std::string, NotificationHandler> notification_handlers_;
+
+  std::mutex outgoing_mutex_;
+  int64_t next_outgoing_id_ = 1;
+  std::map<std::string, ResponseCallback> outgoing_;
+
+  DocumentStore documents_;
+  Scheduler scheduler_;  // last: its worker stops before the members it uses go away
+};
+
+// Adds didOpen / didChange / didClose / didSave and maskfill/debugDocument.
+void register_text_sync(Server& server);
+// Adds maskfill/debugWait (a cancellable wait on the worker, for tests).
+void register_debug_handlers(Server& server);
+
+}  // namespace maskfill::lsp

@@ -1,0 +1,62 @@
+// Document synchronization notifications and the maskfill/debugDocument request that lets
+// tests compare the server's copy (text and tree) with the client's.
+#include <spdlog/spdlog.h>
+
+#include "lsp-server/server.h"
+
+namespace maskfill::lsp {
+namespace {
+
+const std::string& text_document_uri(const json& params) {
+  return params.at("textDocument").at("uri").get_ref<const std::string&>();
+}
+
+void did_open(Server& server, const json& params) {
+  const json& document = params.at("textDocument");
+  const std::string& uri = document.at("uri").get_ref<const std::string&>();
+  server.documents().open(uri, document.at("languageId").get<std::string>(), document.at("version").get<int>(),
+                          document.at("text").get<std::string>());
+  spdlog::debug("opened {}", uri);
+}
+
+void did_change(Server& server, const json& params) {
+  const std::string& uri = text_document_uri(params);
+  int version = params.at("textDocument").at("version").get<int>();
+  std::vector<TextChange> changes = parse_content_changes(params.at("contentChanges"));
+  std::optional<int> previous = server.documents().version(uri);
+  if (previous && version <= *previous)
+    spdlog::warn("{}: version {} does not increase on {}; applied anyway", uri, version, *previous);
+  server.documents().change(uri, version, changes, server.encoding());
+}
+
+json debug_document(Server& server, const json& params) {
+  const std::string& uri = params.at("uri").get_ref<const std::string&>();
+  std::shared_ptr<const Document> document = server.documents().snapshot(uri);
+  if (!document) throw LspError(ErrorCode::InvalidParams, "document not open: " + uri);
+  const LanguageInfo* language = document->source.language();
+  return {{"uri", uri},
+          {"version", document->version},
+          {"languageId", document->language_id},
+          {"language", language ? json(language->name) : json()},
+          {"text", document->source.text()},
+          {"tree", document->source.tree_sexp()}};
+}
+
+}  // namespace
+
+void register_text_sync(Server& server) {
+  server.on_notification("textDocument/didOpen", [&server](const json& params) { did_open(server, params); });
+  server.on_notification("textDocument/didChange", [&server](const json& params) { did_change(server, params); });
+  server.on_notification("textDocument/didClose", [&server](const json& params) {
+    if (!server.documents().close(text_document_uri(params)))
+      spdlog::warn("didClose of a document that is not open: {}", text_document_uri(params));
+  });
+  server.on_notification("textDocument/didSave", [](const json& params) {
+    spdlog::debug("saved {}", text_document_uri(params));
+  });
+  server.on_request("maskfill/debugDocument", [&server](const json&, const json& params) -> std::optional<json> {
+    return debug_document(server, params);
+  });
+}
+
+}  // namespace maskfill::lsp

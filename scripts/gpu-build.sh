@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds maskfill on a CUDA machine against the LibTorch that ships with its PyTorch, for
+# scripts/gpu-check.sh. That machine has CMake, ninja, a compiler and PyTorch but none of the
+# Debian -dev packages and no network, so the few needed (spdlog, fmt, pcre2, tree-sitter,
+# nlohmann-json, CLI11, Catch2) and the grammar sources travel in .gpudeps/ (made by
+# `scripts/gpu-build.sh --pack` on the Debian machine). The LSP server (Boost) is left out.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+deps="$root/.gpudeps"
+if [[ "${1:-}" == "--pack" ]]; then
+  rm -rf "$deps"; mkdir -p "$deps/debs" "$deps/root" "$deps/grammars"
+  (cd "$deps/debs" && apt-get download nlohmann-json3-dev libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 \
+     libpcre2-dev libpcre2-8-0 libtree-sitter-dev libtree-sitter0 libcli11-dev libdtl-dev catch2 pkgconf pkgconf-bin libpkgconf3 >/dev/null)
+  for f in "$deps"/debs/*.deb; do dpkg -x "$f" "$deps/root"; done
+  "$root/scripts/fetch-grammars.sh"
+  (cd "$root/deps/grammars" && find . \( -path '*src/*' -o -path './typescript/common/*' \) \( -name '*.c' -o -name '*.h' \) -print0 |
+     tar --null -cJf "$deps/grammars.tar.xz" -T -)
+  (cd "$deps" && tar -cJf root.tar.xz root && rm -rf root debs)
+  du -sh "$deps"; exit 0
+fi
+mkdir -p "$deps/unpacked"
+tar -xJf "$deps/root.tar.xz" -C "$deps/unpacked"
+mkdir -p "$deps/unpacked/grammars" && tar -xJf "$deps/grammars.tar.xz" -C "$deps/unpacked/grammars"
+sysroot="$deps/unpacked/root"
+export PKG_CONFIG_PATH="$sysroot/usr/lib/x86_64-linux-gnu/pkgconfig:$sysroot/usr/share/pkgconfig"
+export PKG_CONFIG_SYSROOT_DIR="$sysroot"
+export LD_LIBRARY_PATH="$sysroot/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+pkg_config="$(command -v pkg-config || true)"
+[[ -n "$pkg_config" ]] || pkg_config="$sysroot/usr/bin/pkgconf"
+torch_prefix="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+build="${MASKFILL_BUILD_DIR:-$root/build-gpu}"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMASKFILL_LSP=OFF \
+  -DCMAKE_PREFIX_PATH="$torch_prefix;$sysroot/usr;$sysroot/usr/lib/x86_64-linux-gnu/cmake" \
+  -DMASKFILL_GRAMMARS_DIR="$deps/unpacked/grammars" -DPKG_CONFIG_EXECUTABLE="$pkg_config"
+ninja -C "$build" -j"$(nproc)" maskfill maskfill_torch maskfill_torch_tests

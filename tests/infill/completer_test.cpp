@@ -1,0 +1,173 @@
+// Completer plumbing with a fake Engine that returns canned fills: spans, prompts, decode options,
+// post-processing, ranking, cancellation and the edits that come back.
+#include <catch2/catch.hpp>
+
+#include <deque>
+
+#include "inference/chat_template.h"
+#include "inference/model_files.h"
+#include "infill/completer.h"
+#include "test_support.h"
+
+using namespace maskfill;
+using namespace maskfill::test;
+
+namespace {
+
+class FakeEngine final : public Engine {
+ public:
+  FakeEngine() {
+    config_.block_size = 4;
+    tokenizer_config_.bos_token = "<[begin▁of▁sentence]>";
+    tokenizer_config_.eos_token = "<[end▁of▁sentence]>";
+    tokenizer_config_.chat_template = seed_coder_chat_template();
+  }
+  const Tokenizer& tokenizer() const override { return seedcoder_tokenizer(); }
+  const ModelConfig& config() const override { return config_; }
+  const TokenizerConfig& tokenizer_config() const override { return tokenizer_config_; }
+  std::string description() const override { return "fake"; }
+
+  DecodeResult generate(const std::vector<int32_t>& prompt, const DecodeOptions& options,
+                        const CancelCheck&) override {
+    prompts.push_back(prompt);
+    options_seen.push_back(options);
+    DecodeResult result;
+    if (replies.empty()) throw std::logic_error("fake engine: no canned reply left");
+    std::string reply = replies.front();
+    replies.pop_front();
+    if (reply == "<cancelled>") {
+      result.stop = StopReason::Cancelled;
+      return result;
+    }
+    result.tokens = tokenizer().encode(reply);
+    result.text = tokenizer().decode(result.tokens);
+    result.stop = StopReason::Eos;
+    result.stats.generated_tokens = static_cast<int>(result.tokens.size());
+    return result;
+  }
+  DecodeResult generate_autoregressive(const std::vector<int32_t>&, int, const CancelCheck&) override {
+    throw std::logic_error("not used");
+  }
+
+  std::deque<std::string> replies;
+  std::vector<std::vector<int32_t>> prompts;
+  std::vector<DecodeOptions> options_seen;
+
+ private:
+  ModelConfig config_;
+  TokenizerConfig tokenizer_config_;
+};
+
+const CancelCheck kNever = [] { return false; };
+
+SourceDocument python(const std::string& text) { return SourceDocument(text, find_language_by_name("python")); }
+
+}  // namespace
+
+TEST_CASE("automatic completion: one candidate, rest of line, SPM prompt, block-sized mask") {
+  FakeEngine engine;
+  engine.replies = {"a + b\nprint(a)"};
+  Completer completer(engine, InfillSettings{});
+  Marked at = take_cursor("def add(a, b):\n    return <|>\n");
+  CompletionOutcome outcome = completer.complete(python(at.text), at.cursor, Trigger::Automatic, kNever);
+  REQUIRE(outcome.candidates.size() == 1);
+  const Candidate& candidate = outcome.candidates[0];
+  CHECK(candidate.text == "a + b");
+  CHECK(candidate.syntax_ok);
+  CHECK(candidate.replacement == ByteEdit{at.cursor, at.cursor, "a + b"});
+  CHECK(candidate.edits == std::vector<ByteEdit>{{at.cursor, at.cursor, "a + b"}});
+  REQUIRE(engine.prompts.size() == 1);
+  CHECK(engine.prompts[0].front() == *seedcoder_tokenizer().token_to_id("<[fim-suffix]>"));
+  CHECK(engine.prompts[0].back() == *seedcoder_tokenizer().token_to_id("<[fim-middle]>"));
+  const DecodeOptions& options = engine.options_seen[0];
+  CHECK(options.gen_length % 4 == 0);
+  CHECK(options.gen_length + options.extend_max <= 64);
+  CHECK(options.extend_max > 0);
+  CHECK(options.temperature == 0.0);
+}
+
+TEST_CASE("invoked completion: several candidates, duplicates merged, syntax breakers last") {
+  FakeEngine engine;
+  engine.replies = {"(a +", "a + b", "(a +"};
+  Completer completer(engine, InfillSettings{});
+  Marked at = take_cursor("def add(a, b):\n    return <|>\n");
+  CompletionOutcome outcome = completer.complete(python(at.text), at.cursor, Trigger::Invoked, kNever);
+  REQUIRE(engine.options_seen.size() == 3);
+  CHECK(engine.options_seen[0].seed != engine.options_seen[1].seed);
+  CHECK(engine.options_seen[1].temperature > 0.0);
+  REQUIRE(outcome.candidates.size() == 2);
+  CHECK(outcome.candidates[0].text == "a + b");
+  CHECK(outcome.candidates[0].syntax_ok);
+  CHECK(outcome.candidates[1].text == "(a +");
+  CHECK_FALSE(outcome.candidates[1].syntax_ok);
+}
+
+TEST_CASE("completion declines in comments without running the model, unless invoked") {
+  FakeEngine engine;
+  Completer completer(engine, InfillSettings{});
+  Marked at = take_cursor("x = 1  # explain<|>\n");
+  CompletionOutcome outcome = completer.complete(python(at.text), at.cursor, Trigger::Automatic, kNever);
+  CHECK(outcome.declined_reason == "inside a comment");
+  CHECK(engine.prompts.empty());
+  engine.replies = {" more", " more", " more"};
+  CHECK(completer.complete(python(at.text), at.cursor, Trigger::Invoked, kNever).candidates.size() == 1);
+}
+
+TEST_CASE("multi-line body completions keep the body's indentation and drop the repeated suffix") {
+  FakeEngine engine;
+  engine.replies = {"\ntotal = a + b\nreturn total\n\nprint(add(1, 2))"};
+  Completer completer(engine, InfillSettings{});
+  Marked at = take_cursor("def add(a, b):<|>\n\nprint(add(1, 2))\n");
+  CompletionOutcome outcome = completer.complete(python(at.text), at.cursor, Trigger::Automatic, kNever);
+  REQUIRE(outcome.candidates.size() == 1);
+  CHECK(outcome.candidates[0].text == "\n    total = a + b\n    return total");
+  CHECK(outcome.candidates[0].syntax_ok);
+}
+
+TEST_CASE("cancellation before or during decoding") {
+  FakeEngine engine;
+  Completer completer(engine, InfillSettings{});
+  Marked at = take_cursor("x = <|>\n");
+  CompletionOutcome before = completer.complete(python(at.text), at.cursor, Trigger::Automatic, [] { return true; });
+  CHECK(before.cancelled);
+  CHECK(engine.prompts.empty());
+  engine.replies = {"<cancelled>"};
+  CompletionOutcome during = completer.complete(python(at.text), at.cursor, Trigger::Automatic, kNever);
+  CHECK(during.cancelled);
+  CHECK(during.candidates.empty());
+}
+
+TEST_CASE("fill replaces a snapped selection and sizes the mask from it") {
+  FakeEngine engine;
+  engine.replies = {" total_sum", " total_sum", " other"};
+  Completer completer(engine, InfillSettings{});
+  std::string text = "result = compute(values)\nprint(result)\n";
+  size_t begin = text.find("ompute");
+  CompletionOutcome outcome = completer.fill(python(text), begin, begin + 3, kNever);
+  REQUIRE(outcome.candidates.size() == 2);
+  const Candidate& best = outcome.candidates[0];
+  CHECK(best.replacement.begin == text.find(" compute"));
+  CHECK(best.replacement.end == text.find("(values"));
+  CHECK(best.text == " total_sum");
+  CHECK(engine.options_seen[0].gen_length == 4);
+}
+
+TEST_CASE("instruction edit rewrites the enclosing function with minimal edits") {
+  FakeEngine engine;
+  engine.replies = {"Here it is:\n```python\ndef double(x):\n    return x * 2\n```\n"};
+  Completer completer(engine, InfillSettings{});
+  std::string text = "import os\n\nclass K:\n    def double(x):\n        return x + x\n";
+  size_t cursor = text.find("def double");
+  CompletionOutcome outcome = completer.edit(python(text), cursor, cursor, "Use multiplication.", kNever);
+  REQUIRE(outcome.candidates.size() == 1);
+  const Candidate& candidate = outcome.candidates[0];
+  CHECK(candidate.text == "    def double(x):\n        return x * 2");  // the node ends before the final newline
+  CHECK(candidate.replacement.begin == text.find("    def double"));
+  CHECK(candidate.replacement.end == text.size() - 1);
+  REQUIRE(candidate.edits.size() == 1);
+  CHECK(candidate.edits[0] == ByteEdit{text.find("x + x") + 2, text.find("x + x") + 5, "* 2"});
+  CHECK(candidate.syntax_ok);
+  std::string prompt = seedcoder_tokenizer().decode(engine.prompts[0], false);
+  CHECK(prompt.find("user\nUse multiplication.\n\ndef double(x):\n    return x + x<[end") != std::string::npos);
+  CHECK_THROWS_AS(completer.edit(python(text), cursor, cursor, "  ", kNever), std::invalid_argument);
+}

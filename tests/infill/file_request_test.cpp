@@ -1,0 +1,37 @@
+// CLI positions (1-based lines, columns in characters) and the syntax check used to rank fills.
+#include <catch2/catch.hpp>
+
+#include "infill/file_request.h"
+#include "infill/syntax_check.h"
+
+using namespace maskfill;
+
+TEST_CASE("1-based line:column in characters maps to bytes") {
+  std::string text = "ab\nxé日z\r\nlast";
+  CHECK(byte_offset_at(text, 1, 1) == 0);
+  CHECK(byte_offset_at(text, 1, 3) == 2);  // end of line
+  CHECK(byte_offset_at(text, 2, 3) == text.find("日"));
+  CHECK(byte_offset_at(text, 2, 5) == text.find("\r"));  // CR is not a column
+  CHECK(byte_offset_at(text, 3, 5) == text.size());
+  CHECK_THROWS_WITH(byte_offset_at(text, 2, 6), Catch::Contains("has only 4 characters"));
+  CHECK_THROWS_WITH(byte_offset_at(text, 4, 1), Catch::Contains("only 3 lines"));
+  CHECK_THROWS_AS(byte_offset_at(text, 0, 1), std::invalid_argument);
+  CHECK(parse_range(text, "1:2-2:2") == ByteRange{1, 4});
+  CHECK_THROWS_WITH(parse_range(text, "2:2-1:1"), Catch::Contains("ends before it starts"));
+  CHECK_THROWS_WITH(parse_range(text, "1:2"), Catch::Contains("not L1:C1-L2:C2"));
+}
+
+TEST_CASE("the syntax check counts only new ERROR and MISSING nodes in the edited region") {
+  SourceDocument py("def f(a):\n    return \n\nx = [1, 2]\n", find_language_by_name("python"));
+  size_t cursor = py.text().find("return ") + 7;
+  CHECK(check_replacement(py, {cursor, cursor}, "a + 1").ok());
+  SyntaxVerdict broken = check_replacement(py, {cursor, cursor}, "(a + ");
+  CHECK_FALSE(broken.ok());
+  CHECK(broken.errors_after > broken.errors_before);
+  // A fill that repairs an unfinished call is fine even though the original had an error there.
+  SourceDocument call("print(a, \n", find_language_by_name("python"));
+  CHECK(count_syntax_errors(call, {0, call.text().size()}) > 0);
+  CHECK(check_replacement(call, {9, 9}, "b)").ok());
+  SourceDocument plain("anything (", nullptr);
+  CHECK(check_replacement(plain, {0, 0}, "((").ok());
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Neovim plugin, headless on Debian's Neovim (0.7+):
+#  1. client_spec.lua: the plugin's logic against a scripted fake server (debounce, cancellation,
+#     ghost text, accept, cycling, fill, edit, code action, checkhealth);
+#  2. real_server_spec.lua: the plugin against the real `$MASKFILL_BUILD_DIR/maskfill lsp`
+#     (attach, status, checkhealth; ghost text/accept/fill/edit when the bundled model exists).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+build="${MASKFILL_BUILD_DIR:-$root/build}"
+command -v nvim >/dev/null || { echo "nvim-client: nvim not found" >&2; exit 1; }
+command -v node >/dev/null || { echo "nvim-client: node not found (the fake server needs it)" >&2; exit 1; }
+[[ -x "$build/maskfill" ]] || { echo "nvim-client: $build/maskfill not built" >&2; exit 1; }
+nvim --version | head -1 >&2
+
+run_spec() {
+  local spec="$1"
+  echo "nvim-client: $spec" >&2
+  # cd to a scratch dir so the server's root_dir is not the repo; $HOME kept for the tmp files only.
+  (cd "$(mktemp -d)" && timeout 600 nvim --headless -u NONE -i NONE -n \
+    --cmd "set rtp+=$root/editors/nvim" -c "luafile $root/editors/nvim/tests/$spec") </dev/null
+}
+
+FAKE_NO_MODEL= run_spec client_spec.lua
+PATH="$build:$PATH" run_spec real_server_spec.lua
+if [[ ! -f "$root/models/maskfill-tiny/config.json" ]]; then
+  echo "nvim-client: model tests SKIPPED (no models/maskfill-tiny/config.json)" >&2
+fi

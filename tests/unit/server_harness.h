@@ -1,0 +1,79 @@
+// An in-process client for Server: sends bodies, collects what the server writes.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "lsp-server/server.h"
+
+namespace maskfill::lsp::testing {
+
+class Harness {
+ public:
+  explicit Harness(ServerOptions options = {})
+      : server(std::move(options), [this](const json& message) {
+          std::lock_guard lock(mutex_);
+          messages_.push_back(message);
+          arrived_.notify_all();
+        }) {}
+
+  void send(const json& message) { server.receive(message.dump()); }
+  void request(const json& id, const std::string& method, const json& params = json::object()) {
+    send({{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}});
+  }
+  void notify(const std::string& method, const json& params = json::object()) {
+    send({{"jsonrpc", "2.0"}, {"method", method}, {"params", params}});
+  }
+  json initialize(const json& capabilities = json::object(), const json& options = json()) {
+    json params = {{"capabilities", capabilities}};
+    if (!options.is_null()) params["initializationOptions"] = options;
+    request("init", "initialize", params);
+    json response = response_to("init");
+    notify("initialized");
+    return response;
+  }
+
+  // The first message matching `match`, waiting up to 5 s (worker replies are asynchronous).
+  template <typename Match>
+  json wait_for(Match match) {
+    std::unique_lock lock(mutex_);
+    json found;
+    arrived_.wait_for(lock, std::chrono::seconds(5), [&] {
+      for (const json& message : messages_)
+        if (match(message)) return found = message, true;
+      return false;
+    });
+    return found;
+  }
+  json response_to(const json& id) {
+    return wait_for([&](const json& m) { return m.contains("id") && m["id"] == id && !m.contains("method"); });
+  }
+  json message_with_method(const std::string& method) {
+    return wait_for([&](const json& m) { return m.value("method", "") == method; });
+  }
+  std::vector<json> messages() {
+    std::lock_guard lock(mutex_);
+    return messages_;
+  }
+  size_t count() {
+    std::lock_guard lock(mutex_);
+    return messages_.size();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::vector<json> messages_;
+
+ public:
+  Server server;  // last: destroyed (worker joined) before the message list
+};
+
+inline int error_code(const json& response) {
+  return response.contains("error") ? response["error"]["code"].get<int>() : 0;
+}
+
+}  // namespace maskfill::lsp::testing
