@@ -25,7 +25,7 @@ Message classify(json& object) {
   if (object.contains("method")) {
     if (!object["method"].is_string()) return invalid("'method' must be a string", ErrorCode::InvalidRequest, id);
     message.method = object["method"].get<std::string>();
-    if (object.contains("params")) {
+    if (object.contains("params") && !object["params"].is_null()) {  // null: lenient "absent"
       json& params = object["params"];
       if (!params.is_object() && !params.is_array())
         return invalid("'params' must be an object or an array", ErrorCode::InvalidRequest, id);

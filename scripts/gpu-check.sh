@@ -118,8 +118,9 @@ if [[ -n "$build_pid" ]]; then
   fi
   [[ -n "${OUT:-}" ]] && cp "$build/build.log" "$OUT/build.log" 2>/dev/null
 fi
+if ((!built)) && ((skip_build)) && [[ -x "$build/maskfill" ]]; then built=1; note "build: reusing $build"; fi
 torch_lib="$("$python" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')"
-export LD_LIBRARY_PATH="$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export LD_LIBRARY_PATH="$torch_lib:$root/.gpudeps/unpacked/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 # ---------------------------------------------------------------- (c) timing (Python reference)
 section "(c) 8B-shape timing with the Python reference (random bf16 weights)"
@@ -152,6 +153,12 @@ section "(c) maskfill bench decode --device $device"
 if ((built)) && [[ -x "$build/maskfill" ]]; then
   if timeout $(( $(remaining) > 60 ? $(remaining) - 10 : 30 )) "$build/maskfill" bench decode --device "$device"; then
     note "maskfill bench decode: done"
+    if [[ $device == cuda ]] && timeout $(( $(remaining) > 60 ? $(remaining) - 5 : 30 )) \
+         "$build/maskfill" bench decode --device cuda --dtype bfloat16 --shape 8b --repeats 20; then
+      note "maskfill bench decode --shape 8b: done"
+    else
+      note "maskfill bench decode --shape 8b: FAILED, timed out or skipped"
+    fi
   else
     note "maskfill bench decode: FAILED or timed out"; failures=$((failures + 1))
   fi

@@ -98,17 +98,52 @@ std::vector<std::vector<int32_t>> bench_prompts(const Tokenizer* tokenizer, int6
   return prompts;
 }
 
+// Stable-DiffCoder-8B's shape (shared reference §1.1), for timing with random weights.
+ModelConfig stable_diffcoder_8b_config() {
+  ModelConfig c;
+  c.model_type = "llama";
+  c.vocab_size = 155136;
+  c.hidden_size = 4096;
+  c.intermediate_size = 14336;
+  c.num_hidden_layers = 32;
+  c.num_attention_heads = 32;
+  c.num_key_value_heads = 8;
+  c.head_dim = 128;
+  c.max_position_embeddings = 8192;
+  c.rms_norm_eps = 1e-6;
+  c.rope_theta = 500000.0;
+  return c;
+}
+
+// Device memory bandwidth from a large device-to-device copy, counting bytes read and written.
+double copy_bandwidth_gbs(torch::Device device) {
+  auto source = torch::empty({int64_t(1) << 29}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+  auto target = torch::empty_like(source);
+  target.copy_(source);
+  sync(device);
+  auto t = Clock::now();
+  for (int i = 0; i < 5; ++i) target.copy_(source);
+  sync(device);
+  double s = std::chrono::duration<double>(Clock::now() - t).count() / 5;
+  return 2.0 * double(source.nbytes()) / s / 1e9;
+}
+
 int run_bench_decode(int argc, char** argv) {
   CLI::App app{"Decoding benchmark: forward latency vs cache length, block diffusion vs AR greedy"};
   ModelFlags flags;
   flags.add_to(app);
   int prompts = 6, prompt_length = 96, gen_length = 32, repeats = 10;
   std::vector<int64_t> prefixes{128, 512, 2048};
+  std::string shape;
   app.add_option("--prompts", prompts)->capture_default_str();
   app.add_option("--prompt-length", prompt_length)->capture_default_str();
   app.add_option("--gen-length", gen_length)->capture_default_str();
   app.add_option("--repeats", repeats)->capture_default_str();
-  app.add_option("--prefixes", prefixes, "cached prefix lengths for the forward timing")->capture_default_str();
+  app.add_option("--shape", shape, "random weights of a named shape instead of a model: 8b")
+      ->check(CLI::IsMember({"8b"}));
+  app.add_option("--prefixes", prefixes, "cached prefix lengths for the forward timing")
+      ->delimiter(',')
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -122,7 +157,10 @@ int run_bench_decode(int argc, char** argv) {
   std::unique_ptr<Tokenizer> tokenizer;
   Transformer model{nullptr};
   std::string label;
-  if (!dir.empty()) {
+  if (shape == "8b") {
+    model = Transformer(stable_diffcoder_8b_config());
+    label = "random weights, Stable-DiffCoder-8B shape";
+  } else if (!dir.empty()) {
     ModelFiles files = locate_model_files(dir);
     tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_file(files.tokenizer_json_path));
     model = Transformer(files.config);
@@ -149,6 +187,14 @@ int run_bench_decode(int argc, char** argv) {
   }
   if (ms.size() >= 2) std::printf("  ratio %lld/%lld: %.2f (goal < 1.5)\n\n", (long long)prefixes[ms.size() - 1],
                                   (long long)prefixes[0], ms.back() / ms.front());
+  if (device.is_cuda()) {
+    double bytes = 0;
+    for (const auto& p : model->parameters()) bytes += double(p.nbytes());
+    double bandwidth = copy_bandwidth_gbs(device);
+    std::printf("weights %.2f GB, copy bandwidth %.0f GB/s -> roofline %.3f ms per forward (weights read once)\n\n",
+                bytes / 1e9, bandwidth, 1e3 * bytes / (bandwidth * 1e9));
+  }
+  if (shape == "8b") return 0;  // the decode comparison needs a trained model to mean anything
 
   auto inputs = bench_prompts(tokenizer.get(), config.vocab_size, prompts, prompt_length);
   Row threshold{"block diffusion, threshold 0.9"}, one_per_step{"block diffusion, 1 token/step"}, ar{"AR greedy"};

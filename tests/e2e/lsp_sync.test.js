@@ -5,6 +5,7 @@
 'use strict';
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
+const net = require('node:net');
 const path = require('node:path');
 const rpc = require('vscode-languageserver-protocol/node');
 
@@ -153,13 +154,49 @@ async function exitWithoutShutdown() {
 async function endOfInput() {
   const { child, exited } = start();
   child.stdin.end();
-  const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 5000))]);
+  const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 5000).unref())]);
   assert.equal(code, 1, 'closing stdin must end the server (exit 1 without shutdown)');
+}
+
+
+// --listen: one loopback TCP client, same protocol; non-loopback addresses are refused.
+async function tcpSession() {
+  const child = spawn(binary, ['lsp', '--listen', '127.0.0.1:0', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  let stdout = '';
+  child.stdout.on('data', (data) => { stdout += data; });
+  const port = await new Promise((resolve, reject) => {
+    let stderr = '';
+    child.stderr.on('data', (data) => {
+      stderr += data;
+      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(stderr);
+      if (match) resolve(Number(match[1]));
+    });
+    child.on('exit', () => reject(new Error(`server exited before listening: ${stderr}`)));
+  });
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.on('connect', resolve));
+  const connection = rpc.createProtocolConnection(new rpc.SocketMessageReader(socket), new rpc.SocketMessageWriter(socket));
+  connection.listen();
+  const init = await connection.sendRequest(rpc.InitializeRequest.type, { processId: null, rootUri: null, capabilities: {} });
+  assert.equal(init.capabilities.positionEncoding, 'utf-16');
+  await connection.sendRequest(rpc.ShutdownRequest.type);
+  connection.sendNotification(rpc.ExitNotification.type);
+  assert.equal(await exited, 0);
+  assert.equal(stdout, '', 'nothing may be written to stdout');
+  connection.dispose();
+  socket.destroy();
+
+  const remote = spawn(binary, ['lsp', '--listen', '192.0.2.1:7000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let message = '';
+  remote.stderr.on('data', (data) => { message += data; });
+  assert.equal(await new Promise((resolve) => remote.on('exit', resolve)), 1);
+  assert.match(message, /refusing to listen on non-loopback address/);
 }
 
 (async () => {
   for (const [name, test] of [['sync, cancellation, shutdown', syncSession],
-    ['exit without shutdown', exitWithoutShutdown], ['end of input', endOfInput]]) {
+    ['exit without shutdown', exitWithoutShutdown], ['end of input', endOfInput], ['tcp', tcpSession]]) {
     const started = Date.now();
     await test();
     console.log(`ok - ${name} (${Date.now() - started} ms)`);

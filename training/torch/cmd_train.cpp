@@ -44,6 +44,8 @@ struct StageFlags {
     app.add_option("--seed", stage.seed)->capture_default_str();
     app.add_option("--checkpoint-every", stage.checkpoint_every)->capture_default_str();
     app.add_option("--eval-every", stage.eval_every)->capture_default_str();
+    app.add_option("--device", stage.device, "cpu or cuda")->capture_default_str();
+    app.add_option("--max-seconds", stage.max_seconds, "wall-clock budget for the stage (0 = none)");
     app.add_option("--fim-rate", fim_rate, "share of SPM FIM samples")->capture_default_str();
     app.add_option("--hidden", shape.hidden)->capture_default_str();
     app.add_option("--layers", shape.layers)->capture_default_str();

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -42,7 +43,11 @@ TokenStream build_sft_stream(const std::string& corpus_dir, const Tokenizer& tok
   SpecialIds special = SpecialIds::from(tokenizer);
   SftOptions options;
   options.seed = seed;
-  SftSamples synthesized = synthesize_corpus(corpus_dir, options);
+  // The train and validation streams come from one synthesis (split by position below).
+  static std::map<std::pair<std::string, uint64_t>, SftSamples> cache;
+  auto key = std::make_pair(corpus_dir, seed);
+  if (!cache.count(key)) cache[key] = synthesize_corpus(corpus_dir, options);
+  const SftSamples& synthesized = cache[key];
   std::mt19937_64 rng(seed + (validation ? 1 : 0));
   std::uniform_int_distribution<int> eos_count(1, 4);
   // Every 20th sample (by position) is held out for validation.

@@ -81,6 +81,17 @@ void progress_line(const StageOptions& o, int64_t step, double loss, double lr, 
 
 }  // namespace
 
+// Batches and noise are drawn on the CPU (cheap, and reproducible across devices), then moved.
+static LossOut stage_loss(Transformer& model, const Batch& batch, Objective objective, const NoiseSchedule& schedule,
+                   int32_t mask_id, torch::Generator& generator) {
+  auto device = model->lm_head->weight.device();
+  if (objective == Objective::Autoregressive)
+    return autoregressive_loss(model, batch.ids.to(device), batch.trainable.to(device));
+  NoisedBatch noised = add_block_noise(batch.ids, batch.trainable, schedule, mask_id, generator);
+  noised = {noised.noisy.to(device), noised.masked.to(device), noised.weight.to(device)};
+  return block_diffusion_loss(model, batch.ids.to(device), noised);
+}
+
 double validation_loss(Transformer& model, const std::vector<Batch>& batches, Objective objective, int32_t mask_id,
                        int64_t block) {
   torch::NoGradGuard no_grad;
@@ -88,12 +99,8 @@ double validation_loss(Transformer& model, const std::vector<Batch>& batches, Ob
   torch::Generator generator = at::detail::createCPUGenerator(12345);
   double total = 0;
   for (const Batch& batch : batches) {
-    if (objective == Objective::Autoregressive) {
-      total += autoregressive_loss(model, batch.ids, batch.trainable).token_loss;
-    } else {
-      auto noised = add_block_noise(batch.ids, batch.trainable, NoiseSchedule{block, 1.0, false}, mask_id, generator);
-      total += block_diffusion_loss(model, batch.ids, noised).loss.item<double>();
-    }
+    LossOut out = stage_loss(model, batch, objective, NoiseSchedule{block, 1.0, false}, mask_id, generator);
+    total += objective == Objective::Autoregressive ? out.token_loss : out.loss.item<double>();
   }
   model->train();
   return total / double(batches.size());
@@ -102,6 +109,9 @@ double validation_loss(Transformer& model, const std::vector<Batch>& batches, Ob
 StageResult run_stage(Transformer& model, const TokenStream& train, const TokenStream& validation,
                       const StageOptions& o, int32_t mask_id) {
   fs::create_directories(o.out_dir);
+  torch::Device device(o.device);
+  if (device.is_cuda()) at::globalContext().setAllowTF32CuBLAS(true);  // tiny models: TF32 is plenty
+  model->to(device);
   model->train();
   auto optimizer = make_optimizer(model, o);
   Checkpointer checkpointer{fs::path(o.out_dir) / "checkpoint"};
@@ -123,10 +133,7 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
     set_lr(optimizer, lr);
     Batch batch = sample_batch(train, o.batch, o.seq_len, rng);
     NoiseSchedule schedule = noise_at(o, step, block);
-    LossOut out = o.objective == Objective::Autoregressive
-                      ? autoregressive_loss(model, batch.ids, batch.trainable)
-                      : block_diffusion_loss(model, batch.ids,
-                                             add_block_noise(batch.ids, batch.trainable, schedule, mask_id, generator));
+    LossOut out = stage_loss(model, batch, o.objective, schedule, mask_id, generator);
     optimizer.zero_grad();
     out.loss.backward();
     double grad_norm = torch::nn::utils::clip_grad_norm_(model->parameters(), o.grad_clip);
@@ -144,10 +151,17 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
     log.flush();
     double eta = elapsed / double(step - first_step + 1) * double(o.steps - step - 1);
     progress_line(o, step, out.token_loss, lr, tokens_per_s, eta);
-    if ((step + 1) % o.checkpoint_every == 0 || step + 1 == o.steps) checkpointer.save(model, optimizer, step + 1);
+    bool out_of_time = o.max_seconds > 0 && elapsed > o.max_seconds;
+    if ((step + 1) % o.checkpoint_every == 0 || step + 1 == o.steps || out_of_time)
+      checkpointer.save(model, optimizer, step + 1);
+    result.steps = step + 1;
+    if (out_of_time) {
+      spdlog::warn("[{}] time budget of {:.0f}s reached at step {} of {}", o.name, o.max_seconds, step + 1, o.steps);
+      break;
+    }
   }
   std::fprintf(stderr, "\n");
-  result.steps = o.steps;
+  if (result.steps == 0) result.steps = first_step;
   result.train_loss = recent.empty() ? NAN : std::accumulate(recent.begin(), recent.end(), 0.0) / double(recent.size());
   if (std::isnan(result.val_loss) || result.val_loss == 0)
     result.val_loss = validation_loss(model, val_batches, o.objective, mask_id, block);

@@ -28,11 +28,13 @@ struct StageOptions {
   int64_t checkpoint_every = 100;
   int64_t eval_every = 100;
   int64_t eval_batches = 4;
+  std::string device = "cpu";           // "cpu" or "cuda": where the model and batches live
+  double max_seconds = 0;               // wall-clock cap (0 = none): the stage ends early, saved
   std::string out_dir;                  // log.csv, checkpoint/ (model.pt, optimizer.pt, state.json)
 };
 
 struct StageResult {
-  int64_t steps = 0;
+  int64_t steps = 0;      // steps actually run (fewer than asked if max_seconds cut the stage)
   double train_loss = 0;  // mean over the last 50 steps (plain per-token CE of predicted tokens)
   double val_loss = 0;    // validation objective at the end (see validation_loss)
   double seconds = 0;

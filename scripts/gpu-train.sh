@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Trains the shipped tiny model on a CUDA machine with the same C++ trainer and recipe as
+# scripts/train-tiny.sh, inside a fixed wall-clock budget: AR (50% SPM FIM) -> block-diffusion
+# CPT -> SFT, plus the AR-only control run of the same compute for the seed's claim. Step counts
+# come from a short calibration so every stage finishes its cosine schedule within its budget.
+# Needs build-gpu from scripts/gpu-build.sh and .gpudeps/corpus.tar.xz (runs/corpus and
+# runs/tokenizer, packed on the Debian machine where the corpus packages are installed).
+# Writes models and logs to $OUT (or runs-gpu/ when OUT is unset).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${MASKFILL_BUILD_DIR:-$root/build-gpu}"
+runs="$root/runs-gpu"
+out="${OUT:-$runs/out}"
+mkdir -p "$runs" "$out"
+sysroot="$root/.gpudeps/unpacked/root"
+export LD_LIBRARY_PATH="$sysroot/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+mf=("$build/maskfill")
+[[ -d "$runs/corpus" ]] || tar -xJf "$root/.gpudeps/corpus.tar.xz" -C "$runs"
+AR_S="${AR_S:-70}" BD_S="${BD_S:-80}" SFT_S="${SFT_S:-30}"
+BATCH="${BATCH:-32}" SEQ="${SEQ:-512}"
+SHAPE=(--hidden "${HIDDEN:-320}" --layers "${LAYERS:-4}" --heads 5 --kv-heads 1 --intermediate "${INTER:-864}" --context 2048)
+COMMON=(--corpus "$runs/corpus" --tokenizer "$runs/tokenizer" --device "${DEVICE:-cuda}" --batch "$BATCH" --seq-len "$SEQ")
+
+# Calibration: tokens/s of each objective (also builds the token streams once).
+"${mf[@]}" train ar "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/cal-ar" --steps 30 --eval-every 1000 >"$runs/cal-ar.log" 2>&1
+for stage in cal-bd ar bd ar-only; do mkdir -p "$runs/$stage"; cp "$runs"/cal-ar/*.tokens "$runs/$stage/"; done
+"${mf[@]}" train bd "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/cal-bd" --steps 20 --eval-every 1000 >"$runs/cal-bd.log" 2>&1
+rate() { tail -1 "$runs/$1/log.csv" | awk -F, '{print $7}'; }
+steps_for() { python3 -c "print(max(50, int($1 * $2 / ($BATCH * $SEQ))))"; }
+ar_steps=$(steps_for "$(rate cal-ar)" "$AR_S"); bd_steps=$(steps_for "$(rate cal-bd)" "$BD_S")
+sft_steps=$(steps_for "$(rate cal-bd)" "$SFT_S"); arc_steps=$(steps_for "$(rate cal-ar)" "$BD_S")
+echo "calibration: AR $(rate cal-ar) tok/s, BD $(rate cal-bd) tok/s -> steps AR $ar_steps, BD $bd_steps, SFT $sft_steps, AR-only extra $arc_steps"
+
+"${mf[@]}" train ar "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/ar" --steps "$ar_steps" --lr 2e-3 --warmup 100 \
+  --eval-every 200 --checkpoint-every 100000 --max-seconds $((AR_S * 3 / 2))
+"${mf[@]}" train bd "${COMMON[@]}" --init "$runs/ar/model" --out "$runs/bd" --steps "$bd_steps" --lr 1e-3 --warmup 50 \
+  --corruption-warmup $((bd_steps / 6)) --eval-every 200 --checkpoint-every 100000 --max-seconds $((BD_S * 3 / 2))
+"${mf[@]}" train sft "${COMMON[@]}" --init "$runs/bd/model" --out "$runs/sft" --steps "$sft_steps" --lr 3e-4 \
+  --warmup 20 --eval-every 100 --checkpoint-every 100000 --max-seconds $((SFT_S * 3 / 2))
+# Models come back in pieces of < 16 MB (the transfer limit), each as soon as it exists.
+ship() { [[ -f "$runs/$1/model/model.safetensors" ]] &&
+  (cd "$runs/$1/model" && split -b 15000000 -d model.safetensors "$out/$1.safetensors.part"); }
+pack_logs() { tar -C "$runs" -czf "$out/train-logs.tgz" --exclude='*.tokens' --exclude='checkpoint' \
+  --exclude='*.safetensors' --exclude=corpus ar bd sft ar-only cal-ar.log cal-bd.log 2>/dev/null || true; }
+ship sft; ship bd; pack_logs
+# The seed's claim, same data and compute: AR continued for the BD stage's budget, decoded AR.
+# Skipped when the caller's DEADLINE (epoch seconds) leaves too little time.
+if [[ "${SKIP_AR_ONLY:-0}" != 1 && $(( ${DEADLINE:-9999999999} - $(date +%s) )) -gt $((BD_S * 3 / 2 + 30)) ]]; then
+  "${mf[@]}" train ar "${COMMON[@]}" --init "$runs/ar/model" --out "$runs/ar-only" --steps "$arc_steps" --lr 1e-3 \
+    --warmup 50 --eval-every 200 --checkpoint-every 100000 --max-seconds $((BD_S * 3 / 2))
+fi
+
+ship ar-only || true
+pack_logs
+ls -la "$out"

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# End-to-end LSP test with Microsoft's vscode-jsonrpc client (tests/e2e/lsp_sync.test.js).
+set -euo pipefail
+here="$(cd "$(dirname "$0")/../e2e" && pwd)"
+: "${MASKFILL_BUILD_DIR:?set MASKFILL_BUILD_DIR to the build folder holding maskfill}"
+export MASKFILL_BUILD_DIR="$(cd "$MASKFILL_BUILD_DIR" && pwd)"
+cd "$here"
+if [[ ! -d node_modules/vscode-languageserver-protocol ]]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+node lsp_sync.test.js
