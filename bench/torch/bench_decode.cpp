@@ -17,6 +17,7 @@
 #include "inference/tokenizer.h"
 #include "inference/torch/decode_flags.h"
 #include "inference/torch/decoding.h"
+#include "inference/torch/torch_engine.h"
 #include "training/torch/model_io.h"
 
 namespace maskfill {
@@ -149,7 +150,9 @@ int run_bench_decode(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  torch::set_num_threads(flags.device.threads > 0 ? flags.device.threads : int(std::thread::hardware_concurrency()));
+  auto set_threads = [&](const ModelConfig& config) {
+    torch::set_num_threads(flags.device.threads > 0 ? flags.device.threads : default_threads(config));
+  };
   torch::Device device = resolve_device(flags.device.device);
   torch::Dtype dtype = flags.device.dtype == "auto" ? (device.is_cuda() ? torch::kBFloat16 : torch::kFloat32)
                                                     : parse_dtype(flags.device.dtype);
@@ -175,6 +178,7 @@ int run_bench_decode(int argc, char** argv) {
   model->to(device, dtype);
   model->eval();
   const auto& config = model->config();
+  set_threads(config);
   std::printf("model: %s (%lld layers, hidden %lld) on %s\n\n", label.c_str(), (long long)config.num_hidden_layers,
               (long long)config.hidden_size, device.str().c_str());
 

@@ -14,6 +14,7 @@
 #include "inference/tokenizer.h"
 #include "inference/torch/decode_flags.h"
 #include "inference/torch/torch_engine.h"
+#include "infill/postprocess.h"
 #include "infill/prompt_builder.h"
 #include "training/eval_runner.h"
 
@@ -34,7 +35,16 @@ std::string fill_middle(Engine& engine, const InfillTask& task, const DecodeOpti
   FimPrompt prompt = build_fim_prompt(engine.tokenizer(), task.prompt, task.suffix, flags.budget, bos);
   DecodeResult result = flags.ar ? engine.generate_autoregressive(prompt.ids, options.gen_length + options.extend_max, {})
                                  : engine.generate(prompt.ids, options, {});
-  return result.text;
+  // The server's post-processing: special tokens cut, suffix overlap removed, and for the
+  // benchmark's single-line tasks (task ids "SingleLine...", as HumanEval-infilling names them)
+  // only the first line is kept.
+  PostprocessContext context{task.suffix, task.task_id.rfind("SingleLine", 0) == 0,
+                             detect_indent_style(task.prompt + task.suffix), ""};
+  std::string fill = postprocess_candidate(text_before_special_tokens(engine.tokenizer(), result.tokens), context)
+                         .value_or("");
+  // The middle replaces whole lines: the prompt ends and the suffix starts at a line boundary.
+  if (!fill.empty() && fill.back() != '\n') fill += '\n';
+  return fill;
 }
 
 int run_eval(int argc, char** argv) {
