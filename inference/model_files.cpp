@@ -31,12 +31,26 @@ std::string read_text(const fs::path& path) {
 
 bool present(const json& config, const char* key) { return config.contains(key) && !config[key].is_null(); }
 
+// Upper bounds far above any real model (the 8B has 32 layers, hidden 4096, vocab 155136): a
+// lying config must fail here, not allocate or loop for hours later.
+int64_t upper_bound(std::string_view key) {
+  if (key == "num_hidden_layers" || key == "num_attention_heads" || key == "num_key_value_heads" ||
+      key == "head_dim" || key == "block_size")
+    return 1 << 12;
+  if (key == "hidden_size") return 1 << 17;
+  if (key == "intermediate_size") return 1 << 20;
+  return int64_t(1) << 24;  // vocab_size, max_position_embeddings
+}
+
 int64_t positive_int(const json& config, const char* key) {
   if (!present(config, key)) throw std::runtime_error(std::string("config.json: field '") + key + "' is missing");
   const json& value = config[key];
   if (!value.is_number_integer() || value.get<int64_t>() <= 0)
     throw std::runtime_error(std::string("config.json: field '") + key + "' must be a positive integer, not " +
                              value.dump());
+  if (value.get<int64_t>() > upper_bound(key))
+    throw std::runtime_error(std::string("config.json: field '") + key + "' is " + value.dump() +
+                             ", above the supported maximum " + std::to_string(upper_bound(key)));
   return value.get<int64_t>();
 }
 

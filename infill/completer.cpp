@@ -21,6 +21,7 @@ struct FimJob {
   int estimated_tokens = 16;
   int candidates = 1;
   bool single_line = false;
+  bool ends_with_newline = false;  // a selection of whole lines: the fill must end a line too
   std::string min_indent;
 };
 
@@ -74,6 +75,7 @@ CompletionOutcome run_fim(Engine& engine, const InfillSettings& settings, const 
       return outcome;
     }
     std::optional<std::string> fill = postprocess_candidate(text_before_special_tokens(tokenizer, result.tokens), context);
+    if (fill && job.ends_with_newline && !fill->empty() && fill->back() != '\n') fill->push_back('\n');
     if (fill) outcome.candidates.push_back(make_candidate(doc, job.span, std::move(*fill), result.stats));
   }
   rank(outcome.candidates);
@@ -145,6 +147,7 @@ CompletionOutcome Completer::fill(const SourceDocument& snapshot, size_t begin, 
   job.estimated_tokens = std::max<int>(4, static_cast<int>(engine_.tokenizer().encode(selected).size()));
   job.candidates = std::max(1, settings_.candidates_invoked);
   job.single_line = selected.find('\n') == std::string_view::npos;
+  job.ends_with_newline = selected.ends_with('\n');
   job.min_indent = std::string(leading_whitespace(
       std::string_view(snapshot.text()).substr(line_start(snapshot.text(), job.span.begin))));
   return run_fim(engine_, settings_, snapshot, job, cancel);

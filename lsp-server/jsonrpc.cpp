@@ -46,8 +46,22 @@ Message classify(json& object) {
 
 }  // namespace
 
+// LSP messages nest a few levels; copying, hashing or dumping a value is recursive, so a hostile
+// 100k-deep array would overflow the stack long after parsing. Reject it while parsing.
+constexpr int kMaxJsonDepth = 256;
+struct TooDeep {};
+
 Message parse_message(std::string_view body) {
-  json object = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto limit_depth = [](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxJsonDepth) throw TooDeep{};
+    return true;
+  };
+  json object;
+  try {
+    object = json::parse(body, limit_depth, /*allow_exceptions=*/false);
+  } catch (const TooDeep&) {
+    return invalid("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels", ErrorCode::ParseError);
+  }
   if (object.is_discarded()) return invalid("invalid JSON", ErrorCode::ParseError);
   return classify(object);
 }

@@ -50,7 +50,8 @@ TEST_CASE("prefix and suffix windows respect their token budgets, keeping whole 
   CHECK(prompt.suffix_window.ends_with("\n"));
   // A single line longer than the budget is cut inside, from the far side.
   std::string long_line(600, 'x');
-  std::string_view tail = tail_within_tokens(tokenizer, "a\n" + long_line + " = y", 8);
+  const std::string text = "a\n" + long_line + " = y";  // the view below points into it
+  std::string_view tail = tail_within_tokens(tokenizer, text, 8);
   CHECK(!tail.empty());
   CHECK(tokenizer.encode(tail).size() <= 8);
 }

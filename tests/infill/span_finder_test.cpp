@@ -40,7 +40,8 @@ TEST_CASE("golden inline completion spans") {
 }
 
 TEST_CASE("golden instruction-edit spans") {
-  for (const auto& entry : read_golden("spans.json")["edit"]) {
+  const auto golden = read_golden("spans.json");  // kept alive for the loop below
+  for (const auto& entry : golden["edit"]) {
     Marked marked = take_cursor(entry["text"]);
     SourceDocument doc(marked.text, find_language_by_name(entry["language"].get<std::string>()));
     std::optional<ByteRange> span = find_edit_span(doc, {marked.cursor, marked.cursor});
