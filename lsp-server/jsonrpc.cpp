@@ -60,7 +60,10 @@ Message parse_message(std::string_view body) {
   try {
     object = json::parse(body, limit_depth, /*allow_exceptions=*/false);
   } catch (const TooDeep&) {
-    return invalid("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels", ErrorCode::ParseError);
+    // json::accept validates without building values (no recursion), so broken JSON still
+    // gets -32700 and only valid-but-too-deep JSON gets -32600.
+    if (!json::accept(body)) return invalid("invalid JSON", ErrorCode::ParseError);
+    return invalid("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels", ErrorCode::InvalidRequest);
   }
   if (object.is_discarded()) return invalid("invalid JSON", ErrorCode::ParseError);
   return classify(object);

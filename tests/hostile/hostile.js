@@ -286,17 +286,11 @@ async function hugeDocument(server) {
 
 async function deepValues(server) {
   const deep = (inner) => '['.repeat(100000) + inner + ']'.repeat(100000);
-  await check('request with a 100k-deep params value', async () => {
-    const from = server.messages.length;
-    const answered = server.waitFor((m) => m.id === 12, 10000 * slow, from);
-    await server.writeRaw(frame(`{"jsonrpc":"2.0","id":12,"method":"maskfill/debugDocument","params":{"uri":${JSON.stringify(PING_URI)},"extra":${deep('1')}}}`));
-    const response = await answered;
-    expect(response.result && response.result.text === 'ping', `answered ${show(response)}`);
-    await alive(server);
-    return 'answered normally (the extra field is ignored)';
-  });
+  // Messages nested deeper than 256 levels are refused whole (-32600, id null: the id cannot be
+  // read without parsing them), so no deep value ever reaches code that copies it recursively.
+  await requestCase(server, 'request with a 100k-deep params value', Buffer.from(`{"jsonrpc":"2.0","id":12,"method":"maskfill/debugDocument","params":{"uri":${JSON.stringify(PING_URI)},"extra":${deep('1')}}}`), -32600, null);
   await requestCase(server, 'request with a 100k-deep id', Buffer.from(`{"jsonrpc":"2.0","id":${deep('1')},"method":"maskfill/debugDocument"}`), -32600, null);
-  await silentCase(server, '$/cancelRequest with a 100k-deep id', '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":' + deep('1') + '}}');
+  await requestCase(server, '$/cancelRequest with a 100k-deep id', Buffer.from('{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":' + deep('1') + '}}'), -32600, null);
   await check('configuration change with a 100k-deep value', async () => {
     const from = server.messages.length;
     await server.writeRaw(frame(`{"jsonrpc":"2.0","method":"workspace/didChangeConfiguration","params":{"settings":{"maskfill":{"modelPath":${deep('"x"')}}}}}`));

@@ -72,7 +72,9 @@ function makeBase() {
   const base = path.join(scratch, 'base');
   fs.mkdirSync(base);
   if (fs.existsSync(path.join(bundled, 'config.json'))) {
-    for (const name of fs.readdirSync(bundled)) fs.copyFileSync(path.join(bundled, name), path.join(base, name));
+    for (const name of fs.readdirSync(bundled)) {
+      if (fs.statSync(path.join(bundled, name)).isFile()) fs.copyFileSync(path.join(bundled, name), path.join(base, name));
+    }
     return { base, origin: 'models/maskfill-tiny' };
   }
   const fixture = path.join(root, 'tests/fixtures/parity/tiny-f32');
