@@ -71,9 +71,11 @@ struct Row {
   double ms = 0;
 };
 
-void add(Row& row, const DecodeResult& r) {
+// Every method decodes exactly `gen_length` tokens per prompt (no EOS stop), so tokens are
+// counted from the request, not from the text before the first EOS.
+void add(Row& row, const DecodeResult& r, int gen_length) {
   row.forwards += r.stats.forwards + 1;  // count the prompt's prefill pass too, for both methods
-  row.tokens += r.stats.generated_tokens;
+  row.tokens += gen_length;
   row.ms += r.stats.prefill_ms + r.stats.decode_ms;
 }
 
@@ -208,10 +210,10 @@ int run_bench_decode(int argc, char** argv) {
     options.gen_length = gen_length;
     options.stop_at_eos = false;  // same lengths for every method
     options.threshold = 0.9;
-    add(threshold, generate_block_diffusion(model, prompt, options, special, {}));
+    add(threshold, generate_block_diffusion(model, prompt, options, special, {}), gen_length);
     options.threshold.reset();
-    add(one_per_step, generate_block_diffusion(model, prompt, options, special, {}));
-    add(ar, generate_greedy_autoregressive(model, prompt, gen_length, -1, {}));
+    add(one_per_step, generate_block_diffusion(model, prompt, options, special, {}), gen_length);
+    add(ar, generate_greedy_autoregressive(model, prompt, gen_length, -1, {}), gen_length);
   }
   std::printf("%-32s %8s %8s %12s %10s\n", "method",
               "NFE", "tokens", "tokens/NFE", "tokens/s");
