@@ -12,19 +12,13 @@
 #include <stdexcept>
 
 #include "common/command.h"
+#include "common/read_file.h"
 #include "inference/engine.h"
 #include "inference/tokenizer.h"
 
 namespace maskfill {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // About `bytes` of Python source from the system's standard library, in a fixed order.
 std::string python_stdlib_sample(size_t bytes) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <stdexcept>
 #include <tuple>
 
@@ -49,15 +50,26 @@ void DocumentStore::change(const std::string& uri, int version, const std::vecto
   auto found = documents_.find(uri);
   if (found == documents_.end()) throw std::out_of_range("document not open: " + uri);
   Document& document = *found->second;
-  for (const TextChange& change : changes) {
-    if (!change.start) {
-      document.source.set_text(change.text);
-      continue;
+  // A change is checked before it touches the document, but a later change of the same batch
+  // can still be refused (its range only makes sense after the earlier ones): batches of
+  // several changes work on a copy so a refusal leaves the document as it was.
+  std::optional<SourceDocument> backup;
+  if (changes.size() > 1) backup.emplace(document.source);
+  try {
+    for (const TextChange& change : changes) {
+      if (!change.start) {
+        document.source.set_text(change.text);
+        continue;
+      }
+      const std::string& text = document.source.text();
+      size_t begin = to_offset(text, *change.start, encoding);
+      size_t end = to_offset(text, *change.end, encoding);
+      if (begin > end) throw std::invalid_argument("a change's range ends before it starts");
+      document.source.replace(begin, end, change.text);
     }
-    const std::string& text = document.source.text();
-    size_t begin = to_offset(text, *change.start, encoding);
-    size_t end = to_offset(text, *change.end, encoding);
-    document.source.replace(begin, end, change.text);
+  } catch (...) {
+    if (backup) document.source = std::move(*backup);
+    throw;
   }
   document.version = version;
 }

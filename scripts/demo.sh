@@ -10,4 +10,7 @@ if [[ ! -f "$root/models/maskfill-tiny/model.safetensors" ]]; then
 fi
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh"
-"$build/maskfill" fill "$root/samples/python/stats.py" --line 5 --col 4 --diff
+echo "== maskfill fill: the body of the loop in samples/python/unfinished.py (line 17), bundled tiny model" >&2
+"$build/maskfill" fill "$root/samples/python/unfinished.py" --line 17 --col 9 --diff
+echo "== maskfill edit: an instruction edit of mean() in samples/python/stats.py" >&2
+"$build/maskfill" edit "$root/samples/python/stats.py" --range 4:1-7:1 --instruction "Rename the function mean to average." --diff

@@ -1,5 +1,7 @@
 #include "training/corpus.h"
 
+#include "common/read_file.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -81,13 +83,7 @@ std::vector<PackageSource> parse_package_list(const std::string& text) {
   return sources;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+std::string read_file(const std::string& path) { return maskfill::read_file(path); }
 
 std::string sha1_hex(const std::string& bytes) {
   boost::uuids::detail::sha1 sha;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/command.h"
+#include "common/read_file.h"
 #include "inference/chat_template.h"
 #include "inference/model_files.h"
 #include "inference/tokenizer.h"
@@ -16,13 +17,6 @@
 namespace maskfill {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 const char* stop_name(StopReason stop) {
   switch (stop) {

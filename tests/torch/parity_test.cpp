@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "inference/model_files.h"
+#include "common/read_file.h"
 #include "inference/safetensors.h"
 
 using namespace maskfill;
@@ -25,21 +26,15 @@ torch::Device test_device() {
   return torch::Device(name && *name ? name : "cpu");
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 const json& cases() {
-  static const json parsed = json::parse(read_text(kParity + "cases.json"));
+  static const json parsed = json::parse(read_file(kParity + "cases.json"));
   return parsed;
 }
 
 Transformer load_fixture_model(const std::string& name, torch::Dtype dtype) {
   std::string dir = kParity + cases()["models"][name]["dir"].get<std::string>();
-  ModelConfig config = parse_model_config(read_text(dir + "/config.json"));
+  ModelConfig config = parse_model_config(read_file(dir + "/config.json"));
   Transformer model(config);
   load_weights(model, Checkpoint::open({dir + "/model.safetensors"}));
   model->to(test_device(), dtype);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/edit_prompt.h"
+#include "common/read_file.h"
 #include "inference/chat_template.h"
 #include "inference/model_files.h"
 #include "training/sft_synth.h"
@@ -27,19 +28,13 @@ void append_sample(TokenStream& stream, const std::vector<int32_t>& prompt, cons
   stream.trainable.insert(stream.trainable.end(), eos_count, 1);
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 }  // namespace
 
 TokenStream build_sft_stream(const std::string& corpus_dir, const Tokenizer& tokenizer,
                              const std::string& tokenizer_config_path, int64_t samples, uint64_t seed,
                              bool validation) {
-  TokenizerConfig chat = parse_tokenizer_config(read_text(tokenizer_config_path));
+  TokenizerConfig chat = parse_tokenizer_config(maskfill::read_file(tokenizer_config_path));
   SpecialIds special = SpecialIds::from(tokenizer);
   SftOptions options;
   options.seed = seed;
