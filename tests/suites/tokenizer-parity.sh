@@ -8,6 +8,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${MASKFILL_BUILD_DIR:-$root/build}"
 command -v node >/dev/null || { echo "tokenizer-parity: node not found" >&2; exit 1; }
 [[ -x "$build/maskfill" ]] || { echo "tokenizer-parity: $build/maskfill not built" >&2; exit 1; }
+build="$(cd "$build" && pwd)"
 cd "$root/tests/tokenizer-parity"
 npm ci --no-audit --no-fund --loglevel=error >&2
 node parity.mjs "$build/maskfill"
