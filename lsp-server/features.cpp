@@ -1,10 +1,231 @@
-// Where the editing features of issue 5 (inline completion, code actions, executeCommand,
-// maskfill/status) register their handlers. None is registered yet: infill's Completer has no
-// implementation to call, and the server advertises only what works.
+// The editing features (issue 5): inline completion, code actions, the commands they run,
+// maskfill/fill, maskfill/edit and maskfill/status. Handlers take a snapshot of the document on
+// the I/O thread and hand the model work to the worker; every answer refers to that snapshot's
+// version, so an edit never lands on text the user has changed since.
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+
+#include "infill/completer.h"
+#include "lsp-server/model_host.h"
 #include "lsp-server/transport.h"
 
 namespace maskfill::lsp {
+namespace {
 
-void register_features(Server&) {}
+constexpr const char* kFillCommand = "maskfill.fillSelection";
+constexpr const char* kEditCommand = "maskfill.editWithInstruction";  // handled by the client
+constexpr const char* kApplyInstructionCommand = "maskfill.applyInstruction";
+constexpr const char* kAcceptCommand = "maskfill.didAccept";
+
+std::shared_ptr<const Document> snapshot_of(Server& server, const std::string& uri) {
+  auto snapshot = server.documents().snapshot(uri);
+  if (!snapshot) throw LspError(ErrorCode::InvalidParams, "document not open: " + uri);
+  return snapshot;
+}
+
+// The document moved on since the request (or the command's arguments) were made.
+void require_version(Server& server, const Document& snapshot, const json& expected_version) {
+  auto current = server.documents().version(snapshot.uri);
+  bool stale = !current || *current != snapshot.version ||
+               (expected_version.is_number_integer() && expected_version.get<int>() != snapshot.version);
+  if (stale) throw LspError(ErrorCode::ContentModified, "the document changed; the edit was not applied");
+}
+
+json text_edits(const Document& snapshot, const std::vector<ByteEdit>& edits, PositionEncoding encoding) {
+  json out = json::array();
+  for (const ByteEdit& edit : edits)
+    out.push_back({{"range", range_to_json(snapshot.source.text(), {edit.begin, edit.end}, encoding)},
+                   {"newText", edit.text}});
+  return out;
+}
+
+const Candidate& best_candidate(const CompletionOutcome& outcome) {
+  if (outcome.cancelled) throw LspError(ErrorCode::RequestCancelled, "request cancelled");
+  if (!outcome.declined_reason.empty()) throw LspError(ErrorCode::RequestFailed, outcome.declined_reason);
+  if (outcome.candidates.empty()) throw LspError(ErrorCode::RequestFailed, "the model produced nothing usable here");
+  return outcome.candidates.front();
+}
+
+struct Features {
+  explicit Features(Server& s) : server(s), host(s) {}
+  Server& server;
+  ModelHost host;
+  std::atomic<int64_t> next_item_id{1};
+
+  CancelCheck cancel_check(const CancelToken& token) { return [token] { return token.cancelled(); }; }
+
+  json inline_completion(const Document& doc, size_t cursor, Trigger trigger, const CancelToken& token) {
+    Engine& engine = host.engine();
+    auto guard = host.busy();
+    Completer completer(engine, server.config().infill);
+    CompletionOutcome outcome = completer.complete(doc.source, cursor, trigger, cancel_check(token));
+    if (outcome.cancelled) throw LspError(ErrorCode::RequestCancelled, "request cancelled");
+    json items = json::array();
+    for (const Candidate& candidate : outcome.candidates) {
+      if (!candidate.syntax_ok && trigger == Trigger::Automatic) continue;  // never show a syntax breaker unasked
+      int64_t id = next_item_id++;
+      const ByteEdit& edit = candidate.replacement;
+      items.push_back({{"insertText", edit.text},
+                       {"range", range_to_json(doc.source.text(), {edit.begin, edit.end}, server.encoding())},
+                       {"command", {{"title", "maskfill: accepted"}, {"command", kAcceptCommand},
+                                    {"arguments", {{{"id", id}}}}}}});
+    }
+    return {{"items", items}};
+  }
+
+  // Fill or instruction edit of a range; returns the minimal edits of the best candidate.
+  json rewrite(const Document& doc, ByteRange range, const std::string* instruction, const CancelToken& token) {
+    Engine& engine = host.engine();
+    auto guard = host.busy();
+    Completer completer(engine, server.config().infill);
+    CompletionOutcome outcome = instruction
+                                    ? completer.edit(doc.source, range.begin, range.end, *instruction, cancel_check(token))
+                                    : completer.fill(doc.source, range.begin, range.end, cancel_check(token));
+    const Candidate& best = best_candidate(outcome);
+    return {{"edits", text_edits(doc, best.edits, server.encoding())}, {"version", doc.version}};
+  }
+
+  void apply(const Document& doc, const json& result, const std::string& label) {
+    json edit = {{"documentChanges",
+                  {{{"textDocument", {{"uri", doc.uri}, {"version", doc.version}}}, {"edits", result["edits"]}}}}};
+    server.send_request("workspace/applyEdit", {{"label", label}, {"edit", edit}}, [label](const json& r, const auto& e) {
+      if (e || !r.value("applied", false)) spdlog::info("{}: the client did not apply the edit", label);
+    });
+  }
+};
+
+json code_actions(Server& server, const json& params) {
+  const std::string uri = params.at("textDocument").at("uri");
+  auto doc = snapshot_of(server, uri);
+  const json& range = params.at("range");
+  json only = params.value("context", json::object()).value("only", json::array());
+  if (!only.empty()) {
+    bool wanted = false;
+    for (const json& kind : only)
+      if (kind.is_string() && (kind == "refactor" || kind == "refactor.rewrite")) wanted = true;
+    if (!wanted) return json::array();
+  }
+  json arguments = {{{"uri", uri}, {"range", range}, {"version", doc->version}}};
+  ByteRange bytes = range_to_offsets(doc->source.text(), range, server.encoding());
+  json actions = json::array();
+  if (bytes.end > bytes.begin)
+    actions.push_back({{"title", "Fill selection with maskfill"},
+                       {"kind", "refactor.rewrite"},
+                       {"command", {{"title", "Fill selection with maskfill"}, {"command", kFillCommand}, {"arguments", arguments}}}});
+  actions.push_back({{"title", "Edit with instruction…"},
+                     {"kind", "refactor.rewrite"},
+                     {"command", {{"title", "Edit with instruction…"}, {"command", kEditCommand}, {"arguments", arguments}}}});
+  return actions;
+}
+
+}  // namespace
+
+void register_features(Server& server) {
+  auto features = std::make_shared<Features>(server);
+
+  json capabilities = {
+      {"codeActionProvider", {{"codeActionKinds", {"refactor.rewrite"}}}},
+      {"executeCommandProvider", {{"commands", {kFillCommand, kApplyInstructionCommand, kAcceptCommand}}}},
+  };
+  server.add_capabilities(capabilities);
+  server.on_initialize([features](const json&, json& capabilities) {
+    if (features->host.static_inline_completion()) capabilities["inlineCompletionProvider"] = json::object();
+  });
+
+  server.on_notification("initialized", [&server, features](const json&) {
+    spdlog::info("client initialized");
+    // Inline completion is advertised statically only to clients that cannot register it
+    // dynamically; the others get it once the model is ready (see ModelHost).
+    // Start loading now, so the first completion does not wait for it.
+    server.post_to_worker([features](const CancelToken&) {
+      try {
+        features->host.engine();
+      } catch (const std::exception&) {
+        // Reported through maskfill/status and showMessage by the host.
+      }
+    });
+  });
+  server.on_config_change([&server, features](const Config& before, const Config& after) {
+    if (before.same_model(after)) return;
+    server.post_to_worker([features](const CancelToken&) {
+      features->host.unload();
+      try {
+        features->host.engine();
+      } catch (const std::exception&) {
+      }
+    });
+  });
+
+  server.on_request("maskfill/status", [features](const json&, const json&) -> std::optional<json> {
+    return features->host.status();
+  });
+
+  server.on_request("textDocument/inlineCompletion", [&server, features](const json& id, const json& params) -> std::optional<json> {
+    const std::string uri = params.at("textDocument").at("uri");
+    auto doc = snapshot_of(server, uri);
+    size_t cursor = to_offset(doc->source.text(), position_from_json(params.at("position")), server.encoding());
+    int trigger_kind = params.value("context", json::object()).value("triggerKind", 2);
+    Trigger trigger = trigger_kind == 1 ? Trigger::Invoked : Trigger::Automatic;
+    server.run_on_worker(id, "inlineCompletion", uri, [&server, features, doc, cursor, trigger](const CancelToken& token) {
+      // Typing moved on while this waited: the answer would be for text that no longer exists.
+      if (server.documents().version(doc->uri) != doc->version) return json{{"items", json::array()}};
+      return features->inline_completion(*doc, cursor, trigger, token);
+    });
+    return std::nullopt;
+  });
+
+  server.on_request("textDocument/codeAction", [&server](const json&, const json& params) -> std::optional<json> {
+    return code_actions(server, params);
+  });
+
+  auto rewrite_request = [&server, features](const json& id, const json& params, bool edit) {
+    const std::string uri = params.at("textDocument").at("uri");
+    auto doc = snapshot_of(server, uri);
+    ByteRange range = range_to_offsets(doc->source.text(), params.at("range"), server.encoding());
+    std::string instruction = edit ? params.at("instruction").get<std::string>() : "";
+    server.run_on_worker(id, "", uri, [features, doc, range, edit, instruction](const CancelToken& token) {
+      return features->rewrite(*doc, range, edit ? &instruction : nullptr, token);
+    });
+    return std::optional<json>();
+  };
+  server.on_request("maskfill/fill", [rewrite_request](const json& id, const json& params) {
+    return rewrite_request(id, params, false);
+  });
+  server.on_request("maskfill/edit", [rewrite_request](const json& id, const json& params) {
+    return rewrite_request(id, params, true);
+  });
+
+  server.on_request("workspace/executeCommand", [&server, features](const json& id, const json& params) -> std::optional<json> {
+    const std::string command = params.at("command");
+    const json arguments = params.value("arguments", json::array());
+    if (command == kAcceptCommand) {
+      features->host.count_acceptance();
+      spdlog::info("completion accepted: {}", arguments.dump());
+      return json(nullptr);
+    }
+    if (command != kFillCommand && command != kApplyInstructionCommand)
+      throw LspError(ErrorCode::InvalidParams, "unknown command " + command);
+    if (!arguments.is_array() || arguments.empty() || !arguments[0].is_object())
+      throw LspError(ErrorCode::InvalidParams, command + " needs one argument {uri, range, version}");
+    const json& args = arguments[0];
+    const std::string uri = args.at("uri");
+    auto doc = snapshot_of(server, uri);
+    json expected_version = args.value("version", json());
+    require_version(server, *doc, expected_version);
+    ByteRange range = range_to_offsets(doc->source.text(), args.at("range"), server.encoding());
+    bool edit = command == kApplyInstructionCommand;
+    std::string instruction = edit ? args.at("instruction").get<std::string>() : "";
+    if (edit && instruction.find_first_not_of(" \t\r\n") == std::string::npos)
+      throw LspError(ErrorCode::InvalidParams, "the instruction is empty");
+    server.run_on_worker(id, "", uri, [&server, features, doc, range, edit, instruction, expected_version](const CancelToken& token) {
+      json result = features->rewrite(*doc, range, edit ? &instruction : nullptr, token);
+      require_version(server, *doc, expected_version);  // typing during decoding: do not apply
+      features->apply(*doc, result, edit ? "maskfill: edit with instruction" : "maskfill: fill selection");
+      return json{{"applied", true}, {"version", doc->version}};
+    });
+    return std::nullopt;
+  });
+}
 
 }  // namespace maskfill::lsp

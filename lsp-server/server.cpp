@@ -46,6 +46,10 @@ void Server::on_notification(std::string method, NotificationHandler handler) {
 
 void Server::add_capabilities(const json& capabilities) { merge_into(extra_capabilities_, capabilities); }
 
+void Server::on_initialize(std::function<void(const json& client, json& server)> hook) {
+  capability_hooks_.push_back(std::move(hook));
+}
+
 void Server::on_config_change(std::function<void(const Config&, const Config&)> listener) {
   config_listeners_.push_back(std::move(listener));
 }
@@ -194,6 +198,21 @@ void Server::run_on_worker(const json& id, std::string kind, std::string uri,
   scheduler_.submit(std::move(task));
 }
 
+void Server::post_to_worker(std::function<void(const CancelToken&)> work) {
+  static std::atomic<int64_t> next{0};
+  Task task;
+  task.key = "post-" + std::to_string(next++);
+  task.run = [work = std::move(work)](const CancelToken& token) {
+    try {
+      work(token);
+    } catch (const std::exception& e) {
+      spdlog::error("worker task failed: {}", e.what());
+    }
+  };
+  task.on_cancelled = [] {};
+  scheduler_.submit(std::move(task));
+}
+
 // ---- lifecycle and configuration ------------------------------------------------------------
 
 void Server::register_lifecycle() {
@@ -237,6 +256,7 @@ json Server::initialize(const json& params) {
        {{"openClose", true}, {"change", kTextDocumentSyncIncremental}, {"save", {{"includeText", false}}}}},
   };
   merge_into(capabilities, extra_capabilities_);
+  for (const auto& hook : capability_hooks_) hook(client_capabilities_, capabilities);
   spdlog::info("initialized: position encoding {}", encoding_name(encoding_));
   return {{"capabilities", capabilities}, {"serverInfo", {{"name", "maskfill"}, {"version", options_.version}}}};
 }

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lsp-server/config.h"
 #include "lsp-server/document_store.h"
@@ -58,6 +59,8 @@ class Server {
   void on_notification(std::string method, NotificationHandler handler);
   // Merged into the initialize result's capabilities.
   void add_capabilities(const json& capabilities);
+  // Capabilities that depend on the client's: called with both during initialize.
+  void on_initialize(std::function<void(const json& client, json& server)> hook);
 
   // Output (any thread).
   void reply(const json& id, const json& result) { sink_(make_result(id, result)); }
@@ -70,6 +73,8 @@ class Server {
   // or superseded by a newer request with the same non-empty kind and uri), or the error thrown.
   void run_on_worker(const json& id, std::string kind, std::string uri,
                      std::function<json(const CancelToken&)> work);
+  // Queues work that answers nobody (model loading): it runs on the worker, in order.
+  void post_to_worker(std::function<void(const CancelToken&)> work);
 
   DocumentStore& documents() { return documents_; }
   PositionEncoding encoding() const { return encoding_; }
@@ -98,6 +103,7 @@ class Server {
   PositionEncoding encoding_ = PositionEncoding::Utf16;
   json client_capabilities_ = json::object();
   json extra_capabilities_ = json::object();
+  std::vector<std::function<void(const json&, json&)>> capability_hooks_;
 
   mutable std::mutex config_mutex_;
   Config config_;

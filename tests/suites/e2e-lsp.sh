@@ -9,3 +9,5 @@ if [[ ! -d node_modules/vscode-languageserver-protocol ]]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 node lsp_sync.test.js
+# The editing features need a model; the bundled one is part of the repository.
+node features.test.js
