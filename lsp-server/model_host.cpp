@@ -34,11 +34,11 @@ void ModelHost::set_status(const std::string& state, const std::string& message)
     state_ = state;
     message_ = message;
   }
-  server_.notify("maskfill/status", status());
+  if (!server_.shutting_down()) server_.notify("maskfill/status", status());
 }
 
 void ModelHost::progress(const std::string& kind, const std::string& text) {
-  if (!client_can(server_.client_capabilities(), {"window", "workDoneProgress"})) return;
+  if (server_.shutting_down() || !client_can(server_.client_capabilities(), {"window", "workDoneProgress"})) return;
   std::string token = "maskfill-load-" + std::to_string(progress_serial_);
   if (kind == "begin") {
     server_.send_request("window/workDoneProgress/create", {{"token", token}}, [](const json&, const auto&) {});
@@ -86,15 +86,17 @@ void ModelHost::load() {
     }
     progress("end", "model ready: " + engine_->description());
     set_status("ready", "");
-    register_inline_completion(true);
+    if (!server_.shutting_down()) register_inline_completion(true);
   } catch (const std::exception& e) {
     engine_.reset();
     load_error_ = e.what();
     spdlog::error("model load failed: {}", load_error_);
     progress("end", "model load failed");
     set_status("error", load_error_);
-    server_.show_message(1, "maskfill: cannot load the model: " + load_error_);
-    register_inline_completion(false);
+    if (!server_.shutting_down()) {
+      server_.show_message(1, "maskfill: cannot load the model: " + load_error_);
+      register_inline_completion(false);
+    }
   }
 }
 

@@ -81,6 +81,8 @@ class Server {
   Config config() const;
   const ServerOptions& options() const { return options_; }
   const json& client_capabilities() const { return client_capabilities_; }
+  // After `shutdown` the server sends nothing on its own (status, progress, messages).
+  bool shutting_down() const { return state_ == State::ShuttingDown; }
   // Called (on the I/O thread) after the configuration changed.
   void on_config_change(std::function<void(const Config& before, const Config& after)> listener);
 
@@ -97,7 +99,7 @@ class Server {
 
   ServerOptions options_;
   Sink sink_;
-  State state_ = State::Uninitialized;
+  std::atomic<State> state_{State::Uninitialized};  // read by the worker too
   std::atomic<bool> exited_{false};
   bool shutdown_requested_ = false;
   PositionEncoding encoding_ = PositionEncoding::Utf16;
