@@ -63,6 +63,8 @@ CompletionOutcome run_fim(Engine& engine, const InfillSettings& settings, const 
   MaskPlan plan{job.estimated_tokens, settings.max_new_tokens, static_cast<int>(engine.config().block_size),
                 settings.threshold, settings.max_ms};
   PostprocessContext context{text.substr(job.span.end), job.single_line, detect_indent_style(text), job.min_indent};
+  std::string_view line_before = text.substr(line_start(text, job.span.begin), job.span.begin - line_start(text, job.span.begin));
+  context.after_indentation = !line_before.empty() && is_blank(line_before);
   CompletionOutcome outcome;
   for (int index = 0; index < job.candidates; ++index) {
     if (cancel && cancel()) {

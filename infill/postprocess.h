@@ -45,6 +45,9 @@ struct PostprocessContext {
   bool single_line = false;
   IndentStyle style;
   std::string min_indent;
+  // The cursor sits after the line's indentation (nothing but whitespace before it on its
+  // line): the first line's own leading whitespace would indent twice, so it is dropped.
+  bool after_indentation = false;
 };
 
 // All rules in order; nullopt when nothing worth offering is left.

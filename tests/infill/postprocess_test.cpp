@@ -45,3 +45,12 @@ TEST_CASE("the fill ends at the first special token") {
   CHECK(text_before_special_tokens(tokenizer, with_fim) == "return a + b");
   CHECK(text_before_special_tokens(tokenizer, tokens) == "return a + b");
 }
+
+TEST_CASE("a completion after the line's indentation does not indent its first line twice") {
+  PostprocessContext context;
+  context.suffix = "\n    return counts\n";
+  context.after_indentation = true;
+  CHECK(postprocess_candidate("    counts[word] += 1", context) == std::optional<std::string>("counts[word] += 1"));
+  context.after_indentation = false;
+  CHECK(postprocess_candidate("    counts[word] += 1", context) == std::optional<std::string>("    counts[word] += 1"));
+}
