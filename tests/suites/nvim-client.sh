@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Neovim plugin, headless on Debian's Neovim (0.7+):
+#  0. compat_spec.lua: the version decisions (0.11 vim.lsp.config/start, client:method(), vim.uv,
+#     new str_utfindex; the 0.12 native inline path) with stubbed `vim` APIs, since only 0.7.2
+#     runs here;
 #  1. client_spec.lua: the plugin's logic against a scripted fake server (debounce, cancellation,
 #     ghost text, accept, cycling, fill, edit, code action, checkhealth);
 #  2. real_server_spec.lua: the plugin against the real `$MASKFILL_BUILD_DIR/maskfill lsp`
@@ -20,6 +23,7 @@ run_spec() {
     --cmd "set rtp+=$root/editors/nvim" -c "luafile $root/editors/nvim/tests/$spec") </dev/null
 }
 
+run_spec compat_spec.lua  # 0.7 / 0.10 / 0.11 / 0.12 decisions against stub vim APIs
 FAKE_NO_MODEL= run_spec client_spec.lua
 PATH="$build:$PATH" run_spec real_server_spec.lua
 if [[ ! -f "$root/models/maskfill-tiny/config.json" ]]; then

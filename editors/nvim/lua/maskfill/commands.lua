@@ -1,6 +1,7 @@
 -- :MaskfillFill, :MaskfillEdit, :MaskfillStatus and the client side of the
 -- `maskfill.editWithInstruction` code-action command.
 local util = require('maskfill.util')
+local compat = require('maskfill.compat').new()
 
 local M = {}
 
@@ -15,7 +16,7 @@ function M.fill(bufnr, range, on_done)
   local c = client_or_warn()
   if not c then return false end
   local params = { textDocument = { uri = vim.uri_from_bufnr(bufnr) }, range = range }
-  c.request('maskfill/fill', params, function(err, result)
+  compat.request(c, 'maskfill/fill', params, function(err, result)
     local ok, message = false, nil
     if err then message = 'fill failed: ' .. tostring(err.message)
     elseif type(result) ~= 'table' or type(result.edits) ~= 'table' then message = 'malformed maskfill/fill result: ' .. vim.inspect(result)
@@ -40,7 +41,7 @@ function M.apply_instruction(target, instruction, on_done)
   local params = { command = 'maskfill.applyInstruction', arguments = { {
     uri = target.uri, range = target.range, version = target.version, instruction = instruction,
   } } }
-  c.request('workspace/executeCommand', params, function(err)
+  compat.request(c, 'workspace/executeCommand', params, function(err)
     if err then util.notify('edit failed: ' .. tostring(err.message), vim.log.levels.WARN) end
     if on_done then on_done(err == nil, err and err.message) end
   end, bufnr)

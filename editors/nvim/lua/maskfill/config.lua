@@ -15,6 +15,8 @@ M.defaults = {
   },
   keymaps = { -- insert mode, buffer-local; false disables one
     accept = '<Tab>',
+    accept_word = '<C-Right>', -- the next word of the suggestion (as VS Code's ctrl+right)
+    accept_line = '<C-Down>', -- the next line of the suggestion
     next = '<M-]>',
     prev = '<M-[>',
     dismiss = '<C-]>',

@@ -1,8 +1,11 @@
 -- Inline completion as ghost text. On Neovim 0.12+ the native vim.lsp.inline_completion does the
 -- work; before that, this module requests textDocument/inlineCompletion itself (debounced with a
 -- libuv timer, cancelled on new typing and InsertLeave) and draws the item with extmarks.
+-- Both paths accept the whole suggestion, the next word or the next line.
 local config = require('maskfill.config')
 local util = require('maskfill.util')
+local partial = require('maskfill.partial')
+local compat = require('maskfill.compat').new()
 
 local M = {}
 
@@ -21,8 +24,7 @@ local function state(bufnr)
 end
 
 function M.native()
-  return config.options.inline_completion.native and vim.lsp.inline_completion ~= nil
-    and vim.lsp.inline_completion.enable ~= nil
+  return compat.native_inline(config.options.inline_completion) ~= nil
 end
 
 local function client() return require('maskfill').client() end
@@ -43,7 +45,7 @@ function M.cancel(bufnr)
   if st.timer then st.timer:stop() end
   if st.request_id then
     local c = client()
-    if c then c.cancel_request(st.request_id) end
+    if c then compat.cancel_request(c, st.request_id) end
     st.request_id = nil
   end
 end
@@ -117,7 +119,7 @@ function M.request(bufnr, trigger_kind)
     context = { triggerKind = trigger_kind },
   }
   local ok, request_id
-  ok, request_id = c.request('textDocument/inlineCompletion', params, function(err, result)
+  ok, request_id = compat.request(c, 'textDocument/inlineCompletion', params, function(err, result)
     if st.request_id ~= request_id then return end -- superseded
     st.request_id = nil
     if err then
@@ -146,7 +148,7 @@ function M.on_change(bufnr)
   st.key = key
   M.cancel(bufnr)
   M.clear(bufnr)
-  st.timer = st.timer or vim.loop.new_timer()
+  st.timer = st.timer or compat.uv.new_timer()
   st.timer:start(config.options.inline_completion.debounce_ms, 0, vim.schedule_wrap(function()
     if not vim.api.nvim_buf_is_valid(bufnr) or vim.api.nvim_get_current_buf() ~= bufnr then return end
     if not vim.api.nvim_get_mode().mode:match('^i') or cursor_key(bufnr) ~= key then return end
@@ -159,7 +161,7 @@ local function execute(command, bufnr)
   local c = client()
   local handler = vim.lsp.commands[command.command]
   if handler then return handler(command, { bufnr = bufnr, client_id = c and c.id }) end
-  if c then c.request('workspace/executeCommand', { command = command.command, arguments = command.arguments }, function() end, bufnr) end
+  if c then compat.request(c, 'workspace/executeCommand', { command = command.command, arguments = command.arguments }, function() end, bufnr) end
 end
 
 -- Inserts the shown item and runs its command (maskfill.didAccept). False when nothing is shown.
@@ -181,6 +183,37 @@ function M.accept(bufnr)
   vim.api.nvim_win_set_cursor(0, { end_row + 1, end_col })
   state(bufnr).key = cursor_key(bufnr) -- the insertion itself is not new typing
   execute(item.command, bufnr)
+  return true
+end
+
+-- Inserts `piece` at the cursor and moves the cursor behind it; returns the new row, col.
+local function insert_at_cursor(bufnr, row, col, piece)
+  local lines = vim.split(piece, '\n', { plain = true })
+  vim.api.nvim_buf_set_text(bufnr, row, col, row, col, lines)
+  local end_row = row + #lines - 1
+  local end_col = (#lines == 1 and col or 0) + #lines[#lines]
+  vim.api.nvim_win_set_cursor(0, { end_row + 1, end_col })
+  return end_row, end_col
+end
+M.insert_at_cursor = insert_at_cursor
+
+-- Accepts the next word or line ('word' | 'line') of the shown item; the rest stays shown.
+-- Accepting what is left is a full accept (with the item's didAccept command).
+function M.accept_partial(bufnr, kind)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local st = state(bufnr)
+  local item = st.items[st.index]
+  if not item or not client() then return false end
+  local piece = partial.take(item.ghost, kind)
+  if piece == item.ghost then return M.accept(bufnr) end
+  M.cancel(bufnr)
+  st.row, st.col = insert_at_cursor(bufnr, st.row, st.col, piece)
+  -- What is left is inserted at the cursor from now on (the item's range is for the old text).
+  item.ghost = item.ghost:sub(#piece + 1)
+  item.insertText, item.range = item.ghost, nil
+  st.items, st.index = { item }, 1
+  st.key = cursor_key(bufnr) -- the insertion is not new typing: keep the rest on screen
+  M.render(bufnr)
   return true
 end
 
@@ -209,18 +242,46 @@ local function map(bufnr, name, action)
   end, { buffer = bufnr, desc = 'maskfill: ' .. name })
 end
 
-local function attach_native(bufnr)
-  local inline = vim.lsp.inline_completion
-  pcall(inline.enable, true, { bufnr = bufnr })
-  map(bufnr, 'accept', function() return inline.get() end)
-  map(bufnr, 'next', function() inline.select({ count = 1 }) return true end)
-  map(bufnr, 'prev', function() inline.select({ count = -1 }) return true end)
+-- The keymap actions on the native path (0.12+), honouring the plugin's options. Returned
+-- rather than mapped directly so tests/compat_spec.lua can drive them with a stub module.
+function M.native_actions(inline, bufnr)
+  local function partial_accept(kind)
+    return inline.get({ bufnr = bufnr, on_accept = function(item)
+      local text = type(item.insert_text) == 'string' and item.insert_text or (item.insert_text or {}).value or ''
+      local cursor = vim.api.nvim_win_get_cursor(0)
+      local row, col = cursor[1] - 1, cursor[2]
+      local typed = ''
+      local start = item.range and item.range.start
+      if start and start.row == row and start.col <= col then
+        typed = util.line_text(bufnr, row):sub(start.col + 1, col)
+      end
+      if text:sub(1, #typed) ~= typed then return end
+      local rest = text:sub(#typed + 1)
+      local piece = partial.take(rest, kind)
+      insert_at_cursor(bufnr, row, col, piece)
+      if piece == rest and item.command then execute(item.command, bufnr) end
+    end }) == true
+  end
+  return {
+    accept = function() return inline.get({ bufnr = bufnr }) == true end,
+    accept_word = function() return partial_accept('word') end,
+    accept_line = function() return partial_accept('line') end,
+    next = function() inline.select({ bufnr = bufnr, count = 1 }) return true end,
+    prev = function() inline.select({ bufnr = bufnr, count = -1 }) return true end,
+  }
+end
+
+function M.attach_native(inline, bufnr)
+  -- inline_completion.enabled = false keeps it off; the keymaps still accept/cycle on demand.
+  inline.enable(config.options.inline_completion.enabled ~= false, { bufnr = bufnr })
+  for name, action in pairs(M.native_actions(inline, bufnr)) do map(bufnr, name, action) end
 end
 
 function M.attach(bufnr)
   if state(bufnr).attached then return end
   state(bufnr).attached = true
-  if M.native() then return attach_native(bufnr) end
+  local inline = compat.native_inline(config.options.inline_completion)
+  if inline then return M.attach_native(inline, bufnr) end
   local group = vim.api.nvim_create_augroup('maskfill_ghost_' .. bufnr, { clear = true })
   vim.api.nvim_create_autocmd({ 'TextChangedI', 'TextChangedP', 'CursorMovedI' }, {
     group = group, buffer = bufnr, callback = function() M.on_change(bufnr) end,
@@ -237,6 +298,8 @@ function M.attach(bufnr)
     end,
   })
   map(bufnr, 'accept', function() return M.accept(bufnr) end)
+  map(bufnr, 'accept_word', function() return M.accept_partial(bufnr, 'word') end)
+  map(bufnr, 'accept_line', function() return M.accept_partial(bufnr, 'line') end)
   map(bufnr, 'next', function() M.next(bufnr, 1) return true end)
   map(bufnr, 'prev', function() M.next(bufnr, -1) return true end)
   map(bufnr, 'dismiss', function()

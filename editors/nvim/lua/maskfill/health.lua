@@ -1,5 +1,6 @@
 -- :checkhealth maskfill: binary found, server starts, model status.
 local config = require('maskfill.config')
+local compat = require('maskfill.compat').new()
 
 local M = {}
 
@@ -15,23 +16,23 @@ local function query_status()
   local maskfill = require('maskfill')
   local client, temporary = maskfill.client(), false
   if not client then
-    local id = vim.lsp.start_client({ name = 'maskfill-health', cmd = config.cmd(), init_options = config.init_options() })
+    local id = compat.start_detached({ name = 'maskfill-health', cmd = config.cmd(), init_options = config.init_options() })
     client = id and vim.lsp.get_client_by_id(id)
     temporary = true
-    if not client then return nil, 'vim.lsp.start_client failed' end
+    if not client then return nil, 'could not start a client (vim.lsp.start / start_client failed)' end
   end
-  local started = vim.wait(10000, function() return client.initialized or client.is_stopped() end, 50)
-  if not started or client.is_stopped() then return nil, 'the server did not answer initialize within 10 s' end
+  local started = vim.wait(10000, function() return client.initialized or compat.is_stopped(client) end, 50)
+  if not started or compat.is_stopped(client) then return nil, 'the server did not answer initialize within 10 s' end
   ok('server starts and answers initialize')
   local result, err
-  local deadline = vim.loop.now() + 60000
+  local deadline = compat.uv.now() + 60000
   repeat -- give a loading model some time
     local response
-    response, err = client.request_sync('maskfill/status', {}, 5000)
+    response, err = compat.request_sync(client, 'maskfill/status', {}, 5000)
     result = response and response.result
     err = err or (response and response.err and response.err.message)
-  until err or not result or result.state ~= 'loading' or vim.loop.now() > deadline or not vim.wait(500, function() return false end)
-  if temporary then client.stop() end
+  until err or not result or result.state ~= 'loading' or compat.uv.now() > deadline or not vim.wait(500, function() return false end)
+  if temporary then compat.stop(client) end
   return result, err
 end
 
@@ -46,7 +47,7 @@ function M.check()
   ok('server binary: ' .. path)
   local version = vim.fn.system({ path, '--version' })
   if vim.v.shell_error == 0 then info(vim.trim(version)) end
-  info(vim.fn.has('nvim-0.12') == 1 and 'ghost text: native vim.lsp.inline_completion' or 'ghost text: maskfill extmarks')
+  info(compat.native_inline(config.options.inline_completion) and 'ghost text: native vim.lsp.inline_completion' or 'ghost text: maskfill extmarks')
   local status, err = query_status()
   if not status then
     error('maskfill/status: ' .. tostring(err))

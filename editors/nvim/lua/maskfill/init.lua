@@ -1,6 +1,7 @@
 -- maskfill for Neovim: starts `maskfill lsp`, attaches it to buffers of supported filetypes,
 -- tracks the model status and wires inline completion (ghost.lua) and commands (commands.lua).
 local config = require('maskfill.config')
+local compat = require('maskfill.compat').new()
 
 local M = {}
 
@@ -21,7 +22,7 @@ end
 function M.client()
   if not M.client_id then return nil end
   local client = vim.lsp.get_client_by_id(M.client_id)
-  if not client or client.is_stopped() then return nil end
+  if not client or compat.is_stopped(client) then return nil end
   return client
 end
 
@@ -33,23 +34,23 @@ function M.inline_available()
     or next(inline_registrations) ~= nil
 end
 
+-- Registrations are recorded and then passed on to Neovim's own handlers: on 0.12 those make
+-- the client (and so vim.lsp.inline_completion) learn about the dynamic registration.
 local handlers = {
   ['maskfill/status'] = function(_, result) set_status(result) end,
-  ['client/registerCapability'] = function(_, params)
-    for _, reg in ipairs(params.registrations or {}) do
+  ['client/registerCapability'] = compat.chain_handler('client/registerCapability', function(_, params)
+    for _, reg in ipairs((params or {}).registrations or {}) do
       if reg.method == 'textDocument/inlineCompletion' then inline_registrations[reg.id] = true end
     end
-    return vim.NIL
-  end,
-  ['client/unregisterCapability'] = function(_, params)
+  end),
+  ['client/unregisterCapability'] = compat.chain_handler('client/unregisterCapability', function(_, params)
     -- The field is misspelled "unregisterations" in the LSP spec itself.
-    for _, reg in ipairs(params.unregisterations or params.unregistrations or {}) do
+    for _, reg in ipairs((params or {}).unregisterations or (params or {}).unregistrations or {}) do
       inline_registrations[reg.id] = nil
     end
-    return vim.NIL
-  end,
-  ['window/workDoneProgress/create'] = function() return vim.NIL end,
+  end),
 }
+M.handlers = handlers
 
 local function capabilities()
   local caps = vim.lsp.protocol.make_client_capabilities()
@@ -58,28 +59,28 @@ local function capabilities()
   return caps
 end
 
-function M.start()
-  if M.client() then return M.client_id end
-  inline_registrations = {}
-  local cmd = config.cmd()
-  if vim.fn.executable(cmd[1]) ~= 1 then
-    set_status({ state = 'error', message = ('server binary not found: %s'):format(cmd[1]) })
-    return nil
-  end
-  M.status = { state = 'loading', message = 'starting maskfill lsp' }
-  M.client_id = vim.lsp.start_client({
+-- The client configuration (also what lsp/maskfill.lua returns for vim.lsp.config on 0.11+).
+function M.lsp_config()
+  return {
     name = 'maskfill',
-    cmd = cmd,
-    root_dir = vim.loop.cwd(),
+    cmd = config.cmd(),
+    filetypes = config.options.filetypes,
+    root_dir = compat.uv.cwd(),
     init_options = config.init_options(),
     capabilities = capabilities(),
     handlers = handlers,
     flags = { debounce_text_changes = 50 },
     on_init = function(client)
-      client.request('maskfill/status', {}, function(err, result)
+      M.client_id = client.id
+      compat.request(client, 'maskfill/status', {}, function(err, result)
         if err then set_status({ state = 'error', message = 'maskfill/status failed: ' .. tostring(err.message) })
         else set_status(result) end
       end)
+    end,
+    -- Buffers attached by vim.lsp.enable('maskfill') (0.11+) get ghost text too.
+    on_attach = function(client, bufnr)
+      M.client_id = client.id
+      require('maskfill.ghost').attach(bufnr)
     end,
     on_exit = function(code, signal)
       M.client_id = nil
@@ -88,23 +89,40 @@ function M.start()
         set_status({ state = 'error', message = ('maskfill lsp exited (code %d, signal %d)'):format(code, signal) })
       end
     end,
-  })
+  }
+end
+
+-- Starts the client if needed and attaches it to `bufnr`: vim.lsp.config + vim.lsp.start on
+-- 0.11+, vim.lsp.start on 0.8+, vim.lsp.start_client on 0.7 (see compat.lua).
+function M.start(bufnr)
+  local running = M.client()
+  if running and (not bufnr or compat.start_mode() == 'start_client') then
+    if bufnr and not vim.lsp.buf_is_attached(bufnr, running.id) then vim.lsp.buf_attach_client(bufnr, running.id) end
+    return running.id
+  end
+  if not running then inline_registrations = {} end
+  local cmd = config.cmd()
+  if vim.fn.executable(cmd[1]) ~= 1 then
+    set_status({ state = 'error', message = ('server binary not found: %s'):format(cmd[1]) })
+    return nil
+  end
+  if not running then M.status = { state = 'loading', message = 'starting maskfill lsp' } end
+  M.client_id = compat.start(M.lsp_config(), bufnr)
   return M.client_id
 end
 
 function M.attach(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   if vim.bo[bufnr].buftype ~= '' then return false end
-  local id = M.start()
+  local id = M.start(bufnr)
   if not id then return false end
-  if not vim.lsp.buf_is_attached(bufnr, id) then vim.lsp.buf_attach_client(bufnr, id) end
   require('maskfill.ghost').attach(bufnr)
   return true
 end
 
 function M.stop()
   local client = M.client()
-  if client then client.stop() end
+  if client then compat.stop(client) end
   M.client_id = nil
 end
 

@@ -1,4 +1,6 @@
 -- Position conversions between Neovim (0-based rows, byte columns) and LSP (offset encoding).
+local compat = require('maskfill.compat').new()
+
 local M = {}
 
 local function line_text(bufnr, row)
@@ -9,15 +11,13 @@ M.line_text = line_text
 -- Byte column → LSP character in `encoding`.
 function M.to_lsp_char(line, byte_col, encoding)
   byte_col = math.min(byte_col, #line)
-  if encoding == 'utf-8' then return byte_col end
-  local utf32, utf16 = vim.str_utfindex(line, byte_col)
-  return encoding == 'utf-32' and utf32 or utf16
+  return compat.utf_index(line, byte_col, encoding)
 end
 
 -- LSP character in `encoding` → byte column (clamped to the line).
 function M.to_byte_col(line, character, encoding)
   if encoding == 'utf-8' then return math.min(character, #line) end
-  local ok, col = pcall(vim.str_byteindex, line, character, encoding ~= 'utf-32')
+  local ok, col = pcall(compat.byte_index, line, character, encoding)
   return ok and col or #line
 end
 
@@ -39,8 +39,8 @@ function M.command_range(bufnr, opts, encoding)
     local last = line_text(bufnr, end_row)
     local col = math.min(vend[2], #last)
     if col < #last then -- make the inclusive last character exclusive
-      local utf32 = vim.str_utfindex(last, col)
-      col = vim.str_byteindex(last, utf32 + 1)
+      local utf32 = compat.utf_index(last, col, 'utf-32')
+      col = compat.byte_index(last, utf32 + 1, 'utf-32')
     end
     end_col = col
   end
