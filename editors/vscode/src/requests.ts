@@ -9,6 +9,9 @@ export const METHOD_FILL = 'maskfill/fill';
 export const METHOD_EDIT = 'maskfill/edit';
 export const METHOD_STATUS = 'maskfill/status';
 export const COMMAND_APPLY_INSTRUCTION = 'maskfill.applyInstruction';
+export const COMMAND_FILL_SELECTION = 'maskfill.fillSelection';
+export const COMMAND_RELOAD = 'maskfill.reload';
+export const COMMAND_TOGGLE_INLINE = 'maskfill.toggleInlineCompletion';
 export const COMMAND_EDIT_WITH_INSTRUCTION = 'maskfill.editWithInstruction';
 export const COMMAND_DID_ACCEPT = 'maskfill.didAccept';
 
@@ -72,15 +75,38 @@ export function checkFillResult(result: unknown, documentVersion: number): TextE
   return r.edits;
 }
 
-// Which command ids the extension itself must register, given what the server put in
-// executeCommandProvider (vscode-languageclient registers those, and ids must not clash).
-// - editWithInstruction is always client-side (it needs an input box);
-// - didAccept is forwarded by us only if the server did not list it (then the client would not).
-export function clientSideCommands(serverCommands: readonly string[]): { register: string[]; conflicts: string[] } {
-  const register: string[] = [];
-  const conflicts: string[] = [];
-  if (serverCommands.includes(COMMAND_EDIT_WITH_INSTRUCTION)) conflicts.push(COMMAND_EDIT_WITH_INSTRUCTION);
-  else register.push(COMMAND_EDIT_WITH_INSTRUCTION);
-  if (!serverCommands.includes(COMMAND_DID_ACCEPT)) register.push(COMMAND_DID_ACCEPT);
-  return { register, conflicts };
+// What the extension does when vscode-languageclient is about to send one of the server's
+// commands (middleware.executeCommand). The server lists every command a code action can carry,
+// so any client can run them; VS Code adds UI around two of them:
+// - editWithInstruction without an instruction: ask for it, preview the edit, then apply;
+// - fillSelection: show progress while the model runs.
+export type CommandHandling = 'prompt' | 'progress' | 'send';
+export function commandHandling(command: string, args: unknown[]): CommandHandling {
+  if (command === COMMAND_EDIT_WITH_INSTRUCTION) {
+    const arg = args[0] as { instruction?: unknown } | undefined;
+    return typeof arg?.instruction === 'string' && arg.instruction.trim() !== '' ? 'progress' : 'prompt';
+  }
+  if (command === COMMAND_FILL_SELECTION || command === COMMAND_APPLY_INSTRUCTION) return 'progress';
+  return 'send';
+}
+
+// The text after applying non-overlapping LSP edits (UTF-16 positions, as JS strings): the
+// right-hand side of the diff preview.
+export function applyEditsToText(text: string, edits: readonly TextEdit[]): string {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
+  const offset = (p: Position) => {
+    if (p.line >= starts.length) return text.length;
+    const lineEnd = p.line + 1 < starts.length ? starts[p.line + 1] - 1 : text.length;
+    return Math.min(starts[p.line] + p.character, lineEnd);
+  };
+  const sorted = [...edits].sort((a, b) => offset(b.range.start) - offset(a.range.start));
+  let out = text;
+  for (const edit of sorted) out = out.slice(0, offset(edit.range.start)) + edit.newText + out.slice(offset(edit.range.end));
+  return out;
+}
+
+// `maskfill/edit` params for a target and instruction.
+export function editParams(target: EditTarget, instruction: string) {
+  return { textDocument: { uri: target.uri }, range: target.range, instruction: instruction.trim() };
 }

@@ -1,6 +1,7 @@
 // Settings → how to start the server and what to send as initializationOptions.
 // Pure: no `vscode` import, so it is unit-tested under plain node.
 
+// Names, types and defaults follow editors/protocol.json (tests/protocol/check-clients.js checks).
 export interface MaskfillSettings {
   serverPath: string;
   modelPath: string;
@@ -8,9 +9,11 @@ export interface MaskfillSettings {
   dtype: string;
   inlineCompletionEnabled: boolean;
   debounceMs: number;
+  previewInstructionEdits: boolean; // client-only: diff preview before an instruction edit lands
 }
 
-// What the server reads from `initialize` (issue 5: {modelPath, device, dtype, inlineCompletion}).
+// What the server reads from `initialize` and `workspace/didChangeConfiguration` (server settings
+// of editors/protocol.json; client-only ones such as serverPath are not sent).
 export interface InitializationOptions {
   modelPath?: string;
   device: string;
@@ -25,7 +28,10 @@ export const DEFAULT_SETTINGS: MaskfillSettings = {
   dtype: 'auto',
   inlineCompletionEnabled: true,
   debounceMs: 150,
+  previewInstructionEdits: true,
 };
+
+const DEVICE = /^(auto|cpu|cuda(:[0-9]+)?)$/;
 
 const MAX_DEBOUNCE_MS = 5000;
 
@@ -36,13 +42,16 @@ export function readSettings(get: (key: string) => unknown): MaskfillSettings {
     return typeof value === 'string' && value.trim() !== '' ? value.trim() : fallback;
   };
   const enabled = get('inlineCompletion.enabled');
+  const preview = get('instructionEdit.preview');
+  const device = text('device', DEFAULT_SETTINGS.device);
   return {
     serverPath: text('serverPath', DEFAULT_SETTINGS.serverPath),
     modelPath: text('modelPath', ''),
-    device: text('device', DEFAULT_SETTINGS.device),
+    device: DEVICE.test(device) ? device : DEFAULT_SETTINGS.device,
     dtype: text('dtype', DEFAULT_SETTINGS.dtype),
     inlineCompletionEnabled: typeof enabled === 'boolean' ? enabled : DEFAULT_SETTINGS.inlineCompletionEnabled,
     debounceMs: clampDebounce(get('inlineCompletion.debounceMs')),
+    previewInstructionEdits: typeof preview === 'boolean' ? preview : DEFAULT_SETTINGS.previewInstructionEdits,
   };
 }
 
@@ -68,7 +77,18 @@ export function serverCommand(settings: MaskfillSettings): { command: string; ar
   return { command: settings.serverPath, args: ['lsp'] };
 }
 
-// Settings that only take effect when the server restarts (they go in `initialize`).
+// Only a new binary needs a new server process. Everything else is pushed with
+// workspace/didChangeConfiguration: the server applies budgets, threshold and debounce live and
+// reloads the model itself when modelPath, device or dtype change.
 export function needsRestart(before: MaskfillSettings, after: MaskfillSettings): boolean {
-  return JSON.stringify(before) !== JSON.stringify(after);
+  return before.serverPath !== after.serverPath;
+}
+
+// The settings to push when the server should hear about a change (undefined: nothing to send).
+export function serverSettingsChange(before: MaskfillSettings, after: MaskfillSettings): { maskfill: InitializationOptions } | undefined {
+  const a = toInitializationOptions(before);
+  const b = toInitializationOptions(after);
+  if (JSON.stringify(a) === JSON.stringify(b)) return undefined;
+  // An emptied modelPath goes back to the server's default, which must be said explicitly.
+  return { maskfill: { ...b, modelPath: b.modelPath ?? '' } };
 }

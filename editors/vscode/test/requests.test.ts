@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
-  applyInstructionParams, checkFillResult, clientSideCommands, fillParams, parseEditTarget, validateInstruction,
+  applyEditsToText, applyInstructionParams, checkFillResult, commandHandling, editParams, fillParams, parseEditTarget, validateInstruction,
 } from '../src/requests';
 
 const range = { start: { line: 3, character: 0 }, end: { line: 9, character: 4 } };
@@ -34,12 +34,28 @@ test('fill params and result checks', () => {
   assert.throws(() => checkFillResult(null, 4), /malformed/);
 });
 
-test('client-side command ids never clash with the server\'s', () => {
-  assert.deepEqual(clientSideCommands(['maskfill.fillSelection', 'maskfill.applyInstruction', 'maskfill.didAccept']), {
-    register: ['maskfill.editWithInstruction'], conflicts: [],
-  });
-  assert.deepEqual(clientSideCommands([]), { register: ['maskfill.editWithInstruction', 'maskfill.didAccept'], conflicts: [] });
-  assert.deepEqual(clientSideCommands(['maskfill.editWithInstruction', 'maskfill.didAccept']), {
-    register: [], conflicts: ['maskfill.editWithInstruction'],
-  });
+test('server commands: prompt for a missing instruction, progress for model work, the rest as is', () => {
+  const target = { uri: 'file:///a.py', range, version: 3 };
+  assert.equal(commandHandling('maskfill.editWithInstruction', [target]), 'prompt');
+  assert.equal(commandHandling('maskfill.editWithInstruction', [{ ...target, instruction: '  ' }]), 'prompt');
+  assert.equal(commandHandling('maskfill.editWithInstruction', [{ ...target, instruction: 'use a set' }]), 'progress');
+  assert.equal(commandHandling('maskfill.editWithInstruction', []), 'prompt');
+  assert.equal(commandHandling('maskfill.fillSelection', [target]), 'progress');
+  assert.equal(commandHandling('maskfill.applyInstruction', [target]), 'progress');
+  assert.equal(commandHandling('maskfill.didAccept', [{ id: 1 }]), 'send');
+  assert.equal(commandHandling('maskfill.reload', []), 'send');
+  assert.deepEqual(editParams(target, ' use a set\n'), { textDocument: { uri: 'file:///a.py' }, range, instruction: 'use a set' });
+});
+
+test('the diff preview applies the edits like the editor will', () => {
+  const text = 'def f(xs):\n    total = 0\n    return total\n';
+  const at = (l1: number, c1: number, l2: number, c2: number) => ({ start: { line: l1, character: c1 }, end: { line: l2, character: c2 } });
+  assert.equal(applyEditsToText(text, []), text);
+  assert.equal(applyEditsToText(text, [{ range: at(1, 12, 1, 13), newText: 'sum(xs)' }]), 'def f(xs):\n    total = sum(xs)\n    return total\n');
+  assert.equal(applyEditsToText(text, [
+    { range: at(2, 11, 2, 16), newText: 'total / len(xs)' },
+    { range: at(0, 0, 0, 3), newText: 'async def' },
+  ]), 'async def f(xs):\n    total = 0\n    return total / len(xs)\n');
+  assert.equal(applyEditsToText('é😀x\n', [{ range: at(0, 3, 0, 4), newText: 'y' }]), 'é😀y\n'); // UTF-16 units
+  assert.equal(applyEditsToText('ab', [{ range: at(5, 0, 5, 0), newText: '!' }]), 'ab!'); // past the end: appended
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { clampDebounce, DEFAULT_SETTINGS, needsRestart, readSettings, serverCommand, toInitializationOptions } from '../src/settings';
+import { clampDebounce, DEFAULT_SETTINGS, needsRestart, readSettings, serverCommand, serverSettingsChange, toInitializationOptions } from '../src/settings';
 
 const fromMap = (values: Record<string, unknown>) => (key: string) => values[key];
 
@@ -36,8 +36,21 @@ test('bad values fall back or are clamped', () => {
   assert.equal(clampDebounce('100'), 150);
 });
 
-test('needsRestart only when something changed', () => {
+test('only a new server binary restarts the server; other changes are pushed to it', () => {
   const a = readSettings(fromMap({}));
   assert.equal(needsRestart(a, { ...a }), false);
-  assert.equal(needsRestart(a, { ...a, dtype: 'float16' }), true);
+  assert.equal(needsRestart(a, { ...a, serverPath: '/opt/maskfill' }), true);
+  assert.equal(needsRestart(a, { ...a, dtype: 'float16' }), false);
+  assert.equal(serverSettingsChange(a, { ...a }), undefined);
+  assert.equal(serverSettingsChange(a, { ...a, previewInstructionEdits: false }), undefined); // client-only
+  assert.deepEqual(serverSettingsChange(a, { ...a, debounceMs: 40 }), {
+    maskfill: { modelPath: '', device: 'auto', dtype: 'auto', inlineCompletion: { enabled: true, debounceMs: 40 } },
+  });
+  const withModel = { ...a, modelPath: '/models/x' };
+  assert.equal(serverSettingsChange(withModel, a)?.maskfill.modelPath, '', 'an emptied modelPath is sent as ""');
+});
+
+test('device accepts auto, cpu, cuda and cuda:N', () => {
+  for (const device of ['auto', 'cpu', 'cuda', 'cuda:0', 'cuda:12']) assert.equal(readSettings(fromMap({ device })).device, device);
+  for (const device of ['gpu', 'cuda:', 'cuda:x', 'CUDA']) assert.equal(readSettings(fromMap({ device })).device, 'auto');
 });
