@@ -1,73 +1,136 @@
 #include "lsp-server/config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <regex>
+
+#include "lsp-server/protocol_schema.h"
 
 namespace maskfill::lsp {
 namespace {
 
 using json = nlohmann::json;
-using FieldSetter = std::function<std::string(const json&, Config&)>;  // "" or the error
 
+// How a schema setting maps onto Config. The value handed to `set` has passed the schema's
+// type and range checks.
+struct Binding {
+  std::function<void(const json&, Config&)> set;
+  std::function<json(const Config&)> get;
+};
 
-FieldSetter int_field(std::function<int&(Config&)> field, int min, int max) {
-  return [=](const json& value, Config& config) -> std::string {
-    if (!value.is_number_integer() || value.get<int64_t>() < min || value.get<int64_t>() > max)
-      return "must be an integer from " + std::to_string(min) + " to " + std::to_string(max);
-    field(config) = value.get<int>();
-    return "";
-  };
+template <typename T>
+Binding field(std::function<T&(Config&)> member) {
+  return {[member](const json& value, Config& config) { member(config) = value.get<T>(); },
+          [member](const Config& config) { return json(member(const_cast<Config&>(config))); }};
 }
 
-bool valid_device(const std::string& device) {
-  static const std::regex pattern("auto|cpu|cuda(:[0-9]+)?");
-  return std::regex_match(device, pattern);
-}
-
-const std::map<std::string, FieldSetter>& fields() {
-  static const std::map<std::string, FieldSetter> table = {
-      {"modelPath",
-       [](const json& value, Config& config) -> std::string {
-         if (!value.is_string()) return "must be a string (a model directory; empty for the bundled model)";
-         config.model_path = value.get<std::string>();
-         return "";
-       }},
-      {"device",
-       [](const json& value, Config& config) -> std::string {
-         if (!value.is_string() || !valid_device(value.get<std::string>()))
-           return "must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"";
-         config.device.device = value.get<std::string>();
-         return "";
-       }},
-      {"dtype",
-       [](const json& value, Config& config) -> std::string {
-         static const std::vector<std::string> allowed = {"auto", "float32", "bfloat16", "float16"};
-         if (!value.is_string() || std::find(allowed.begin(), allowed.end(), value.get<std::string>()) == allowed.end())
-           return "must be \"auto\", \"float32\", \"bfloat16\" or \"float16\"";
-         config.device.dtype = value.get<std::string>();
-         return "";
-       }},
-      {"threads", int_field([](Config& c) -> int& { return c.device.threads; }, 0, 1024)},
-      {"prefixTokens", int_field([](Config& c) -> int& { return c.infill.prefix_tokens; }, 0, 1 << 20)},
-      {"suffixTokens", int_field([](Config& c) -> int& { return c.infill.suffix_tokens; }, 0, 1 << 20)},
-      {"maxNewTokens", int_field([](Config& c) -> int& { return c.infill.max_new_tokens; }, 1, 1 << 16)},
-      {"candidates", int_field([](Config& c) -> int& { return c.infill.candidates_invoked; }, 1, 16)},
-      {"maxMs", int_field([](Config& c) -> int& { return c.infill.max_ms; }, 0, 600000)},
+const std::map<std::string, Binding>& bindings() {
+  static const std::map<std::string, Binding> table = {
+      {"modelPath", field<std::string>([](Config& c) -> std::string& { return c.model_path; })},
+      {"device", field<std::string>([](Config& c) -> std::string& { return c.device.device; })},
+      {"dtype", field<std::string>([](Config& c) -> std::string& { return c.device.dtype; })},
+      {"threads", field<int>([](Config& c) -> int& { return c.device.threads; })},
+      {"prefixTokens", field<int>([](Config& c) -> int& { return c.infill.prefix_tokens; })},
+      {"suffixTokens", field<int>([](Config& c) -> int& { return c.infill.suffix_tokens; })},
+      {"maxNewTokens", field<int>([](Config& c) -> int& { return c.infill.max_new_tokens; })},
+      {"candidates", field<int>([](Config& c) -> int& { return c.infill.candidates_invoked; })},
+      {"maxMs", field<int>([](Config& c) -> int& { return c.infill.max_ms; })},
       {"threshold",
-       [](const json& value, Config& config) -> std::string {
-         if (value.is_null()) {
-           config.infill.threshold.reset();
-           return "";
-         }
-         if (!value.is_number() || value.get<double>() <= 0 || value.get<double>() > 1)
-           return "must be a number in (0, 1], or null for one token per step";
-         config.infill.threshold = value.get<double>();
-         return "";
-       }},
+       {[](const json& value, Config& config) {
+          if (value.is_null()) config.infill.threshold.reset();
+          else config.infill.threshold = value.get<double>();
+        },
+        [](const Config& config) { return config.infill.threshold ? json(*config.infill.threshold) : json(); }}},
+      {"inlineCompletion.enabled", field<bool>([](Config& c) -> bool& { return c.inline_completion.enabled; })},
+      {"inlineCompletion.debounceMs", field<int>([](Config& c) -> int& { return c.inline_completion.debounce_ms; })},
   };
   return table;
+}
+
+bool has_type(const json& value, const std::string& type) {
+  if (type == "string") return value.is_string();
+  if (type == "boolean") return value.is_boolean();
+  if (type == "integer") return value.is_number_integer() || (value.is_number_float() && std::trunc(value.get<double>()) == value.get<double>());
+  if (type == "number") return value.is_number();
+  if (type == "null") return value.is_null();
+  return false;
+}
+
+std::string number_text(const json& bound) {
+  return bound.is_number_integer() ? std::to_string(bound.get<int64_t>()) : bound.dump();
+}
+
+// "" when `value` satisfies the schema entry, else what it must be.
+std::string check_value(const json& spec, const json& value) {
+  std::vector<std::string> types;
+  if (spec["type"].is_array()) types = spec["type"].get<std::vector<std::string>>();
+  else types.push_back(spec["type"].get<std::string>());
+  bool typed = false;
+  for (const std::string& type : types) typed = typed || has_type(value, type);
+  bool nullable = std::find(types.begin(), types.end(), "null") != types.end();
+  const std::string kind = types.front() == "integer" ? "an integer" : types.front() == "number" ? "a number"
+                           : types.front() == "boolean" ? "true or false" : "a string";
+  std::string range;
+  if (spec.contains("minimum") && spec.contains("maximum"))
+    range = " from " + number_text(spec["minimum"]) + " to " + number_text(spec["maximum"]);
+  else if (spec.contains("exclusiveMinimum") && spec.contains("maximum"))
+    range = " in (" + number_text(spec["exclusiveMinimum"]) + ", " + number_text(spec["maximum"]) + "]";
+  std::string wanted = "must be " + kind + range + (nullable ? ", or null" : "");
+  if (spec.contains("enum")) {
+    wanted = "must be one of";
+    for (const json& option : spec["enum"]) wanted += " " + option.dump();
+  }
+  if (spec.contains("patternErrorMessage")) wanted = spec["patternErrorMessage"];
+  if (!typed) return wanted;
+  if (value.is_null()) return "";
+  if (value.is_number()) {
+    double number = value.get<double>();
+    if (spec.contains("minimum") && number < spec["minimum"].get<double>()) return wanted;
+    if (spec.contains("exclusiveMinimum") && number <= spec["exclusiveMinimum"].get<double>()) return wanted;
+    if (spec.contains("maximum") && number > spec["maximum"].get<double>()) return wanted;
+  }
+  if (spec.contains("enum") && std::find(spec["enum"].begin(), spec["enum"].end(), value) == spec["enum"].end())
+    return wanted;
+  if (spec.contains("pattern") && !std::regex_match(value.get<std::string>(), std::regex(spec["pattern"].get<std::string>())))
+    return wanted;
+  return "";
+}
+
+// True when some schema setting starts with `prefix` + "." (so a nested object is expected).
+bool is_group(const std::string& prefix) {
+  const json& settings = protocol_schema()["settings"];
+  for (auto it = settings.begin(); it != settings.end(); ++it)
+    if (it.key().rfind(prefix + ".", 0) == 0) return true;
+  return false;
+}
+
+void apply_one(const std::string& name, const json& value, ConfigUpdate& update) {
+  const json* spec = setting_schema(name);
+  if (!spec) {
+    if (value.is_object() && is_group(name)) {
+      for (const auto& [key, inner] : value.items()) apply_one(name + "." + key, inner, update);
+      return;
+    }
+    update.warnings.push_back("unknown setting '" + name + "' ignored");
+    return;
+  }
+  if (spec->value("clientOnly", false)) return;  // e.g. serverPath in a whole-section push
+  std::string error = check_value(*spec, value);
+  if (!error.empty()) {
+    update.errors.push_back("setting '" + name + "' " + error + "; got " +
+                            value.dump(-1, ' ', false, json::error_handler_t::replace));
+    return;
+  }
+  auto binding = bindings().find(name);
+  if (binding == bindings().end()) {
+    update.warnings.push_back("setting '" + name + "' is in the schema but not bound in the server; ignored");
+    return;
+  }
+  json normalized = value;
+  if (value.is_number_float() && (*spec)["type"] == "integer") normalized = static_cast<int64_t>(value.get<double>());
+  binding->second.set(normalized, update.config);
 }
 
 }  // namespace
@@ -80,29 +143,20 @@ ConfigUpdate apply_settings(const Config& base, const json& settings) {
     update.errors.push_back("maskfill settings must be an object, got " + std::string(section.type_name()));
     return update;
   }
-  for (const auto& [name, value] : section.items()) {
-    auto field = fields().find(name);
-    if (field == fields().end()) {
-      update.warnings.push_back("unknown setting '" + name + "' ignored");
-      continue;
-    }
-    std::string error = field->second(value, update.config);
-    if (!error.empty()) update.errors.push_back("setting '" + name + "' " + error + "; got " + value.dump());
-  }
+  for (const auto& [name, value] : section.items()) apply_one(name, value, update);
   return update;
 }
 
-json config_to_json(const Config& config) {
-  return {{"modelPath", config.model_path},
-          {"device", config.device.device},
-          {"dtype", config.device.dtype},
-          {"threads", config.device.threads},
-          {"prefixTokens", config.infill.prefix_tokens},
-          {"suffixTokens", config.infill.suffix_tokens},
-          {"maxNewTokens", config.infill.max_new_tokens},
-          {"candidates", config.infill.candidates_invoked},
-          {"maxMs", config.infill.max_ms},
-          {"threshold", config.infill.threshold ? json(*config.infill.threshold) : json()}};
+std::vector<std::string> bound_settings() {
+  std::vector<std::string> names;
+  for (const auto& [name, binding] : bindings()) names.push_back(name);
+  return names;
+}
+
+json settings_to_json(const Config& config) {
+  json out = json::object();
+  for (const auto& [name, binding] : bindings()) out[name] = binding.get(config);
+  return out;
 }
 
 }  // namespace maskfill::lsp

@@ -1,7 +1,9 @@
 // Server settings from the command line, `initializationOptions` and
 // `workspace/didChangeConfiguration`. Each source may hold the settings at the top level or
-// under a "maskfill" key. Invalid fields are reported and keep their previous value, so a typo
-// never loses the rest of the configuration.
+// under a "maskfill" key, flat ("inlineCompletion.enabled") or nested. Names, types, ranges and
+// defaults come from editors/protocol.json (protocol_schema.h); this file binds each server
+// setting to a Config field. Invalid fields are reported and keep their previous value, so a typo
+// never loses the rest of the configuration; client-only settings are accepted silently.
 #pragma once
 
 #include <string>
@@ -18,6 +20,10 @@ struct Config {
   std::string model_path;  // empty: default_model_dir()
   DeviceOptions device;
   InfillSettings infill;
+  struct InlineCompletion {
+    bool enabled = true;   // false: automatic requests get no items (Invoked still works)
+    int debounce_ms = 150; // wait before running the model for an automatic request
+  } inline_completion;
 
   // What load_engine depends on: a change means the engine must be reloaded.
   bool same_model(const Config& other) const {
@@ -35,6 +41,9 @@ struct ConfigUpdate {
 // Applies `settings` on top of `base`. Never throws.
 ConfigUpdate apply_settings(const Config& base, const nlohmann::json& settings);
 
-nlohmann::json config_to_json(const Config& config);
+// The names of the settings bound to Config fields, and their values in `config` (flat, dotted
+// names, as in the schema). Used to check the bindings against the schema.
+std::vector<std::string> bound_settings();
+nlohmann::json settings_to_json(const Config& config);
 
 }  // namespace maskfill::lsp

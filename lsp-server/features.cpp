@@ -5,18 +5,34 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 
 #include "infill/completer.h"
 #include "lsp-server/model_host.h"
+#include "lsp-server/protocol_schema.h"
 #include "lsp-server/transport.h"
 
 namespace maskfill::lsp {
 namespace {
 
+// Names from editors/protocol.json (tests/unit/test_protocol_schema.cpp checks they match).
 constexpr const char* kFillCommand = "maskfill.fillSelection";
-constexpr const char* kEditCommand = "maskfill.editWithInstruction";  // handled by the client
+// Clients with an input box intercept it and ask; others pass `instruction` in the argument.
+constexpr const char* kEditCommand = "maskfill.editWithInstruction";
 constexpr const char* kApplyInstructionCommand = "maskfill.applyInstruction";
 constexpr const char* kAcceptCommand = "maskfill.didAccept";
+constexpr const char* kReloadCommand = "maskfill.reload";
+constexpr int kCodeActionInvoked = 1;
+
+bool client_supports_document_changes(const json& capabilities) {
+  const json* node = &capabilities;
+  for (const char* key : {"workspace", "workspaceEdit", "documentChanges"}) {
+    if (!node->is_object() || !node->contains(key)) return false;
+    node = &(*node)[key];
+  }
+  return node->is_boolean() && node->get<bool>();
+}
 
 std::shared_ptr<const Document> snapshot_of(Server& server, const std::string& uri) {
   auto snapshot = server.documents().snapshot(uri);
@@ -86,12 +102,35 @@ struct Features {
     return {{"edits", text_edits(doc, best.edits, server.encoding())}, {"version", doc.version}};
   }
 
-  void apply(const Document& doc, const json& result, const std::string& label) {
-    json edit = {{"documentChanges",
-                  {{{"textDocument", {{"uri", doc.uri}, {"version", doc.version}}}, {"edits", result["edits"]}}}}};
-    server.send_request("workspace/applyEdit", {{"label", label}, {"edit", edit}}, [label](const json& r, const auto& e) {
-      if (e || !r.value("applied", false)) spdlog::info("{}: the client did not apply the edit", label);
-    });
+  // Sends workspace/applyEdit (versioned documentChanges when the client announced them, else
+  // changes) and answers the executeCommand request `id` with what the client answered; a
+  // refusal is also shown to the user.
+  void apply(const json& id, const Document& doc, const json& result, const std::string& what) {
+    json edit;
+    if (client_supports_document_changes(server.client_capabilities()))
+      edit = {{"documentChanges",
+               {{{"textDocument", {{"uri", doc.uri}, {"version", doc.version}}}, {"edits", result["edits"]}}}}};
+    else
+      edit = {{"changes", {{doc.uri, result["edits"]}}}};
+    int version = doc.version;
+    Server& s = server;
+    server.send_request("workspace/applyEdit", {{"label", "maskfill: " + what}, {"edit", edit}},
+                        [&s, id, what, version](const json& r, const std::optional<json>& e) {
+                          bool applied = !e && r.is_object() && r.contains("applied") && r["applied"] == true;
+                          std::string reason;
+                          if (e && e->is_object() && e->contains("message") && (*e)["message"].is_string())
+                            reason = (*e)["message"];
+                          else if (r.is_object() && r.contains("failureReason") && r["failureReason"].is_string())
+                            reason = r["failureReason"];
+                          json answer = {{"applied", applied}, {"version", version}};
+                          if (!applied) {
+                            if (!reason.empty()) answer["failureReason"] = reason;
+                            spdlog::info("{}: the client did not apply the edit ({})", what, reason);
+                            s.show_message(2, "the editor did not apply the " + what + " edit" +
+                                                  (reason.empty() ? "" : ": " + reason));
+                          }
+                          s.reply(id, answer);
+                        });
   }
 };
 
@@ -109,6 +148,13 @@ json code_actions(Server& server, const json& params) {
   json arguments = {{{"uri", uri}, {"range", range}, {"version", doc->version}}};
   ByteRange bytes = range_to_offsets(doc->source.text(), range, server.encoding());
   json actions = json::array();
+  // Offered on a selection, or when the user asked for code actions (not on every cursor move,
+  // when clients ask automatically). Clients older than LSP 3.17 send no triggerKind and ask
+  // only when the user does.
+  const json& context = params.is_object() && params.contains("context") ? params["context"] : json();
+  const json trigger = context.is_object() && context.contains("triggerKind") ? context["triggerKind"] : json();
+  bool invoked = !trigger.is_number_integer() || trigger.get<int64_t>() == kCodeActionInvoked;
+  if (bytes.end == bytes.begin && !invoked) return actions;
   if (bytes.end > bytes.begin)
     actions.push_back({{"title", "Fill selection with maskfill"},
                        {"kind", "refactor.rewrite"},
@@ -126,7 +172,7 @@ void register_features(Server& server) {
 
   json capabilities = {
       {"codeActionProvider", {{"codeActionKinds", {"refactor.rewrite"}}}},
-      {"executeCommandProvider", {{"commands", {kFillCommand, kApplyInstructionCommand, kAcceptCommand}}}},
+      {"executeCommandProvider", {{"commands", server_commands()}}},
   };
   server.add_capabilities(capabilities);
   server.on_initialize([features](const json&, json& capabilities) {
@@ -167,11 +213,21 @@ void register_features(Server& server) {
     size_t cursor = to_offset(doc->source.text(), position_from_json(params.at("position")), server.encoding());
     int trigger_kind = params.value("context", json::object()).value("triggerKind", 2);
     Trigger trigger = trigger_kind == 1 ? Trigger::Invoked : Trigger::Automatic;
-    server.run_on_worker(id, "inlineCompletion", uri, [&server, features, doc, cursor, trigger](const CancelToken& token) {
+    const json no_items = {{"items", json::array()}};
+    Config::InlineCompletion options = server.config().inline_completion;
+    if (trigger == Trigger::Automatic && !options.enabled) return no_items;  // inlineCompletion.enabled off
+    auto arrived = std::chrono::steady_clock::now();
+    server.run_on_worker(id, "inlineCompletion", uri, [&server, features, doc, cursor, trigger, options, arrived, no_items](const CancelToken& token) {
+      // Debounce automatic requests: a newer one arriving meanwhile supersedes this one.
+      if (trigger == Trigger::Automatic)
+        while (std::chrono::steady_clock::now() < arrived + std::chrono::milliseconds(options.debounce_ms)) {
+          if (token.cancelled()) return no_items;  // answered by the reason (superseded: empty list)
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
       // Typing moved on while this waited: the answer would be for text that no longer exists.
-      if (server.documents().version(doc->uri) != doc->version) return json{{"items", json::array()}};
+      if (server.documents().version(doc->uri) != doc->version) return no_items;
       return features->inline_completion(*doc, cursor, trigger, token);
-    });
+    }, no_items);  // a superseded request answers an empty list; -32800 only when the client cancels
     return std::nullopt;
   });
 
@@ -204,7 +260,14 @@ void register_features(Server& server) {
       spdlog::info("completion accepted: {}", arguments.dump());
       return json(nullptr);
     }
-    if (command != kFillCommand && command != kApplyInstructionCommand)
+    if (command == kReloadCommand) {
+      server.run_on_worker(id, "", "", [features](const CancelToken&) -> std::optional<json> {
+        features->host.reload();
+        return features->host.status();
+      });
+      return std::nullopt;
+    }
+    if (command != kFillCommand && command != kApplyInstructionCommand && command != kEditCommand)
       throw LspError(ErrorCode::InvalidParams, "unknown command " + command);
     if (!arguments.is_array() || arguments.empty() || !arguments[0].is_object())
       throw LspError(ErrorCode::InvalidParams, command + " needs one argument {uri, range, version}");
@@ -214,15 +277,19 @@ void register_features(Server& server) {
     json expected_version = args.value("version", json());
     require_version(server, *doc, expected_version);
     ByteRange range = range_to_offsets(doc->source.text(), args.at("range"), server.encoding());
-    bool edit = command == kApplyInstructionCommand;
-    std::string instruction = edit ? args.at("instruction").get<std::string>() : "";
+    bool edit = command != kFillCommand;
+    if (edit && (!args.contains("instruction") || !args["instruction"].is_string()))
+      throw LspError(ErrorCode::InvalidParams,
+                     command + " needs the instruction: this client did not ask for one, so pass it as "
+                               "\"instruction\" in the argument {uri, range, version, instruction}");
+    std::string instruction = edit ? args["instruction"].get<std::string>() : "";
     if (edit && instruction.find_first_not_of(" \t\r\n") == std::string::npos)
       throw LspError(ErrorCode::InvalidParams, "the instruction is empty");
-    server.run_on_worker(id, "", uri, [&server, features, doc, range, edit, instruction, expected_version](const CancelToken& token) {
+    server.run_on_worker(id, "", uri, [&server, features, id, doc, range, edit, instruction, expected_version](const CancelToken& token) -> std::optional<json> {
       json result = features->rewrite(*doc, range, edit ? &instruction : nullptr, token);
       require_version(server, *doc, expected_version);  // typing during decoding: do not apply
-      features->apply(*doc, result, edit ? "maskfill: edit with instruction" : "maskfill: fill selection");
-      return json{{"applied", true}, {"version", doc->version}};
+      features->apply(id, *doc, result, edit ? "edit with instruction" : "fill selection");
+      return std::nullopt;  // answered once the client answered workspace/applyEdit
     });
     return std::nullopt;
   });

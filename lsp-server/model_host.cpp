@@ -2,9 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <vector>
+
+#include "lsp-server/protocol_schema.h"
+
 namespace maskfill::lsp {
 
 namespace {
+namespace fs = std::filesystem;
+
 bool client_can(const json& capabilities, std::initializer_list<const char*> path) {
   const json* node = &capabilities;
   for (const char* key : path) {
@@ -13,7 +21,49 @@ bool client_can(const json& capabilities, std::initializer_list<const char*> pat
   }
   return node->is_boolean() && node->get<bool>();
 }
+
+std::string model_dir_of(const std::string& configured) { return configured.empty() ? default_model_dir() : configured; }
+
+// What changes when someone fixes a model directory: the entries, their sizes and times.
+std::string fingerprint(const std::string& configured) {
+  std::string dir = model_dir_of(configured);
+  std::string out = dir + "\n";
+  if (dir.empty()) return out;
+  std::error_code ec;
+  auto describe = [&out](const fs::path& path) {
+    std::error_code e;
+    auto size = fs::is_regular_file(path, e) ? fs::file_size(path, e) : 0;
+    auto time = fs::last_write_time(path, e).time_since_epoch().count();
+    out += path.filename().string() + " " + std::to_string(size) + " " + std::to_string(time) + "\n";
+  };
+  if (!fs::exists(dir, ec)) return out + "missing";
+  if (!fs::is_directory(dir, ec)) {
+    describe(dir);
+    return out;
+  }
+  std::vector<fs::path> entries;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) entries.push_back(it->path());
+  std::sort(entries.begin(), entries.end());
+  for (const fs::path& entry : entries) describe(entry);
+  return out;
+}
+
+// Size of the weights, for the progress message (0 when unknown).
+uintmax_t weights_bytes(const std::string& dir) {
+  std::error_code ec;
+  uintmax_t total = 0;
+  if (dir.empty() || !fs::is_directory(dir, ec)) return 0;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().extension() == ".safetensors") total += fs::file_size(it->path(), ec);
+  return total;
+}
 }  // namespace
+
+ModelHost::ModelHost(Server& server) : server_(server) {
+  server_.on_stop([this] { stop_watching(); });
+}
+
+ModelHost::~ModelHost() { stop_watching(); }
 
 bool ModelHost::static_inline_completion() const {
   return !client_can(server_.client_capabilities(), {"textDocument", "inlineCompletion", "dynamicRegistration"});
@@ -37,16 +87,52 @@ void ModelHost::set_status(const std::string& state, const std::string& message)
   if (!server_.shutting_down()) server_.notify("maskfill/status", status());
 }
 
-void ModelHost::progress(const std::string& kind, const std::string& text) {
+void ModelHost::progress_begin(const std::string& message) {
   if (server_.shutting_down() || !client_can(server_.client_capabilities(), {"window", "workDoneProgress"})) return;
-  std::string token = "maskfill-load-" + std::to_string(progress_serial_);
-  if (kind == "begin") {
-    server_.send_request("window/workDoneProgress/create", {{"token", token}}, [](const json&, const auto&) {});
-    server_.notify("$/progress", {{"token", token}, {"value", {{"kind", "begin"}, {"title", "maskfill"}, {"message", text}}}});
-  } else {
-    server_.notify("$/progress", {{"token", token}, {"value", {{"kind", "end"}, {"message", text}}}});
-    ++progress_serial_;
+  auto progress = std::make_shared<Progress>();
+  progress->token = "maskfill-load-" + std::to_string(progress_serial_++);
+  progress->message = message;
+  {
+    std::lock_guard lock(progress_mutex_);
+    progress_ = progress;
   }
+  server_.send_request("window/workDoneProgress/create", {{"token", progress->token}},
+                       [this, progress](const json&, const std::optional<json>& error) {
+                         if (error) {
+                           spdlog::info("no load progress: the client refused the token ({})", error->dump());
+                           return;
+                         }
+                         std::lock_guard lock(progress_mutex_);
+                         if (server_.shutting_down()) return;
+                         progress->created = true;
+                         server_.notify("$/progress", {{"token", progress->token},
+                                                       {"value", {{"kind", "begin"}, {"title", "maskfill"},
+                                                                  {"message", progress->message},
+                                                                  {"percentage", progress->percentage}}}});
+                         if (progress->ended)
+                           server_.notify("$/progress", {{"token", progress->token},
+                                                         {"value", {{"kind", "end"}, {"message", progress->end_message}}}});
+                       });
+}
+
+void ModelHost::progress_report(int percentage, const std::string& message) {
+  std::lock_guard lock(progress_mutex_);
+  if (!progress_ || progress_->ended) return;
+  progress_->percentage = percentage;
+  progress_->message = message;
+  if (progress_->created && !server_.shutting_down())
+    server_.notify("$/progress", {{"token", progress_->token},
+                                  {"value", {{"kind", "report"}, {"message", message}, {"percentage", percentage}}}});
+}
+
+void ModelHost::progress_end(const std::string& message) {
+  std::lock_guard lock(progress_mutex_);
+  if (!progress_ || progress_->ended) return;
+  progress_->ended = true;
+  progress_->end_message = message;
+  if (progress_->created && !server_.shutting_down())
+    server_.notify("$/progress", {{"token", progress_->token}, {"value", {{"kind", "end"}, {"message", message}}}});
+  progress_.reset();
 }
 
 void ModelHost::register_inline_completion(bool ready) {
@@ -55,7 +141,7 @@ void ModelHost::register_inline_completion(bool ready) {
   if (ready) {
     server_.send_request("client/registerCapability",
                          {{"registrations", {{{"id", id}, {"method", "textDocument/inlineCompletion"},
-                                              {"registerOptions", json::object()}}}}},
+                                              {"registerOptions", {{"documentSelector", document_selector()}}}}}}},
                          [](const json&, const auto& error) {
                            if (error) spdlog::warn("inline completion registration refused: {}", error->dump());
                          });
@@ -68,11 +154,15 @@ void ModelHost::register_inline_completion(bool ready) {
 }
 
 void ModelHost::load() {
+  stop_watching();
   Config config = server_.config();
-  std::string dir = config.model_path.empty() ? default_model_dir() : config.model_path;
+  std::string dir = model_dir_of(config.model_path);
   set_status("loading", dir.empty() ? "" : "loading " + dir);
-  progress("begin", "loading the model");
+  progress_begin(dir.empty() ? "loading the model" : "reading " + dir);
   try {
+    uintmax_t bytes = weights_bytes(dir);
+    progress_report(10, bytes ? "loading " + std::to_string((bytes + (1 << 19)) >> 20) + " MB of weights"
+                              : "loading the weights");
     if (server_.options().engine_factory) {
       engine_ = server_.options().engine_factory(config);
     } else {
@@ -84,18 +174,21 @@ void ModelHost::load() {
       std::lock_guard lock(mutex_);
       model_ = engine_->description();
     }
-    progress("end", "model ready: " + engine_->description());
+    progress_report(100, "model ready");
+    progress_end("model ready: " + engine_->description());
     set_status("ready", "");
     if (!server_.shutting_down()) register_inline_completion(true);
   } catch (const std::exception& e) {
     engine_.reset();
     load_error_ = e.what();
     spdlog::error("model load failed: {}", load_error_);
-    progress("end", "model load failed");
+    progress_end("model load failed");
     set_status("error", load_error_);
     if (!server_.shutting_down()) {
-      server_.show_message(1, "maskfill: cannot load the model: " + load_error_);
+      server_.show_message(1, "cannot load the model: " + load_error_ +
+                                  " (fix the files or the modelPath setting; maskfill retries when they change)");
       register_inline_completion(false);
+      watch_model_files(config.model_path);
     }
   }
 }
@@ -107,8 +200,52 @@ Engine& ModelHost::engine() {
 }
 
 void ModelHost::unload() {
+  stop_watching();
   engine_.reset();
   load_error_.clear();
+}
+
+void ModelHost::reload() {
+  unload();
+  try {
+    engine();
+  } catch (const std::exception&) {
+    // Reported through maskfill/status and showMessage by load().
+  }
+}
+
+// A thread that polls the model directory and queues a reload on the worker once it changed.
+void ModelHost::watch_model_files(const std::string& configured_path) {
+  stop_watching();
+  std::lock_guard lock(watch_mutex_);
+  watch_stop_ = false;
+  watcher_ = std::thread([this, configured_path, before = fingerprint(configured_path)] {
+    std::unique_lock lock(watch_mutex_);
+    while (!watch_wake_.wait_for(lock, std::chrono::milliseconds(kWatchIntervalMs), [this] { return watch_stop_; })) {
+      lock.unlock();
+      bool changed = fingerprint(configured_path) != before;
+      lock.lock();
+      if (!changed || watch_stop_) continue;
+      spdlog::info("the model files changed; loading again");
+      server_.post_to_worker([this, configured_path](const CancelToken&) {
+        if (engine_ || server_.config().model_path != configured_path) return;  // already reloaded
+        reload();
+      });
+      return;
+    }
+  });
+}
+
+void ModelHost::stop_watching() {
+  std::thread watcher;
+  {
+    std::lock_guard lock(watch_mutex_);
+    watch_stop_ = true;
+    watcher = std::move(watcher_);
+  }
+  watch_wake_.notify_all();
+  if (watcher.joinable() && watcher.get_id() != std::this_thread::get_id()) watcher.join();
+  else if (watcher.joinable()) watcher.detach();
 }
 
 }  // namespace maskfill::lsp

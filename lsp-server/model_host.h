@@ -1,14 +1,17 @@
 // Owns the engine for the LSP server: loads it on the worker thread (lazily, or right after
 // `initialized` so the first completion does not wait), reports loading / ready / busy / error
 // through `maskfill/status` and `$/progress`, registers inline completion dynamically once a
-// model is ready, and reloads when the model settings change. The engine is only touched on
-// the worker; the status is readable from any thread.
+// model is ready, and reloads when the model settings change. After a failed load it watches
+// the model directory and retries when the files change (or on the `maskfill.reload` command).
+// The engine is only touched on the worker; the status is readable from any thread.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "inference/engine.h"
 #include "lsp-server/server.h"
@@ -17,13 +20,16 @@ namespace maskfill::lsp {
 
 class ModelHost {
  public:
-  explicit ModelHost(Server& server) : server_(server) {}
+  explicit ModelHost(Server& server);
+  ~ModelHost();
 
   // Worker thread: the loaded engine, loading it first if needed. Throws LspError(RequestFailed)
   // with the reason when no model can be loaded.
   Engine& engine();
   // Worker thread: drops the engine so the next engine() call loads the current configuration.
   void unload();
+  // Worker thread: unload() and load again now (errors are reported as for any load).
+  void reload();
   // Worker thread: marks the engine busy for the lifetime of the returned guard.
   struct BusyGuard {
     ModelHost* host;
@@ -39,12 +45,20 @@ class ModelHost {
 
   // Whether inline completion is advertised statically (client lacks dynamic registration).
   bool static_inline_completion() const;
+  // How often the model directory is checked after a failed load.
+  static constexpr int kWatchIntervalMs = 250;
 
  private:
   void set_status(const std::string& state, const std::string& message);
   void load();
   void register_inline_completion(bool ready);
-  void progress(const std::string& kind, const std::string& text);
+  // $/progress for one load: `begin` asks the client for a token; nothing is sent on it until
+  // the client answered window/workDoneProgress/create successfully.
+  void progress_begin(const std::string& message);
+  void progress_report(int percentage, const std::string& message);
+  void progress_end(const std::string& message);
+  void watch_model_files(const std::string& configured_path);
+  void stop_watching();
 
   Server& server_;
   std::unique_ptr<Engine> engine_;
@@ -53,7 +67,21 @@ class ModelHost {
   std::string state_ = "loading", message_, model_;
   std::atomic<int> accepted_{0};
   bool registered_ = false;
+
+  struct Progress {
+    std::string token;
+    bool created = false, ended = false;
+    int percentage = 0;
+    std::string message, end_message;
+  };
+  std::mutex progress_mutex_;
+  std::shared_ptr<Progress> progress_;
   int progress_serial_ = 0;
+
+  std::mutex watch_mutex_;
+  std::condition_variable watch_wake_;
+  bool watch_stop_ = false;
+  std::thread watcher_;
 };
 
 }  // namespace maskfill::lsp

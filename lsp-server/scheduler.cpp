@@ -9,11 +9,13 @@ Scheduler::Scheduler() : worker_([this] { worker_loop(); }) {}
 Scheduler::~Scheduler() { stop(); }
 
 template <typename Match>
-bool Scheduler::cancel_matching(Match match, std::deque<std::function<void()>>& callbacks) {
+bool Scheduler::cancel_matching(Match match, CancelReason reason, std::deque<std::function<void()>>& callbacks) {
   bool any = false;
   for (auto it = queue_.begin(); it != queue_.end();) {
     if (match(it->task)) {
-      callbacks.push_back(std::move(it->task.on_cancelled));
+      callbacks.push_back([callback = std::move(it->task.on_cancelled), reason] {
+        if (callback) callback(reason);
+      });
       it = queue_.erase(it);
       any = true;
     } else {
@@ -21,7 +23,7 @@ bool Scheduler::cancel_matching(Match match, std::deque<std::function<void()>>& 
     }
   }
   if (running_ && match(running_->task)) {
-    running_->token.cancel();
+    running_->token.cancel(reason);
     any = true;
   }
   return any;
@@ -38,10 +40,12 @@ void Scheduler::submit(Task task) {
     std::lock_guard lock(mutex_);
     if (!task.kind.empty()) {
       cancel_matching([&](const Task& other) { return other.kind == task.kind && other.document == task.document; },
-                      superseded);
+                      CancelReason::Superseded, superseded);
     }
     if (stopping_) {
-      superseded.push_back(std::move(task.on_cancelled));
+      superseded.push_back([callback = std::move(task.on_cancelled)] {
+        if (callback) callback(CancelReason::Shutdown);
+      });
     } else {
       queue_.push_back(Entry{std::move(task), CancelToken()});
       wake_.notify_one();
@@ -55,17 +59,17 @@ bool Scheduler::cancel(const std::string& key) {
   bool found;
   {
     std::lock_guard lock(mutex_);
-    found = cancel_matching([&](const Task& task) { return task.key == key; }, removed);
+    found = cancel_matching([&](const Task& task) { return task.key == key; }, CancelReason::Client, removed);
   }
   call_all(removed);
   return found;
 }
 
-void Scheduler::cancel_all() {
+void Scheduler::cancel_all(CancelReason reason) {
   std::deque<std::function<void()>> removed;
   {
     std::lock_guard lock(mutex_);
-    cancel_matching([](const Task&) { return true; }, removed);
+    cancel_matching([](const Task&) { return true; }, reason, removed);
   }
   call_all(removed);
 }

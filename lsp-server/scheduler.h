@@ -20,14 +20,28 @@
 
 namespace maskfill::lsp {
 
+// Why a task was cancelled: the client asked ($/cancelRequest), a newer task of the same kind
+// replaced it, or the scheduler is stopping (shutdown). Answers differ: only a client
+// cancellation is answered -32800.
+enum class CancelReason { None, Client, Superseded, Shutdown };
+
 class CancelToken {
  public:
-  CancelToken() : flag_(std::make_shared<std::atomic<bool>>(false)) {}
-  bool cancelled() const { return flag_->load(std::memory_order_relaxed); }
-  void cancel() const { flag_->store(true, std::memory_order_relaxed); }
+  CancelToken() : state_(std::make_shared<State>()) {}
+  bool cancelled() const { return state_->flag.load(std::memory_order_acquire); }
+  CancelReason reason() const { return state_->reason.load(std::memory_order_acquire); }
+  void cancel(CancelReason reason = CancelReason::Client) const {
+    CancelReason none = CancelReason::None;
+    state_->reason.compare_exchange_strong(none, reason, std::memory_order_acq_rel);  // the first reason wins
+    state_->flag.store(true, std::memory_order_release);
+  }
 
  private:
-  std::shared_ptr<std::atomic<bool>> flag_;
+  struct State {
+    std::atomic<bool> flag{false};
+    std::atomic<CancelReason> reason{CancelReason::None};
+  };
+  std::shared_ptr<State> state_;
 };
 
 struct Task {
@@ -35,7 +49,7 @@ struct Task {
   std::string kind;      // supersession class, e.g. "inlineCompletion"; empty: never superseded
   std::string document;  // supersession scope (URI)
   std::function<void(const CancelToken&)> run;
-  std::function<void()> on_cancelled;
+  std::function<void(CancelReason)> on_cancelled;
 };
 
 class Scheduler {
@@ -49,7 +63,7 @@ class Scheduler {
   void submit(Task task);
   // Cancels the task with this key, queued or running. False if unknown (already finished).
   bool cancel(const std::string& key);
-  void cancel_all();
+  void cancel_all(CancelReason reason = CancelReason::Shutdown);
   // Cancels what is left, waits for the running task to return and joins the worker.
   void stop();
   size_t queued() const;
@@ -63,7 +77,7 @@ class Scheduler {
   // Cancels entries matching `match`; returns the callbacks of removed queued tasks (to call
   // without holding the lock) and whether anything matched.
   template <typename Match>
-  bool cancel_matching(Match match, std::deque<std::function<void()>>& callbacks);
+  bool cancel_matching(Match match, CancelReason reason, std::deque<std::function<void()>>& callbacks);
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

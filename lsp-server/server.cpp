@@ -34,7 +34,14 @@ Server::Server(ServerOptions options, Sink sink)
   register_debug_handlers(*this);
 }
 
-Server::~Server() { scheduler_.stop(); }
+Server::~Server() { stop_worker(); }
+
+void Server::stop_worker() {
+  std::vector<std::function<void()>> hooks;
+  hooks.swap(stop_hooks_);
+  for (auto& hook : hooks) hook();
+  scheduler_.stop();
+}
 
 void Server::on_request(std::string method, RequestHandler handler) {
   request_handlers_[std::move(method)] = std::move(handler);
@@ -174,22 +181,37 @@ void Server::route_response(const Message& message) {
   }
 }
 
+void Server::answer_cancelled(const json& id, CancelReason reason, const std::optional<json>& superseded_result) {
+  switch (reason) {
+    case CancelReason::Superseded:
+      if (superseded_result) return reply(id, *superseded_result);
+      return reply_error(id, ErrorCode::ServerCancelled, "superseded by a newer request");
+    case CancelReason::Shutdown:
+      return reply_error(id, ErrorCode::ServerCancelled, "the server is shutting down");
+    case CancelReason::Client:
+    case CancelReason::None:
+      return reply_error(id, ErrorCode::RequestCancelled, "request cancelled");
+  }
+}
+
 void Server::run_on_worker(const json& id, std::string kind, std::string uri,
-                           std::function<json(const CancelToken&)> work) {
+                           std::function<std::optional<json>(const CancelToken&)> work,
+                           std::optional<json> superseded_result) {
   Task task;
   task.key = id_key(id);
   task.kind = std::move(kind);
   task.document = std::move(uri);
-  task.on_cancelled = [this, id] { reply_error(id, ErrorCode::RequestCancelled, "request cancelled"); };
-  task.run = [this, id, work = std::move(work)](const CancelToken& token) {
+  task.on_cancelled = [this, id, superseded_result](CancelReason reason) { answer_cancelled(id, reason, superseded_result); };
+  task.run = [this, id, superseded_result, work = std::move(work)](const CancelToken& token) {
     try {
-      json result = work(token);
+      std::optional<json> result = work(token);
       if (token.cancelled())
-        reply_error(id, ErrorCode::RequestCancelled, "request cancelled");
-      else
-        reply(id, result);
+        answer_cancelled(id, token.reason(), superseded_result);
+      else if (result)
+        reply(id, *result);
     } catch (const LspError& e) {
-      reply_error(id, token.cancelled() ? ErrorCode::RequestCancelled : e.code(), e.what());
+      if (token.cancelled()) answer_cancelled(id, token.reason(), superseded_result);
+      else reply_error(id, e.code(), e.what());
     } catch (const std::exception& e) {
       spdlog::error("request {} failed: {}", id.dump(), e.what());
       reply_error(id, ErrorCode::RequestFailed, e.what());
@@ -209,7 +231,7 @@ void Server::post_to_worker(std::function<void(const CancelToken&)> work) {
       spdlog::error("worker task failed: {}", e.what());
     }
   };
-  task.on_cancelled = [] {};
+  task.on_cancelled = [](CancelReason) {};
   scheduler_.submit(std::move(task));
 }
 
@@ -224,7 +246,7 @@ void Server::register_lifecycle() {
   on_request("shutdown", [this](const json&, const json&) -> std::optional<json> {
     state_ = State::ShuttingDown;
     shutdown_requested_ = true;
-    scheduler_.cancel_all();  // pending work is answered -32800 before the shutdown result
+    scheduler_.cancel_all(CancelReason::Shutdown);  // pending work is answered -32802 before the shutdown result
     return json(nullptr);
   });
   on_notification("$/cancelRequest", [this](const json& params) {

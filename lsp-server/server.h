@@ -52,7 +52,10 @@ class Server {
   bool exited() const { return exited_; }
   // 0 after shutdown + exit (or EOF after shutdown), 1 otherwise (LSP spec).
   int exit_code() const { return shutdown_requested_ ? 0 : 1; }
-  void stop_worker() { scheduler_.stop(); }
+  // Runs the stop hooks (e.g. background watchers), then stops the worker. Idempotent.
+  void stop_worker();
+  // Called once, first thing in stop_worker() (and so before the server goes away).
+  void on_stop(std::function<void()> hook) { stop_hooks_.push_back(std::move(hook)); }
 
   // Registration (before the first message).
   void on_request(std::string method, RequestHandler handler);
@@ -69,10 +72,14 @@ class Server {
   void send_request(std::string_view method, const json& params, ResponseCallback on_response);
   void show_message(int type, const std::string& message);  // 1 error, 2 warning, 3 info
 
-  // Runs `work` on the worker; answers its result, -32800 when cancelled (via $/cancelRequest
-  // or superseded by a newer request with the same non-empty kind and uri), or the error thrown.
+  // Runs `work` on the worker and answers its result, or the error thrown. When `work` returns
+  // nullopt it answers the request itself later (e.g. after the client answered a request of
+  // ours). Cancelled requests: -32800 when the client cancelled ($/cancelRequest); when a newer
+  // request with the same non-empty kind and uri superseded it, `superseded_result` (e.g. an
+  // empty list) or else -32802; -32802 at shutdown.
   void run_on_worker(const json& id, std::string kind, std::string uri,
-                     std::function<json(const CancelToken&)> work);
+                     std::function<std::optional<json>(const CancelToken&)> work,
+                     std::optional<json> superseded_result = std::nullopt);
   // Queues work that answers nobody (model loading): it runs on the worker, in order.
   void post_to_worker(std::function<void(const CancelToken&)> work);
 
@@ -96,6 +103,7 @@ class Server {
   json initialize(const json& params);
   void apply_configuration(const json& settings, const char* source);
   void pull_configuration();
+  void answer_cancelled(const json& id, CancelReason reason, const std::optional<json>& superseded_result);
 
   ServerOptions options_;
   Sink sink_;
@@ -119,6 +127,7 @@ class Server {
   std::map<std::string, ResponseCallback> outgoing_;
 
   DocumentStore documents_;
+  std::vector<std::function<void()>> stop_hooks_;
   Scheduler scheduler_;  // last: its worker stops before the members it uses go away
 };
 

@@ -1,7 +1,7 @@
 // End-to-end: drives `maskfill lsp` over stdio with Microsoft's vscode-jsonrpc /
 // vscode-languageserver-protocol: lifecycle errors, initialize, open, 200 random incremental
 // edits checked against the server's copy (text exactly; tree equal to a fresh didOpen of the
-// same text), cancellation and supersession (-32800), shutdown and exit codes.
+// same text), cancellation (-32800) and supersession (-32802), shutdown and exit codes.
 'use strict';
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
@@ -132,7 +132,8 @@ async function syncSession() {
   assert.ok(Date.now() - started < 5000, 'cancellation took too long');
   const older = connection.sendRequest('maskfill/debugWait', { ms: 10000, uri: 'b' });
   const newer = connection.sendRequest('maskfill/debugWait', { ms: 10, uri: 'b' });
-  await expectError(older, rpc.LSPErrorCodes.RequestCancelled);
+  // Superseded by the server, not cancelled by the client: -32802, never -32800.
+  await expectError(older, rpc.LSPErrorCodes.ServerCancelled);
   const result = await newer;
   assert.ok(result.waitedMs >= 10);
 

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "lsp-server/protocol_schema.h"
 #include "server_harness.h"
 
 using namespace maskfill::lsp;
@@ -51,4 +52,70 @@ TEST_CASE("didChangeConfiguration without settings pulls workspace/configuration
   CHECK(request["params"]["items"][0]["section"] == "maskfill");
   client.send({{"jsonrpc", "2.0"}, {"id", request["id"]}, {"result", {{{"suffixTokens", 7}}}}});
   CHECK(client.server.config().infill.suffix_tokens == 7);
+}
+
+// ---- the settings in editors/protocol.json against the server's bindings ----------------------
+
+TEST_CASE("every server setting in the protocol schema is bound, with the schema's default", "[config][schema]") {
+  const json& settings = protocol_schema()["settings"];
+  std::vector<std::string> bound = bound_settings();
+  json defaults = settings_to_json(Config{});
+  for (const auto& [name, spec] : settings.items()) {
+    INFO(name);
+    bool client_only = spec.value("clientOnly", false);
+    bool is_bound = std::find(bound.begin(), bound.end(), name) != bound.end();
+    CHECK(is_bound != client_only);
+    if (is_bound) CHECK(defaults[name] == spec["default"]);
+    CHECK((client_only || spec["apply"] == "live" || spec["apply"] == "reload"));
+  }
+  for (const std::string& name : bound) {
+    INFO(name);
+    CHECK(settings.contains(name));
+  }
+  // "reload" is exactly what Config::same_model compares.
+  for (const auto& [name, spec] : settings.items()) {
+    if (spec.value("clientOnly", false)) continue;
+    json changed = spec["type"] == "boolean" ? json(!spec["default"].get<bool>())
+                   : spec.contains("enum") ? spec["enum"].back()
+                   : name == "device" ? json("cuda:3")
+                   : spec["type"] == "string" ? json("/elsewhere")
+                   : json(spec["maximum"]);
+    ConfigUpdate update = apply_settings(Config{}, {{name, changed}});
+    INFO(name << " = " << changed.dump());
+    REQUIRE(update.errors.empty());
+    CHECK(update.config.same_model(Config{}) == (spec["apply"] == "live"));
+  }
+}
+
+TEST_CASE("settings are checked against the schema's types and ranges", "[config][schema]") {
+  for (const auto& [name, spec] : protocol_schema()["settings"].items()) {
+    if (spec.value("clientOnly", false)) continue;
+    INFO(name);
+    std::vector<json> bad = {json::array(), json::object(), json("x") , json(true)};
+    if (spec.contains("minimum")) bad.push_back(spec["minimum"].get<double>() - 1);
+    if (spec.contains("exclusiveMinimum")) bad.push_back(spec["exclusiveMinimum"]);
+    if (spec.contains("maximum")) bad.push_back(spec["maximum"].get<double>() + 1);
+    if (spec.contains("enum") || spec.contains("pattern")) bad.push_back("no-such-value");
+    for (const json& value : bad) {
+      if (spec["type"] == value.type_name() || (spec["type"] == "boolean" && value.is_boolean()) ||
+          (spec["type"] == "string" && value == "x" && !spec.contains("enum") && !spec.contains("pattern")))
+        continue;  // a valid value of that type
+      ConfigUpdate update = apply_settings(Config{}, {{name, value}});
+      INFO(value.dump());
+      CHECK(update.errors.size() == 1);
+      CHECK(settings_to_json(update.config) == settings_to_json(Config{}));
+    }
+  }
+}
+
+TEST_CASE("nested settings, client-only settings and unknown ones", "[config][schema]") {
+  ConfigUpdate update = apply_settings(
+      Config{}, {{"maskfill", {{"inlineCompletion", {{"enabled", false}, {"debounceMs", 0}}},
+                               {"serverPath", "/opt/maskfill"}, {"trace", {{"server", "verbose"}}},
+                               {"inlineCompletion.debounceMs", 20}, {"colour", "red"}}}});
+  CHECK(update.errors.empty());
+  CHECK_FALSE(update.config.inline_completion.enabled);
+  CHECK(update.warnings == std::vector<std::string>{"unknown setting 'colour' ignored"});
+  CHECK(apply_settings(Config{}, {{"inlineCompletion", {{"debounceMs", 9000}}}}).errors.size() == 1);
+  CHECK(apply_settings(Config{}, {{"device", "cuda:12"}}).config.device.device == "cuda:12");
 }

@@ -7,12 +7,17 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <set>
 #include <thread>
 
 #include "inference/model_files.h"
 #include "inference/tokenizer.h"
+#include "lsp-server/protocol_schema.h"
 #include "lsp-server/transport.h"
 #include "server_harness.h"
+
+#include <unistd.h>
 
 using namespace maskfill;
 using namespace maskfill::lsp;
@@ -30,6 +35,8 @@ struct Script {
   std::atomic<int> calls{0};
   std::atomic<int> cancelled_calls{0};
   std::atomic<int> loads{0};
+  std::atomic<int> failures_left{0};      // the next loads that fail
+  std::atomic<bool> hold_load{false};     // the factory waits (up to 5 s) while this is set
   std::vector<std::string> loaded_paths;  // worker thread only until the test reads it
 };
 
@@ -78,7 +85,15 @@ ServerOptions scripted(Script& script) {
   options.engine_factory = [&script](const Config& config) -> std::unique_ptr<Engine> {
     ++script.loads;
     script.loaded_paths.push_back(config.model_path);
+    for (int i = 0; i < 5000 && script.hold_load; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (config.model_path == "/broken") throw std::runtime_error("config.json is missing in /broken");
+    if (script.failures_left > 0) {
+      --script.failures_left;
+      throw std::runtime_error("scripted load failure");
+    }
+    if (config.model_path.rfind(std::filesystem::temp_directory_path().string(), 0) == 0 &&
+        !std::filesystem::exists(std::filesystem::path(config.model_path) / "config.json"))
+      throw std::runtime_error("config.json is missing in " + config.model_path);
     return std::make_unique<ScriptedEngine>(locate_model_files(bundled_model_dir()), script);
   };
   return options;
@@ -113,6 +128,19 @@ struct Session {
                    {{"textDocument", {{"uri", uri}}}, {"position", position}, {"context", {{"triggerKind", trigger_kind}}}});
     return client.response_to(id);
   }
+  // Answers the server's next unanswered request with `method` (e.g. workspace/applyEdit).
+  json answer(const std::string& method, const json& result, const json& error = json()) {
+    json request = client.wait_for([&](const json& m) {
+      return m.value("method", "") == method && m.contains("id") && !answered.count(m["id"].dump());
+    });
+    REQUIRE(request.contains("id"));
+    answered.insert(request["id"].dump());
+    json response = {{"jsonrpc", "2.0"}, {"id", request["id"]}};
+    if (error.is_null()) response["result"] = result;
+    else response["error"] = error;
+    client.send(response);
+    return request;
+  }
   void change(int version, const std::string& new_text) {
     client.notify("textDocument/didChange", {{"textDocument", {{"uri", uri}, {"version", version}}},
                                              {"contentChanges", {{{"text", new_text}}}}});
@@ -123,6 +151,7 @@ struct Session {
   Harness client;
   json init;
   int serial = 0;
+  std::set<std::string> answered;
 };
 
 json range(int l1, int c1, int l2, int c2) {
@@ -145,32 +174,65 @@ size_t index_of(const std::vector<json>& messages, const std::function<bool(cons
 
 TEST_CASE("the model loads after initialized; status, progress and dynamic registration follow it", "[features]") {
   Script script;
+  script.hold_load = true;  // the load waits until the client answered the progress token
   json capabilities = {{"textDocument", {{"inlineCompletion", {{"dynamicRegistration", true}}}}},
                        {"window", {{"workDoneProgress", true}}}};
   Session session(script, capabilities);
   CHECK_FALSE(session.init["result"]["capabilities"].contains("inlineCompletionProvider"));
   auto commands = session.init["result"]["capabilities"]["executeCommandProvider"]["commands"];
-  CHECK(commands == json({"maskfill.fillSelection", "maskfill.applyInstruction", "maskfill.didAccept"}));
+  CHECK(commands == json({"maskfill.applyInstruction", "maskfill.didAccept", "maskfill.editWithInstruction",
+                          "maskfill.fillSelection", "maskfill.reload"}));
+
+  json create = session.client.message_with_method("window/workDoneProgress/create");
+  REQUIRE(create.contains("id"));
+  // Nothing goes out on the token before the client said yes.
+  while (script.loads == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  CHECK_FALSE(sent(session.client, "$/progress"));
+  session.answer("window/workDoneProgress/create", nullptr);
+  json begin = session.client.message_with_method("$/progress");
+  CHECK(begin["params"]["token"] == create["params"]["token"]);
+  CHECK(begin["params"]["value"]["kind"] == "begin");
+  CHECK(begin["params"]["value"]["percentage"].is_number_integer());
+  script.hold_load = false;
 
   json ready = session.wait_state("ready");
   CHECK(ready["model"] == "scripted engine");
   CHECK(script.loads == 1);
   json registration = session.client.message_with_method("client/registerCapability");
   CHECK(registration["params"]["registrations"][0]["method"] == "textDocument/inlineCompletion");
+  json selector = registration["params"]["registrations"][0]["registerOptions"]["documentSelector"];
+  REQUIRE(selector.is_array());
+  CHECK(std::find(selector.begin(), selector.end(), json({{"language", "python"}})) != selector.end());
+  CHECK(std::find(selector.begin(), selector.end(), json({{"language", "cpp"}})) != selector.end());
 
+  session.client.wait_for([](const json& m) { return m.value("method", "") == "$/progress" && m["params"]["value"]["kind"] == "end"; });
   std::vector<json> messages = session.client.messages();
-  auto method_is = [](const std::string& method) { return [method](const json& m) { return m.value("method", "") == method; }; };
-  size_t create = index_of(messages, method_is("window/workDoneProgress/create"));
-  size_t begin = index_of(messages, [](const json& m) { return m.value("method", "") == "$/progress" && m["params"]["value"]["kind"] == "begin"; });
-  size_t end = index_of(messages, [](const json& m) { return m.value("method", "") == "$/progress" && m["params"]["value"]["kind"] == "end"; });
+  auto progress_kind = [](const std::string& kind) {
+    return [kind](const json& m) { return m.value("method", "") == "$/progress" && m["params"]["value"]["kind"] == kind; };
+  };
+  size_t begin_at = index_of(messages, progress_kind("begin"));
+  size_t report_at = index_of(messages, [](const json& m) {
+    return m.value("method", "") == "$/progress" && m["params"]["value"]["kind"] == "report" && m["params"]["value"]["percentage"] == 100;
+  });
+  size_t end_at = index_of(messages, progress_kind("end"));
   size_t loading = index_of(messages, [](const json& m) { return m.value("method", "") == "maskfill/status" && m["params"]["state"] == "loading"; });
   size_t ready_note = index_of(messages, [](const json& m) { return m.value("method", "") == "maskfill/status" && m["params"]["state"] == "ready"; });
-  CHECK(create < begin);
-  CHECK(begin < end);
-  CHECK(end < messages.size());
+  CHECK(begin_at < report_at);
+  CHECK(report_at < end_at);
+  CHECK(end_at < messages.size());
   CHECK(loading < ready_note);
   CHECK(ready_note < messages.size());
-  CHECK(messages[begin]["params"]["token"] == messages[create]["params"]["token"]);
+}
+
+TEST_CASE("$/progress stays silent when the client refuses the token", "[features]") {
+  Script script;
+  script.hold_load = true;
+  Session session(script, {{"window", {{"workDoneProgress", true}}}});
+  session.answer("window/workDoneProgress/create", nullptr, {{"code", -32603}, {"message", "no progress here"}});
+  script.hold_load = false;
+  session.wait_state("ready");
+  session.status();
+  CHECK_FALSE(sent(session.client, "$/progress"));
 }
 
 TEST_CASE("inline completion is advertised statically to clients without dynamic registration", "[features]") {
@@ -191,6 +253,7 @@ TEST_CASE("a load failure is reported, features answer an error and the server k
   json shown = session.client.message_with_method("window/showMessage");
   CHECK(shown["params"]["type"] == 1);
   CHECK(shown["params"]["message"].get<std::string>().find("config.json is missing") != std::string::npos);
+  CHECK(shown["params"]["message"].get<std::string>().rfind("maskfill: cannot load the model", 0) == 0);  // one prefix
 
   json answer = session.inline_completion(7, 1);
   CHECK(error_code(answer) == -32803);
@@ -250,13 +313,15 @@ TEST_CASE("inline completion: cancellation, supersession and stale versions", "[
     CHECK(script.cancelled_calls == 1);  // the decoding saw the cancellation between steps
     CHECK(script.calls == 1);            // and no further candidate was started
   }
-  SECTION("a newer request for the same document supersedes the older one") {
+  SECTION("a newer request for the same document supersedes the older one: an empty list, not -32800") {
     session.client.request(1, "textDocument/inlineCompletion",
                            {{"textDocument", {{"uri", session.uri}}},
                             {"position", {{"line", 4}, {"character", 11}}},
                             {"context", {{"triggerKind", 2}}}});
     json newer = session.inline_completion(2, 2);
-    CHECK(error_code(session.client.response_to(1)) == -32800);
+    json older = session.client.response_to(1);
+    CHECK(error_code(older) == 0);
+    CHECK(older["result"]["items"] == json::array());
     CHECK(newer.contains("result"));
   }
   SECTION("a request for a version the client has moved on from is dropped") {
@@ -289,10 +354,19 @@ TEST_CASE("code actions are listed without running the model", "[features]") {
   for (const json& action : actions) CHECK(action["kind"] == "refactor.rewrite");
 
   session.client.request(2, "textDocument/codeAction",
-                         {{"textDocument", {{"uri", session.uri}}}, {"range", range(1, 4, 1, 4)}, {"context", json::object()}});
+                         {{"textDocument", {{"uri", session.uri}}}, {"range", range(1, 4, 1, 4)}, {"context", {{"triggerKind", 1}}}});
   json empty_range = session.client.response_to(2)["result"];
-  REQUIRE(empty_range.size() == 1);
+  REQUIRE(empty_range.size() == 1);  // invoked on a cursor: the instruction edit only
   CHECK(empty_range[0]["command"]["command"] == "maskfill.editWithInstruction");
+
+  // Asked automatically (the client does so on cursor moves): nothing on an empty range,
+  session.client.request(4, "textDocument/codeAction",
+                         {{"textDocument", {{"uri", session.uri}}}, {"range", range(1, 4, 1, 4)}, {"context", {{"triggerKind", 2}}}});
+  CHECK(session.client.response_to(4)["result"] == json::array());
+  // but both on a selection.
+  session.client.request(5, "textDocument/codeAction",
+                         {{"textDocument", {{"uri", session.uri}}}, {"range", range(1, 4, 1, 13)}, {"context", {{"triggerKind", 2}}}});
+  CHECK(session.client.response_to(5)["result"].size() == 2);
 
   session.client.request(3, "textDocument/codeAction",
                          {{"textDocument", {{"uri", session.uri}}}, {"range", range(1, 4, 1, 13)},
@@ -311,8 +385,10 @@ TEST_CASE("fill selection and instruction edits send a versioned workspace/apply
   SECTION("fillSelection") {
     target["range"] = range(1, 12, 1, 13);  // the "0" of "total = 0"
     session.client.request(1, "workspace/executeCommand", {{"command", "maskfill.fillSelection"}, {"arguments", {target}}});
+    session.answer("workspace/applyEdit", {{"applied", true}});
     json response = session.client.response_to(1);
     REQUIRE(response.contains("result"));
+    CHECK(response["result"]["applied"] == true);
     std::vector<json> messages = session.client.messages();
     size_t apply = index_of(messages, [](const json& m) { return m.value("method", "") == "workspace/applyEdit"; });
     size_t answer = index_of(messages, [](const json& m) { return m.contains("id") && m["id"] == 1 && !m.contains("method"); });
@@ -326,9 +402,40 @@ TEST_CASE("fill selection and instruction edits send a versioned workspace/apply
     target["range"] = range(4, 0, 4, 11);
     target["instruction"] = "return the mean";
     session.client.request(1, "workspace/executeCommand", {{"command", "maskfill.applyInstruction"}, {"arguments", {target}}});
+    json apply = session.answer("workspace/applyEdit", {{"applied", true}});
     REQUIRE(session.client.response_to(1).contains("result"));
-    json apply = session.client.message_with_method("workspace/applyEdit");
     CHECK(apply["params"]["edit"]["documentChanges"][0]["textDocument"]["version"] == 1);
+  }
+  SECTION("editWithInstruction (the code action's command) with the instruction as an argument") {
+    target["range"] = range(4, 0, 4, 11);
+    target["instruction"] = "return the mean";
+    session.client.request(1, "workspace/executeCommand", {{"command", "maskfill.editWithInstruction"}, {"arguments", {target}}});
+    json apply = session.answer("workspace/applyEdit", {{"applied", true}});
+    CHECK(session.client.response_to(1)["result"]["applied"] == true);
+    CHECK(apply["params"]["label"] == "maskfill: edit with instruction");
+  }
+  SECTION("editWithInstruction from a client that cannot prompt: a clear error") {
+    session.client.request(1, "workspace/executeCommand", {{"command", "maskfill.editWithInstruction"}, {"arguments", {target}}});
+    json response = session.client.response_to(1);
+    CHECK(error_code(response) == -32602);
+    CHECK(response["error"]["message"].get<std::string>().find("pass it as \"instruction\"") != std::string::npos);
+  }
+  SECTION("a refused applyEdit is the command's answer and is shown to the user") {
+    target["range"] = range(1, 12, 1, 13);
+    session.client.request(1, "workspace/executeCommand", {{"command", "maskfill.fillSelection"}, {"arguments", {target}}});
+    session.answer("workspace/applyEdit", {{"applied", false}, {"failureReason", "the file is read-only"}});
+    json result = session.client.response_to(1)["result"];
+    CHECK(result["applied"] == false);
+    CHECK(result["failureReason"] == "the file is read-only");
+    json shown = session.client.message_with_method("window/showMessage");
+    CHECK(shown["params"]["type"] == 2);
+    CHECK(shown["params"]["message"] == "maskfill: the editor did not apply the fill selection edit: the file is read-only");
+  }
+  SECTION("an applyEdit answered with an error is a refusal too") {
+    target["range"] = range(1, 12, 1, 13);
+    session.client.request(1, "workspace/executeCommand", {{"command", "maskfill.fillSelection"}, {"arguments", {target}}});
+    session.answer("workspace/applyEdit", nullptr, {{"code", -32603}, {"message", "boom"}});
+    CHECK(session.client.response_to(1)["result"]["applied"] == false);
   }
   SECTION("a stale version is refused with -32801 and nothing is applied") {
     session.change(2, session.text + "# more\n");
@@ -364,4 +471,133 @@ TEST_CASE("maskfill/fill and maskfill/edit return edits with their version, with
   CHECK_FALSE(sent(session.client, "workspace/applyEdit"));
   session.client.request(3, "maskfill/fill", {{"textDocument", {{"uri", "file:///not/open.py"}}}, {"range", range(0, 0, 0, 1)}});
   CHECK(error_code(session.client.response_to(3)) == -32602);
+}
+
+TEST_CASE("a client without documentChanges gets the edit as changes", "[features]") {
+  Script script;
+  script.outputs = {"total / len(xs)"};
+  Session session(script, {{"workspace", {{"applyEdit", true}}}});
+  session.wait_state("ready");
+  session.client.request(1, "workspace/executeCommand",
+                         {{"command", "maskfill.fillSelection"},
+                          {"arguments", {{{"uri", session.uri}, {"range", range(1, 12, 1, 13)}, {"version", 1}}}}});
+  json apply = session.answer("workspace/applyEdit", {{"applied", true}});
+  CHECK_FALSE(apply["params"]["edit"].contains("documentChanges"));
+  REQUIRE(apply["params"]["edit"]["changes"].contains(session.uri));
+  CHECK_FALSE(apply["params"]["edit"]["changes"][session.uri].empty());
+  CHECK(session.client.response_to(1)["result"]["applied"] == true);
+}
+
+TEST_CASE("a failed model load is retried on maskfill.reload", "[features]") {
+  Script script;
+  script.failures_left = 1;
+  Session session(script);
+  CHECK(session.wait_state("error")["message"] == "scripted load failure");
+  session.client.request(1, "workspace/executeCommand", {{"command", "maskfill.reload"}});
+  json status = session.client.response_to(1)["result"];
+  CHECK(status["state"] == "ready");
+  CHECK(script.loads == 2);
+  CHECK(session.inline_completion(2, 1).contains("result"));
+}
+
+TEST_CASE("a failed model load is retried when the model files change", "[features]") {
+  Script script;
+  auto dir = std::filesystem::temp_directory_path() / ("maskfill-watch-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  json capabilities = {{"textDocument", {{"inlineCompletion", {{"dynamicRegistration", true}}}}}};
+  Session session(script, capabilities, {{"modelPath", dir.string()}});
+  CHECK(session.wait_state("error")["message"].get<std::string>().find("config.json is missing") != std::string::npos);
+  CHECK(script.loads == 1);
+  std::ofstream(dir / "config.json") << "{}";
+  // The watcher polls every ModelHost::kWatchIntervalMs (250 ms); wait_state allows 5 s.
+  CHECK(session.wait_state("ready")["model"] == "scripted engine");
+  CHECK(script.loads == 2);
+  CHECK(session.client.message_with_method("client/registerCapability").is_object());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("live settings apply without reloading the model; model settings reload it", "[features]") {
+  Script script;
+  Session session(script);
+  session.wait_state("ready");
+  REQUIRE(script.loads == 1);
+  session.client.notify("workspace/didChangeConfiguration",
+                        {{"settings", {{"maskfill", {{"prefixTokens", 100}, {"threshold", 0.5}, {"maxMs", 300},
+                                                     {"inlineCompletion", {{"enabled", true}, {"debounceMs", 0}}},
+                                                     {"serverPath", "/opt/maskfill"}, {"trace", {{"server", "verbose"}}}}}}}});
+  session.status();  // the notification was handled before this answer
+  Config config = session.client.server.config();
+  CHECK(config.infill.prefix_tokens == 100);
+  CHECK(config.inline_completion.debounce_ms == 0);
+  CHECK(session.inline_completion(1, 1).contains("result"));
+  CHECK(script.loads == 1);
+  CHECK_FALSE(sent(session.client, "window/showMessage"));  // client-only settings are no error
+
+  session.client.notify("workspace/didChangeConfiguration", {{"settings", {{"maskfill", {{"device", "cpu"}}}}}});
+  session.inline_completion(2, 1);  // queued behind the reload on the worker
+  CHECK(script.loads == 2);
+}
+
+TEST_CASE("inlineCompletion.enabled and inlineCompletion.debounceMs", "[features]") {
+  Script script;
+  SECTION("disabled: automatic requests get no items without running the model; invoked ones still work") {
+    Session session(script, json::object(), {{"inlineCompletion", {{"enabled", false}}}});
+    session.wait_state("ready");
+    int calls = script.calls;
+    CHECK(session.inline_completion(1, 2)["result"]["items"] == json::array());
+    CHECK(script.calls == calls);
+    CHECK_FALSE(session.inline_completion(2, 1)["result"]["items"].empty());
+  }
+  SECTION("debounced: a request superseded while waiting never runs the model") {
+    Session session(script, json::object(), {{"inlineCompletion", {{"debounceMs", 400}}}});
+    session.wait_state("ready");
+    int calls = script.calls;
+    session.client.request(1, "textDocument/inlineCompletion",
+                           {{"textDocument", {{"uri", session.uri}}},
+                            {"position", {{"line", 4}, {"character", 11}}},
+                            {"context", {{"triggerKind", 2}}}});
+    session.client.request(2, "textDocument/inlineCompletion",
+                           {{"textDocument", {{"uri", session.uri}}},
+                            {"position", {{"line", 4}, {"character", 11}}},
+                            {"context", {{"triggerKind", 2}}}});
+    CHECK(session.client.response_to(1)["result"]["items"] == json::array());
+    int after_first = script.calls;
+    CHECK(after_first == calls);  // the first never reached the model
+    CHECK(session.client.response_to(2).contains("result"));
+  }
+}
+
+TEST_CASE("every request and command in the protocol schema is served", "[features][schema]") {
+  Script script;
+  Session session(script);
+  session.wait_state("ready");
+  const json& schema = protocol_schema();
+  int id = 100;
+  for (const auto& [method, spec] : schema["requests"].items()) {
+    if (spec["direction"] != "clientToServer" || spec.value("testOnly", false)) continue;
+    session.client.request(++id, method, json::object());
+    json response = session.client.response_to(id);
+    INFO(method);
+    CHECK(error_code(response) != -32601);
+  }
+  json advertised = session.init["result"]["capabilities"]["executeCommandProvider"]["commands"];
+  for (const auto& [command, spec] : schema["commands"].items()) {
+    INFO(command);
+    bool server_side = spec["handledBy"] == "server";
+    CHECK((std::find(advertised.begin(), advertised.end(), command) != advertised.end()) == server_side);
+    if (!server_side) continue;
+    session.client.request(++id, "workspace/executeCommand", {{"command", command}, {"arguments", json::array()}});
+    json response = session.client.response_to(id);
+    if (response.contains("error"))
+      CHECK(response["error"]["message"].get<std::string>().find("unknown command") == std::string::npos);
+  }
+  // Code actions only carry commands the server executes.
+  session.client.request(++id, "textDocument/codeAction",
+                         {{"textDocument", {{"uri", session.uri}}}, {"range", range(1, 4, 1, 13)}, {"context", {{"triggerKind", 1}}}});
+  for (const json& action : session.client.response_to(id)["result"]) {
+    INFO(action.dump());
+    CHECK(std::find(advertised.begin(), advertised.end(), action["command"]["command"]) != advertised.end());
+    CHECK(schema["commands"][action["command"]["command"].get<std::string>()]["codeAction"] == action["title"]);
+  }
 }

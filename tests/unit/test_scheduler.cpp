@@ -40,7 +40,7 @@ Task polling_task(Outcomes& outcomes, std::string key, std::string kind, std::st
     }
     outcomes.set(key, "done");
   };
-  task.on_cancelled = [&outcomes, key] { outcomes.set(key, "cancelled in queue"); };
+  task.on_cancelled = [&outcomes, key](CancelReason) { outcomes.set(key, "cancelled in queue"); };
   return task;
 }
 
@@ -136,4 +136,41 @@ TEST_CASE("a throwing task does not kill the worker", "[scheduler]") {
   scheduler.submit(Task{"boom", "", "", [](const CancelToken&) { throw std::runtime_error("boom"); }, nullptr});
   scheduler.submit(Task{"ok", "", "", [&](const CancelToken&) { after.set_value(); }, nullptr});
   CHECK(after.get_future().wait_for(5s) == std::future_status::ready);
+}
+
+TEST_CASE("cancellations carry their reason: client, superseded or shutdown", "[scheduler]") {
+  std::mutex mutex;
+  std::map<std::string, CancelReason> reasons;
+  auto record = [&](const std::string& key) {
+    return [&, key](CancelReason reason) {
+      std::lock_guard lock(mutex);
+      reasons[key] = reason;
+    };
+  };
+  std::promise<void> started;
+  std::promise<CancelReason> running_reason;
+  auto scheduler = std::make_unique<Scheduler>();
+  Task running{"running", "inline", "file:///a", [&](const CancelToken& token) {
+                 started.set_value();
+                 while (!token.cancelled()) std::this_thread::sleep_for(1ms);
+                 running_reason.set_value(token.reason());
+               },
+               record("running")};
+  scheduler->submit(std::move(running));
+  started.get_future().wait();
+  scheduler->submit(Task{"queued-b", "inline", "file:///b", [](const CancelToken&) {}, record("queued-b")});
+  scheduler->submit(Task{"queued-c", "", "", [](const CancelToken&) {}, record("queued-c")});
+  scheduler->submit(Task{"newer-a", "inline", "file:///a", [](const CancelToken&) {}, record("newer-a")});
+  CHECK(running_reason.get_future().get() == CancelReason::Superseded);
+  CHECK(scheduler->cancel("queued-c"));
+  scheduler->submit(Task{"newer-b", "inline", "file:///b", [](const CancelToken& token) {
+                           std::this_thread::sleep_for(20ms);
+                           (void)token;
+                         },
+                         record("newer-b")});
+  scheduler->stop();
+  std::lock_guard lock(mutex);
+  CHECK(reasons["queued-b"] == CancelReason::Superseded);
+  CHECK(reasons["queued-c"] == CancelReason::Client);
+  CHECK(reasons.count("running") == 0);  // it ran (and saw the reason on its token)
 }

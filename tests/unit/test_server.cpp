@@ -138,7 +138,7 @@ void register_slow_request(Server& server) {
 
 }  // namespace
 
-TEST_CASE("worker requests: $/cancelRequest, supersession and shutdown answer -32800", "[server]") {
+TEST_CASE("worker requests: -32800 only for $/cancelRequest; supersession and shutdown answer -32802", "[server]") {
   Harness client;
   register_slow_request(client.server);
   client.initialize();
@@ -147,13 +147,13 @@ TEST_CASE("worker requests: $/cancelRequest, supersession and shutdown answer -3
   client.notify("$/cancelRequest", {{"id", 2}});
   CHECK(error_code(client.response_to(2)) == -32800);
   client.request(3, "test/slow", {{"uri", "file:///a"}});  // supersedes 1 (running)
-  CHECK(error_code(client.response_to(1)) == -32800);
+  CHECK(error_code(client.response_to(1)) == -32802);  // the server, not the client, cancelled it
   client.notify("$/cancelRequest", {{"id", 3}});
   CHECK(error_code(client.response_to(3)) == -32800);
   client.request("s", "test/slow", {{"uri", "file:///c"}});
   client.request(4, "shutdown");
   CHECK(client.response_to(4)["result"].is_null());
-  CHECK(error_code(client.response_to("s")) == -32800);
+  CHECK(error_code(client.response_to("s")) == -32802);
   // Every request got exactly one response.
   for (json id : {json(1), json(2), json(3), json("s"), json(4)}) {
     int responses = 0;
