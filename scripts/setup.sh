@@ -6,7 +6,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 packages=(g++ cmake ninja-build pkg-config ccache git ca-certificates
   libtorch-dev libopenblas0-openmp nlohmann-json3-dev libboost-dev libboost-system-dev
   libspdlog-dev libcli11-dev libdtl-dev catch2 libtree-sitter-dev libpcre2-dev
-  neovim tmux nodejs npm python3 clang libclang-rt-14-dev)
+  neovim tmux nodejs npm python3 clang libclang-rt-14-dev
+  emacs-nox elpa-eglot)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
