@@ -41,10 +41,15 @@ struct DecodeOptions {
   // Request budget: 0 = unlimited. Checked between denoising steps.
   int max_forwards = 0;
   int max_ms = 0;
+  // The official loop's forward schedule: a separate commit pass after every block and one
+  // unchunked prefill (parity tests). Off: block k is committed inside block k+1's first
+  // forward and the last block is never committed: the same tokens, fewer forwards.
+  bool reference_schedule = false;
 };
 
 struct DecodeStats {
   int prompt_tokens = 0;
+  int prompt_tokens_computed = 0;  // prompt tokens run through the model (the rest came from the prompt cache)
   int generated_tokens = 0;   // tokens committed after the prompt (before EOS cut)
   int forwards = 0;           // model forward passes (NFE), prefill excluded
   double prefill_ms = 0;
@@ -64,6 +69,37 @@ struct DecodeResult {
 // Returns true when the caller wants the work to stop; polled between denoising steps.
 using CancelCheck = std::function<bool()>;
 
+// The engine's prompt cache: K/V of recent prompts, keyed by token ids and shared by every
+// request (documents, candidates, users); a new prompt reuses the longest cached prefix, cut to
+// an attention-block boundary.
+struct PromptCacheStats {
+  int64_t lookups = 0, hits = 0;         // a hit reuses at least one block
+  int64_t tokens_reused = 0, tokens_computed = 0;
+  int64_t entries = 0, bytes = 0, limit_bytes = 0;
+};
+
+// Sequences decoded together: every step() runs ONE model forward over all active sequences
+// (each with its own K/V cache, position, options and stopping), so candidates and concurrent
+// users share the weight reads. Sequences may join between steps (continuous batching).
+// Not thread-safe: one inference thread owns a batch.
+class DecodeBatch {
+ public:
+  virtual ~DecodeBatch() = default;
+  // Prefills `prompt` (through the prompt cache) and adds the sequence; returns its handle.
+  // Throws std::invalid_argument for options or lengths the model cannot serve.
+  virtual int add(const std::vector<int32_t>& prompt, const DecodeOptions& options, CancelCheck cancel = {}) = 0;
+  // One forward over every active sequence (cancel checks and budgets are polled first).
+  // Returns how many sequences are still active.
+  virtual int step() = 0;
+  virtual int active() const = 0;
+  virtual bool finished(int handle) const = 0;
+  // Generated tokens that are final so far (whole committed blocks, cut before EOS): for streaming.
+  virtual std::vector<int32_t> committed(int handle) const = 0;
+  // Removes the sequence and returns its result (text detokenized); an unfinished one is
+  // stopped as Cancelled.
+  virtual DecodeResult take(int handle) = 0;
+};
+
 class Engine {
  public:
   virtual ~Engine() = default;
@@ -81,7 +117,23 @@ class Engine {
   // Autoregressive greedy baseline on the same weights (causal attention, logit shift).
   virtual DecodeResult generate_autoregressive(const std::vector<int32_t>& prompt, int max_new_tokens,
                                                const CancelCheck& cancel) = 0;
+  // A batch of sequences decoded together. The default runs each sequence alone through
+  // generate() (for engines that cannot batch, e.g. test fakes).
+  virtual std::unique_ptr<DecodeBatch> start_batch();
+  // Prompt cache (see PromptCacheStats). Engines without one report zeros.
+  virtual PromptCacheStats prompt_cache_stats() const { return {}; }
+  virtual void set_prompt_cache_limit_mb(int /*megabytes*/) {}
+  virtual void clear_prompt_cache() {}
 };
+
+// Decodes several sequences as one batch (one forward per step over all of them); results in
+// request order. Stops early only through each request's cancel check.
+struct SequenceRequest {
+  std::vector<int32_t> prompt;
+  DecodeOptions options;
+};
+std::vector<DecodeResult> generate_together(Engine& engine, const std::vector<SequenceRequest>& requests,
+                                            const CancelCheck& cancel);
 
 // Loads an HF snapshot directory (config.json, tokenizer.json, safetensors). Throws
 // std::runtime_error with a message naming the problem. Loads the torch plugin on first use.

@@ -41,23 +41,25 @@ torch::Tensor uniform_like(SplitMix64& rng, int64_t rows, int64_t cols) {
   return out;
 }
 
-// One denoising step's choice: which masked slots of the block to commit, and to what.
-struct StepChoice {
-  std::vector<int64_t> positions;  // offsets inside the block
-  std::vector<int64_t> tokens;
-};
+}  // namespace
 
 StepChoice choose_tokens(const torch::Tensor& logits_f32, const std::vector<bool>& masked, int k,
-                         const DecodeOptions& options, SplitMix64& rng) {
+                         const DecodeOptions& options, SplitMix64& rng, int32_t mask_id) {
   auto logits = logits_f32.to(torch::kCPU).to(torch::kFloat64);
   const int64_t n = logits.size(0), vocab = logits.size(1);
+  // The mask id is never a prediction: scoring it out changes nothing unless it would win.
+  auto scored = logits;
+  if (mask_id >= 0 && mask_id < vocab) {
+    scored = logits.clone();
+    scored.select(1, mask_id).fill_(-std::numeric_limits<double>::infinity());
+  }
   torch::Tensor x0;
   if (options.temperature > 0) {
     // Official add_gumbel_noise: exp(logits) / (-log u)^T in float64, then argmax.
     auto gumbel = torch::pow(-torch::log(uniform_like(rng, n, vocab)), options.temperature);
-    x0 = (logits.exp() / gumbel).argmax(-1);
+    x0 = (scored.exp() / gumbel).argmax(-1);
   } else {
-    x0 = logits.argmax(-1);
+    x0 = scored.argmax(-1);
   }
   torch::Tensor confidence;
   if (options.remasking == Remasking::LowConfidence) {
@@ -82,138 +84,205 @@ StepChoice choose_tokens(const torch::Tensor& logits_f32, const std::vector<bool
   return choice;
 }
 
-class BudgetGuard {
- public:
-  BudgetGuard(const DecodeOptions& options, const CancelCheck& cancel) : options_(options), cancel_(cancel) {}
-  // Returns the reason to stop before the next forward, if any.
-  std::optional<StopReason> check(int forwards) const {
-    if (cancel_ && cancel_()) return StopReason::Cancelled;
-    if (options_.max_forwards > 0 && forwards >= options_.max_forwards) return StopReason::Budget;
-    if (options_.max_ms > 0 && ms_since(start_) >= options_.max_ms) return StopReason::Budget;
-    return std::nullopt;
-  }
-
- private:
-  const DecodeOptions& options_;
-  const CancelCheck& cancel_;
-  Clock::time_point start_ = Clock::now();
-};
-
-void finish_result(DecodeResult& result, const std::vector<int64_t>& x, size_t prompt_len, int32_t mask_id,
-                   int32_t eos_id) {
-  for (size_t i = prompt_len; i < x.size(); ++i) {
-    if (x[i] == mask_id) break;
-    ++result.stats.generated_tokens;
-    if (x[i] == eos_id) break;
-  }
-  for (size_t i = prompt_len; i < x.size() && x[i] != mask_id && x[i] != eos_id; ++i)
-    result.tokens.push_back(int32_t(x[i]));
+DiffusionSequence::DiffusionSequence(const ModelConfig& config, const std::vector<int32_t>& prompt,
+                                     const DecodeOptions& options, DiffusionTokens special, CancelCheck cancel)
+    : options_(options), special_(special), cancel_(std::move(cancel)), rng_(options.seed) {
+  B_ = options.block_length > 0 ? options.block_length : config.block_size;
+  const int64_t gen = options.gen_length;
+  if (gen <= 0 || gen % B_) throw std::invalid_argument("gen_length must be a positive multiple of the block length");
+  const int64_t block_count = gen / B_;
+  const int64_t steps = options.steps > 0 ? options.steps : gen;
+  if (steps % block_count) throw std::invalid_argument("steps must be a multiple of gen_length / block_length");
+  if (options.extend_max < 0) throw std::invalid_argument("extend_max must not be negative");
+  steps_per_block_ = int(steps / block_count);
+  P_ = int64_t(prompt.size());
+  if (P_ == 0) throw std::invalid_argument("the prompt is empty");
+  const int64_t longest = P_ + gen + options.extend_max + B_;
+  if (P_ + gen + options.extend_max > config.max_position_embeddings)
+    throw std::invalid_argument("prompt plus generation (" + std::to_string(P_ + gen + options.extend_max) +
+                                " tokens) exceeds the model's context of " +
+                                std::to_string(config.max_position_embeddings));
+  x_.assign(prompt.begin(), prompt.end());
+  end_total_ = P_ + gen;
+  x_.resize(end_total_, special.mask_id);
+  x_.reserve(longest);
+  prefill_len_ = (P_ / B_) * B_;
+  final_end_ = P_;
+  result_.stats.prompt_tokens = int(P_);
+  result_.stop = StopReason::Length;
+  start_block(prefill_len_);
 }
 
-}  // namespace
+void DiffusionSequence::note_prefill(double ms, int64_t computed_tokens) {
+  result_.stats.prefill_ms += ms;
+  result_.stats.prompt_tokens_computed += int(computed_tokens);
+  decode_started_ = Clock::now();
+}
+
+int DiffusionSequence::masks_in_block() const {
+  return int(std::count(x_.begin() + start_, x_.begin() + end_, int64_t(special_.mask_id)));
+}
+
+// Blocks are aligned: [start, start + B) clipped to the generation's end. When the prompt ends
+// inside a block, the first block completes it (the prompt's tail is recomputed each step).
+void DiffusionSequence::start_block(int64_t start) {
+  start_ = start;
+  end_ = std::min(start - start % B_ + B_, end_total_);
+  schedule_ = transfer_schedule(masks_in_block(), steps_per_block_);
+  step_ = 0;
+}
+
+bool DiffusionSequence::ready_for_forward() {
+  if (done_) return false;
+  if (commit_pass_) return true;  // the official loop checks nothing before its commit pass
+  std::optional<StopReason> reason;
+  if (cancel_ && cancel_()) reason = StopReason::Cancelled;
+  else if (options_.max_forwards > 0 && result_.stats.forwards >= options_.max_forwards) reason = StopReason::Budget;
+  else if (options_.max_ms > 0 && ms_since(started_) >= options_.max_ms) reason = StopReason::Budget;
+  if (!reason) return true;
+  result_.stop = *reason;
+  done_ = true;
+  return false;
+}
+
+ForwardChunk DiffusionSequence::next_chunk(torch::Device device) {
+  ForwardChunk chunk;
+  chunk.cache = &cache_;
+  if (commit_pass_) {  // reference schedule: recompute the finished block and keep its K/V
+    chunk.ids = as_tensor(x_, start_, end_, device);
+    chunk.commit = end_ - start_;
+    chunk.logits_from = chunk.commit;
+    return chunk;
+  }
+  // Fast schedule: the finished block rides along with the next block's first denoising forward.
+  int64_t begin = pending_begin_ >= 0 ? pending_begin_ : start_;
+  chunk.ids = as_tensor(x_, begin, end_, device);
+  chunk.commit = start_ - begin;
+  chunk.logits_from = chunk.commit;
+  return chunk;
+}
+
+void DiffusionSequence::consume(const torch::Tensor& logits) {
+  ++result_.stats.forwards;
+  if (commit_pass_) {
+    commit_pass_ = false;
+    if (finish_after_commit_) done_ = true;
+    else start_block(end_);
+    return;
+  }
+  pending_begin_ = pending_end_ = -1;  // committed by this forward
+  int k = step_ < steps_per_block_ ? schedule_[step_] : 1;
+  ++step_;
+  std::vector<bool> masked(end_ - start_);
+  for (int64_t i = start_; i < end_; ++i) masked[i - start_] = x_[i] == special_.mask_id;
+  StepChoice choice = choose_tokens(logits, masked, std::max(k, 1), options_, rng_, special_.mask_id);
+  for (size_t i = 0; i < choice.positions.size(); ++i) x_[start_ + choice.positions[i]] = choice.tokens[i];
+  // Counted from the sequence itself, so a block is finished only when no mask is left in it.
+  if (masks_in_block() == 0) block_finished();
+}
+
+void DiffusionSequence::block_finished() {
+  final_end_ = end_;
+  if (options_.stop_at_eos) {
+    // Scan from max(start, P): the first block may hold the prompt's tail, and chat prompts
+    // contain EOS tokens themselves.
+    auto eos = std::find(x_.begin() + std::max(start_, P_), x_.begin() + end_, int64_t(special_.eos_id));
+    if (eos != x_.begin() + end_) {
+      x_.resize(end_);
+      std::fill(eos, x_.end(), int64_t(special_.eos_id));
+      result_.stop = StopReason::Eos;
+      done_ = true;
+      return;
+    }
+  }
+  if (end_ == end_total_) {
+    if (extended_ + B_ > options_.extend_max) {
+      // The official loop commits even the last block; the fast schedule has no use for it.
+      if (options_.reference_schedule) commit_pass_ = finish_after_commit_ = true;
+      else done_ = true;
+      return;
+    }
+    // Extension: every mask was filled without EOS. Add B masks; a partial aligned block is
+    // completed in place (it is not in the cache yet), so attention blocks stay aligned.
+    extended_ += B_;
+    end_total_ += B_;
+    x_.resize(end_total_, special_.mask_id);
+    if (end_ % B_) {
+      start_block(start_);
+      return;
+    }
+  }
+  if (options_.reference_schedule) {
+    commit_pass_ = true;
+  } else {
+    pending_begin_ = start_;
+    pending_end_ = end_;
+    start_block(end_);
+  }
+}
+
+std::vector<int32_t> DiffusionSequence::committed_tokens() const {
+  std::vector<int32_t> out;
+  for (int64_t i = P_; i < final_end_ && i < int64_t(x_.size()); ++i) {
+    if (x_[i] == special_.eos_id || x_[i] == special_.mask_id) break;
+    out.push_back(int32_t(x_[i]));
+  }
+  return out;
+}
+
+DecodeResult DiffusionSequence::result() const {
+  DecodeResult result = result_;
+  result.stats.decode_ms = ms_since(decode_started_);
+  for (size_t i = size_t(P_); i < x_.size(); ++i) {
+    if (x_[i] == special_.mask_id) break;
+    ++result.stats.generated_tokens;
+    if (x_[i] == special_.eos_id) break;
+  }
+  for (size_t i = size_t(P_); i < x_.size() && x_[i] != special_.mask_id && x_[i] != special_.eos_id; ++i)
+    result.tokens.push_back(int32_t(x_[i]));
+  return result;
+}
+
+void prefill_uncached(Transformer& model, DiffusionSequence& sequence, int64_t chunk_tokens) {
+  torch::NoGradGuard no_grad;
+  const auto device = model->lm_head->weight.device();
+  const auto& config = model->config();
+  const int64_t total = sequence.prefill_length();
+  auto t0 = Clock::now();
+  KVCache& cache = sequence.cache();
+  cache.reserve(int64_t(sequence.ids().capacity()), config, device, model->lm_head->weight.scalar_type());
+  if (total > 0 && chunk_tokens <= 0) {
+    // The official loop: one forward over the whole aligned prompt with its block-causal mask.
+    auto mask = attention_mask(config.attention, config.block_size, 0, total, total, device);
+    model->forward_cached(as_tensor(sequence.ids(), 0, total, device), cache, mask, /*commit=*/true);
+  }
+  const int64_t block = std::max<int64_t>(1, config.block_size);
+  chunk_tokens = std::max<int64_t>(block, chunk_tokens - chunk_tokens % block);
+  for (int64_t done = cache.length; done < total; done += chunk_tokens) {
+    int64_t n = std::min(chunk_tokens, total - done);
+    std::vector<ForwardChunk> chunks(1);
+    chunks[0].ids = as_tensor(sequence.ids(), done, done + n, device);
+    chunks[0].cache = &cache;
+    chunks[0].commit = n;
+    chunks[0].logits_from = n;
+    model->forward_chunks(chunks);
+  }
+  sequence.note_prefill(ms_since(t0), total);
+}
 
 DecodeResult generate_block_diffusion(Transformer& model, const std::vector<int32_t>& prompt,
                                       const DecodeOptions& options, DiffusionTokens special,
                                       const CancelCheck& cancel) {
   torch::NoGradGuard no_grad;
-  const auto& config = model->config();
-  const int64_t B = options.block_length > 0 ? options.block_length : config.block_size;
-  const int64_t gen = options.gen_length;
-  if (gen <= 0 || gen % B) throw std::invalid_argument("gen_length must be a positive multiple of the block length");
-  const int64_t block_count = gen / B;
-  const int64_t steps = options.steps > 0 ? options.steps : gen;
-  if (steps % block_count) throw std::invalid_argument("steps must be a multiple of gen_length / block_length");
-  const int steps_per_block = int(steps / block_count);
-  const int64_t P = int64_t(prompt.size());
-  if (P == 0) throw std::invalid_argument("the prompt is empty");
-  if (P + gen + options.extend_max > config.max_position_embeddings)
-    throw std::invalid_argument("prompt plus generation (" + std::to_string(P + gen + options.extend_max) +
-                                " tokens) exceeds the model's context of " +
-                                std::to_string(config.max_position_embeddings));
   const auto device = model->lm_head->weight.device();
-
-  // Block sizes: when the prompt ends inside an aligned block, the first "block" completes it
-  // and the last one is shortened, so every forward covers exactly one aligned block.
-  const int64_t r = P % B;
-  std::vector<int64_t> blocks(block_count, B);
-  if (r) {
-    blocks.insert(blocks.begin(), B - r);
-    blocks.back() = r;
+  DiffusionSequence sequence(model->config(), prompt, options, special, cancel);
+  prefill_uncached(model, sequence, options.reference_schedule ? 0 : 256);
+  while (sequence.ready_for_forward()) {
+    std::vector<ForwardChunk> chunks{sequence.next_chunk(device)};
+    auto logits = model->forward_chunks(chunks);
+    sequence.consume(logits[0]);
   }
-  std::vector<int64_t> x(prompt.begin(), prompt.end());
-  x.resize(P + gen, special.mask_id);
-
-  DecodeResult result;
-  result.stats.prompt_tokens = int(P);
-  BudgetGuard budget(options, cancel);
-  SplitMix64 rng(options.seed);
-  KVCache cache;
-  cache.reserve(P + gen + options.extend_max, config, device, model->lm_head->weight.scalar_type());
-
-  auto t0 = Clock::now();
-  const int64_t prefill_len = (P / B) * B;
-  if (prefill_len > 0) {
-    auto mask = attention_mask(config.attention, B, 0, prefill_len, prefill_len, device);
-    model->forward_cached(as_tensor(x, 0, prefill_len, device), cache, mask, /*commit=*/true);
-  }
-  result.stats.prefill_ms = ms_since(t0);
-  auto t1 = Clock::now();
-
-  int64_t end = P, extended = 0;
-  result.stop = StopReason::Length;
-  bool stopped = false;
-  for (size_t b = 0; !stopped; ++b) {
-    if (b >= blocks.size()) {
-      // Extension: every mask was filled without EOS; add another block while allowed.
-      if (extended + B > options.extend_max) break;
-      x.resize(x.size() + B, special.mask_id);
-      blocks.push_back(B);
-      extended += B;
-    }
-    const int64_t start = b == 0 ? prefill_len : end;
-    end = (b == 0 ? P : end) + blocks[b];
-    auto masks_left = [&] {
-      std::vector<bool> masked(end - start);
-      for (int64_t i = start; i < end; ++i) masked[i - start] = x[i] == special.mask_id;
-      return masked;
-    };
-    int mask_count = int(std::count(x.begin() + start, x.begin() + end, int64_t(special.mask_id)));
-    std::vector<int> schedule = transfer_schedule(mask_count, steps_per_block);
-    // Loops until the block has no masks: the reference stops after `steps_per_block` steps
-    // even when a threshold left masks behind (its known edge case); here a block always ends full.
-    for (int step = 0; mask_count > 0; ++step) {
-      int k = step < steps_per_block ? schedule[step] : 1;
-      if (k == 0) k = 1;
-      if (auto reason = budget.check(result.stats.forwards)) {
-        result.stop = *reason;
-        stopped = true;
-        break;
-      }
-      auto logits = model->forward_cached(as_tensor(x, start, end, device), cache, {}, /*commit=*/false);
-      ++result.stats.forwards;
-      StepChoice choice = choose_tokens(logits, masks_left(), k, options, rng);
-      for (size_t i = 0; i < choice.positions.size(); ++i) x[start + choice.positions[i]] = choice.tokens[i];
-      mask_count -= int(choice.positions.size());
-    }
-    if (stopped) break;
-    if (options.stop_at_eos) {
-      // Scan from max(start, P): the first block may hold the prompt's tail, and chat prompts
-      // contain EOS tokens themselves.
-      auto eos = std::find(x.begin() + std::max(start, P), x.begin() + end, int64_t(special.eos_id));
-      if (eos != x.begin() + end) {
-        x.resize(end);
-        std::fill(eos, x.end(), int64_t(special.eos_id));
-        result.stop = StopReason::Eos;
-        break;
-      }
-    }
-    // Commit pass: recompute the finished block with its final tokens and keep its K/V.
-    model->forward_cached(as_tensor(x, start, end, device), cache, {}, /*commit=*/true);
-    ++result.stats.forwards;
-  }
-  result.stats.decode_ms = ms_since(t1);
-  finish_result(result, x, size_t(P), special.mask_id, special.eos_id);
-  return result;
+  return sequence.result();
 }
 
 DecodeResult generate_greedy_autoregressive(Transformer& model, const std::vector<int32_t>& prompt,

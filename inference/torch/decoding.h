@@ -1,8 +1,11 @@
 // Samplers on a Transformer: the official Stable-DiffCoder generate_block (block diffusion with a
-// prefix KV cache) and an autoregressive greedy baseline.
+// prefix KV cache) as a per-sequence state machine that a batch can advance one forward at a
+// time, and an autoregressive greedy baseline.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "inference/engine.h"
@@ -28,8 +31,78 @@ struct DiffusionTokens {
   int32_t eos_id;
 };
 
-// `prompt` ids; returns generated ids (prompt excluded, cut before the first EOS) and stats.
-// The text field is left empty (the engine detokenizes).
+// One denoising step's choice: which masked slots of the block to commit, and to what.
+struct StepChoice {
+  std::vector<int64_t> positions;  // offsets inside the block
+  std::vector<int64_t> tokens;
+};
+
+// The official step rule on one block's logits [n, vocab]: x0 = argmax (Gumbel-noised when
+// temperature > 0) over every token but the mask id (committing the mask id would leave the
+// slot masked), confidence = softmax(raw logits)[x0]; commit the top-k masked slots, or with a
+// threshold the top-1 plus every masked slot whose confidence reaches it.
+StepChoice choose_tokens(const torch::Tensor& logits, const std::vector<bool>& masked, int k,
+                         const DecodeOptions& options, SplitMix64& rng, int32_t mask_id);
+
+// One sequence's generate_block. The owner prefills cache() with the prompt's whole aligned
+// blocks [0, prefill_length()), then alternates next_chunk() → forward → consume() until done().
+// Blocks are always aligned to absolute positions (block-causal attention is), including
+// extension blocks: a partial last block is completed in place before a new one starts.
+class DiffusionSequence {
+ public:
+  DiffusionSequence(const ModelConfig& config, const std::vector<int32_t>& prompt, const DecodeOptions& options,
+                    DiffusionTokens tokens, CancelCheck cancel);
+
+  int64_t prefill_length() const { return prefill_len_; }
+  const std::vector<int64_t>& ids() const { return x_; }
+  KVCache& cache() { return cache_; }
+  void set_cache(KVCache cache) { cache_ = std::move(cache); }
+  void note_prefill(double ms, int64_t computed_tokens);
+
+  bool done() const { return done_; }
+  // Polls cancellation and budgets before a forward; false (and done) when the sequence stops.
+  bool ready_for_forward();
+  // The chunk this step forwards (ids on `device`, this sequence's cache).
+  ForwardChunk next_chunk(torch::Device device);
+  // The logits the forward returned for the chunk (undefined for a commit pass).
+  void consume(const torch::Tensor& logits);
+
+  // Generated tokens of finished blocks, cut before EOS (for streaming).
+  std::vector<int32_t> committed_tokens() const;
+  // The result: generated ids (prompt excluded, cut before the first EOS) and stats; text empty.
+  DecodeResult result() const;
+
+ private:
+  void start_block(int64_t start);
+  void block_finished();
+  int masks_in_block() const;
+
+  DecodeOptions options_;
+  DiffusionTokens special_;
+  CancelCheck cancel_;
+  int64_t B_, P_, prefill_len_, end_total_;
+  int steps_per_block_;
+  std::vector<int64_t> x_;
+  KVCache cache_;
+  SplitMix64 rng_;
+  int64_t start_ = 0, end_ = 0;        // the current aligned block [start_, end_)
+  int64_t final_end_ = 0;              // generated tokens before this are final
+  int64_t pending_begin_ = -1, pending_end_ = -1;  // finished block not yet in the cache
+  bool commit_pass_ = false, finish_after_commit_ = false;
+  std::vector<int> schedule_;
+  int step_ = 0;
+  int64_t extended_ = 0;
+  bool done_ = false;
+  DecodeResult result_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();  // budgets count from here
+  std::chrono::steady_clock::time_point decode_started_ = started_;
+};
+
+// Prefills the sequence's cache from scratch: one forward (reference schedule) or chunks of
+// `chunk_tokens` along block boundaries.
+void prefill_uncached(Transformer& model, DiffusionSequence& sequence, int64_t chunk_tokens = 256);
+
+// Decodes one sequence alone: prefill, then one forward per step until done.
 DecodeResult generate_block_diffusion(Transformer& model, const std::vector<int32_t>& prompt,
                                       const DecodeOptions& options, DiffusionTokens tokens,
                                       const CancelCheck& cancel);

@@ -2,13 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "inference/model_files.h"
 #include "inference/safetensors.h"
 #include "inference/tokenizer.h"
 #include "inference/torch/decoding.h"
+#include "inference/torch/prompt_cache.h"
 #include "inference/torch/transformer.h"
 
 namespace maskfill {
@@ -45,6 +48,83 @@ int default_threads(const ModelConfig& config) {
 
 namespace {
 
+// Default prompt-cache size: a few long prompts of an 8B model on a GPU (128 KiB per token in
+// bf16), thousands of prompts of the bundled model.
+constexpr int64_t kDefaultPromptCacheBytes = int64_t(1) << 30;
+
+class TorchEngine;
+
+// Sequences decoded together: one packed forward per step over every active sequence (the
+// linear layers see all their tokens at once; attention runs per sequence on its own cache).
+class TorchBatch final : public DecodeBatch {
+ public:
+  TorchBatch(Transformer model, PromptCache& prompt_cache, const ModelFiles& files, const Tokenizer& tokenizer)
+      : model_(std::move(model)), prompt_cache_(prompt_cache), files_(files), tokenizer_(tokenizer) {}
+
+  int add(const std::vector<int32_t>& prompt, const DecodeOptions& options, CancelCheck cancel) override {
+    torch::NoGradGuard no_grad;
+    auto sequence = std::make_unique<DiffusionSequence>(
+        files_.config, prompt, options, DiffusionTokens{files_.config.mask_token_id, files_.config.eos_token_id},
+        std::move(cancel));
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<int64_t> ids = sequence->ids();
+    int64_t computed = prompt_cache_.prefill(model_, ids, sequence->prefill_length(), sequence->cache(),
+                                             int64_t(ids.capacity()) + options.extend_max + 8);
+    sequence->note_prefill(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+                           computed);
+    int handle = next_handle_++;
+    sequences_.emplace(handle, std::move(sequence));
+    return handle;
+  }
+
+  int step() override {
+    torch::NoGradGuard no_grad;
+    const auto device = model_->lm_head->weight.device();
+    std::vector<DiffusionSequence*> stepping;
+    std::vector<ForwardChunk> chunks;
+    for (auto& [handle, sequence] : sequences_) {
+      if (!sequence->ready_for_forward()) continue;
+      stepping.push_back(sequence.get());
+      chunks.push_back(sequence->next_chunk(device));
+    }
+    if (!chunks.empty()) {
+      auto logits = model_->forward_chunks(chunks);
+      for (size_t i = 0; i < stepping.size(); ++i) stepping[i]->consume(logits[i]);
+    }
+    return active();
+  }
+
+  int active() const override {
+    int count = 0;
+    for (const auto& [handle, sequence] : sequences_) count += !sequence->done();
+    return count;
+  }
+
+  bool finished(int handle) const override { return find(handle).done(); }
+  std::vector<int32_t> committed(int handle) const override { return find(handle).committed_tokens(); }
+
+  DecodeResult take(int handle) override {
+    DecodeResult result = find(handle).result();
+    if (!find(handle).done()) result.stop = StopReason::Cancelled;
+    sequences_.erase(handle);
+    result.text = tokenizer_.decode(result.tokens, /*skip_special_tokens=*/true);
+    return result;
+  }
+
+ private:
+  const DiffusionSequence& find(int handle) const {
+    auto it = sequences_.find(handle);
+    if (it == sequences_.end()) throw std::invalid_argument("unknown sequence handle " + std::to_string(handle));
+    return *it->second;
+  }
+  Transformer model_;
+  PromptCache& prompt_cache_;
+  const ModelFiles& files_;
+  const Tokenizer& tokenizer_;
+  std::map<int, std::unique_ptr<DiffusionSequence>> sequences_;
+  int next_handle_ = 1;
+};
+
 class TorchEngine final : public Engine {
  public:
   TorchEngine(ModelFiles files, Tokenizer tokenizer, Transformer model, std::string description)
@@ -58,13 +138,19 @@ class TorchEngine final : public Engine {
 
   DecodeResult generate(const std::vector<int32_t>& prompt, const DecodeOptions& options,
                         const CancelCheck& cancel) override {
-    if (files_.config.attention == AttentionMode::Causal)
-      throw std::runtime_error("this model is autoregressive (causal attention); block diffusion needs a "
-                               "block-causal diffusion model");
-    DecodeResult result = generate_block_diffusion(
-        model_, prompt, options, {files_.config.mask_token_id, files_.config.eos_token_id}, cancel);
-    result.text = tokenizer_.decode(result.tokens, /*skip_special_tokens=*/true);
-    return result;
+    require_diffusion_model();
+    if (options.reference_schedule) {
+      DecodeResult result = generate_block_diffusion(
+          model_, prompt, options, {files_.config.mask_token_id, files_.config.eos_token_id}, cancel);
+      result.text = tokenizer_.decode(result.tokens, /*skip_special_tokens=*/true);
+      return result;
+    }
+    return std::move(generate_together(*this, {{prompt, options}}, cancel).front());
+  }
+
+  std::unique_ptr<DecodeBatch> start_batch() override {
+    require_diffusion_model();
+    return std::make_unique<TorchBatch>(model_, prompt_cache_, files_, tokenizer_);
   }
 
   DecodeResult generate_autoregressive(const std::vector<int32_t>& prompt, int max_new_tokens,
@@ -75,11 +161,22 @@ class TorchEngine final : public Engine {
     return result;
   }
 
+  PromptCacheStats prompt_cache_stats() const override { return prompt_cache_.stats(); }
+  void set_prompt_cache_limit_mb(int megabytes) override { prompt_cache_.set_limit_bytes(int64_t(megabytes) << 20); }
+  void clear_prompt_cache() override { prompt_cache_.clear(); }
+
  private:
+  void require_diffusion_model() const {
+    if (files_.config.attention == AttentionMode::Causal)
+      throw std::runtime_error("this model is autoregressive (causal attention); block diffusion needs a "
+                               "block-causal diffusion model");
+  }
+
   ModelFiles files_;
   Tokenizer tokenizer_;
   Transformer model_;
   std::string description_;
+  PromptCache prompt_cache_{kDefaultPromptCacheBytes};
 };
 
 }  // namespace

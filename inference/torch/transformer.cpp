@@ -39,6 +39,27 @@ void KVCache::reserve(int64_t capacity, const ModelConfig& config, torch::Device
   }
 }
 
+int64_t KVCache::bytes() const {
+  int64_t total = 0;
+  for (size_t i = 0; i < keys.size(); ++i) total += keys[i].nbytes() + values[i].nbytes();
+  return total;
+}
+
+KVCache KVCache::copy_prefix(int64_t tokens, int64_t capacity) const {
+  KVCache out;
+  out.length = tokens;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto shape = keys[i].sizes().vec();
+    shape[2] = std::max(capacity, tokens);
+    auto k = torch::empty(shape, keys[i].options()), v = torch::empty(shape, values[i].options());
+    k.narrow(2, 0, tokens).copy_(keys[i].narrow(2, 0, tokens));
+    v.narrow(2, 0, tokens).copy_(values[i].narrow(2, 0, tokens));
+    out.keys.push_back(k);
+    out.values.push_back(v);
+  }
+  return out;
+}
+
 torch::Tensor attention_mask(AttentionMode mode, int64_t block_size, int64_t query_start, int64_t queries,
                              int64_t keys, torch::Device device) {
   auto long_options = torch::TensorOptions().dtype(torch::kLong).device(device);
@@ -100,6 +121,13 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     k = cache_k->narrow(2, 0, cache_start + tokens);
     v = cache_v->narrow(2, 0, cache_start + tokens);
   }
+  auto out = attend(q, k, v, mask);
+  return o_proj(out.transpose(1, 2).reshape({batch, tokens, heads * head_dim}));
+}
+
+torch::Tensor AttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                    const torch::Tensor& mask) const {
+  const int64_t batch = q.size(0), tokens = q.size(2), group = heads / kv_heads;
   // Grouped-query attention without copying K/V: the `group` query heads that share a KV head
   // are stacked along the query axis, so one matmul per KV head serves them all.
   auto grouped_q = q.reshape({batch, kv_heads, group * tokens, head_dim});
@@ -109,8 +137,34 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     scores = scores.masked_fill(grouped_mask.logical_not(), -std::numeric_limits<float>::infinity());
   }
   auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
-  auto out = torch::matmul(probs, v).view({batch, heads, tokens, head_dim});
-  return o_proj(out.transpose(1, 2).reshape({batch, tokens, heads * head_dim}));
+  return torch::matmul(probs, v).view({batch, heads, tokens, head_dim});
+}
+
+torch::Tensor AttentionImpl::forward_packed(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                            const std::vector<int64_t>& tokens, const std::vector<int64_t>& starts,
+                                            const std::vector<torch::Tensor>& masks, std::vector<KVCache*>& caches,
+                                            size_t layer) {
+  const int64_t total = x.size(1);
+  auto c = cos.to(x.scalar_type()), s = sin.to(x.scalar_type());
+  auto q = q_proj(x).view({total, heads, head_dim}).transpose(0, 1);     // [heads, N, d]
+  auto k = k_proj(x).view({total, kv_heads, head_dim}).transpose(0, 1);  // [kv, N, d]
+  auto v = v_proj(x).view({total, kv_heads, head_dim}).transpose(0, 1);
+  q = q * c + rotate_half(q) * s;
+  k = k * c + rotate_half(k) * s;
+  std::vector<torch::Tensor> outputs;
+  int64_t offset = 0;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const int64_t n = tokens[i], start = starts[i];
+    torch::Tensor& cache_k = caches[i]->keys[layer];
+    torch::Tensor& cache_v = caches[i]->values[layer];
+    cache_k.narrow(2, start, n).copy_(k.narrow(1, offset, n).unsqueeze(0));
+    cache_v.narrow(2, start, n).copy_(v.narrow(1, offset, n).unsqueeze(0));
+    auto out = attend(q.narrow(1, offset, n).unsqueeze(0).contiguous(), cache_k.narrow(2, 0, start + n),
+                      cache_v.narrow(2, 0, start + n), masks[i]);  // [1, heads, n, d]
+    outputs.push_back(out.squeeze(0).transpose(0, 1).reshape({n, heads * head_dim}));
+    offset += n;
+  }
+  return o_proj(torch::cat(outputs, 0).unsqueeze(0));
 }
 
 MlpImpl::MlpImpl(const ModelConfig& c) {
@@ -173,6 +227,65 @@ torch::Tensor TransformerImpl::forward_cached(const torch::Tensor& ids, KVCache&
   auto logits = run_layers(hidden, cos, sin, mask, &cache, start);
   if (commit) cache.length = start + tokens;
   return logits.squeeze(0).to(torch::kFloat32);
+}
+
+std::vector<torch::Tensor> TransformerImpl::forward_chunks(std::vector<ForwardChunk>& chunks) {
+  auto weight = lm_head->weight;
+  const auto device = weight.device();
+  const int64_t block = std::max<int64_t>(1, config_.block_size);
+  std::vector<int64_t> tokens, starts;
+  std::vector<torch::Tensor> masks, ids, cos_parts, sin_parts;
+  std::vector<KVCache*> caches;
+  int64_t furthest = 0;
+  for (ForwardChunk& chunk : chunks) {
+    const int64_t n = chunk.ids.size(0), start = chunk.cache->length;
+    chunk.cache->reserve(start + n, config_, device, weight.scalar_type());
+    tokens.push_back(n);
+    starts.push_back(start);
+    caches.push_back(chunk.cache);
+    ids.push_back(chunk.ids);
+    furthest = std::max(furthest, start + n);
+    // Every cached key lies in an earlier aligned block (or the chunk's own, for a chunk that
+    // starts mid-block), so only a chunk reaching past its first block needs a mask.
+    bool all_visible = config_.attention == AttentionMode::Bidirectional ||
+                       (config_.attention == AttentionMode::BlockCausal && start / block == (start + n - 1) / block) ||
+                       n == 1;
+    masks.push_back(all_visible ? torch::Tensor() : attention_mask(config_.attention, block, start, n, start + n, device));
+  }
+  const auto& tables = rope(furthest, device);
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    cos_parts.push_back(tables.cos.narrow(0, starts[i], tokens[i]));
+    sin_parts.push_back(tables.sin.narrow(0, starts[i], tokens[i]));
+  }
+  auto cos = torch::cat(cos_parts, 0), sin = torch::cat(sin_parts, 0);
+  auto hidden = model->embed_tokens(torch::cat(ids, 0).unsqueeze(0));
+  for (size_t i = 0; i < model->layers->size(); ++i) {
+    auto layer = model->layers[i]->as<DecoderLayerImpl>();
+    hidden = hidden + layer->self_attn->forward_packed(layer->input_layernorm(hidden), cos, sin, tokens, starts, masks,
+                                                       caches, i);
+    hidden = hidden + layer->mlp(layer->post_attention_layernorm(hidden));
+  }
+  // The output layer only for the positions whose logits are used (a prefill needs none).
+  std::vector<torch::Tensor> wanted;
+  std::vector<int64_t> wanted_rows;
+  int64_t offset = 0;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    int64_t from = std::clamp<int64_t>(chunks[i].logits_from, 0, tokens[i]);
+    if (from < tokens[i]) wanted.push_back(hidden.narrow(1, offset + from, tokens[i] - from));
+    wanted_rows.push_back(tokens[i] - from);
+    offset += tokens[i];
+  }
+  std::vector<torch::Tensor> logits(chunks.size());
+  if (!wanted.empty()) {
+    auto all = lm_head(model->norm(torch::cat(wanted, 1))).squeeze(0).to(torch::kFloat32);
+    int64_t row = 0;
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      if (wanted_rows[i] > 0) logits[i] = all.narrow(0, row, wanted_rows[i]);
+      row += wanted_rows[i];
+    }
+  }
+  for (size_t i = 0; i < chunks.size(); ++i) chunks[i].cache->length = starts[i] + chunks[i].commit;
+  return logits;
 }
 
 torch::Tensor TransformerImpl::forward_full(const torch::Tensor& ids, const torch::Tensor& positions,

@@ -20,6 +20,20 @@ struct KVCache {
   void reserve(int64_t capacity, const ModelConfig& config, torch::Device device, torch::Dtype dtype);
   int64_t capacity() const { return keys.empty() ? 0 : keys[0].size(2); }
   void clear() { length = 0; }
+  int64_t bytes() const;
+  // A new cache holding a copy of positions [0, tokens) (the rest is free room).
+  KVCache copy_prefix(int64_t tokens, int64_t capacity) const;
+};
+
+// One piece of a packed forward: `ids` at absolute positions [cache->length, +T). Keys are the
+// cache's committed positions plus the chunk itself, block-causal inside the chunk (positions are
+// absolute, so a chunk that starts on a block boundary sees every cached key). The chunk's K/V
+// are written after the committed ones; its first `commit` tokens become committed.
+struct ForwardChunk {
+  torch::Tensor ids;          // [T] int64 on the model's device
+  KVCache* cache = nullptr;
+  int64_t commit = 0;
+  int64_t logits_from = 0;    // logits only for positions [logits_from, T); T = none
 };
 
 // Boolean [queries, keys] mask, true = may attend. Queries sit at absolute positions
@@ -49,6 +63,15 @@ struct AttentionImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                         const torch::Tensor& mask, torch::Tensor* cache_k, torch::Tensor* cache_v,
                         int64_t cache_start);
+  // Packed form: x [1, N, hidden] holds the chunks' tokens back to back (`tokens` each); chunk i
+  // attends to (*caches[i])[0, starts[i]) plus itself, with masks[i] (undefined = all visible).
+  torch::Tensor forward_packed(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                               const std::vector<int64_t>& tokens, const std::vector<int64_t>& starts,
+                               const std::vector<torch::Tensor>& masks, std::vector<KVCache*>& caches,
+                               size_t layer);
+  // Attention of q [B, heads, T, d] over k/v [B, kv_heads, L, d]; mask [T, L] bool or undefined.
+  torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                       const torch::Tensor& mask) const;
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   int64_t heads, kv_heads, head_dim;
 };
@@ -86,6 +109,12 @@ struct TransformerImpl : torch::nn::Module {
   // attention_mask() or undefined when every key is visible. Appends to the cache if `commit`.
   // Returns logits [T, vocab] in float32.
   torch::Tensor forward_cached(const torch::Tensor& ids, KVCache& cache, const torch::Tensor& mask, bool commit);
+
+  // Several sequences in one forward (continuous batching, several candidates, or a block whose
+  // predecessor is committed in the same pass): the linear layers run once over all chunks'
+  // tokens packed together, attention runs per chunk against its own cache. Returns logits
+  // [T - logits_from, vocab] float32 per chunk (undefined when none were asked for).
+  std::vector<torch::Tensor> forward_chunks(std::vector<ForwardChunk>& chunks);
 
   // Training / full-sequence: ids [B, T], positions [T] (int64), mask [T, T] bool.
   // Returns logits [B, T, vocab] in the module's dtype.

@@ -159,15 +159,16 @@ def _note_selection_margins(margins, masked_confidence, k, n_masked, threshold):
 @torch.no_grad()
 def generate_block(model, prompt, gen_length=128, steps=128, block_length=4, temperature=0.0,
                    remasking="low_confidence", mask_id=5, threshold=None, eos_id=None,
-                   seed=0, rng="splitmix64", official_edge_case=False, collect_margins=True):
+                   seed=0, rng="splitmix64", collect_margins=True):
     """Block diffusion exactly as the official generate_block (batch 1, shift=False).
 
-    official_edge_case=False (the fix maskfill ships): a block whose S scheduled steps leave
+    One deliberate difference, the fix maskfill ships: a block whose S scheduled steps leave
     masks (threshold mode with S < #masks) keeps stepping (top-1 + threshold) until it has none.
-    official_edge_case=True: like the official code, the block is left with masks, gets no EOS
-    check and no commit pass, and later blocks attend to a cache without it, at their absolute
-    positions (our reading of the official code with HF's DynamicCache; under the block-causal
-    mask every cached key is visible anyway; no fixture depends on it)."""
+    The official code leaves such a block masked, uncommitted and unchecked for EOS, and its HF
+    DynamicCache then keeps stale K/V of the masked forwards (crop(n) does nothing when the cache
+    is shorter than n), so later blocks attend to keys at the wrong positions. That behaviour is
+    a bug, not a contract, and is not emulated here (an earlier emulation assumed a cleanly
+    cropped cache, which the official cache is not)."""
     B = block_length
     P = len(prompt)
     if gen_length % B:
@@ -191,15 +192,12 @@ def generate_block(model, prompt, gen_length=128, steps=128, block_length=4, tem
     for b, size in enumerate(block_sizes(P, gen_length, B)):
         start = prefill_len if b == 0 else end
         end += size
-        # The cache holds exactly [0, start), unless official_edge_case skipped a block: then
-        # it lacks that block and the forward places this block at its absolute positions.
+        # The cache holds exactly [0, start).
         schedule = split_steps(int((x[start:end] == mask_id).sum()), S)
         step = 0
         while True:
             if step < len(schedule):
                 k = schedule[step]
-            elif official_edge_case:
-                break
             elif step > len(schedule) + 4 * (end - start):
                 raise RuntimeError("block never unmasked: the model keeps choosing the mask id")
             else:

@@ -107,27 +107,125 @@ TEST_CASE("logits match the reference in every attention mode, with and without 
   }
 }
 
+DecodeOptions options_of(const json& o) {
+  DecodeOptions options;
+  options.gen_length = o["gen_length"];
+  options.steps = o["steps"];
+  options.block_length = o["block_length"];
+  if (!o["threshold"].is_null()) options.threshold = o["threshold"].get<double>();
+  options.temperature = o["temperature"];
+  options.remasking = o["remasking"] == "random" ? Remasking::Random : Remasking::LowConfidence;
+  options.seed = o["seed"];
+  options.stop_at_eos = !o["eos_id"].is_null();
+  return options;
+}
+
 TEST_CASE("generate_block reproduces the official loop: ids and forward counts", "[parity]") {
   for (const json& c : cases()["generate"]) {
     Transformer model = load_fixture_model(c["model"], torch::kFloat32);
     const json& o = c["options"];
-    DecodeOptions options;
-    options.gen_length = o["gen_length"];
-    options.steps = o["steps"];
-    options.block_length = o["block_length"];
-    if (!o["threshold"].is_null()) options.threshold = o["threshold"].get<double>();
-    options.temperature = o["temperature"];
-    options.remasking = o["remasking"] == "random" ? Remasking::Random : Remasking::LowConfidence;
-    options.seed = o["seed"];
-    options.stop_at_eos = !o["eos_id"].is_null();
     DiffusionTokens special{o["mask_id"].get<int32_t>(), o["eos_id"].is_null() ? 2 : o["eos_id"].get<int32_t>()};
     auto prompt = c["prompt_ids"].get<std::vector<int32_t>>();
-    DecodeResult result = generate_block_diffusion(model, prompt, options, special, {});
+    const auto expected_ids = c["expected"]["ids_until_eos"].get<std::vector<int32_t>>();
     INFO(c["name"].get<std::string>());
-    CHECK(result.tokens == c["expected"]["ids_until_eos"].get<std::vector<int32_t>>());
-    CHECK(result.stats.forwards == c["expected"]["nfe"].get<int>());
-    CHECK((result.stop == StopReason::Eos) == c["expected"]["stopped_at_eos"].get<bool>());
+
+    DecodeOptions options = options_of(o);
+    options.reference_schedule = true;
+    DecodeResult reference = generate_block_diffusion(model, prompt, options, special, {});
+    CHECK(reference.tokens == expected_ids);
+    CHECK(reference.stats.forwards == c["expected"]["nfe"].get<int>());
+    CHECK((reference.stop == StopReason::Eos) == c["expected"]["stopped_at_eos"].get<bool>());
+
+    // The fast schedule (commit folded into the next block's first forward, chunked prefill,
+    // no commit of the last block): the same tokens with exactly the denoising forwards.
+    options.reference_schedule = false;
+    DecodeResult fast = generate_block_diffusion(model, prompt, options, special, {});
+    CHECK(fast.tokens == expected_ids);
+    CHECK(fast.stats.forwards == c["expected"]["denoise_forwards"].get<int>());
+    CHECK((fast.stop == StopReason::Eos) == c["expected"]["stopped_at_eos"].get<bool>());
   }
+}
+
+TEST_CASE("decoding never commits the mask id", "[decode]") {
+  // Logits where the mask id (5) is the most likely token at every slot: the old step rule
+  // committed it, leaving the slot masked and the block cut there.
+  auto logits = torch::zeros({4, 16});
+  logits.select(1, 5).fill_(10.0);
+  logits[0][7] = 3.0;
+  logits[1][8] = 2.0;
+  DecodeOptions options;
+  SplitMix64 rng(0);
+  StepChoice choice = choose_tokens(logits, {true, true, true, true}, 4, options, rng, 5);
+  REQUIRE(choice.tokens.size() == 4);
+  for (int64_t token : choice.tokens) CHECK(token != 5);
+  CHECK(choice.tokens[0] == 7);  // the best token other than the mask
+}
+
+TEST_CASE("every forward covers aligned blocks, extension blocks included", "[decode]") {
+  Transformer model = load_fixture_model("tiny-f32", torch::kFloat32);
+  const auto device = model->lm_head->weight.device();
+  for (bool reference : {true, false}) {
+    for (int prompt_length : {8, 9, 10, 11}) {
+      std::vector<int32_t> prompt;
+      for (int i = 0; i < prompt_length; ++i) prompt.push_back(10 + i);
+      DecodeOptions options;
+      options.gen_length = 8;
+      options.extend_max = 12;
+      options.stop_at_eos = false;
+      options.reference_schedule = reference;
+      DiffusionSequence sequence(model->config(), prompt, options, {5, 63}, {});
+      prefill_uncached(model, sequence, reference ? 0 : 4);
+      INFO("prompt " << prompt_length << (reference ? " reference" : " fast"));
+      int forwards = 0;
+      while (sequence.ready_for_forward()) {
+        ForwardChunk chunk = sequence.next_chunk(device);
+        const int64_t start = sequence.cache().length, end = start + chunk.ids.size(0);
+        CHECK(start % 4 == 0);                              // starts on a block boundary
+        if (chunk.commit < chunk.ids.size(0))  // a denoising forward (not a commit pass) covers one block
+          CHECK((end - 1) / 4 == (start + chunk.commit) / 4);
+        std::vector<ForwardChunk> chunks{chunk};
+        sequence.consume(model->forward_chunks(chunks)[0]);
+        REQUIRE(++forwards < 200);
+      }
+      DecodeResult result = sequence.result();
+      CHECK(result.tokens.size() == 20);  // gen_length + extend_max, no EOS possible
+    }
+  }
+}
+
+TEST_CASE("a batch decodes several sequences with one forward per step, same tokens as alone", "[decode]") {
+  Transformer model = load_fixture_model("tiny-f32", torch::kFloat32);
+  const auto device = model->lm_head->weight.device();
+  std::vector<std::vector<int32_t>> prompts{{0, 10, 11, 12, 13, 14, 15, 16}, {0, 20, 21, 22, 23, 24, 25},
+                                            {0, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39}};
+  DecodeOptions options;
+  options.gen_length = 12;
+  options.threshold = 0.3;
+  std::vector<DecodeResult> alone;
+  for (const auto& prompt : prompts) alone.push_back(generate_block_diffusion(model, prompt, options, {5, 2}, {}));
+  std::vector<std::unique_ptr<DiffusionSequence>> sequences;
+  for (const auto& prompt : prompts) {
+    sequences.push_back(std::make_unique<DiffusionSequence>(model->config(), prompt, options, DiffusionTokens{5, 2},
+                                                            CancelCheck{}));
+    prefill_uncached(model, *sequences.back());
+  }
+  int steps = 0;
+  for (;; ++steps) {
+    std::vector<ForwardChunk> chunks;
+    std::vector<DiffusionSequence*> stepping;
+    for (auto& sequence : sequences)
+      if (sequence->ready_for_forward()) stepping.push_back(sequence.get()), chunks.push_back(sequence->next_chunk(device));
+    if (chunks.empty()) break;
+    auto logits = model->forward_chunks(chunks);
+    for (size_t i = 0; i < stepping.size(); ++i) stepping[i]->consume(logits[i]);
+  }
+  int most = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    INFO("sequence " << i);
+    CHECK(sequences[i]->result().tokens == alone[i].tokens);
+    most = std::max(most, alone[i].stats.forwards);
+  }
+  CHECK(steps == most);  // one forward per step serves every sequence
 }
 
 TEST_CASE("greedy autoregressive decoding matches the reference", "[parity]") {
@@ -167,7 +265,7 @@ TEST_CASE("extension keeps decoding blocks until the cap when no EOS appears", "
   options.extend_max = 8;
   options.stop_at_eos = false;
   DecodeResult result = generate_block_diffusion(model, prompt, options, {5, 63}, {});
-  CHECK(result.tokens.size() == 16);
+  CHECK(result.tokens.size() == 16);  // (the prompt is aligned: the first 8 tokens match a plain run)
   options.extend_max = 0;
   DecodeResult base = generate_block_diffusion(model, prompt, options, {5, 63}, {});
   REQUIRE(base.tokens.size() == 8);

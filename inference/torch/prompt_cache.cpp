@@ -1,0 +1,96 @@
+#include "inference/torch/prompt_cache.h"
+
+#include <algorithm>
+
+namespace maskfill {
+namespace {
+
+int64_t common_prefix(const std::vector<int64_t>& a, const std::vector<int64_t>& b, int64_t limit) {
+  int64_t n = std::min<int64_t>({int64_t(a.size()), int64_t(b.size()), limit});
+  int64_t i = 0;
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+}  // namespace
+
+int64_t PromptCache::prefill(Transformer& model, const std::vector<int64_t>& ids, int64_t length, KVCache& cache,
+                             int64_t capacity, int64_t chunk_tokens) {
+  torch::NoGradGuard no_grad;
+  const auto& config = model->config();
+  const auto device = model->lm_head->weight.device();
+  const int64_t block = std::max<int64_t>(1, config.block_size);
+  ++stats_.lookups;
+  auto best = entries_.end();
+  int64_t reuse = 0;
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    int64_t shared = common_prefix(it->ids, ids, length) / block * block;
+    if (shared > reuse) reuse = shared, best = it;
+  }
+  if (best != entries_.end()) {
+    ++stats_.hits;
+    cache = best->kv.copy_prefix(reuse, capacity);
+    entries_.splice(entries_.begin(), entries_, best);  // most recently used
+  } else {
+    cache = KVCache();
+    cache.reserve(capacity, config, device, model->lm_head->weight.scalar_type());
+  }
+  stats_.tokens_reused += reuse;
+  chunk_tokens = std::max<int64_t>(block, chunk_tokens - chunk_tokens % block);
+  for (int64_t done = reuse; done < length; done += chunk_tokens) {
+    int64_t n = std::min(chunk_tokens, length - done);
+    std::vector<ForwardChunk> chunks(1);
+    chunks[0].ids = torch::tensor(std::vector<int64_t>(ids.begin() + done, ids.begin() + done + n), torch::kLong).to(device);
+    chunks[0].cache = &cache;
+    chunks[0].commit = n;
+    chunks[0].logits_from = n;
+    model->forward_chunks(chunks);
+  }
+  stats_.tokens_computed += length - reuse;
+  if (length > reuse) {
+    // The entry this prompt grew from (the previous keystroke of the same text) is superseded.
+    if (best != entries_.end() && reuse * 2 >= int64_t(best->ids.size())) {
+      bytes_ -= best->kv.bytes();
+      entries_.erase(best);
+    }
+    remember(std::vector<int64_t>(ids.begin(), ids.begin() + length), cache);
+  }
+  return length - reuse;
+}
+
+void PromptCache::remember(std::vector<int64_t> ids, const KVCache& source) {
+  if (ids.empty()) return;
+  KVCache copy = source.copy_prefix(int64_t(ids.size()), int64_t(ids.size()));
+  int64_t size = copy.bytes();
+  if (size > limit_bytes_) return;
+  evict_to(limit_bytes_ - size);
+  entries_.push_front({std::move(ids), std::move(copy)});
+  bytes_ += size;
+}
+
+void PromptCache::evict_to(int64_t bytes) {
+  while (bytes_ > bytes && !entries_.empty()) {
+    bytes_ -= entries_.back().kv.bytes();
+    entries_.pop_back();
+  }
+}
+
+PromptCacheStats PromptCache::stats() const {
+  PromptCacheStats out = stats_;
+  out.entries = int64_t(entries_.size());
+  out.bytes = bytes_;
+  out.limit_bytes = limit_bytes_;
+  return out;
+}
+
+void PromptCache::set_limit_bytes(int64_t bytes) {
+  limit_bytes_ = std::max<int64_t>(0, bytes);
+  evict_to(limit_bytes_);
+}
+
+void PromptCache::clear() {
+  entries_.clear();
+  bytes_ = 0;
+}
+
+}  // namespace maskfill
