@@ -1,6 +1,6 @@
 // `maskfill bench inline`: end-to-end inline completion latency with the bundled model on this
 // machine, over cursor positions (line ends and empty lines) in samples/: (a) the feature
-// alone (Completer: span, prompt, engine, post-processing, syntax check) and (b) the whole
+// alone (plan_inline + execute_plan: span, prompt, engine, post-processing, syntax check) and (b) the whole
 // server path (JSON-RPC message in, worker, JSON-RPC answer out) at the same positions, in one
 // run. Server overhead = (b) - (a) per position, since decoding is greedy and deterministic.
 #include <CLI/CLI.hpp>
@@ -15,7 +15,7 @@
 
 #include "common/command.h"
 #include "common/read_file.h"
-#include "infill/completer.h"
+#include "infill/plan.h"
 #include "lsp-server/transport.h"
 
 namespace maskfill {
@@ -110,7 +110,6 @@ int run_bench_inline(int argc, char** argv) {
   auto engine = load_engine(model, {});
   InfillSettings settings;
   settings.max_new_tokens = max_new_tokens;
-  Completer completer(*engine, settings);
   std::vector<Cursor> cursors = cursors_in(samples, positions);
 
   InProcessServer in_process(lsp::ServerOptions{});
@@ -124,7 +123,8 @@ int run_bench_inline(int argc, char** argv) {
   for (const Cursor& cursor : cursors) {
     SourceDocument doc(cursor.text, find_language_by_name(cursor.language));
     auto t0 = Clock::now();
-    CompletionOutcome outcome = completer.complete(doc, cursor.offset, Trigger::Automatic, {});
+    Plan plan = plan_inline(ModelView::of(*engine), doc, cursor.offset, Trigger::Automatic, settings);
+    CompletionOutcome outcome = execute_plan(*engine, doc, plan, {});
     double a = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     if (!outcome.declined_reason.empty()) continue;  // comments and strings are declined at once
     std::string uri = "file://" + cursor.path;
@@ -149,7 +149,7 @@ int run_bench_inline(int argc, char** argv) {
   std::printf("inline completion (Automatic trigger, one candidate), %s, %zu positions in %s\n",
               engine->description().c_str(), feature_ms.size(), samples.c_str());
   std::printf("  generated tokens per completion: p50 %.0f, max %.0f\n", percentile(tokens, 0.5), percentile(tokens, 1.0));
-  std::printf("  feature alone (Completer)  p50 %7.1f ms   p95 %7.1f ms\n", percentile(feature_ms, 0.5), percentile(feature_ms, 0.95));
+  std::printf("  feature alone (plan+exec) p50 %7.1f ms   p95 %7.1f ms\n", percentile(feature_ms, 0.5), percentile(feature_ms, 0.95));
   std::printf("  whole server path          p50 %7.1f ms   p95 %7.1f ms   (goal p50 < 150 ms at <= 32 tokens)\n",
               percentile(server_ms, 0.5), percentile(server_ms, 0.95));
   std::printf("  server overhead            p50 %7.2f ms   p95 %7.2f ms   (goal < 5 ms)\n", percentile(overhead_ms, 0.5),

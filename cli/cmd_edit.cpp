@@ -6,7 +6,7 @@
 
 #include "common/command.h"
 #include "inference/engine.h"
-#include "infill/completer.h"
+#include "infill/plan.h"
 #include "infill/file_request.h"
 
 namespace maskfill {
@@ -45,8 +45,8 @@ int edit(int argc, char** argv) {
   SourceDocument doc = read_source_file(path);
   ByteRange selection = parse_range(doc.text(), range);
   std::unique_ptr<Engine> engine = load_engine(model_dir, device);
-  Completer completer(*engine, settings);
-  CompletionOutcome outcome = completer.edit(doc, selection.begin, selection.end, instruction, [] { return false; });
+  Plan plan = plan_edit(ModelView::of(*engine), doc, selection, instruction, settings);
+  CompletionOutcome outcome = execute_plan(*engine, doc, plan, {});
   if (!outcome.declined_reason.empty() || outcome.candidates.empty()) {
     std::fprintf(stderr, "maskfill edit: no edit (%s)\n",
                  outcome.declined_reason.empty() ? "the model returned no code" : outcome.declined_reason.c_str());

@@ -6,7 +6,7 @@
 
 #include "common/command.h"
 #include "inference/engine.h"
-#include "infill/completer.h"
+#include "infill/plan.h"
 #include "infill/file_request.h"
 
 namespace maskfill {
@@ -55,10 +55,9 @@ int fill(int argc, char** argv) {
   ByteRange target = range.empty() ? ByteRange{byte_offset_at(doc.text(), line, column), 0} : parse_range(doc.text(), range);
   settings.candidates_invoked = candidates;
   std::unique_ptr<Engine> engine = load_engine(model_dir, device);
-  Completer completer(*engine, settings);
-  CancelCheck never = [] { return false; };
-  CompletionOutcome outcome = range.empty() ? completer.complete(doc, target.begin, Trigger::Invoked, never)
-                                            : completer.fill(doc, target.begin, target.end, never);
+  Plan plan = range.empty() ? plan_inline(ModelView::of(*engine), doc, target.begin, Trigger::Invoked, settings)
+                            : plan_fill(ModelView::of(*engine), doc, target, settings);
+  CompletionOutcome outcome = execute_plan(*engine, doc, plan, {});
   if (!outcome.declined_reason.empty() || outcome.candidates.empty()) {
     std::fprintf(stderr, "maskfill fill: no completion (%s)\n",
                  outcome.declined_reason.empty() ? "every candidate was empty after post-processing"

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/utf8.h"
 #include "infill/text_lines.h"
 
 namespace maskfill {
@@ -34,8 +35,7 @@ size_t byte_offset_at(std::string_view text, int line, int column) {
     if (offset >= end)
       throw std::invalid_argument("position " + where + ": line " + std::to_string(line) + " has only " +
                                   std::to_string(i - 1) + " characters");
-    ++offset;
-    while (offset < end && (static_cast<unsigned char>(text[offset]) & 0xC0) == 0x80) ++offset;  // UTF-8 continuation
+    offset = utf8::next_boundary(text, offset + 1, end);
   }
   return offset;
 }
@@ -53,7 +53,7 @@ ByteRange parse_range(std::string_view text, std::string_view spec) {
 
 }  // namespace maskfill
 
-#include "infill/completer.h"
+#include "infill/plan.h"
 
 namespace maskfill {
 

@@ -1,5 +1,6 @@
 #include "infill/prompt_builder.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "inference/tokenizer.h"
@@ -80,10 +81,31 @@ std::string_view head_within_tokens(const Tokenizer& tokenizer, std::string_view
   return text.substr(0, end);
 }
 
+// Moves the start of a prefix window that had to drop lines forward to a line whose number is a
+// multiple of kWindowGrid. While the user types, the budget pushes the window's start down a line
+// at a time; starting it on a grid line keeps the prompt's beginning, and so the prompt cache,
+// unchanged for many keystrokes (at the price of up to kWindowGrid - 1 lines of context).
+constexpr size_t kWindowGrid = 8;
+
+std::string_view stable_prefix_window(std::string_view prefix, std::string_view window) {
+  size_t begin = prefix.size() - window.size();
+  if (begin == 0 || (begin > 0 && prefix[begin - 1] != '\n')) return window;  // whole text, or a cut line
+  size_t line = size_t(std::count(prefix.begin(), prefix.begin() + begin, '\n'));
+  size_t lines_to_skip = (kWindowGrid - line % kWindowGrid) % kWindowGrid;
+  size_t at = begin;
+  for (size_t i = 0; i < lines_to_skip; ++i) {
+    size_t newline = prefix.find('\n', at);
+    // Keep at least the cursor's own line.
+    if (newline == std::string_view::npos || prefix.find('\n', newline + 1) == std::string_view::npos) return window;
+    at = newline + 1;
+  }
+  return prefix.substr(at);
+}
+
 FimPrompt build_fim_prompt(const Tokenizer& tokenizer, std::string_view prefix, std::string_view suffix,
                            const PromptBudget& budget, std::optional<int32_t> bos) {
   FimPrompt prompt;
-  prompt.prefix_window = tail_within_tokens(tokenizer, prefix, budget.prefix_tokens);
+  prompt.prefix_window = stable_prefix_window(prefix, tail_within_tokens(tokenizer, prefix, budget.prefix_tokens));
   prompt.suffix_window = head_within_tokens(tokenizer, suffix, budget.suffix_tokens);
   if (bos) prompt.ids.push_back(*bos);
   prompt.ids.push_back(required_token(tokenizer, kFimSuffix));

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "infill/completer.h"
+#include "infill/plan.h"
 #include "inference/engine.h"
 
 namespace maskfill::lsp {
@@ -24,11 +24,19 @@ struct Config {
     bool enabled = true;   // false: automatic requests get no items (Invoked still works)
     int debounce_ms = 150; // wait before running the model for an automatic request
   } inline_completion;
+  // A remote model server (`maskfill serve` or any server with its API): when `url` is set the
+  // plan, prompt and post-processing stay here and only decoding runs there.
+  struct Backend {
+    std::string url;           // empty: run the model in this process
+    std::string api_key_file;  // empty: the MASKFILL_API_KEY environment variable, if any
+    int timeout_ms = 30000;
+    bool operator==(const Backend&) const = default;
+  } backend;
 
   // What load_engine depends on: a change means the engine must be reloaded.
   bool same_model(const Config& other) const {
     return model_path == other.model_path && device.device == other.device.device &&
-           device.dtype == other.device.dtype && device.threads == other.device.threads;
+           device.dtype == other.device.dtype && device.threads == other.device.threads && backend == other.backend;
   }
 };
 

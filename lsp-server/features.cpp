@@ -8,7 +8,7 @@
 #include <chrono>
 #include <thread>
 
-#include "infill/completer.h"
+#include "infill/plan.h"
 #include "lsp-server/model_host.h"
 #include "lsp-server/protocol_schema.h"
 #include "lsp-server/transport.h"
@@ -74,8 +74,8 @@ struct Features {
   json inline_completion(const Document& doc, size_t cursor, Trigger trigger, const CancelToken& token) {
     Engine& engine = host.engine();
     auto guard = host.busy();
-    Completer completer(engine, server.config().infill);
-    CompletionOutcome outcome = completer.complete(doc.source, cursor, trigger, cancel_check(token));
+    Plan plan = plan_inline(ModelView::of(engine), doc.source, cursor, trigger, server.config().infill);
+    CompletionOutcome outcome = execute_plan(engine, doc.source, plan, cancel_check(token));
     if (outcome.cancelled) throw LspError(ErrorCode::RequestCancelled, "request cancelled");
     json items = json::array();
     for (const Candidate& candidate : outcome.candidates) {
@@ -94,10 +94,10 @@ struct Features {
   json rewrite(const Document& doc, ByteRange range, const std::string* instruction, const CancelToken& token) {
     Engine& engine = host.engine();
     auto guard = host.busy();
-    Completer completer(engine, server.config().infill);
-    CompletionOutcome outcome = instruction
-                                    ? completer.edit(doc.source, range.begin, range.end, *instruction, cancel_check(token))
-                                    : completer.fill(doc.source, range.begin, range.end, cancel_check(token));
+    const InfillSettings& settings = server.config().infill;
+    Plan plan = instruction ? plan_edit(ModelView::of(engine), doc.source, range, *instruction, settings)
+                            : plan_fill(ModelView::of(engine), doc.source, range, settings);
+    CompletionOutcome outcome = execute_plan(engine, doc.source, plan, cancel_check(token));
     const Candidate& best = best_candidate(outcome);
     return {{"edits", text_edits(doc, best.edits, server.encoding())}, {"version", doc.version}};
   }
@@ -135,18 +135,19 @@ struct Features {
 };
 
 json code_actions(Server& server, const json& params) {
-  const std::string uri = params.at("textDocument").at("uri");
+  JsonField fields = read_params(params);
+  const std::string uri = fields.at("textDocument").at("uri").string();
   auto doc = snapshot_of(server, uri);
-  const json& range = params.at("range");
-  json only = params.value("context", json::object()).value("only", json::array());
-  if (!only.empty()) {
+  const json& range = fields.at("range").json();
+  auto only = fields.get("context") ? fields.at("context").get("only") : std::nullopt;
+  if (only && only->size() > 0) {
     bool wanted = false;
-    for (const json& kind : only)
-      if (kind.is_string() && (kind == "refactor" || kind == "refactor.rewrite")) wanted = true;
+    for (const JsonField& kind : only->items())
+      if (kind.string() == "refactor" || kind.string() == "refactor.rewrite") wanted = true;
     if (!wanted) return json::array();
   }
   json arguments = {{{"uri", uri}, {"range", range}, {"version", doc->version}}};
-  ByteRange bytes = range_to_offsets(doc->source.text(), range, server.encoding());
+  ByteRange bytes = range_to_offsets(doc->source.text(), fields.at("range"), server.encoding());
   json actions = json::array();
   // Offered on a selection, or when the user asked for code actions (not on every cursor move,
   // when clients ask automatically). Clients older than LSP 3.17 send no triggerKind and ask
@@ -208,10 +209,11 @@ void register_features(Server& server) {
   });
 
   server.on_request("textDocument/inlineCompletion", [&server, features](const json& id, const json& params) -> std::optional<json> {
-    const std::string uri = params.at("textDocument").at("uri");
+    JsonField fields = read_params(params);
+    const std::string uri = fields.at("textDocument").at("uri").string();
     auto doc = snapshot_of(server, uri);
-    size_t cursor = to_offset(doc->source.text(), position_from_json(params.at("position")), server.encoding());
-    int trigger_kind = params.value("context", json::object()).value("triggerKind", 2);
+    size_t cursor = to_offset(doc->source.text(), position_from_json(fields.at("position")), server.encoding());
+    int64_t trigger_kind = fields.get("context") ? fields.at("context").integer_or("triggerKind", 2, 1, 2) : 2;
     Trigger trigger = trigger_kind == 1 ? Trigger::Invoked : Trigger::Automatic;
     const json no_items = {{"items", json::array()}};
     Config::InlineCompletion options = server.config().inline_completion;
@@ -236,10 +238,11 @@ void register_features(Server& server) {
   });
 
   auto rewrite_request = [&server, features](const json& id, const json& params, bool edit) {
-    const std::string uri = params.at("textDocument").at("uri");
+    JsonField fields = read_params(params);
+    const std::string uri = fields.at("textDocument").at("uri").string();
     auto doc = snapshot_of(server, uri);
-    ByteRange range = range_to_offsets(doc->source.text(), params.at("range"), server.encoding());
-    std::string instruction = edit ? params.at("instruction").get<std::string>() : "";
+    ByteRange range = range_to_offsets(doc->source.text(), fields.at("range"), server.encoding());
+    std::string instruction = edit ? fields.at("instruction").string() : "";
     server.run_on_worker(id, "", uri, [features, doc, range, edit, instruction](const CancelToken& token) {
       return features->rewrite(*doc, range, edit ? &instruction : nullptr, token);
     });
@@ -253,8 +256,9 @@ void register_features(Server& server) {
   });
 
   server.on_request("workspace/executeCommand", [&server, features](const json& id, const json& params) -> std::optional<json> {
-    const std::string command = params.at("command");
-    const json arguments = params.value("arguments", json::array());
+    JsonField fields = read_params(params);
+    const std::string command = fields.at("command").string();
+    const json arguments = fields.has("arguments") ? fields.at("arguments").require_array().json() : json::array();
     if (command == kAcceptCommand) {
       features->host.count_acceptance();
       spdlog::info("completion accepted: {}", arguments.dump());
@@ -271,18 +275,18 @@ void register_features(Server& server) {
       throw LspError(ErrorCode::InvalidParams, "unknown command " + command);
     if (!arguments.is_array() || arguments.empty() || !arguments[0].is_object())
       throw LspError(ErrorCode::InvalidParams, command + " needs one argument {uri, range, version}");
-    const json& args = arguments[0];
-    const std::string uri = args.at("uri");
+    JsonField args = fields.at("arguments").items()[0];
+    const std::string uri = args.at("uri").string();
     auto doc = snapshot_of(server, uri);
-    json expected_version = args.value("version", json());
+    json expected_version = args.has("version") ? json(args.at("version").integer(INT32_MIN, INT32_MAX)) : json();
     require_version(server, *doc, expected_version);
     ByteRange range = range_to_offsets(doc->source.text(), args.at("range"), server.encoding());
     bool edit = command != kFillCommand;
-    if (edit && (!args.contains("instruction") || !args["instruction"].is_string()))
+    if (edit && !args.has("instruction"))
       throw LspError(ErrorCode::InvalidParams,
                      command + " needs the instruction: this client did not ask for one, so pass it as "
                                "\"instruction\" in the argument {uri, range, version, instruction}");
-    std::string instruction = edit ? args["instruction"].get<std::string>() : "";
+    std::string instruction = edit ? args.at("instruction").string() : "";
     if (edit && instruction.find_first_not_of(" \t\r\n") == std::string::npos)
       throw LspError(ErrorCode::InvalidParams, "the instruction is empty");
     server.run_on_worker(id, "", uri, [&server, features, id, doc, range, edit, instruction, expected_version](const CancelToken& token) -> std::optional<json> {

@@ -2,6 +2,7 @@
 // tokens, and block diffusion (threshold 0.9; one token per step) against AR greedy on the same
 // prompts and lengths, in one run. Without --model it uses random weights of the tiny shape.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "common/command.h"
+#include "infill/plan.h"
 #include "inference/model_files.h"
 #include "inference/safetensors.h"
 #include "inference/tokenizer.h"
@@ -24,6 +26,11 @@ namespace maskfill {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+double load_average() {
+  double load[1] = {0};
+  return getloadavg(load, 1) == 1 ? load[0] : -1;
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -67,16 +74,38 @@ double ms_per_block_forward(Transformer& model, int64_t cached, int repeats) {
 
 struct Row {
   std::string name;
-  int forwards = 0, tokens = 0;
-  double ms = 0;
+  int forwards = 0, tokens = 0;  // forwards after the prefill
+  double ms = 0, decode_ms = 0;
+  double tokens_per_second() const { return ms > 0 ? 1000.0 * tokens / ms : 0; }
+  double decode_tokens_per_second() const { return decode_ms > 0 ? 1000.0 * tokens / decode_ms : 0; }
 };
 
 // Every method decodes exactly `gen_length` tokens per prompt (no EOS stop), so tokens are
 // counted from the request, not from the text before the first EOS.
 void add(Row& row, const DecodeResult& r, int gen_length) {
-  row.forwards += r.stats.forwards + 1;  // count the prompt's prefill pass too, for both methods
+  row.forwards += r.stats.forwards;
   row.tokens += gen_length;
   row.ms += r.stats.prefill_ms + r.stats.decode_ms;
+  row.decode_ms += r.stats.decode_ms;
+}
+
+// Median prefill ms per token of an uncached prompt of `length` tokens (chunked prefill).
+double prefill_ms_per_token(Transformer& model, const std::vector<int32_t>& source, int64_t length, int repeats) {
+  std::vector<int32_t> prompt;
+  while (int64_t(prompt.size()) < length) prompt.insert(prompt.end(), source.begin(), source.end());
+  prompt.resize(size_t(length));
+  DecodeOptions options;
+  options.gen_length = int(model->config().block_size);
+  std::vector<double> per_token;
+  for (int i = 0; i < repeats + 1; ++i) {
+    DiffusionSequence sequence(model->config(), prompt, options, {model->config().mask_token_id, -1}, {});
+    auto t = Clock::now();
+    prefill_uncached(model, sequence);
+    sync(model->lm_head->weight.device());
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+    if (i > 0) per_token.push_back(ms / double(sequence.prefill_length()));
+  }
+  return median(per_token);
 }
 
 std::vector<std::vector<int32_t>> bench_prompts(const Tokenizer* tokenizer, int64_t vocab, int count, int length) {
@@ -138,12 +167,16 @@ int run_bench_decode(int argc, char** argv) {
   int prompts = 6, prompt_length = 96, gen_length = 32, repeats = 10;
   std::vector<int64_t> prefixes{128, 512, 2048};
   std::string shape;
+  double default_threshold = InfillSettings{}.threshold.value_or(0.9);
+  bool json_output = false;
   app.add_option("--prompts", prompts)->capture_default_str();
   app.add_option("--prompt-length", prompt_length)->capture_default_str();
   app.add_option("--gen-length", gen_length)->capture_default_str();
   app.add_option("--repeats", repeats)->capture_default_str();
   app.add_option("--shape", shape, "random weights of a named shape instead of a model: 8b")
       ->check(CLI::IsMember({"8b"}));
+  app.add_option("--threshold", default_threshold, "the block-diffusion threshold compared with AR")->capture_default_str();
+  app.add_flag("--json", json_output, "print one JSON object (keys in README's benchmark section)");
   app.add_option("--prefixes", prefixes, "cached prefix lengths for the forward timing")
       ->delimiter(',')
       ->capture_default_str();
@@ -181,46 +214,81 @@ int run_bench_decode(int argc, char** argv) {
   model->eval();
   const auto& config = model->config();
   set_threads(config);
-  std::printf("model: %s (%lld layers, hidden %lld) on %s\n\n", label.c_str(), (long long)config.num_hidden_layers,
+  FILE* info = json_output ? stderr : stdout;  // with --json, stdout carries only the JSON object
+  std::fprintf(info, "model: %s (%lld layers, hidden %lld) on %s\n\n", label.c_str(), (long long)config.num_hidden_layers,
               (long long)config.hidden_size, device.str().c_str());
 
-  std::printf("%-28s %10s\n", "4-token block forward", "ms (median)");
+  std::fprintf(info, "%-28s %10s\n", "4-token block forward", "ms (median)");
   std::vector<double> ms;
   for (int64_t prefix : prefixes) {
     if (prefix + config.block_size > config.max_position_embeddings) continue;
     ms.push_back(ms_per_block_forward(model, prefix, repeats));
-    std::printf("  cached prefix %-13lld %10.3f\n", (long long)prefix, ms.back());
+    std::fprintf(info, "  cached prefix %-13lld %10.3f\n", (long long)prefix, ms.back());
   }
-  if (ms.size() >= 2) std::printf("  ratio %lld/%lld: %.2f (goal < 1.5)\n\n", (long long)prefixes[ms.size() - 1],
+  if (ms.size() >= 2) std::fprintf(info, "  ratio %lld/%lld: %.2f (goal < 1.5)\n\n", (long long)prefixes[ms.size() - 1],
                                   (long long)prefixes[0], ms.back() / ms.front());
   if (device.is_cuda()) {
     double bytes = 0;
     for (const auto& p : model->parameters()) bytes += double(p.nbytes());
     double bandwidth = copy_bandwidth_gbs(device);
-    std::printf("weights %.2f GB, copy bandwidth %.0f GB/s -> roofline %.3f ms per forward (weights read once)\n\n",
+    std::fprintf(info, "weights %.2f GB, copy bandwidth %.0f GB/s -> roofline %.3f ms per forward (weights read once)\n\n",
                 bytes / 1e9, bandwidth, 1e3 * bytes / (bandwidth * 1e9));
   }
   if (shape == "8b") return 0;  // the decode comparison needs a trained model to mean anything
 
   auto inputs = bench_prompts(tokenizer.get(), config.vocab_size, prompts, prompt_length);
-  Row threshold{"block diffusion, threshold 0.9"}, one_per_step{"block diffusion, 1 token/step"}, ar{"AR greedy"};
+  Row threshold{"block diffusion, threshold " + std::to_string(default_threshold).substr(0, 4)},
+      one_per_step{"block diffusion, 1 token/step"}, ar{"AR greedy"};
   DiffusionTokens special{config.mask_token_id, config.eos_token_id};
   for (const auto& prompt : inputs) {
     DecodeOptions options;
     options.gen_length = gen_length;
     options.stop_at_eos = false;  // same lengths for every method
-    options.threshold = 0.9;
+    options.threshold = default_threshold;
     add(threshold, generate_block_diffusion(model, prompt, options, special, {}), gen_length);
     options.threshold.reset();
     add(one_per_step, generate_block_diffusion(model, prompt, options, special, {}), gen_length);
     add(ar, generate_greedy_autoregressive(model, prompt, gen_length, -1, {}), gen_length);
   }
-  std::printf("%-32s %8s %8s %12s %10s\n", "method",
-              "NFE", "tokens", "tokens/NFE", "tokens/s");
+  // Prefill cost per token at ~512 and ~2K prompt tokens, no cache.
+  std::vector<int32_t> source = inputs.front();
+  int64_t long_prompt = std::min<int64_t>(2048, config.max_position_embeddings) - 2 * config.block_size;
+  double prefill_512 = prefill_ms_per_token(model, source, 512, 3);
+  double prefill_2k = prefill_ms_per_token(model, source, long_prompt, 3);
+  nlohmann::json summary = {
+      {"model", label},
+      {"device", device.str()},
+      {"threads", torch::get_num_threads()},
+      {"load_average_1m", load_average()},
+      {"gen_length", gen_length},
+      {"prompts", prompts},
+      {"block_forward_ms", ms},
+      {"forwards_per_token_1step", double(one_per_step.forwards) / one_per_step.tokens},
+      {"forwards_per_token_threshold", double(threshold.forwards) / threshold.tokens},
+      {"default_threshold", default_threshold},
+      {"tokens_per_second", {{"threshold", threshold.decode_tokens_per_second()},
+                             {"one_per_step", one_per_step.decode_tokens_per_second()},
+                             {"ar", ar.decode_tokens_per_second()}}},
+      {"speedup_vs_ar", threshold.decode_tokens_per_second() / ar.decode_tokens_per_second()},
+      {"speedup_vs_ar_1step", one_per_step.decode_tokens_per_second() / ar.decode_tokens_per_second()},
+      {"speedup_vs_ar_with_prefill", threshold.tokens_per_second() / ar.tokens_per_second()},
+      {"prefill_ms_per_token_512", prefill_512},
+      {"prefill_ms_per_token_2k", prefill_2k},
+      {"prefill_2k_tokens", long_prompt},
+      {"prefill_scaling_2k_vs_512", prefill_2k / prefill_512}};
+  if (json_output) {
+    std::printf("%s\n", summary.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%-34s %8s %8s %12s %12s\n", "method", "forwards", "tokens", "forwards/tok", "tokens/s");
   for (const Row* row : {&threshold, &one_per_step, &ar})
-    std::printf("%-32s %8d %8d %12.2f %10.1f\n", row->name.c_str(), row->forwards, row->tokens,
-                double(row->tokens) / row->forwards, 1000.0 * row->tokens / row->ms);
-  std::printf("(NFE counts every model pass including the prompt prefill; AR has no EOS stop here)\n");
+    std::printf("%-34s %8d %8d %12.2f %12.1f\n", row->name.c_str(), row->forwards, row->tokens,
+                double(row->forwards) / row->tokens, row->decode_tokens_per_second());
+  std::printf("(forwards after the prefill; tokens/s of decoding, prefill excluded: both methods share it)\n");
+  std::printf("speedup vs AR: %.2fx at threshold %.2f, %.2fx at one token per step\n\n",
+              summary["speedup_vs_ar"].get<double>(), default_threshold, summary["speedup_vs_ar_1step"].get<double>());
+  std::printf("prefill ms/token: %.3f at 512 tokens, %.3f at %lld tokens (ratio %.2f)\n", prefill_512, prefill_2k,
+              (long long)long_prompt, prefill_2k / prefill_512);
   return 0;
 }
 

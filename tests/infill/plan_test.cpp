@@ -1,4 +1,4 @@
-// Completer plumbing with a fake Engine that returns canned fills: spans, prompts, decode options,
+// The request pipeline (plan_* then execute_plan) with a fake Engine that returns canned fills: spans, prompts, decode options,
 // post-processing, ranking, cancellation and the edits that come back.
 #include <catch2/catch.hpp>
 
@@ -6,7 +6,7 @@
 
 #include "inference/chat_template.h"
 #include "inference/model_files.h"
-#include "infill/completer.h"
+#include "infill/plan.h"
 #include "test_support.h"
 
 using namespace maskfill;
@@ -62,12 +62,28 @@ const CancelCheck kNever = [] { return false; };
 
 SourceDocument python(const std::string& text) { return SourceDocument(text, find_language_by_name("python")); }
 
+// The pipeline as the server runs it: plan, then execute.
+struct Pipeline {
+  FakeEngine& engine;
+  InfillSettings settings{};
+  CompletionOutcome complete(const SourceDocument& doc, size_t cursor, Trigger trigger, const CancelCheck& cancel) {
+    return execute_plan(engine, doc, plan_inline(ModelView::of(engine), doc, cursor, trigger, settings), cancel);
+  }
+  CompletionOutcome fill(const SourceDocument& doc, size_t begin, size_t end, const CancelCheck& cancel) {
+    return execute_plan(engine, doc, plan_fill(ModelView::of(engine), doc, {begin, end}, settings), cancel);
+  }
+  CompletionOutcome edit(const SourceDocument& doc, size_t begin, size_t end, const std::string& instruction,
+                         const CancelCheck& cancel) {
+    return execute_plan(engine, doc, plan_edit(ModelView::of(engine), doc, {begin, end}, instruction, settings), cancel);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("automatic completion: one candidate, rest of line, SPM prompt, block-sized mask") {
   FakeEngine engine;
   engine.replies = {"a + b\nprint(a)"};
-  Completer completer(engine, InfillSettings{});
+  Pipeline completer{engine};
   Marked at = take_cursor("def add(a, b):\n    return <|>\n");
   CompletionOutcome outcome = completer.complete(python(at.text), at.cursor, Trigger::Automatic, kNever);
   REQUIRE(outcome.candidates.size() == 1);
@@ -89,7 +105,7 @@ TEST_CASE("automatic completion: one candidate, rest of line, SPM prompt, block-
 TEST_CASE("invoked completion: several candidates, duplicates merged, syntax breakers last") {
   FakeEngine engine;
   engine.replies = {"(a +", "a + b", "(a +"};
-  Completer completer(engine, InfillSettings{});
+  Pipeline completer{engine};
   Marked at = take_cursor("def add(a, b):\n    return <|>\n");
   CompletionOutcome outcome = completer.complete(python(at.text), at.cursor, Trigger::Invoked, kNever);
   REQUIRE(engine.options_seen.size() == 3);
@@ -104,7 +120,7 @@ TEST_CASE("invoked completion: several candidates, duplicates merged, syntax bre
 
 TEST_CASE("completion declines in comments without running the model, unless invoked") {
   FakeEngine engine;
-  Completer completer(engine, InfillSettings{});
+  Pipeline completer{engine};
   Marked at = take_cursor("x = 1  # explain<|>\n");
   CompletionOutcome outcome = completer.complete(python(at.text), at.cursor, Trigger::Automatic, kNever);
   CHECK(outcome.declined_reason == "inside a comment");
@@ -116,7 +132,7 @@ TEST_CASE("completion declines in comments without running the model, unless inv
 TEST_CASE("multi-line body completions keep the body's indentation and drop the repeated suffix") {
   FakeEngine engine;
   engine.replies = {"\ntotal = a + b\nreturn total\n\nprint(add(1, 2))"};
-  Completer completer(engine, InfillSettings{});
+  Pipeline completer{engine};
   Marked at = take_cursor("def add(a, b):<|>\n\nprint(add(1, 2))\n");
   CompletionOutcome outcome = completer.complete(python(at.text), at.cursor, Trigger::Automatic, kNever);
   REQUIRE(outcome.candidates.size() == 1);
@@ -126,7 +142,7 @@ TEST_CASE("multi-line body completions keep the body's indentation and drop the 
 
 TEST_CASE("cancellation before or during decoding") {
   FakeEngine engine;
-  Completer completer(engine, InfillSettings{});
+  Pipeline completer{engine};
   Marked at = take_cursor("x = <|>\n");
   CompletionOutcome before = completer.complete(python(at.text), at.cursor, Trigger::Automatic, [] { return true; });
   CHECK(before.cancelled);
@@ -140,7 +156,7 @@ TEST_CASE("cancellation before or during decoding") {
 TEST_CASE("fill replaces a snapped selection and sizes the mask from it") {
   FakeEngine engine;
   engine.replies = {" total_sum", " total_sum", " other"};
-  Completer completer(engine, InfillSettings{});
+  Pipeline completer{engine};
   std::string text = "result = compute(values)\nprint(result)\n";
   size_t begin = text.find("ompute");
   CompletionOutcome outcome = completer.fill(python(text), begin, begin + 3, kNever);
@@ -155,7 +171,7 @@ TEST_CASE("fill replaces a snapped selection and sizes the mask from it") {
 TEST_CASE("instruction edit rewrites the enclosing function with minimal edits") {
   FakeEngine engine;
   engine.replies = {"Here it is:\n```python\ndef double(x):\n    return x * 2\n```\n"};
-  Completer completer(engine, InfillSettings{});
+  Pipeline completer{engine};
   std::string text = "import os\n\nclass K:\n    def double(x):\n        return x + x\n";
   size_t cursor = text.find("def double");
   CompletionOutcome outcome = completer.edit(python(text), cursor, cursor, "Use multiplication.", kNever);

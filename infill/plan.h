@@ -1,0 +1,92 @@
+// The one request pipeline. Planning is a value: plan_inline / plan_fill / plan_edit turn a
+// document snapshot and settings into a Plan (span, prompt ids, decode options per candidate,
+// post-processing context); execute_plan runs a plan on an engine (all candidates decoded
+// together, one forward per step) and returns ranked candidates. The LSP features, `maskfill
+// fill|edit`, `maskfill eval infill` and every benchmark use these and nothing else, so what is
+// measured is what an editor user gets. Planning needs only a ModelView (tokenizer and
+// configs), never weights, so plans are golden-testable without a model.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/byte_range.h"
+#include "inference/engine.h"
+#include "inference/model_files.h"
+#include "infill/postprocess.h"
+#include "infill/source_document.h"
+#include "infill/text_diff.h"  // ByteEdit
+
+namespace maskfill {
+
+class Tokenizer;
+
+enum class Trigger { Automatic, Invoked };
+enum class PlanMode { Inline, Fill, Edit };
+
+struct InfillSettings {
+  int prefix_tokens = 384;        // prompt budget for text before the span
+  int suffix_tokens = 128;        // prompt budget for text after the span
+  int max_new_tokens = 64;        // cap on masked tokens including extension blocks
+  int max_edit_tokens = 512;      // the same cap for instruction edits (a whole rewritten span)
+  int candidates_invoked = 3;     // Invoked triggers get several candidates (different seeds)
+  std::optional<double> threshold = 0.9;
+  int max_ms = 0;                 // per-request time budget (0 = none)
+  uint64_t seed = 0;              // candidate i decodes with seed + i
+};
+
+// What planning needs of a model: its tokenizer and configuration files, no weights.
+struct ModelView {
+  const Tokenizer& tokenizer;
+  const ModelConfig& config;
+  const TokenizerConfig& tokenizer_config;
+  static ModelView of(const Engine& engine) {
+    return {engine.tokenizer(), engine.config(), engine.tokenizer_config()};
+  }
+};
+
+struct Plan {
+  PlanMode mode = PlanMode::Inline;
+  std::string declined_reason;           // non-empty: nothing to run (comment, string, no scope)
+  std::string rule;                      // which span rule chose the shape (logs, golden tests)
+  ByteRange span;                        // what every candidate replaces
+  std::vector<int32_t> prompt;           // SPM FIM prompt, or the chat prompt for edits
+  std::vector<DecodeOptions> candidates; // one per candidate, decoded as one batch
+  // Post-processing of a fill (Inline, Fill); its `suffix` is set from the document at execution.
+  PostprocessContext postprocess;
+  bool ends_with_newline = false;        // a selection of whole lines: the fill ends a line too
+  // Post-processing of an edit: the code's common indentation is removed in the prompt and
+  // restored on the answer.
+  std::string edit_indent;
+};
+
+Plan plan_inline(const ModelView& model, const SourceDocument& doc, size_t cursor, Trigger trigger,
+                 const InfillSettings& settings);
+Plan plan_fill(const ModelView& model, const SourceDocument& doc, ByteRange selection, const InfillSettings& settings);
+// Throws std::invalid_argument when the instruction is empty.
+Plan plan_edit(const ModelView& model, const SourceDocument& doc, ByteRange selection, const std::string& instruction,
+               const InfillSettings& settings);
+
+struct Candidate {
+  std::string text;                // the span's new content after post-processing
+  ByteEdit replacement;            // the whole span replaced by `text`
+  std::vector<ByteEdit> edits;     // minimal edits with the same effect (line then char diff)
+  bool syntax_ok = true;           // no new ERROR/MISSING nodes in the edited region
+  DecodeStats stats;
+};
+
+struct CompletionOutcome {
+  std::vector<Candidate> candidates;  // best first; empty when declined or nothing survived
+  std::string declined_reason;        // non-empty when no completion was attempted
+  bool cancelled = false;
+};
+
+CompletionOutcome execute_plan(Engine& engine, const SourceDocument& doc, const Plan& plan, const CancelCheck& cancel);
+
+// A readable, stable description of a plan (golden tests, `--explain`).
+std::string describe_plan(const Plan& plan, const Tokenizer& tokenizer);
+
+}  // namespace maskfill
