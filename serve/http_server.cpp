@@ -1,0 +1,377 @@
+#include "serve/http_server.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <array>
+#include <chrono>
+#include <list>
+#include <spdlog/spdlog.h>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+namespace maskfill::serve {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+bool constant_time_equal(const std::string& presented, const std::string& key) {
+  // The loop runs over the key's length whatever is presented.
+  unsigned char diff = presented.size() == key.size() ? 0 : 1;
+  for (size_t i = 0; i < key.size(); ++i) {
+    unsigned char p = i < presented.size() ? static_cast<unsigned char>(presented[i]) : 0;
+    diff |= p ^ static_cast<unsigned char>(key[i]);
+  }
+  return diff == 0;
+}
+
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
+}
+
+namespace {
+
+std::string json_error(const std::string& message, const std::string& type, const std::string& code = "") {
+  nlohmann::json body = {{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", code.empty() ? nlohmann::json() : nlohmann::json(code)}}}};
+  return body.dump();
+}
+
+// Every open connection with the time after which the janitor shuts its socket down. A socket is
+// unregistered (under the lock) before it is closed, so the janitor never touches a reused fd.
+class Registry {
+ public:
+  struct Entry {
+    int fd;
+    Clock::time_point deadline;
+  };
+  Entry* add(int fd) {
+    std::lock_guard lock(mutex_);
+    entries_.push_back({fd, Clock::time_point::max()});
+    return &entries_.back();
+  }
+  void remove(Entry* entry) {
+    std::lock_guard lock(mutex_);
+    entries_.remove_if([&](const Entry& e) { return &e == entry; });
+    if (entries_.empty()) empty_.notify_all();
+  }
+  void set_deadline(Entry* entry, Clock::time_point deadline) {
+    std::lock_guard lock(mutex_);
+    entry->deadline = deadline;
+  }
+  void expire(Clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    for (Entry& e : entries_)
+      if (e.deadline <= now) {
+        ::shutdown(e.fd, SHUT_RDWR);
+        e.deadline = Clock::time_point::max();
+      }
+  }
+  void shutdown_all() {
+    std::lock_guard lock(mutex_);
+    for (Entry& e : entries_) ::shutdown(e.fd, SHUT_RDWR);
+  }
+  void wait_empty() {
+    std::unique_lock lock(mutex_);
+    empty_.wait(lock, [&] { return entries_.empty(); });
+  }
+  size_t size() {
+    std::lock_guard lock(mutex_);
+    return entries_.size();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable empty_;
+  std::list<Entry> entries_;
+};
+
+class Connection final : public HttpResponder {
+ public:
+  Connection(tcp::socket& socket, Registry& registry, Registry::Entry* entry, int timeout_ms, bool keep_alive)
+      : socket_(socket), registry_(registry), entry_(entry), timeout_(timeout_ms), keep_alive_(keep_alive) {}
+
+  void send(int status, const std::string& content_type, const std::string& body) override {
+    if (answered_) return;
+    answered_ = true;
+    http::response<http::string_body> response{static_cast<http::status>(status), 11};
+    response.set(http::field::server, "maskfill");
+    response.set(http::field::content_type, content_type);
+    response.keep_alive(keep_alive_);
+    response.body() = body;
+    response.prepare_payload();
+    beast::error_code ec;
+    arm();
+    http::write(socket_, response, ec);
+    disarm();
+    if (ec) broken_ = true;
+    status_ = status;
+  }
+
+  bool start_events() override {
+    if (answered_) return false;
+    answered_ = true;
+    streaming_ = true;
+    status_ = 200;
+    http::response<http::empty_body> response{http::status::ok, 11};
+    response.set(http::field::server, "maskfill");
+    response.set(http::field::content_type, "text/event-stream");
+    response.set(http::field::cache_control, "no-cache");
+    response.keep_alive(keep_alive_);
+    response.chunked(true);
+    http::response_serializer<http::empty_body> serializer{response};
+    beast::error_code ec;
+    arm();
+    http::write_header(socket_, serializer, ec);
+    disarm();
+    if (ec) broken_ = true;
+    return !broken_;
+  }
+
+  bool send_event(const std::string& data) override {
+    if (broken_) return false;
+    std::string frame = "data: " + data + "\n\n";
+    beast::error_code ec;
+    arm();
+    asio::write(socket_, http::make_chunk(asio::buffer(frame)), ec);
+    disarm();
+    if (ec) broken_ = true;
+    return !broken_;
+  }
+
+  void end_events() override {
+    if (broken_ || !streaming_) return;
+    beast::error_code ec;
+    arm();
+    asio::write(socket_, http::make_chunk_last(), ec);
+    disarm();
+    if (ec) broken_ = true;
+    streaming_ = false;
+  }
+
+  bool client_gone() override {
+    if (broken_) return true;
+    pollfd p{socket_.native_handle(), POLLIN | POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) broken_ = true;
+    return broken_;
+  }
+
+  bool answered() const { return answered_; }
+  bool broken() const { return broken_; }
+  bool streaming() const { return streaming_; }
+  int status() const { return status_; }
+
+ private:
+  void arm() { registry_.set_deadline(entry_, Clock::now() + timeout_); }
+  void disarm() { registry_.set_deadline(entry_, Clock::time_point::max()); }
+
+  tcp::socket& socket_;
+  Registry& registry_;
+  Registry::Entry* entry_;
+  std::chrono::milliseconds timeout_;
+  bool keep_alive_;
+  bool answered_ = false, broken_ = false, streaming_ = false;
+  int status_ = 0;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  HttpOptions options;
+  HttpHandler handler;
+  RejectListener on_reject;
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  Registry registry;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> threads{0};
+  std::mutex threads_mutex;
+  std::condition_variable threads_done;
+  std::thread janitor;
+
+  void reject(const std::string& reason, const std::string& target) {
+    if (on_reject) on_reject(reason, target);
+  }
+
+  bool authorized(const http::request<http::string_body>& request) {
+    if (!options.api_key) return true;
+    std::string path(request.target());
+    path = path.substr(0, path.find('?'));
+    for (const std::string& p : options.public_paths)
+      if (path == p) return true;
+    auto header = request.find(http::field::authorization);
+    if (header == request.end()) return false;
+    std::string value(header->value());
+    const std::string scheme = "Bearer ";
+    if (value.size() < scheme.size() || !beast::iequals(value.substr(0, scheme.size()), scheme)) return false;
+    return constant_time_equal(value.substr(scheme.size()), *options.api_key);
+  }
+
+  void serve(tcp::socket socket) {
+    beast::error_code ec;
+    std::string peer;
+    auto endpoint = socket.remote_endpoint(ec);
+    if (!ec) peer = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    Registry::Entry* entry = registry.add(socket.native_handle());
+    beast::flat_buffer buffer;
+    const auto timeout = std::chrono::milliseconds(options.idle_timeout_ms);
+    bool linger = false;  // an error answer left request bytes unread
+    while (!stopping) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(options.max_body);
+      parser.header_limit(64 * 1024);
+      registry.set_deadline(entry, Clock::now() + timeout);
+      http::read(socket, buffer, parser, ec);
+      registry.set_deadline(entry, Clock::time_point::max());
+      if (ec == http::error::body_limit) {
+        reject("too_large", "");
+        Connection c(socket, registry, entry, options.idle_timeout_ms, false);
+        c.send(413, "application/json",
+               json_error("The request body is larger than " + std::to_string(options.max_body) + " bytes", "invalid_request_error",
+                          "request_too_large"));
+        linger = true;
+        break;
+      }
+      if (ec == http::error::header_limit) {
+        reject("too_large", "");
+        Connection c(socket, registry, entry, options.idle_timeout_ms, false);
+        c.send(431, "application/json", json_error("The request headers are too large", "invalid_request_error"));
+        linger = true;
+        break;
+      }
+      if (ec) {
+        // A closed, reset or timed-out connection ends quietly; a request that is not HTTP gets a 400.
+        if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
+            ec != http::error::end_of_stream && ec != http::error::partial_message) {
+          reject("bad_request", "");
+          Connection c(socket, registry, entry, options.idle_timeout_ms, false);
+          c.send(400, "application/json", json_error("Malformed HTTP request: " + ec.message(), "invalid_request_error"));
+          linger = true;
+        }
+        break;
+      }
+      http::request<http::string_body> request = parser.release();
+      bool keep_alive = request.keep_alive() && !stopping;
+      Connection connection(socket, registry, entry, options.idle_timeout_ms, keep_alive);
+      if (!authorized(request)) {
+        reject("unauthorized", std::string(request.target()));
+        connection.send(401, "application/json",
+                        json_error("Missing or wrong API key (send Authorization: Bearer <key>)", "invalid_request_error", "invalid_api_key"));
+      } else {
+        HttpRequest r{std::string(request.method_string()), std::string(request.target()), std::move(request.body()), peer};
+        try {
+          handler(r, connection);
+        } catch (const std::exception& e) {
+          spdlog::error("serve: {} {}: {}", r.method, r.target, e.what());
+        }
+        if (!connection.answered())
+          connection.send(500, "application/json", json_error("internal error", "server_error"));
+        else if (connection.streaming())
+          connection.end_events();
+      }
+      if (!keep_alive || connection.broken()) break;
+    }
+    if (linger) {
+      // Closing with unread request bytes would reset the connection before the client read the
+      // answer: stop sending, then drain what it still sends (bounded in bytes and time).
+      socket.shutdown(tcp::socket::shutdown_send, ec);
+      registry.set_deadline(entry, Clock::now() + std::min(timeout, std::chrono::milliseconds(2000)));
+      std::array<char, 16384> sink;
+      size_t drained = 0;
+      while (drained < (64u << 20)) {
+        size_t n = socket.read_some(asio::buffer(sink), ec);
+        if (ec) break;
+        drained += n;
+      }
+    }
+    registry.remove(entry);  // before the close, so the janitor never sees a reused descriptor
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+  }
+};
+
+HttpServer::HttpServer(HttpOptions options, HttpHandler handler, RejectListener on_reject) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->handler = std::move(handler);
+  impl_->on_reject = std::move(on_reject);
+}
+
+HttpServer::~HttpServer() {
+  stop();
+  if (impl_->janitor.joinable()) impl_->janitor.join();
+}
+
+void HttpServer::listen() {
+  Impl& m = *impl_;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(m.options.host == "localhost" ? "127.0.0.1" : m.options.host, ec);
+  if (ec) throw std::runtime_error("'" + m.options.host + "' is not an IP address");
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(m.options.port));
+  m.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) m.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) m.acceptor.bind(endpoint, ec);
+  if (!ec) m.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + m.options.host + ":" + std::to_string(m.options.port) + ": " + ec.message());
+  port_ = m.acceptor.local_endpoint().port();
+}
+
+void HttpServer::run() {
+  Impl& m = *impl_;
+  m.janitor = std::thread([&m] {
+    while (!m.stopping) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      m.registry.expire(Clock::now());
+    }
+  });
+  while (!m.stopping) {
+    tcp::socket socket(m.io);
+    boost::system::error_code ec;
+    m.acceptor.accept(socket, ec);
+    if (m.stopping) break;
+    if (ec) {
+      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    if (m.threads >= m.options.max_connections) {
+      m.reject("busy", "");
+      std::string body = json_error("Too many connections; retry later", "server_error", "too_many_connections");
+      std::string response = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " +
+                             std::to_string(body.size()) + "\r\n\r\n" + body;
+      asio::write(socket, asio::buffer(response), ec);
+      socket.close(ec);
+      continue;
+    }
+    ++m.threads;
+    std::thread([&m, s = std::move(socket)]() mutable {
+      m.serve(std::move(s));
+      std::lock_guard lock(m.threads_mutex);
+      --m.threads;
+      m.threads_done.notify_all();
+    }).detach();
+  }
+  m.registry.shutdown_all();
+  std::unique_lock lock(m.threads_mutex);
+  m.threads_done.wait(lock, [&] { return m.threads == 0; });
+}
+
+void HttpServer::stop() {
+  Impl& m = *impl_;
+  if (m.stopping.exchange(true)) return;
+  // Wakes a blocking accept() (close() from another thread would race it).
+  ::shutdown(m.acceptor.native_handle(), SHUT_RDWR);
+  m.registry.shutdown_all();
+}
+
+}  // namespace maskfill::serve

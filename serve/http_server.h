@@ -1,0 +1,74 @@
+// A small HTTP/1.1 server on Boost.Beast: keep-alive, chunked server-sent events, a thread per
+// connection (bounded by max_connections; more get 503), a body limit (413), an idle / slow-client
+// timeout, and Bearer authentication compared in constant time. It knows nothing of the API:
+// every request goes to one handler.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace maskfill::serve {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path (and query)
+  std::string body;
+  std::string peer;    // "127.0.0.1:53422"
+};
+
+// How a handler answers: one whole response, or a stream of server-sent events.
+class HttpResponder {
+ public:
+  virtual ~HttpResponder() = default;
+  virtual void send(int status, const std::string& content_type, const std::string& body) = 0;
+  virtual bool start_events() = 0;                      // 200, text/event-stream, chunked
+  virtual bool send_event(const std::string& data) = 0;  // "data: <data>\n\n"; false: the client is gone
+  virtual void end_events() = 0;
+  virtual bool client_gone() = 0;  // the peer closed or reset the connection
+};
+
+using HttpHandler = std::function<void(const HttpRequest&, HttpResponder&)>;
+// What the HTTP layer refused, for metrics: "too_large", "unauthorized", "busy", "bad_request".
+using RejectListener = std::function<void(const std::string& reason, const std::string& target)>;
+
+struct HttpOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (see HttpServer::port())
+  size_t max_body = 4 << 20;
+  int max_connections = 64;
+  int idle_timeout_ms = 30000;      // keep-alive idle, and a whole request's read / a write
+  std::optional<std::string> api_key;  // Bearer token; nullopt: no authentication
+  std::vector<std::string> public_paths = {"/health"};  // served without the key
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpOptions options, HttpHandler handler, RejectListener on_reject = {});
+  ~HttpServer();
+  // Binds and listens; throws std::runtime_error naming the address on failure.
+  void listen();
+  int port() const { return port_; }
+  // Accepts until stop(); returns after every connection thread has ended.
+  void run();
+  void stop();  // any thread, or a signal-waiting thread
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
+// Constant-time equality of a presented token with the key (length leaks, content does not).
+bool constant_time_equal(const std::string& a, const std::string& b);
+
+bool is_loopback_host(const std::string& host);
+
+}  // namespace maskfill::serve

@@ -1,0 +1,430 @@
+#include "serve/openai.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <map>
+
+#include "inference/chat_template.h"
+#include "inference/model_files.h"
+#include "inference/tokenizer.h"
+#include "infill/prompt_builder.h"
+
+namespace maskfill::serve {
+namespace {
+
+[[noreturn]] void bad(const std::string& param, const std::string& message) {
+  throw ApiError(400, message, "invalid_request_error", param);
+}
+
+const json* field(const json& body, const char* name) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+int64_t integer(const json& body, const char* name, int64_t fallback, int64_t min, int64_t max) {
+  const json* value = field(body, name);
+  if (!value) return fallback;
+  if (!value->is_number_integer() && !(value->is_number_float() && std::floor(value->get<double>()) == value->get<double>()))
+    bad(name, std::string("'") + name + "' must be an integer");
+  double v = value->get<double>();
+  if (v < double(min) || v > double(max))
+    bad(name, std::string("'") + name + "' must be from " + std::to_string(min) + " to " + std::to_string(max));
+  return value->is_number_integer() ? value->get<int64_t>() : int64_t(v);
+}
+
+bool boolean(const json& body, const char* name, bool fallback) {
+  const json* value = field(body, name);
+  if (!value) return fallback;
+  if (!value->is_boolean()) bad(name, std::string("'") + name + "' must be a boolean");
+  return value->get<bool>();
+}
+
+std::optional<double> number(const json& body, const char* name, double min, double max) {
+  const json* value = field(body, name);
+  if (!value) return std::nullopt;
+  if (!value->is_number()) bad(name, std::string("'") + name + "' must be a number");
+  double v = value->get<double>();
+  if (!(v >= min && v <= max))
+    bad(name, std::string("'") + name + "' must be from " + std::to_string(min) + " to " + std::to_string(max));
+  return v;
+}
+
+std::string new_id(const char* prefix) {
+  static std::atomic<uint64_t> counter{0};
+  uint64_t now = uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%s-%llx%04llx", prefix, (unsigned long long)(now & 0xffffffffffULL),
+                (unsigned long long)(counter++ & 0xffff));
+  return buffer;
+}
+
+std::vector<std::string> stop_strings(const json& body) {
+  const json* value = field(body, "stop");
+  if (!value) return {};
+  std::vector<std::string> out;
+  if (value->is_string()) {
+    out.push_back(value->get<std::string>());
+  } else if (value->is_array()) {
+    if (value->size() > 16) bad("stop", "'stop' may hold at most 16 strings");
+    for (const json& s : *value) {
+      if (!s.is_string()) bad("stop", "'stop' must be a string or an array of strings");
+      out.push_back(s.get<std::string>());
+    }
+  } else {
+    bad("stop", "'stop' must be a string or an array of strings");
+  }
+  return out;
+}
+
+// Fields of the OpenAI API this server does not implement: refused rather than ignored when set
+// to something that would change the answer.
+void refuse_unsupported(const json& body) {
+  if (const json* v = field(body, "logprobs"); v && !(v->is_boolean() && !v->get<bool>()) && !(v->is_number() && v->get<double>() == 0))
+    throw ApiError(400, "'logprobs' is not supported by this server", "invalid_request_error", "logprobs");
+  if (boolean(body, "echo", false)) throw ApiError(400, "'echo' is not supported by this server", "invalid_request_error", "echo");
+  if (const json* v = field(body, "best_of"); v && !(v->is_number_integer() && v->get<int64_t>() <= 1))
+    throw ApiError(400, "'best_of' is not supported by this server (use n)", "invalid_request_error", "best_of");
+  if (const json* v = field(body, "tools"); v && !v->empty())
+    throw ApiError(400, "'tools' are not supported by this server", "invalid_request_error", "tools");
+}
+
+// Everything but the prompt: lengths, sampling and the block-diffusion options.
+struct Decoding {
+  DecodeOptions options;
+  int max_tokens = 16;
+};
+
+Decoding decoding_options(const json& body, const Engine& engine, const ApiSettings& settings, bool chat) {
+  const int block = int(engine.config().block_size);
+  const int64_t context = engine.config().max_position_embeddings;
+  Decoding d;
+  int64_t max_tokens = settings.default_max_tokens;
+  if (chat && field(body, "max_completion_tokens"))
+    max_tokens = integer(body, "max_completion_tokens", max_tokens, 1, context);
+  else
+    max_tokens = integer(body, "max_tokens", chat ? std::min<int64_t>(context, 512) : max_tokens, 1, context);
+  d.max_tokens = int(max_tokens);
+  DecodeOptions& o = d.options;
+  int block_length = int(integer(body, "dllm_block_length", integer(body, "block_length", 0, 0, 1024), 0, 1024));
+  if (block_length != 0 && block_length != block)
+    bad(field(body, "dllm_block_length") ? "dllm_block_length" : "block_length",
+        "this model denoises blocks of " + std::to_string(block) + " tokens (the attention blocks it was trained with)");
+  o.block_length = block_length;
+  int64_t rounded = (max_tokens + block - 1) / block * block;
+  o.gen_length = int(integer(body, "gen_length", rounded, block, rounded));
+  if (o.gen_length % block) bad("gen_length", "'gen_length' must be a multiple of the block length " + std::to_string(block));
+  o.extend_max = int(max_tokens) > o.gen_length ? int(max_tokens) - o.gen_length : 0;
+  int blocks = o.gen_length / block;
+  if (field(body, "steps")) {
+    o.steps = int(integer(body, "steps", 0, 1, 1 << 20));
+    if (o.steps % blocks) bad("steps", "'steps' must be a multiple of gen_length / block length (" + std::to_string(blocks) + ")");
+  } else if (field(body, "dllm_denoising_steps")) {
+    o.steps = int(integer(body, "dllm_denoising_steps", block, 1, 1024)) * blocks;
+  }
+  // Parallel commit: the server default, unless the request says otherwise.
+  o.threshold = settings.threshold;
+  if (const json* strategy = field(body, "dllm_unmasking_strategy")) {
+    std::string s = strategy->is_string() ? strategy->get<std::string>() : "";
+    if (s == "low_confidence_static") {
+      o.threshold.reset();
+    } else if (s == "low_confidence_dynamic") {
+      if (!o.threshold) o.threshold = 0.9;
+    } else if (s == "random") {
+      o.remasking = Remasking::Random;
+      o.threshold.reset();
+    } else {
+      bad("dllm_unmasking_strategy",
+          "'dllm_unmasking_strategy' must be \"low_confidence_static\", \"low_confidence_dynamic\" or \"random\"");
+    }
+  }
+  for (const char* name : {"threshold", "dllm_confidence_threshold"}) {
+    auto it = body.find(name);
+    if (it == body.end()) continue;
+    if (it->is_null())
+      o.threshold.reset();  // explicit null: one token per step
+    else
+      o.threshold = number(body, name, 1e-6, 1.0);
+  }
+  if (const json* remasking = field(body, "remasking")) {
+    std::string r = remasking->is_string() ? remasking->get<std::string>() : "";
+    if (r == "low_confidence") o.remasking = Remasking::LowConfidence;
+    else if (r == "random") o.remasking = Remasking::Random;
+    else bad("remasking", "'remasking' must be \"low_confidence\" or \"random\"");
+  }
+  o.temperature = number(body, "temperature", 0.0, 2.0).value_or(0.0);
+  o.seed = uint64_t(integer(body, "seed", 0, INT64_MIN, INT64_MAX));
+  o.stop_at_eos = !boolean(body, "ignore_eos", false);
+  o.max_forwards = int(integer(body, "max_forwards", 0, 0, 1 << 24));
+  o.max_ms = int(integer(body, "max_ms", 0, 0, 3600 * 1000));
+  return d;
+}
+
+std::optional<int32_t> bos_id(const Engine& engine) {
+  if (!engine.tokenizer_config().add_bos_token) return std::nullopt;
+  return engine.config().bos_token_id;
+}
+
+void check_model(const json& body, const ApiSettings& settings) {
+  if (const json* model = field(body, "model")) {
+    if (!model->is_string()) bad("model", "'model' must be a string");
+    if (model->get<std::string>() != settings.model_id)
+      throw ApiError(404, "The model '" + model->get<std::string>() + "' does not exist; this server serves '" +
+                              settings.model_id + "'", "invalid_request_error", "model", "model_not_found");
+  }
+}
+
+void check_length(const std::vector<int32_t>& prompt, const Decoding& d, const Engine& engine, const char* param) {
+  if (prompt.empty()) bad(param, "the prompt is empty");
+  int64_t need = int64_t(prompt.size()) + d.options.gen_length + d.options.extend_max;
+  int64_t context = engine.config().max_position_embeddings;
+  if (need > context)
+    throw ApiError(400, "This model's maximum context length is " + std::to_string(context) + " tokens; the prompt has " +
+                            std::to_string(prompt.size()) + " and the completion may take " +
+                            std::to_string(d.options.gen_length + d.options.extend_max),
+                   "invalid_request_error", param, "context_length_exceeded");
+}
+
+ApiRequest start(bool chat, const json& body, const ApiSettings& settings, const Decoding& d) {
+  ApiRequest request;
+  request.chat = chat;
+  request.job = std::make_shared<Job>();
+  request.job->max_tokens = d.max_tokens;
+  request.job->stop = stop_strings(body);
+  request.job->stream = boolean(body, "stream", false);
+  request.n = int(integer(body, "n", 1, 1, settings.max_n));
+  request.return_token_ids = boolean(body, "return_token_ids", false);
+  if (const json* options = field(body, "stream_options")) {
+    if (!options->is_object()) bad("stream_options", "'stream_options' must be an object");
+    request.include_usage = boolean(*options, "include_usage", false);
+  }
+  request.id = new_id(chat ? "chatcmpl" : "cmpl");
+  request.model = settings.model_id;
+  request.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return request;
+}
+
+void add_choices(ApiRequest& request, std::vector<int32_t> prompt, const Decoding& d) {
+  request.prompt_tokens.push_back(int(prompt.size()));
+  for (int i = 0; i < request.n; ++i) {
+    ChoiceSpec spec{prompt, d.options};
+    spec.options.seed = d.options.seed + uint64_t(i);  // choices differ by seed (visible when temperature > 0)
+    request.job->choices.push_back(std::move(spec));
+  }
+}
+
+std::vector<int32_t> token_prompt(const json& ids, const Engine& engine) {
+  std::vector<int32_t> prompt;
+  int32_t vocab = int32_t(engine.config().vocab_size);
+  for (const json& id : ids) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= vocab)
+      bad("prompt", "token ids must be integers from 0 to " + std::to_string(vocab - 1));
+    prompt.push_back(int32_t(id.get<int64_t>()));
+  }
+  return prompt;
+}
+
+json choice_extras(const ChoiceEvent& event) {
+  const DecodeStats& s = event.result.stats;
+  static const std::map<StopReason, const char*> names = {
+      {StopReason::Eos, "eos"}, {StopReason::Length, "length"}, {StopReason::Cancelled, "stop_string"}, {StopReason::Budget, "budget"}};
+  return {{"stop", names.at(event.result.stop)},        {"forwards", s.forwards},
+          {"generated_tokens", s.generated_tokens},     {"prompt_tokens_computed", s.prompt_tokens_computed},
+          {"prefill_ms", s.prefill_ms},                 {"decode_ms", s.decode_ms}};
+}
+
+json usage(const ApiRequest& request, const std::vector<ChoiceEvent>& finals) {
+  int64_t prompt = 0, completion = 0, forwards = 0, cached = 0;
+  for (int p : request.prompt_tokens) prompt += p;
+  for (const ChoiceEvent& e : finals) {
+    completion += int64_t(e.tokens.size());
+    forwards += e.result.stats.forwards;
+    // Each prompt counts once: its first choice's prefill says how much came from the cache.
+    if (e.index % request.n == 0 && e.result.stats.prompt_tokens > 0)
+      cached += e.result.stats.prompt_tokens - e.result.stats.prompt_tokens_computed;
+  }
+  return {{"prompt_tokens", prompt},
+          {"completion_tokens", completion},
+          {"total_tokens", prompt + completion},
+          {"forwards", forwards},
+          {"prompt_tokens_details", {{"cached_tokens", cached}}}};
+}
+
+}  // namespace
+
+json error_body(const std::string& message, const std::string& type, const std::string& param, const std::string& code) {
+  return {{"error",
+           {{"message", message}, {"type", type}, {"param", param.empty() ? json() : json(param)}, {"code", code.empty() ? json() : json(code)}}}};
+}
+
+ApiRequest parse_completion_request(const json& body, const Engine& engine, const ApiSettings& settings) {
+  if (!body.is_object()) bad("", "the request body must be a JSON object");
+  check_model(body, settings);
+  refuse_unsupported(body);
+  Decoding d = decoding_options(body, engine, settings, false);
+  ApiRequest request = start(false, body, settings, d);
+  const json* prompt = field(body, "prompt");
+  if (!prompt) bad("prompt", "'prompt' is required");
+  std::optional<std::string> suffix;
+  if (const json* s = field(body, "suffix")) {
+    if (!s->is_string()) bad("suffix", "'suffix' must be a string");
+    suffix = s->get<std::string>();
+  }
+  // One prompt: a string or token ids. Several: an array of strings or of token-id arrays.
+  std::vector<json> prompts;
+  if (prompt->is_string() || (prompt->is_array() && !prompt->empty() && (*prompt)[0].is_number()))
+    prompts.push_back(*prompt);
+  else if (prompt->is_array() && !prompt->empty())
+    prompts.assign(prompt->begin(), prompt->end());
+  else
+    bad("prompt", "'prompt' must be a string, an array of token ids, or an array of those");
+  if (prompts.size() * size_t(request.n) > size_t(settings.max_n) * 4)
+    bad("prompt", "too many prompts times n (at most " + std::to_string(settings.max_n * 4) + " sequences per request)");
+  const Tokenizer& tokenizer = engine.tokenizer();
+  for (const json& p : prompts) {
+    std::vector<int32_t> ids;
+    if (p.is_string()) {
+      const std::string& text = p.get_ref<const std::string&>();
+      if (suffix) {
+        int budget = int(engine.config().max_position_embeddings);
+        try {
+          ids = build_fim_prompt(tokenizer, text, *suffix, {budget, budget}, bos_id(engine)).ids;
+        } catch (const std::runtime_error& e) {
+          bad("suffix", e.what());
+        }
+      } else {
+        if (std::optional<int32_t> bos = bos_id(engine)) ids.push_back(*bos);
+        std::vector<int32_t> encoded = tokenizer.encode(text);
+        ids.insert(ids.end(), encoded.begin(), encoded.end());
+      }
+    } else if (p.is_array()) {
+      if (suffix) bad("suffix", "'suffix' needs a text prompt (token-id prompts are used as given)");
+      ids = token_prompt(p, engine);
+    } else {
+      bad("prompt", "'prompt' must be a string, an array of token ids, or an array of those");
+    }
+    check_length(ids, d, engine, "prompt");
+    add_choices(request, std::move(ids), d);
+  }
+  return request;
+}
+
+ApiRequest parse_chat_request(const json& body, const Engine& engine, const ApiSettings& settings) {
+  if (!body.is_object()) bad("", "the request body must be a JSON object");
+  check_model(body, settings);
+  refuse_unsupported(body);
+  Decoding d = decoding_options(body, engine, settings, true);
+  ApiRequest request = start(true, body, settings, d);
+  const json* messages = field(body, "messages");
+  if (!messages || !messages->is_array() || messages->empty()) bad("messages", "'messages' must be a non-empty array");
+  std::vector<ChatMessage> chat;
+  for (const json& m : *messages) {
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) bad("messages", "each message needs a string 'role'");
+    std::string role = m["role"].get<std::string>();
+    if (role == "developer") role = "system";
+    if (role != "system" && role != "user" && role != "assistant")
+      bad("messages", "message role '" + role + "' is not supported (system, user, assistant)");
+    std::string content;
+    const json* c = field(m, "content");
+    if (c && c->is_string()) {
+      content = c->get<std::string>();
+    } else if (c && c->is_array()) {
+      for (const json& part : *c) {
+        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+          bad("messages", "only text content parts are supported");
+        content += part["text"].get<std::string>();
+      }
+    } else if (c) {
+      bad("messages", "message 'content' must be a string or an array of text parts");
+    }
+    chat.push_back({role, std::move(content)});
+  }
+  std::string text;
+  try {
+    text = render_chat(engine.tokenizer_config(), chat, /*add_generation_prompt=*/true);
+  } catch (const std::runtime_error& e) {
+    bad("messages", std::string("cannot render the chat template: ") + e.what());
+  }
+  std::vector<int32_t> ids = engine.tokenizer().encode(text);
+  check_length(ids, d, engine, "messages");
+  add_choices(request, std::move(ids), d);
+  return request;
+}
+
+json make_response(const ApiRequest& request, const std::vector<ChoiceEvent>& finals) {
+  std::vector<const ChoiceEvent*> ordered;
+  for (const ChoiceEvent& e : finals) ordered.push_back(&e);
+  std::sort(ordered.begin(), ordered.end(), [](auto* a, auto* b) { return a->index < b->index; });
+  json choices = json::array();
+  for (const ChoiceEvent* e : ordered) {
+    json choice = {{"index", e->index}, {"finish_reason", e->finish_reason}, {"maskfill", choice_extras(*e)}};
+    if (request.chat) {
+      choice["message"] = {{"role", "assistant"}, {"content", e->text}};
+      choice["logprobs"] = nullptr;
+    } else {
+      choice["text"] = e->text;
+      choice["logprobs"] = nullptr;
+    }
+    if (request.return_token_ids) {
+      choice["token_ids"] = e->tokens;
+      choice["prompt_token_ids"] = request.job->choices.at(e->index).prompt;
+    }
+    choices.push_back(std::move(choice));
+  }
+  return {{"id", request.id},
+          {"object", request.chat ? "chat.completion" : "text_completion"},
+          {"created", request.created},
+          {"model", request.model},
+          {"choices", std::move(choices)},
+          {"usage", usage(request, finals)}};
+}
+
+json make_chunk(const ApiRequest& request, const ChoiceEvent& event, bool first_for_choice) {
+  json choice = {{"index", event.index}, {"finish_reason", event.done ? json(event.finish_reason) : json()}};
+  if (request.chat) {
+    json delta = json::object();
+    if (first_for_choice) delta["role"] = "assistant";
+    if (!event.delta.empty() || (first_for_choice && !event.done)) delta["content"] = event.delta;
+    choice["delta"] = std::move(delta);
+  } else {
+    choice["text"] = event.delta;
+  }
+  choice["logprobs"] = nullptr;
+  if (event.done) {
+    choice["maskfill"] = choice_extras(event);
+    if (request.return_token_ids) choice["token_ids"] = event.tokens;
+  }
+  return {{"id", request.id},
+          {"object", request.chat ? "chat.completion.chunk" : "text_completion"},
+          {"created", request.created},
+          {"model", request.model},
+          {"choices", json::array({std::move(choice)})}};
+}
+
+json make_usage_chunk(const ApiRequest& request, const std::vector<ChoiceEvent>& finals) {
+  return {{"id", request.id},
+          {"object", request.chat ? "chat.completion.chunk" : "text_completion"},
+          {"created", request.created},
+          {"model", request.model},
+          {"choices", json::array()},
+          {"usage", usage(request, finals)}};
+}
+
+json decode_options_to_request(const DecodeOptions& o) {
+  json body = {{"max_tokens", o.gen_length + o.extend_max},
+               {"gen_length", o.gen_length},
+               {"threshold", o.threshold ? json(*o.threshold) : json()},
+               {"remasking", o.remasking == Remasking::Random ? "random" : "low_confidence"},
+               {"temperature", o.temperature},
+               {"seed", int64_t(o.seed)},
+               {"ignore_eos", !o.stop_at_eos},
+               {"max_forwards", o.max_forwards},
+               {"max_ms", o.max_ms}};
+  if (o.block_length) body["block_length"] = o.block_length;
+  if (o.steps) body["steps"] = o.steps;
+  return body;
+}
+
+}  // namespace maskfill::serve

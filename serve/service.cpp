@@ -1,0 +1,196 @@
+#include "serve/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "inference/model_files.h"
+#include "inference/tokenizer.h"
+
+namespace maskfill::serve {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Remembers the status a handler answered with, for metrics and the access log.
+class Recorder final : public HttpResponder {
+ public:
+  explicit Recorder(HttpResponder& inner) : inner_(inner) {}
+  void send(int status, const std::string& type, const std::string& body) override {
+    status_ = status;
+    inner_.send(status, type, body);
+  }
+  bool start_events() override {
+    status_ = 200;
+    return inner_.start_events();
+  }
+  bool send_event(const std::string& data) override { return inner_.send_event(data); }
+  void end_events() override { inner_.end_events(); }
+  bool client_gone() override { return inner_.client_gone(); }
+  int status() const { return status_; }
+
+ private:
+  HttpResponder& inner_;
+  int status_ = 0;
+};
+
+std::string path_of(const std::string& target) { return target.substr(0, target.find('?')); }
+
+std::optional<std::string> read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Endpoint label for metrics: known routes only, so label cardinality stays bounded.
+std::string endpoint_label(const std::string& path) {
+  static const std::set<std::string> known = {"/v1/completions", "/v1/chat/completions", "/v1/models", "/health", "/metrics"};
+  if (known.count(path)) return path;
+  if (path.rfind("/v1/maskfill/model-files/", 0) == 0) return "/v1/maskfill/model-files";
+  return "other";
+}
+
+}  // namespace
+
+Service::Service(Engine& engine, ServiceOptions options)
+    : engine_(engine), options_(std::move(options)), batcher_(std::make_unique<Batcher>(engine, options_.batch, metrics_)) {}
+
+Service::~Service() { batcher_->stop(); }
+
+void Service::respond(HttpResponder& responder, int status, const json& body) {
+  responder.send(status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+void Service::handle(const HttpRequest& request, HttpResponder& raw) {
+  Recorder responder(raw);
+  auto start = Clock::now();
+  std::string path = path_of(request.target);
+  if (options_.log_prompts && !request.body.empty()) spdlog::info("serve: {} {} body: {}", request.method, path, request.body);
+  auto method_is = [&](const char* method) {
+    if (request.method == method) return true;
+    respond(responder, 405, error_body("Use " + std::string(method) + " for " + path, "invalid_request_error"));
+    return false;
+  };
+  if (path == "/v1/completions" || path == "/v1/chat/completions") {
+    if (method_is("POST")) completions(request, responder, path == "/v1/chat/completions");
+  } else if (path == "/health") {
+    if (method_is("GET"))
+      respond(responder, 200, {{"status", "ok"}, {"model", options_.api.model_id}, {"active", batcher_->active()}, {"waiting", batcher_->waiting()}});
+  } else if (path == "/v1/models") {
+    if (method_is("GET")) {
+      const ModelConfig& config = engine_.config();
+      json model = {{"id", options_.api.model_id},
+                    {"object", "model"},
+                    {"created", 0},
+                    {"owned_by", "maskfill"},
+                    {"max_model_len", config.max_position_embeddings},
+                    {"maskfill", {{"description", engine_.description()},
+                                  {"block_size", config.block_size},
+                                  {"vocab_size", config.vocab_size},
+                                  {"default_threshold", options_.api.threshold ? json(*options_.api.threshold) : json()},
+                                  {"max_batch", options_.batch.max_batch}}}};
+      respond(responder, 200, {{"object", "list"}, {"data", json::array({model})}});
+    }
+  } else if (path == "/metrics") {
+    if (method_is("GET")) {
+      metrics_.set_prompt_cache(batcher_->prompt_cache_stats());
+      responder.send(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.text());
+    }
+  } else if (path.rfind("/v1/maskfill/model-files/", 0) == 0) {
+    if (method_is("GET")) {
+      static const std::set<std::string> served = {"config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json"};
+      std::string name = path.substr(std::string("/v1/maskfill/model-files/").size());
+      std::optional<std::string> text;
+      if (served.count(name)) text = read_file(std::filesystem::path(options_.model_dir) / name);
+      if (text)
+        responder.send(200, "application/json", *text);
+      else
+        respond(responder, 404, error_body("No model file '" + name + "' (served: config.json, tokenizer.json, tokenizer_config.json, generation_config.json when present)",
+                                           "invalid_request_error"));
+    }
+  } else {
+    respond(responder, 404, error_body("No route " + request.method + " " + path, "invalid_request_error"));
+  }
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::string endpoint = endpoint_label(path);
+  metrics_.request_done(endpoint, responder.status(), seconds);
+  if (responder.status() == 400) metrics_.rejected("bad_request");
+  if (responder.status() == 429) metrics_.rejected("busy");
+  spdlog::info("serve: {} {} {} {} {:.1f} ms", request.peer, request.method, endpoint, responder.status(), seconds * 1000);
+}
+
+void Service::completions(const HttpRequest& request, HttpResponder& responder, bool chat) {
+  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    respond(responder, 400, error_body("The request body is not valid JSON", "invalid_request_error"));
+    return;
+  }
+  ApiRequest api;
+  try {
+    api = chat ? parse_chat_request(body, engine_, options_.api) : parse_completion_request(body, engine_, options_.api);
+  } catch (const ApiError& e) {
+    respond(responder, e.status, error_body(e.what(), e.type, e.param, e.code));
+    return;
+  } catch (const std::exception& e) {
+    // Anything else from parsing is the request's fault too (e.g. a tokenizer refusal); no
+    // library text reaches the client.
+    spdlog::warn("serve: request refused: {}", e.what());
+    respond(responder, 400, error_body("The request could not be parsed", "invalid_request_error"));
+    return;
+  }
+  std::shared_ptr<Job> job = api.job;
+  if (!batcher_->submit(job)) {
+    respond(responder, 429, error_body("The server is busy (queue full); retry later", "rate_limit_exceeded", "", "queue_full"));
+    return;
+  }
+  std::vector<ChoiceEvent> finals;
+  std::set<int> started;
+  bool streaming = job->stream && responder.start_events();
+  if (job->stream && !streaming) {
+    job->cancel();
+    return;
+  }
+  while (true) {
+    std::vector<ChoiceEvent> events;
+    job->wait(events, std::chrono::milliseconds(20));
+    for (ChoiceEvent& event : events) {
+      if (streaming) {
+        bool first = started.insert(event.index).second;
+        if (!responder.send_event(make_chunk(api, event, first).dump(-1, ' ', false, json::error_handler_t::replace))) {
+          job->cancel();
+          return;
+        }
+      }
+      if (event.done) finals.push_back(std::move(event));
+    }
+    if (auto error = job->error()) {
+      if (streaming) {
+        responder.send_event(error_body(error->second, error->first >= 500 ? "server_error" : "invalid_request_error").dump());
+        responder.send_event("[DONE]");
+      } else {
+        respond(responder, error->first, error_body(error->second, error->first >= 500 ? "server_error" : "invalid_request_error"));
+      }
+      return;
+    }
+    if (finals.size() == job->choices.size()) break;
+    if (responder.client_gone()) {
+      job->cancel();  // the batcher takes its sequences after the next step
+      spdlog::info("serve: {} went away; request cancelled", request.peer);
+      return;
+    }
+  }
+  if (streaming) {
+    if (api.include_usage) responder.send_event(make_usage_chunk(api, finals).dump());
+    responder.send_event("[DONE]");
+  } else {
+    respond(responder, 200, make_response(api, finals));
+  }
+}
+
+}  // namespace maskfill::serve

@@ -1,0 +1,46 @@
+// `maskfill serve`: the routes of the OpenAI-compatible server over one engine and one batcher.
+//   POST /v1/completions, POST /v1/chat/completions   (see serve/openai.h)
+//   GET  /v1/models, GET /health, GET /metrics (Prometheus text)
+//   GET  /v1/maskfill/model-files/{config.json,tokenizer.json,tokenizer_config.json,generation_config.json}
+//        the model's own files, so a remote language server tokenizes and plans locally.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "inference/engine.h"
+#include "serve/batcher.h"
+#include "serve/http_server.h"
+#include "serve/metrics.h"
+#include "serve/openai.h"
+
+namespace maskfill::serve {
+
+struct ServiceOptions {
+  std::string model_dir;  // where the model files are served from
+  ApiSettings api;
+  BatcherOptions batch;
+  bool log_prompts = false;  // request bodies at info level (never by default)
+};
+
+class Service {
+ public:
+  Service(Engine& engine, ServiceOptions options);
+  ~Service();
+  void handle(const HttpRequest& request, HttpResponder& responder);
+  Metrics& metrics() { return metrics_; }
+  void stop() { batcher_->stop(); }
+
+ private:
+  void completions(const HttpRequest& request, HttpResponder& responder, bool chat);
+  void respond(HttpResponder& responder, int status, const json& body);
+
+  Engine& engine_;
+  ServiceOptions options_;
+  Metrics metrics_;
+  std::unique_ptr<Batcher> batcher_;
+};
+
+}  // namespace maskfill::serve
