@@ -20,6 +20,8 @@ struct LspFlags {
   std::string model;
   std::string device = "auto";
   std::string dtype = "auto";
+  std::string backend, backend_key_file;
+  int backend_timeout_ms = 30000;
 };
 
 // Logs go to stderr or a file, never stdout: stdout carries the protocol in stdio mode.
@@ -38,7 +40,9 @@ lsp::ServerOptions server_options(const LspFlags& flags) {
   lsp::ServerOptions options;
   options.version = MASKFILL_VERSION;
   // The flags are validated like settings so both paths give the same messages.
-  nlohmann::json settings = {{"modelPath", flags.model}, {"device", flags.device}, {"dtype", flags.dtype}};
+  nlohmann::json settings = {{"modelPath", flags.model}, {"device", flags.device}, {"dtype", flags.dtype},
+                             {"backend.url", flags.backend}, {"backend.apiKeyFile", flags.backend_key_file},
+                             {"backend.timeoutMs", flags.backend_timeout_ms}};
   lsp::ConfigUpdate update = lsp::apply_settings(options.config, settings);
   if (!update.errors.empty()) throw CLI::ValidationError("maskfill lsp", update.errors.front());
   options.config = update.config;
@@ -56,6 +60,12 @@ int run_lsp(int argc, char** argv) {
   app.add_option("--model", flags.model, "model directory (default: the bundled model)");
   app.add_option("--device", flags.device, "auto, cpu, cuda or cuda:N");
   app.add_option("--dtype", flags.dtype, "auto, float32, bfloat16 or float16");
+  app.add_option("--backend", flags.backend,
+                 "URL of a shared model server (maskfill serve), e.g. http://gpu-box:8080; the API key comes from "
+                 "--backend-key-file or MASKFILL_API_KEY");
+  app.add_option("--backend-key-file", flags.backend_key_file, "file holding the backend's API key (first line)");
+  app.add_option("--backend-timeout-ms", flags.backend_timeout_ms, "time limit of one backend request")
+      ->check(CLI::Range(100, 600000));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

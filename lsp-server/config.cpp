@@ -45,6 +45,9 @@ const std::map<std::string, Binding>& bindings() {
         [](const Config& config) { return config.infill.threshold ? json(*config.infill.threshold) : json(); }}},
       {"inlineCompletion.enabled", field<bool>([](Config& c) -> bool& { return c.inline_completion.enabled; })},
       {"inlineCompletion.debounceMs", field<int>([](Config& c) -> int& { return c.inline_completion.debounce_ms; })},
+      {"backend.url", field<std::string>([](Config& c) -> std::string& { return c.backend.url; })},
+      {"backend.apiKeyFile", field<std::string>([](Config& c) -> std::string& { return c.backend.api_key_file; })},
+      {"backend.timeoutMs", field<int>([](Config& c) -> int& { return c.backend.timeout_ms; })},
   };
   return table;
 }

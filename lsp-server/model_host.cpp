@@ -3,10 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <vector>
 
 #include "lsp-server/protocol_schema.h"
+#include "serve/remote_engine.h"
 
 namespace maskfill::lsp {
 
@@ -153,18 +157,58 @@ void ModelHost::register_inline_completion(bool ready) {
   registered_ = ready;
 }
 
+void ModelHost::set_idle() {
+  if (remote_ && !remote_error_.empty())
+    set_status("error", remote_error_);
+  else
+    set_status("ready", "");
+}
+
+std::unique_ptr<Engine> ModelHost::connect_backend(const Config& config) {
+  RemoteOptions options;
+  options.url = config.backend.url;
+  options.timeout_ms = config.backend.timeout_ms;
+  if (!config.backend.api_key_file.empty()) {
+    std::ifstream in(config.backend.api_key_file);
+    if (!in) throw std::runtime_error("cannot read the backend API key file " + config.backend.api_key_file);
+    std::getline(in, options.api_key);
+    while (!options.api_key.empty() && std::isspace(static_cast<unsigned char>(options.api_key.back()))) options.api_key.pop_back();
+  } else if (const char* key = std::getenv("MASKFILL_API_KEY")) {
+    options.api_key = key;
+  }
+  // Called on the worker after each backend request.
+  auto listener = [this](bool ok, const std::string& message) {
+    if (ok) {
+      if (!remote_error_.empty()) spdlog::info("the backend answers again");
+      remote_error_.clear();
+      return;
+    }
+    spdlog::warn("backend request failed: {}", message);
+    bool first = remote_error_.empty();
+    remote_error_ = message;
+    set_status("error", message);
+    if (first && !server_.shutting_down()) server_.show_message(2, message);
+  };
+  return connect_remote_engine(options, listener);
+}
+
 void ModelHost::load() {
   stop_watching();
   Config config = server_.config();
-  std::string dir = model_dir_of(config.model_path);
-  set_status("loading", dir.empty() ? "" : "loading " + dir);
-  progress_begin(dir.empty() ? "loading the model" : "reading " + dir);
+  remote_ = !config.backend.url.empty();
+  remote_error_.clear();
+  std::string dir = remote_ ? "" : model_dir_of(config.model_path);
+  set_status("loading", remote_ ? "connecting to " + config.backend.url : dir.empty() ? "" : "loading " + dir);
+  progress_begin(remote_ ? "connecting to " + config.backend.url : dir.empty() ? "loading the model" : "reading " + dir);
   try {
     uintmax_t bytes = weights_bytes(dir);
-    progress_report(10, bytes ? "loading " + std::to_string((bytes + (1 << 19)) >> 20) + " MB of weights"
-                              : "loading the weights");
+    progress_report(10, remote_ ? "fetching the tokenizer from the backend"
+                        : bytes ? "loading " + std::to_string((bytes + (1 << 19)) >> 20) + " MB of weights"
+                                : "loading the weights");
     if (server_.options().engine_factory) {
       engine_ = server_.options().engine_factory(config);
+    } else if (remote_) {
+      engine_ = connect_backend(config);
     } else {
       if (dir.empty()) throw std::runtime_error("no model: set modelPath (no bundled models/maskfill-tiny found)");
       engine_ = load_engine(dir, config.device);
@@ -184,6 +228,12 @@ void ModelHost::load() {
     spdlog::error("model load failed: {}", load_error_);
     progress_end("model load failed");
     set_status("error", load_error_);
+    if (remote_) {
+      // Retried on a later request (the server may be starting); no files to watch.
+      remote_failed_at_ = std::chrono::steady_clock::now();
+      if (!server_.shutting_down()) server_.show_message(1, "cannot use the maskfill backend: " + load_error_);
+      return;
+    }
     if (!server_.shutting_down()) {
       server_.show_message(1, "cannot load the model: " + load_error_ +
                                   " (fix the files or the modelPath setting; maskfill retries when they change)");
@@ -194,7 +244,9 @@ void ModelHost::load() {
 }
 
 Engine& ModelHost::engine() {
-  if (!engine_ && load_error_.empty()) load();
+  bool retry_backend = remote_ && !engine_ && !load_error_.empty() &&
+                       std::chrono::steady_clock::now() - remote_failed_at_ > std::chrono::milliseconds(kBackendRetryMs);
+  if (!engine_ && (load_error_.empty() || retry_backend)) load();
   if (!engine_) throw LspError(ErrorCode::RequestFailed, "no model loaded: " + load_error_);
   return *engine_;
 }

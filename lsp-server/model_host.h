@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -33,7 +34,7 @@ class ModelHost {
   // Worker thread: marks the engine busy for the lifetime of the returned guard.
   struct BusyGuard {
     ModelHost* host;
-    ~BusyGuard() { host->set_status("ready", ""); }
+    ~BusyGuard() { host->set_idle(); }
   };
   BusyGuard busy() {
     set_status("busy", "");
@@ -50,6 +51,11 @@ class ModelHost {
 
  private:
   void set_status(const std::string& state, const std::string& message);
+  // "ready", or "error" with the reason while a remote backend fails.
+  void set_idle();
+  // Connects to config.backend (a remote model server); failures of later requests are shown
+  // in the status and once as a message, until a request succeeds again.
+  std::unique_ptr<Engine> connect_backend(const Config& config);
   void load();
   void register_inline_completion(bool ready);
   // $/progress for one load: `begin` asks the client for a token; nothing is sent on it until
@@ -67,6 +73,12 @@ class ModelHost {
   std::string state_ = "loading", message_, model_;
   std::atomic<int> accepted_{0};
   bool registered_ = false;
+  // Remote backend (worker thread): the last request's failure, and when connecting last failed
+  // (a failed connection is retried on the next request after kBackendRetryMs).
+  bool remote_ = false;
+  std::string remote_error_;
+  std::chrono::steady_clock::time_point remote_failed_at_{};
+  static constexpr int kBackendRetryMs = 3000;
 
   struct Progress {
     std::string token;

@@ -16,3 +16,9 @@ if [[ -e "$MASKFILL_BUILD_DIR/libmaskfill_torch.so" ]]; then
 else
   echo "e2e-lsp: no torch plugin in $MASKFILL_BUILD_DIR: editing features are tested by the main build" >&2
 fi
+# Once more with the model behind `maskfill serve`: `maskfill lsp --backend URL` must give the
+# same editing features through the HTTP API (tests/serve/with-backend.mjs starts the server).
+if [[ -e "$MASKFILL_BUILD_DIR/libmaskfill_torch.so" ]] && "$MASKFILL_BUILD_DIR/maskfill" serve --help >/dev/null 2>&1; then
+  echo "e2e-lsp: features again with --backend (maskfill serve)" >&2
+  node "$here/../serve/with-backend.mjs" node "$here/features.test.js"
+fi

@@ -10,6 +10,8 @@ export interface MaskfillSettings {
   inlineCompletionEnabled: boolean;
   debounceMs: number;
   previewInstructionEdits: boolean; // client-only: diff preview before an instruction edit lands
+  backendUrl: string; // a shared model server (`maskfill serve`); empty: the model runs locally
+  backendApiKeyFile: string;
 }
 
 // What the server reads from `initialize` and `workspace/didChangeConfiguration` (server settings
@@ -19,6 +21,7 @@ export interface InitializationOptions {
   device: string;
   dtype: string;
   inlineCompletion: { enabled: boolean; debounceMs: number };
+  backend: { url: string; apiKeyFile: string };
 }
 
 export const DEFAULT_SETTINGS: MaskfillSettings = {
@@ -29,6 +32,8 @@ export const DEFAULT_SETTINGS: MaskfillSettings = {
   inlineCompletionEnabled: true,
   debounceMs: 150,
   previewInstructionEdits: true,
+  backendUrl: '',
+  backendApiKeyFile: '',
 };
 
 const DEVICE = /^(auto|cpu|cuda(:[0-9]+)?)$/;
@@ -52,6 +57,8 @@ export function readSettings(get: (key: string) => unknown): MaskfillSettings {
     inlineCompletionEnabled: typeof enabled === 'boolean' ? enabled : DEFAULT_SETTINGS.inlineCompletionEnabled,
     debounceMs: clampDebounce(get('inlineCompletion.debounceMs')),
     previewInstructionEdits: typeof preview === 'boolean' ? preview : DEFAULT_SETTINGS.previewInstructionEdits,
+    backendUrl: text('backend.url', ''),
+    backendApiKeyFile: text('backend.apiKeyFile', ''),
   };
 }
 
@@ -66,6 +73,8 @@ export function toInitializationOptions(settings: MaskfillSettings): Initializat
     device: settings.device,
     dtype: settings.dtype,
     inlineCompletion: { enabled: settings.inlineCompletionEnabled, debounceMs: settings.debounceMs },
+    // Always sent, so that clearing the URL switches the server back to the local model.
+    backend: { url: settings.backendUrl, apiKeyFile: settings.backendApiKeyFile },
   };
   // Empty means "server default" (bundled model or MASKFILL_MODEL_DIR), so leave it out.
   if (settings.modelPath) options.modelPath = settings.modelPath;

@@ -41,7 +41,10 @@ const ICONS: Record<ServerState, string> = {
 };
 
 export function presentStatus(status: ServerStatus): StatusPresentation {
-  const label = status.state === 'ready' ? 'maskfill' : `maskfill: ${status.state}`;
+  // A remote backend shows in the item itself: "maskfill remote: http://gpu-box:8080".
+  const remote = /^remote: (\S+)/.exec(status.model ?? '');
+  const name = remote ? `maskfill remote: ${remote[1]}` : 'maskfill';
+  const label = status.state === 'ready' ? name : `${name}: ${status.state}`;
   const lines = [`maskfill server: ${status.state}`];
   if (status.model) lines.push(`model: ${status.model}`);
   if (status.message) lines.push(status.message);

@@ -9,7 +9,7 @@ test('defaults when nothing is set: maskfill on PATH, server-default model', () 
   assert.deepEqual(settings, DEFAULT_SETTINGS);
   assert.deepEqual(serverCommand(settings), { command: 'maskfill', args: ['lsp'] });
   assert.deepEqual(toInitializationOptions(settings), {
-    device: 'auto', dtype: 'auto', inlineCompletion: { enabled: true, debounceMs: 150 },
+    device: 'auto', dtype: 'auto', inlineCompletion: { enabled: true, debounceMs: 150 }, backend: { url: '', apiKeyFile: '' },
   });
 });
 
@@ -17,10 +17,12 @@ test('every setting reaches initializationOptions', () => {
   const settings = readSettings(fromMap({
     serverPath: ' /opt/maskfill/bin/maskfill ', modelPath: '/models/sdc-8b', device: 'cuda:1', dtype: 'bfloat16',
     'inlineCompletion.enabled': false, 'inlineCompletion.debounceMs': 80,
+    'backend.url': ' http://gpu-box:8080 ', 'backend.apiKeyFile': '/home/me/.maskfill-key',
   }));
   assert.deepEqual(serverCommand(settings), { command: '/opt/maskfill/bin/maskfill', args: ['lsp'] });
   assert.deepEqual(toInitializationOptions(settings), {
     modelPath: '/models/sdc-8b', device: 'cuda:1', dtype: 'bfloat16', inlineCompletion: { enabled: false, debounceMs: 80 },
+    backend: { url: 'http://gpu-box:8080', apiKeyFile: '/home/me/.maskfill-key' },
   });
 });
 
@@ -44,8 +46,12 @@ test('only a new server binary restarts the server; other changes are pushed to 
   assert.equal(serverSettingsChange(a, { ...a }), undefined);
   assert.equal(serverSettingsChange(a, { ...a, previewInstructionEdits: false }), undefined); // client-only
   assert.deepEqual(serverSettingsChange(a, { ...a, debounceMs: 40 }), {
-    maskfill: { modelPath: '', device: 'auto', dtype: 'auto', inlineCompletion: { enabled: true, debounceMs: 40 } },
+    maskfill: {
+      modelPath: '', device: 'auto', dtype: 'auto', inlineCompletion: { enabled: true, debounceMs: 40 }, backend: { url: '', apiKeyFile: '' },
+    },
   });
+  assert.deepEqual(serverSettingsChange(a, { ...a, backendUrl: 'http://gpu-box:8080' })?.maskfill.backend,
+    { url: 'http://gpu-box:8080', apiKeyFile: '' }, 'a backend URL is pushed (the server reconnects)');
   const withModel = { ...a, modelPath: '/models/x' };
   assert.equal(serverSettingsChange(withModel, a)?.maskfill.modelPath, '', 'an emptied modelPath is sent as ""');
 });

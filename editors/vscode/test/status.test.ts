@@ -14,6 +14,14 @@ test('each state has its own icon and label', () => {
   assert.match(error.tooltip, /no model at \/x/);
 });
 
+test('a remote backend is named in the item', () => {
+  const ready = presentStatus(parseStatus({ state: 'ready', model: 'remote: http://gpu-box:8080 (maskfill-tiny on cpu/float32)' }));
+  assert.equal(ready.text, '$(check) maskfill remote: http://gpu-box:8080');
+  const failing = presentStatus(parseStatus({ state: 'error', model: 'remote: http://gpu-box:8080 (x)', message: 'timed out' }));
+  assert.equal(failing.text, '$(error) maskfill remote: http://gpu-box:8080: error');
+  assert.match(failing.tooltip, /timed out/);
+});
+
 test('malformed payloads become visible errors', () => {
   assert.deepEqual(parseStatus(null), { state: 'error', message: 'malformed maskfill/status: null' });
   assert.deepEqual(parseStatus({ state: 'sleeping' }), { state: 'error', message: 'unknown maskfill/status state: "sleeping"' });

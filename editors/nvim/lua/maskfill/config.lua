@@ -7,6 +7,10 @@ M.defaults = {
   model_path = nil, -- nil: the server's default (bundled model or $MASKFILL_MODEL_DIR)
   device = 'auto',
   dtype = 'auto',
+  backend = { -- a shared model server (`maskfill serve`): only decoding runs there
+    url = '', -- e.g. 'http://gpu-box:8080'; '' runs the model locally
+    api_key_file = '', -- '' uses $MASKFILL_API_KEY of the server process, if set
+  },
   filetypes = { 'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'c', 'cpp', 'go', 'rust', 'java' },
   inline_completion = {
     enabled = true,
@@ -34,6 +38,8 @@ function M.setup(opts)
     device = { merged.device, 'string' },
     dtype = { merged.dtype, 'string' },
     filetypes = { merged.filetypes, 'table' },
+    backend_url = { merged.backend.url, 'string' },
+    backend_api_key_file = { merged.backend.api_key_file, 'string' },
     debounce_ms = { merged.inline_completion.debounce_ms, 'number' },
   })
   merged.inline_completion.debounce_ms = math.max(0, math.floor(merged.inline_completion.debounce_ms))
@@ -54,6 +60,7 @@ function M.init_options()
     device = o.device,
     dtype = o.dtype,
     inlineCompletion = { enabled = o.inline_completion.enabled, debounceMs = 0 },
+    backend = { url = o.backend.url, apiKeyFile = o.backend.api_key_file },
   }
 end
 

@@ -126,10 +126,13 @@ function M.stop()
   M.client_id = nil
 end
 
--- For a statusline: "maskfill: ready" etc.
+-- For a statusline: "maskfill: ready" etc.; with a remote backend "maskfill remote: URL".
 function M.statusline()
-  if M.status.state == 'ready' then return 'maskfill' end
-  return 'maskfill: ' .. M.status.state
+  local name = 'maskfill'
+  local remote = type(M.status.model) == 'string' and M.status.model:match('^remote: (%S+)')
+  if remote then name = 'maskfill remote: ' .. remote end
+  if M.status.state == 'ready' then return name end
+  return name .. ': ' .. M.status.state
 end
 
 function M.is_setup() return is_setup end
