@@ -6,7 +6,11 @@
 
 #include <algorithm>
 #include <boost/uuid/detail/sha1.hpp>
+#include <cctype>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -66,6 +70,12 @@ std::vector<PackageSource> parse_package_list(const std::string& text) {
       else if (key == "exclude") src.exclude = split_commas(value);
       else if (key == "licence" || key == "license") src.licence = value;
       else if (key == "lang") src.language = value;
+      else if (key == "split") {
+        if (value != "validation")
+          throw std::runtime_error("packages list line " + std::to_string(line_no) +
+                                   ": split can only be 'validation', got '" + value + "'");
+        src.validation_only = true;
+      }
       else if (key == "max_mb") {
         try {
           src.max_mb = std::stod(value);
@@ -77,7 +87,8 @@ std::vector<PackageSource> parse_package_list(const std::string& text) {
         throw std::runtime_error("packages list line " + std::to_string(line_no) +
                                  ": unknown option '" + key + "'");
     }
-    if (src.extensions.empty()) src.extensions = {"py", "js", "mjs", "cjs", "ts", "h", "hpp", "hh", "c", "cc", "cpp"};
+    if (src.extensions.empty())
+      src.extensions = {"py", "js", "mjs", "cjs", "ts", "h", "hpp", "hh", "c", "cc", "cpp", "go", "rs", "java"};
     sources.push_back(std::move(src));
   }
   return sources;
@@ -100,6 +111,120 @@ Split split_for_path(const std::string& path, double validation_fraction, const 
   // The first 52 bits as a fraction in [0, 1): uniform enough and exact in a double.
   double u = static_cast<double>(std::stoull(digest.substr(0, 13), nullptr, 16)) / static_cast<double>(1ull << 52);
   return u < validation_fraction ? Split::Validation : Split::Train;
+}
+
+Split split_for_package(const std::string& package, double validation_fraction, const std::string& salt) {
+  return split_for_path("package:" + package, validation_fraction, salt);
+}
+
+std::string language_for_extension(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  if (ext == ".py" || ext == ".pyi") return "python";
+  if (ext == ".js" || ext == ".mjs" || ext == ".cjs") return "javascript";
+  if (ext == ".ts" || ext == ".mts" || ext == ".cts") return "typescript";
+  if (ext == ".go") return "go";
+  if (ext == ".rs") return "rust";
+  if (ext == ".java") return "java";
+  if (ext == ".c") return "c";
+  return "cpp";
+}
+
+namespace {
+// Shingle hashes of a text: FNV-1a over each token, then over each window of 5 tokens.
+std::vector<uint64_t> shingle_hashes(const std::string& text) {
+  constexpr int kShingle = 5;
+  std::vector<uint64_t> tokens;
+  tokens.reserve(text.size() / 3);
+  auto word = [](unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; };
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (std::isspace(c)) {
+      ++i;
+      continue;
+    }
+    uint64_t h = 1469598103934665603ull;
+    size_t end = i + 1;
+    if (word(c))
+      while (end < text.size() && word(static_cast<unsigned char>(text[end]))) ++end;
+    for (size_t k = i; k < end; ++k) h = (h ^ static_cast<unsigned char>(text[k])) * 1099511628211ull;
+    tokens.push_back(h);
+    i = end;
+  }
+  std::vector<uint64_t> shingles;
+  if (tokens.size() < kShingle) return shingles;
+  shingles.reserve(tokens.size() - kShingle + 1);
+  for (size_t i = 0; i + kShingle <= tokens.size(); ++i) {
+    uint64_t h = 0x9E3779B97F4A7C15ull;
+    for (int k = 0; k < kShingle; ++k) h = (h ^ tokens[i + k]) * 0xff51afd7ed558ccdull, h ^= h >> 29;
+    shingles.push_back(h);
+  }
+  std::sort(shingles.begin(), shingles.end());
+  shingles.erase(std::unique(shingles.begin(), shingles.end()), shingles.end());
+  return shingles;
+}
+
+// The 128 hash functions: h_k(x) = mix(x ^ salt_k) * odd_k, all in 32 bits (vectorizes).
+struct MinHashFunctions {
+  uint32_t salt[kMinHashSize], odd[kMinHashSize];
+  MinHashFunctions() {
+    uint64_t state = 0x2545F4914F6CDD1Dull;
+    auto next = [&] {  // splitmix64
+      uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      return z ^ (z >> 31);
+    };
+    for (int k = 0; k < kMinHashSize; ++k) {
+      salt[k] = uint32_t(next());
+      odd[k] = uint32_t(next()) | 1u;
+    }
+  }
+};
+}  // namespace
+
+std::vector<uint32_t> minhash_signature(const std::string& text) {
+  static const MinHashFunctions functions;
+  auto shingles = shingle_hashes(text);
+  if (shingles.empty()) return {};
+  std::vector<uint32_t> signature(kMinHashSize, UINT32_MAX);
+  uint32_t* sig = signature.data();
+  for (uint64_t shingle : shingles) {
+    uint32_t x = uint32_t(shingle ^ (shingle >> 32));
+    for (int k = 0; k < kMinHashSize; ++k) {
+      uint32_t h = x ^ functions.salt[k];
+      h ^= h >> 16;
+      h *= functions.odd[k];
+      h ^= h >> 15;
+      sig[k] = std::min(sig[k], h);
+    }
+  }
+  return signature;
+}
+
+double signature_similarity(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
+  if (a.size() != b.size() || a.empty()) return 0;
+  size_t same = 0;
+  for (size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
+  return double(same) / double(a.size());
+}
+
+bool NearDuplicateIndex::insert_if_new(const std::vector<uint32_t>& signature) {
+  constexpr int kBands = 16, kRows = kMinHashSize / kBands;
+  if (signature.size() != size_t(kMinHashSize)) return true;  // too short to compare: keep
+  if (bands_.empty()) bands_.resize(kBands);
+  uint64_t keys[kBands];
+  for (int b = 0; b < kBands; ++b) {
+    uint64_t h = 1469598103934665603ull;
+    for (int r = 0; r < kRows; ++r) h = (h ^ signature[b * kRows + r]) * 1099511628211ull;
+    keys[b] = h;
+    auto [first, last] = bands_[b].equal_range(h);
+    for (auto it = first; it != last; ++it)
+      if (signature_similarity(kept_[it->second], signature) >= jaccard_) return false;
+  }
+  auto index = uint32_t(kept_.size());
+  kept_.push_back(signature);
+  for (int b = 0; b < kBands; ++b) bands_[b].emplace(keys[b], index);
+  return true;
 }
 
 // DEP-5 (machine-readable) copyright: the licence of the "Files: *" stanza, else of the header.
@@ -192,20 +317,14 @@ std::string find_list_file(const std::string& info_dir, const std::string& packa
 }
 
 std::string language_for(const std::string& path, const PackageSource& src) {
-  if (!src.language.empty()) return src.language;
-  std::string ext = fs::path(path).extension().string();
-  if (ext == ".py" || ext == ".pyi") return "python";
-  if (ext == ".js" || ext == ".mjs" || ext == ".cjs") return "javascript";
-  if (ext == ".ts" || ext == ".mts" || ext == ".cts") return "typescript";
-  if (ext == ".c") return "c";
-  return "cpp";
+  return src.language.empty() ? language_for_extension(path) : src.language;
 }
 
 bool wanted_path(const std::string& path, const PackageSource& src) {
   std::string ext = fs::path(path).extension().string();
   if (ext.empty() || std::find(src.extensions.begin(), src.extensions.end(), ext.substr(1)) == src.extensions.end())
     return false;
-  if (path.ends_with(".min.js")) return false;
+  if (path.ends_with(".min.js") || path.ends_with(".d.ts")) return false;
   if (!src.under.empty() && std::none_of(src.under.begin(), src.under.end(),
                                          [&](const std::string& p) { return path.rfind(p, 0) == 0; }))
     return false;
@@ -223,24 +342,29 @@ struct Counter {
   void add(const std::string& reason) { ++counts[reason]; }
 };
 
+// Where a package's files are: installed (dpkg's .list) or unpacked in the cache.
+struct PackageTree {
+  std::string version;
+  std::string copyright;  // path of the copyright file ("" if none)
+  std::string root;       // "" when installed; else the unpacked tree that stands for "/"
+  std::vector<std::string> paths;  // installed paths, sorted
+};
+
 // The package's candidate files (sorted by path) that pass size and generated-code checks.
-std::vector<std::pair<CorpusFile, std::string>> package_files(const PackageSource& src, const std::string& list_path,
+std::vector<std::pair<CorpusFile, std::string>> package_files(const PackageSource& src, const PackageTree& tree,
                                                               const CorpusOptions& opt, Counter& skipped) {
   std::vector<std::string> paths;
-  {
-    std::ifstream in(list_path);
-    for (std::string line; std::getline(in, line);)
-      if (wanted_path(line, src)) paths.push_back(line);
-  }
-  std::sort(paths.begin(), paths.end());
+  for (const auto& path : tree.paths)
+    if (wanted_path(path, src)) paths.push_back(path);
   std::vector<std::pair<CorpusFile, std::string>> files;
   for (const auto& path : paths) {
     std::error_code ec;
-    if (!fs::is_regular_file(path, ec) || fs::is_symlink(path, ec)) {
+    const std::string real = tree.root.empty() ? path : tree.root + path;
+    if (!fs::is_regular_file(real, ec) || fs::is_symlink(real, ec)) {
       skipped.add("missing-or-link");
       continue;
     }
-    uint64_t size = fs::file_size(path, ec);
+    uint64_t size = fs::file_size(real, ec);
     if (ec || size > opt.max_file_bytes) {
       skipped.add("too-large");
       continue;
@@ -249,18 +373,22 @@ std::vector<std::pair<CorpusFile, std::string>> package_files(const PackageSourc
       skipped.add("too-small");
       continue;
     }
-    std::string text = read_file(path);
+    std::string text = read_file(real);
     if (auto why = generated_reason(text); !why.empty()) {
       skipped.add(why);
       continue;
     }
     CorpusFile f;
     f.path = path;
+    if (!tree.root.empty()) f.file = real;
     f.package = src.package;
     f.language = language_for(path, src);
     f.bytes = text.size();
     f.sha1 = sha1_hex(text);
-    f.split = split_for_path(path, opt.validation_fraction, opt.split_salt);
+    f.split = src.validation_only ? Split::Validation
+              : opt.split_by == SplitBy::Package
+                  ? split_for_package(src.package, opt.validation_fraction, opt.split_salt)
+                  : split_for_path(path, opt.validation_fraction, opt.split_salt);
     files.emplace_back(std::move(f), std::move(text));
   }
   if (src.max_mb > 0) {
@@ -284,58 +412,193 @@ std::vector<std::pair<CorpusFile, std::string>> package_files(const PackageSourc
   return files;
 }
 
+bool safe_package_name(const std::string& name) {
+  if (name.empty() || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '+' ||
+           c == '-' || c == '.';
+  });
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// The downloaded .deb of a package in CACHE/debs ("" if none): files are named PKG_VERSION_ARCH.deb.
+std::string cached_deb(const fs::path& debs, const std::string& package) {
+  std::error_code ec;
+  std::string found;
+  for (const auto& entry : fs::directory_iterator(debs, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(package + "_", 0) == 0 && name.ends_with(".deb") && entry.path().string() > found)
+      found = entry.path().string();
+  }
+  return found;
+}
+
+// apt-get download in batches; a batch that fails (one unknown package fails all) is bisected.
+void download_debs(const fs::path& debs, const std::vector<std::string>& packages) {
+  if (packages.empty()) return;
+  std::string command = "cd " + shell_quote(debs.string()) + " && apt-get download -q";
+  for (const auto& p : packages) command += " " + p;
+  command += " >/dev/null 2>>" + shell_quote((debs / "download.log").string());
+  if (std::system(command.c_str()) == 0) return;
+  if (packages.size() == 1) {
+    spdlog::warn("corpus: apt-get download {} failed (see {})", packages[0], (debs / "download.log").string());
+    return;
+  }
+  auto half = packages.begin() + std::ptrdiff_t(packages.size() / 2);
+  download_debs(debs, {packages.begin(), half});
+  download_debs(debs, {half, packages.end()});
+}
+
+std::string command_output(const std::string& command) {
+  std::string out;
+  if (FILE* pipe = ::popen(command.c_str(), "r")) {
+    char buffer[4096];
+    for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+    if (::pclose(pipe) != 0) return "";
+  }
+  while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) out.pop_back();
+  return out;
+}
+
+// CACHE/root/PKG (unpacked) and CACHE/root/PKG.version; unpacks the cached .deb when needed.
+std::optional<PackageTree> cached_tree(const fs::path& cache, const std::string& package) {
+  fs::path root = cache / "root" / package, version_file = cache / "root" / (package + ".version");
+  std::error_code ec;
+  if (!fs::exists(version_file, ec)) {
+    std::string deb = cached_deb(cache / "debs", package);
+    if (deb.empty()) return std::nullopt;
+    fs::path tmp = cache / "root" / (package + ".tmp");
+    fs::remove_all(tmp, ec);
+    fs::remove_all(root, ec);
+    fs::create_directories(tmp);
+    std::string version = command_output("dpkg-deb -f " + shell_quote(deb) + " Version");
+    if (version.empty() || std::system(("dpkg-deb -x " + shell_quote(deb) + " " + shell_quote(tmp.string())).c_str()) != 0) {
+      spdlog::warn("corpus: cannot unpack {}", deb);
+      fs::remove_all(tmp, ec);
+      return std::nullopt;
+    }
+    fs::rename(tmp, root);
+    std::ofstream(version_file) << version << "\n";
+  }
+  PackageTree tree;
+  tree.root = root.string();
+  {
+    std::ifstream in(version_file);
+    std::getline(in, tree.version);
+  }
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_symlink(ec) || !it->is_regular_file(ec)) continue;
+    tree.paths.push_back("/" + fs::relative(it->path(), root, ec).string());
+  }
+  std::sort(tree.paths.begin(), tree.paths.end());
+  fs::path copyright = root / "usr/share/doc" / package / "copyright";
+  if (fs::is_regular_file(copyright, ec)) tree.copyright = copyright.string();
+  return tree;
+}
+
 }  // namespace
 
 CorpusManifest gather_corpus(const CorpusOptions& opt) {
+  auto started = std::chrono::steady_clock::now();
   auto sources = parse_package_list(read_file(opt.package_list_path));
   auto versions = read_dpkg_versions(opt.dpkg_status_path);
   Counter skipped;
   CorpusManifest manifest;
   std::unordered_set<std::string> seen_content;
   std::set<std::string> seen_paths;
+  NearDuplicateIndex near(opt.near_duplicate_jaccard > 0 ? opt.near_duplicate_jaccard : 2.0);
+  const fs::path cache = opt.cache_dir;
+
+  // Packages that are neither installed nor cached are downloaded first, all in a few batches.
+  if (!opt.cache_dir.empty() && opt.download) {
+    fs::create_directories(cache / "debs");
+    fs::create_directories(cache / "root");
+    std::vector<std::string> missing;
+    std::error_code ec;
+    for (const auto& src : sources) {
+      if (!safe_package_name(src.package)) throw std::runtime_error("unexpected package name '" + src.package + "'");
+      if (find_list_file(opt.dpkg_info_dir, src.package).empty() &&
+          !fs::exists(cache / "root" / (src.package + ".version"), ec) && cached_deb(cache / "debs", src.package).empty())
+        missing.push_back(src.package);
+    }
+    spdlog::info("corpus: downloading {} packages into {}", missing.size(), (cache / "debs").string());
+    for (size_t i = 0; i < missing.size(); i += 200)
+      download_debs(cache / "debs", {missing.begin() + std::ptrdiff_t(i),
+                                     missing.begin() + std::ptrdiff_t(std::min(missing.size(), i + 200))});
+  }
+
   for (const auto& src : sources) {
+    PackageTree tree;
     std::string list_path = find_list_file(opt.dpkg_info_dir, src.package);
-    if (list_path.empty()) {
+    if (!list_path.empty()) {
+      std::ifstream in(list_path);
+      for (std::string line; std::getline(in, line);) tree.paths.push_back(line);
+      std::sort(tree.paths.begin(), tree.paths.end());
+      tree.version = versions.count(src.package) ? versions[src.package] : "";
+      fs::path copyright = fs::path(opt.doc_dir) / src.package / "copyright";
+      std::error_code ec;
+      if (fs::exists(copyright, ec)) tree.copyright = copyright.string();
+    } else if (auto cached = opt.cache_dir.empty() ? std::nullopt : cached_tree(cache, src.package)) {
+      tree = std::move(*cached);
+    } else {
       spdlog::warn("corpus: package {} is not installed; skipped", src.package);
       skipped.add("package-not-installed");
       continue;
     }
     std::string licence;
-    std::error_code ec;
-    fs::path copyright = fs::path(opt.doc_dir) / src.package / "copyright";
-    if (fs::exists(copyright, ec)) licence = licence_from_copyright(read_file(copyright.string()));
+    if (!tree.copyright.empty()) licence = licence_from_copyright(read_file(tree.copyright));
     if (licence.empty()) licence = src.licence;
     if (licence.empty() || !licence_allowed(licence, opt.allowed_licences)) {
-      spdlog::warn("corpus: package {} has licence '{}' (not on the permissive list); skipped", src.package,
-                   licence.empty() ? "unknown" : licence);
+      spdlog::debug("corpus: package {} has licence '{}' (not on the permissive list); skipped", src.package,
+                    licence.empty() ? "unknown" : licence);
       skipped.add("licence");
       continue;
     }
-    auto files = package_files(src, list_path, opt, skipped);
+    auto files = package_files(src, tree, opt, skipped);
     uint64_t kept = 0, bytes = 0;
     for (auto& [file, text] : files) {
+      manifest.candidates.files++;
+      manifest.candidates.bytes += file.bytes;
       if (!seen_paths.insert(file.path).second || !seen_content.insert(file.sha1).second) {
         skipped.add("duplicate");
         continue;
       }
-      file.version = versions.count(src.package) ? versions[src.package] : "";
+      manifest.after_exact.files++;
+      manifest.after_exact.bytes += file.bytes;
+      if (opt.near_duplicate_jaccard > 0 && !near.insert_if_new(minhash_signature(text))) {
+        skipped.add("near-duplicate");
+        continue;
+      }
+      file.version = tree.version;
       file.licence = licence;
       ++kept;
       bytes += file.bytes;
       manifest.files.push_back(std::move(file));
     }
-    spdlog::info("corpus: {} ({}): {} files, {:.2f} MB", src.package, licence, kept, bytes / 1e6);
+    manifest.after_near.files += kept;
+    manifest.after_near.bytes += bytes;
+    manifest.packages_used += kept > 0;
+    if (kept > 0) spdlog::info("corpus: {} ({}): {} files, {:.2f} MB", src.package, licence, kept, bytes / 1e6);
   }
   std::sort(manifest.files.begin(), manifest.files.end(),
             [](const CorpusFile& a, const CorpusFile& b) { return a.path < b.path; });
   for (const auto& [reason, count] : skipped.counts) manifest.skipped.emplace_back(reason, count);
+  manifest.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return manifest;
 }
 
 static json to_json(const CorpusFile& f) {
-  return json{{"path", f.path},       {"package", f.package}, {"version", f.version},
-              {"licence", f.licence}, {"language", f.language}, {"split", split_name(f.split)},
-              {"bytes", f.bytes},     {"sha1", f.sha1}};
+  json j{{"path", f.path},       {"package", f.package}, {"version", f.version},
+         {"licence", f.licence}, {"language", f.language}, {"split", split_name(f.split)},
+         {"bytes", f.bytes},     {"sha1", f.sha1}};
+  if (!f.file.empty()) j["file"] = f.file;
+  return j;
 }
 
 static CorpusFile from_json(const json& j) {
@@ -350,6 +613,7 @@ static CorpusFile from_json(const json& j) {
   f.split = split == "train" ? Split::Train : Split::Validation;
   f.bytes = j.at("bytes").get<uint64_t>();
   f.sha1 = j.at("sha1").get<std::string>();
+  f.file = j.value("file", "");
   return f;
 }
 
@@ -367,7 +631,7 @@ void write_corpus(const CorpusManifest& manifest, const std::string& out_dir, ui
     std::ofstream out;
     for (const auto& f : manifest.files) {
       if (f.split != split) continue;
-      std::string text = read_file(f.path);
+      std::string text = read_file(f.file.empty() ? f.path : f.file);
       if (sha1_hex(text) != f.sha1) throw std::runtime_error(f.path + " changed since the corpus was gathered");
       if (in_shard >= shard_bytes) {
         char name[64];
@@ -381,6 +645,60 @@ void write_corpus(const CorpusManifest& manifest, const std::string& out_dir, ui
   }
   for (const auto& f : manifest.files) manifest_out << to_json(f).dump() << '\n';
   if (!manifest_out) throw std::runtime_error("cannot write manifest in " + out_dir);
+  std::ofstream(fs::path(out_dir) / "report.md") << corpus_report(manifest);
+}
+
+std::string corpus_report(const CorpusManifest& m) {
+  struct Sum {
+    uint64_t files = 0, bytes = 0;
+    std::set<std::string> packages;
+  };
+  std::map<std::string, Sum> language, licence;
+  Sum split[2];
+  for (const auto& f : m.files) {
+    for (Sum* s : {&language[f.language], &licence[f.licence], &split[f.split == Split::Validation]}) {
+      s->files++;
+      s->bytes += f.bytes;
+      s->packages.insert(f.package);
+    }
+  }
+  const double total = std::max<double>(1, double(m.after_near.bytes));
+  std::string out;
+  auto line = [&](const std::string& text) { out += text + "\n"; };
+  auto mb = [](uint64_t bytes) { return fmt::format("{:.1f}", double(bytes) / 1e6); };
+  line("| step | files | MB |");
+  line("|---|---|---|");
+  line(fmt::format("| passed the file filters (extension, size, not generated/minified) | {} | {} |", m.candidates.files,
+                   mb(m.candidates.bytes)));
+  line(fmt::format("| after exact deduplication (SHA-1 of content) | {} | {} |", m.after_exact.files,
+                   mb(m.after_exact.bytes)));
+  line(fmt::format("| after near deduplication (MinHash, Jaccard >= 0.8) | {} | {} |", m.after_near.files,
+                   mb(m.after_near.bytes)));
+  line(fmt::format("| train | {} | {} |", split[0].files, mb(split[0].bytes)));
+  line(fmt::format("| validation ({} packages, none also in train) | {} | {} |", split[1].packages.size(),
+                   split[1].files, mb(split[1].bytes)));
+  line("");
+  line(fmt::format("{} packages gave files; wall time {:.0f} s.", m.packages_used, m.seconds));
+  line("");
+  line("| language | packages | files | MB | share |");
+  line("|---|---|---|---|---|");
+  std::vector<std::pair<std::string, Sum>> langs(language.begin(), language.end());
+  std::sort(langs.begin(), langs.end(), [](const auto& a, const auto& b) { return a.second.bytes > b.second.bytes; });
+  for (const auto& [name, s] : langs)
+    line(fmt::format("| {} | {} | {} | {} | {:.1f}% |", name, s.packages.size(), s.files, mb(s.bytes),
+                     100.0 * double(s.bytes) / total));
+  line("");
+  line("| licence (debian/copyright, Files: *) | packages | files | MB |");
+  line("|---|---|---|---|");
+  std::vector<std::pair<std::string, Sum>> lics(licence.begin(), licence.end());
+  std::sort(lics.begin(), lics.end(), [](const auto& a, const auto& b) { return a.second.bytes > b.second.bytes; });
+  for (const auto& [name, s] : lics)
+    line(fmt::format("| {} | {} | {} | {} |", name, s.packages.size(), s.files, mb(s.bytes)));
+  line("");
+  line("| left out | count |");
+  line("|---|---|");
+  for (const auto& [reason, count] : m.skipped) line(fmt::format("| {} | {} |", reason, count));
+  return out;
 }
 
 CorpusManifest read_manifest(const std::string& manifest_path) {

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <unistd.h>
 
 #include "training/corpus.h"
@@ -50,6 +52,7 @@ struct FakeSystem {
     options.dpkg_status_path = (root / "status").string();
     options.doc_dir = (root / "doc").string();
     options.validation_fraction = 0.25;
+    options.split_by = SplitBy::Path;
   }
   ~FakeSystem() { fs::remove_all(root); }
 };
@@ -152,8 +155,127 @@ TEST_CASE("gather_corpus dedups, filters, splits reproducibly and round-trips th
       if (f.path == g.path) CHECK(f.split == g.split);
 }
 
+namespace {
+// A Python-looking module of `n` functions whose names and constants depend on `seed`.
+std::string module_text(int seed, int n) {
+  std::string text;
+  for (int i = 0; i < n; ++i) {
+    std::string k = std::to_string(seed * 1000 + i);
+    text += "def handler_" + k + "(request, value_" + k + "):\n    if value_" + k + " > " + k +
+            ":\n        return request.reply(value_" + k + " * " + std::to_string(i + seed) +
+            ")\n    return None\n\n";
+  }
+  return text;
+}
+}  // namespace
+
+TEST_CASE("MinHash estimates Jaccard similarity of token shingles and ignores layout") {
+  std::string a = module_text(1, 30);
+  std::string reindented = a;
+  for (size_t pos = 0; (pos = reindented.find("    ", pos)) != std::string::npos; pos += 2)
+    reindented.replace(pos, 4, "\t");
+  std::string edited = a;
+  edited.replace(edited.find("return None"), 11, "return False");  // one small edit
+  CHECK(signature_similarity(minhash_signature(a), minhash_signature(reindented)) == 1.0);
+  CHECK(signature_similarity(minhash_signature(a), minhash_signature(edited)) > 0.9);
+  CHECK(signature_similarity(minhash_signature(a), minhash_signature(module_text(2, 30))) < 0.2);
+  CHECK(minhash_signature("a b c").empty());  // under 5 tokens: no signature
+
+  NearDuplicateIndex index(0.8);
+  CHECK(index.insert_if_new(minhash_signature(a)));
+  CHECK_FALSE(index.insert_if_new(minhash_signature(edited)));
+  CHECK(index.insert_if_new(minhash_signature(module_text(2, 30))));
+  CHECK(index.insert_if_new(minhash_signature(module_text(3, 30))));
+  CHECK_FALSE(index.insert_if_new(minhash_signature(module_text(3, 30) + module_text(3, 2))));
+  CHECK(index.insert_if_new({}));  // nothing to compare: kept
+}
+
+TEST_CASE("languages of the v2 corpus come from file extensions") {
+  CHECK(language_for_extension("/usr/share/gocode/src/x/y.go") == "go");
+  CHECK(language_for_extension("/usr/share/cargo/registry/serde-1.0/src/lib.rs") == "rust");
+  CHECK(language_for_extension("/usr/share/nodejs/a/index.mjs") == "javascript");
+  CHECK(language_for_extension("/a/B.java") == "java");
+  CHECK(language_for_extension("/a/b.hpp") == "cpp");
+  CHECK(language_for_extension("/a/b.c") == "c");
+  CHECK(parse_package_list("a split=validation\n")[0].validation_only);
+  CHECK_THROWS_WITH(parse_package_list("a split=train\n"), Catch::Contains("split"));
+}
+
+TEST_CASE("packages unpacked in the cache are read, split by package and near-deduplicated") {
+  fs::path root = fs::temp_directory_path() / ("maskfill-corpus-cache-test-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::path cache = root / "cache";
+  std::string list;
+  // 30 packages of 3 modules each; package 7's second module is an edited copy of package 3's.
+  for (int p = 0; p < 30; ++p) {
+    std::string name = "python3-pkg" + std::to_string(p);
+    fs::path tree = cache / "root" / name;
+    for (int m = 0; m < 3; ++m) {
+      std::string text = module_text(p * 10 + m, 12);
+      if (p == 7 && m == 1) {
+        text = module_text(3 * 10 + 1, 12);
+        text.replace(text.find("return None"), 11, "return 0");
+      }
+      write(tree / "usr/lib/python3/dist-packages" / name / ("m" + std::to_string(m) + ".py"), text);
+    }
+    write(tree / "usr/share/doc" / name / "copyright", "Format: x\n\nFiles: *\nLicense: MIT\n");
+    write(cache / "root" / (name + ".version"), "1." + std::to_string(p) + "-1\n");
+    list += name + " ext=py" + (p == 0 ? " split=validation" : "") + "\n";
+  }
+  write(root / "packages.txt", list);
+  CorpusOptions options;
+  options.package_list_path = (root / "packages.txt").string();
+  options.dpkg_info_dir = (root / "no-info").string();
+  options.dpkg_status_path = (root / "no-status").string();
+  options.cache_dir = cache.string();
+  options.download = false;
+  options.validation_fraction = 0.2;
+  CorpusManifest m = gather_corpus(options);
+  CHECK(m.files.size() == 89);
+  CHECK(count_skipped(m, "near-duplicate") == 1);
+  CHECK(m.candidates.files == 90);
+  CHECK(m.after_exact.files == 90);
+  CHECK(m.after_near.files == 89);
+  CHECK(m.packages_used == 30);
+  std::map<std::string, std::set<Split>> sides;
+  for (const auto& f : m.files) {
+    sides[f.package].insert(f.split);
+    CHECK(f.licence == "MIT");
+    CHECK(f.path.rfind("/usr/lib/python3/dist-packages/", 0) == 0);
+    CHECK(f.file.rfind(cache.string(), 0) == 0);
+  }
+  size_t validation_packages = 0;
+  for (const auto& [package, split] : sides) {
+    CHECK(split.size() == 1);  // no package on both sides
+    validation_packages += *split.begin() == Split::Validation;
+  }
+  CHECK(*sides["python3-pkg0"].begin() == Split::Validation);
+  CHECK(validation_packages >= 2);
+  CHECK(validation_packages < 15);
+  CHECK(std::none_of(m.files.begin(), m.files.end(), [](const CorpusFile& f) {
+    return f.package == "python3-pkg7" && f.path.ends_with("/m1.py");
+  }));
+  // The shards are read back from the cache paths.
+  write_corpus(m, (root / "out").string());
+  size_t documents = 0;
+  for (Split split : {Split::Train, Split::Validation})
+    for_each_document((root / "out").string(), split, [&](const CorpusDocument& d) {
+      ++documents;
+      CHECK(d.path.rfind("/usr/", 0) == 0);
+    });
+  CHECK(documents == 89);
+  fs::remove_all(root);
+}
+
 TEST_CASE("a missing package list is a clear error") {
   CorpusOptions options;
   options.package_list_path = "/nonexistent/packages.txt";
   CHECK_THROWS_WITH(gather_corpus(options), Catch::Contains("/nonexistent/packages.txt"));
+}
+
+TEST_CASE("sha1_hex is standard SHA-1 (FIPS 180 test vectors)") {
+  CHECK(sha1_hex("") == "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  CHECK(sha1_hex("abc") == "a9993e364706816aba3e25717850c26c9cd0d89d");
+  CHECK(sha1_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+        "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
 }

@@ -27,11 +27,12 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-int corpus(const std::string& packages, const std::string& out, double validation) {
+int corpus(const std::string& packages, const std::string& out, double validation, const std::string& cache) {
   auto start = std::chrono::steady_clock::now();
   CorpusOptions opt;
   opt.package_list_path = packages;
   opt.validation_fraction = validation;
+  opt.cache_dir = cache;
   CorpusManifest m = gather_corpus(opt);
   write_corpus(m, out);
   std::map<std::string, std::pair<uint64_t, uint64_t>> by_language, by_licence;
@@ -51,6 +52,7 @@ int corpus(const std::string& packages, const std::string& out, double validatio
   for (const auto& [k, v] : by_language) std::printf("  language %-12s %6llu files %7.2f MB\n", k.c_str(), (unsigned long long)v.first, v.second / 1e6);
   for (const auto& [k, v] : by_licence) std::printf("  licence  %-12s %6llu files %7.2f MB\n", k.c_str(), (unsigned long long)v.first, v.second / 1e6);
   for (const auto& [k, v] : m.skipped) std::printf("  skipped  %-22s %llu\n", k.c_str(), (unsigned long long)v);
+  std::printf("%s", corpus_report(m).c_str());
   return 0;
 }
 
@@ -116,7 +118,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("stderr"));
   CLI::App app{"maskfill training data stages (torch-free)"};
   app.require_subcommand(1);
-  std::string packages = "training/packages.txt", out, corpus_dir, tasks_path, out_dir = "samples/eval";
+  std::string packages = "training/packages.txt", out, corpus_dir, tasks_path, out_dir = "samples/eval", cache;
   int vocab = 6144, max_tasks = 80;
   double max_mb = 0, validation = 0.1;
   uint64_t seed = 1;
@@ -124,6 +126,7 @@ int main(int argc, char** argv) {
   c->add_option("--packages", packages);
   c->add_option("--out", out)->required();
   c->add_option("--validation", validation);
+  c->add_option("--cache", cache, "unpacked .deb cache for packages that are not installed");
   auto* t = app.add_subcommand("tokenizer", "train the BPE tokenizer");
   t->add_option("--corpus", corpus_dir)->required();
   t->add_option("--out", out)->required();
@@ -141,7 +144,7 @@ int main(int argc, char** argv) {
   k->add_option("--tasks", tasks_path)->required();
   CLI11_PARSE(app, argc, argv);
   try {
-    if (c->parsed()) return corpus(packages, out, validation);
+    if (c->parsed()) return corpus(packages, out, validation, cache);
     if (t->parsed()) return tokenizer(corpus_dir, out, vocab, max_mb);
     if (s->parsed()) return sft(corpus_dir, out, seed);
     if (e->parsed()) return eval_tasks(corpus_dir, out_dir, max_tasks);
