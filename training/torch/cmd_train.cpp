@@ -29,6 +29,7 @@ struct StageFlags {
   int threads = 0;
   std::string export_dtype = "bfloat16";
   int64_t sft_samples = 20000;
+  bool eval_only = false;
   void add_to(CLI::App& app) {
     app.add_option("--corpus", corpus, "corpus directory from `train corpus`")->capture_default_str();
     app.add_option("--tokenizer", tokenizer, "directory with tokenizer.json")->capture_default_str();
@@ -36,7 +37,9 @@ struct StageFlags {
     app.add_option("--out", out, "output directory (model + log.csv + checkpoint/)")->required();
     app.add_option("--steps", stage.steps)->capture_default_str();
     app.add_option("--batch", stage.batch)->capture_default_str();
-    app.add_option("--seq-len", stage.seq_len)->capture_default_str();
+    app.add_option("--seq-len", stage.seq_len,
+                   "training context in tokens (default: what the editor uses, FIM 643 and edits)")
+        ->capture_default_str();
     app.add_option("--lr", stage.lr)->capture_default_str();
     app.add_option("--warmup", stage.warmup_steps, "LR warmup steps")->capture_default_str();
     app.add_option("--corruption-warmup", stage.corruption_warmup_steps,
@@ -56,15 +59,45 @@ struct StageFlags {
     app.add_option("--threads", threads, "torch CPU threads (0 = all cores)");
     app.add_option("--export-dtype", export_dtype, "dtype of the written model.safetensors")->capture_default_str();
     app.add_option("--sft-samples", sft_samples, "SFT: samples to synthesize")->capture_default_str();
+    app.add_flag("--eval-only", eval_only,
+                 "load --init, print the validation loss (block diffusion: the unbiased ELBO and the old "
+                 "clipped, forced-mask estimate) and exit");
   }
 };
 
+// Samples leave room for the 3 FIM sentinels and the few extra tokens a FIM split costs.
+int64_t pretraining_sample_tokens(int64_t seq_len) { return std::max<int64_t>(16, seq_len - 8); }
+
 TokenStream cached_stream(const StageFlags& f, const Tokenizer& tokenizer, bool validation) {
-  fs::path cache = fs::path(f.out) / (validation ? "validation.tokens" : "train.tokens");
+  fs::path cache = fs::path(f.out) / fmt::format("{}-L{}.tokens", validation ? "validation" : "train", f.stage.seq_len);
   if (fs::exists(cache)) return TokenStream::load(cache.string());
-  TokenStream stream = build_pretraining_stream(f.corpus, validation, tokenizer, f.fim_rate, f.stage.seed);
+  TokenStream stream =
+      build_pretraining_stream(f.corpus, validation, tokenizer, pretraining_sample_tokens(f.stage.seq_len));
   stream.save(cache.string());
   return stream;
+}
+
+// --eval-only: the validation objective of a trained model; for block diffusion also the old,
+// biased estimate (training's clipped schedule and forced mask, u ~ U(0,1)) for comparison.
+int evaluate_only(Transformer& model, const TokenStream& validation, const StageFlags& f, const FimOptions& fim,
+                  int32_t mask_id) {
+  torch::Device device(f.stage.device);
+  model->to(device);
+  WindowSampler windows(validation, f.stage.seq_len, fim);
+  auto batches = windows.fixed(f.stage.eval_batches, f.stage.batch);
+  const int64_t block = model->config().block_size;
+  nlohmann::json out = {{"stage", f.stage.name}, {"seq_len", f.stage.seq_len}, {"batches", batches.size()},
+                        {"rows", f.stage.batch}};
+  if (f.stage.objective == Objective::Autoregressive) {
+    out["ar_ce"] = validation_loss(model, batches, Objective::Autoregressive, mask_id, NoiseSchedule{});
+  } else {
+    NoiseSchedule old;  // the previous validation: training's schedule with u_max 1
+    old.block = block;
+    out["elbo_unbiased"] = validation_loss(model, batches, Objective::BlockDiffusion, mask_id, NoiseSchedule::elbo(block));
+    out["elbo_clipped_forced"] = validation_loss(model, batches, Objective::BlockDiffusion, mask_id, old);
+  }
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
 }
 
 void write_summary(const StageFlags& f, const StageResult& r) {
@@ -103,26 +136,38 @@ int run_training_stage(StageFlags& f, const std::string& stage) {
     }
   }
   TokenStream train, validation;
+  FimOptions fim;
+  const std::string chat_config = (fs::path(f.tokenizer) / "tokenizer_config.json").string();
   if (stage == "sft") {
-    train = build_sft_stream(f.corpus, tokenizer, (fs::path(f.tokenizer) / "tokenizer_config.json").string(),
-                             f.sft_samples, f.stage.seed, false);
-    validation = build_sft_stream(f.corpus, tokenizer, (fs::path(f.tokenizer) / "tokenizer_config.json").string(),
-                                  std::max<int64_t>(200, f.sft_samples / 20), f.stage.seed, true);
+    validation = build_sft_stream(f.corpus, tokenizer, chat_config, std::max<int64_t>(200, f.sft_samples / 20),
+                                  f.stage.seed, true, f.stage.seq_len);
+    if (!f.eval_only)
+      train = build_sft_stream(f.corpus, tokenizer, chat_config, f.sft_samples, f.stage.seed, false, f.stage.seq_len);
   } else {
-    train = cached_stream(f, tokenizer, false);
+    fim = FimOptions{f.fim_rate, &tokenizer, special, f.stage.seed};
     validation = cached_stream(f, tokenizer, true);
+    if (!f.eval_only) train = cached_stream(f, tokenizer, false);
   }
-  StageResult result = run_stage(model, train, validation, f.stage, special.mask);
+  if (f.eval_only) {
+    if (f.init.empty()) throw std::runtime_error("--eval-only needs --init");
+    return evaluate_only(model, validation, f, fim, special.mask);
+  }
+  StageResult result = run_stage(model, train, validation, f.stage, special.mask, fim);
   export_model(model, f.tokenizer, (fs::path(f.out) / "model").string(), parse_dtype(f.export_dtype));
   write_summary(f, result);
   return 0;
 }
 
-int run_corpus(const std::string& packages, const std::string& out) {
+int run_corpus(const std::string& packages, const std::string& out, const std::string& cache, double validation_fraction,
+               double near_dup) {
   CorpusOptions options;
   options.package_list_path = packages;
+  options.cache_dir = cache;
+  options.validation_fraction = validation_fraction;
+  options.near_duplicate_jaccard = near_dup;
   CorpusManifest manifest = gather_corpus(options);
   write_corpus(manifest, out);
+  std::printf("%s", corpus_report(manifest).c_str());
   uint64_t bytes = 0, validation = 0;
   for (const auto& file : manifest.files) {
     bytes += file.bytes;
@@ -130,6 +175,57 @@ int run_corpus(const std::string& packages, const std::string& out) {
   }
   spdlog::info("corpus: {} files ({} validation), {:.1f} MB, written to {}", manifest.files.size(), validation,
                double(bytes) / 1e6, out);
+  return 0;
+}
+
+struct FimStatsFlags {
+  std::string corpus = "runs/corpus", tokenizer = "runs/tokenizer";
+  int64_t seq_len = 512, windows = 2000, documents = 2000;
+  double fim_rate = 0.5;
+  uint64_t seed = 1;
+  void add_to(CLI::App& app) {
+    app.add_option("--corpus", corpus)->capture_default_str();
+    app.add_option("--tokenizer", tokenizer)->capture_default_str();
+    app.add_option("--seq-len", seq_len)->capture_default_str();
+    app.add_option("--windows", windows, "training windows drawn")->capture_default_str();
+    app.add_option("--documents", documents, "train documents used (every k-th, N in all)")->capture_default_str();
+    app.add_option("--fim-rate", fim_rate)->capture_default_str();
+    app.add_option("--seed", seed)->capture_default_str();
+  }
+};
+
+int run_fim_stats(const FimStatsFlags& f) {
+  Tokenizer tokenizer = Tokenizer::from_file((fs::path(f.tokenizer) / "tokenizer.json").string());
+  // Every k-th train document, so all of the corpus's languages are represented.
+  size_t train_files = 0;
+  for (const auto& file : read_manifest((fs::path(f.corpus) / "manifest.jsonl").string()).files)
+    train_files += file.split == Split::Train;
+  const size_t stride = std::max<size_t>(1, train_files / size_t(std::max<int64_t>(1, f.documents)));
+  std::vector<std::string> documents;
+  size_t index = 0;
+  for_each_document(f.corpus, Split::Train, [&](const CorpusDocument& doc) {
+    if (index++ % stride == 0 && int64_t(documents.size()) < f.documents) documents.push_back(doc.text);
+  });
+  FimStats before = whole_document_fim_stats(documents, tokenizer, f.fim_rate, f.seq_len, f.windows, f.seed);
+  TokenStream stream = pack_documents(documents, tokenizer, pretraining_sample_tokens(f.seq_len));
+  WindowSampler sampler(stream, f.seq_len, FimOptions{f.fim_rate, &tokenizer, SpecialIds::from(tokenizer), f.seed});
+  std::mt19937_64 rng(f.seed);
+  FimStats after;
+  const int64_t rows = 16;
+  for (int64_t drawn = 0; drawn < f.windows; drawn += rows) sampler.sample(rows, rng, 0, &after);
+  uint64_t tokens = 0;
+  for (const auto& d : documents) tokens += d.size();
+  nlohmann::json out = {
+      {"documents", documents.size()},
+      {"mean_document_bytes", documents.empty() ? 0.0 : double(tokens) / double(documents.size())},
+      {"seq_len", f.seq_len},
+      {"windows", f.windows},
+      {"before_whole_document_fim_random_windows",
+       {{"middle_tokens", before.middle_tokens}, {"seeing_suffix", before.seeing_fraction()}}},
+      {"after_per_sample_fim_aligned_windows",
+       {{"middle_tokens", after.middle_tokens}, {"seeing_suffix", after.seeing_fraction()},
+        {"samples", stream.samples()}}}};
+  std::printf("%s\n", out.dump(2).c_str());
   return 0;
 }
 
@@ -149,6 +245,18 @@ int run_train(int argc, char** argv) {
   auto* corpus_cmd = app.add_subcommand("corpus", "gather permissively licensed sources from Debian packages");
   corpus_cmd->add_option("--packages", packages)->capture_default_str();
   corpus_cmd->add_option("--out", corpus_out)->capture_default_str();
+  std::string corpus_cache;
+  double corpus_validation = 0.1, near_dup = 0.8;
+  corpus_cmd->add_option("--cache", corpus_cache,
+                         "download (apt-get download) and unpack (dpkg-deb -x) packages that are not installed here");
+  corpus_cmd->add_option("--validation", corpus_validation, "share of packages held out")->capture_default_str();
+  corpus_cmd->add_option("--near-dup", near_dup, "MinHash Jaccard at which a file is a near-duplicate (0 = off)")
+      ->capture_default_str();
+  FimStatsFlags fim_stats;
+  auto* fim_cmd = app.add_subcommand(
+      "fim-stats", "measure the share of FIM middle tokens whose suffix is in the same training window, for the "
+                   "whole-document recipe and for per-sample FIM with aligned windows");
+  fim_stats.add_to(*fim_cmd);
   std::string tok_corpus = "runs/corpus", tok_out = "runs/tokenizer";
   int32_t vocab = 6144;
   int64_t max_bytes = 0;
@@ -174,7 +282,8 @@ int run_train(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (*corpus_cmd) return run_corpus(packages, corpus_out);
+  if (*corpus_cmd) return run_corpus(packages, corpus_out, corpus_cache, corpus_validation, near_dup);
+  if (*fim_cmd) return run_fim_stats(fim_stats);
   if (*tok_cmd) return run_tokenizer(tok_corpus, tok_out, vocab, max_bytes);
   if (*ar_cmd) return run_training_stage(ar_flags, "ar");
   if (*bd_cmd) return run_training_stage(bd_flags, "bd");

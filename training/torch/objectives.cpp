@@ -26,20 +26,32 @@ NoisedBatch add_block_noise(const torch::Tensor& x0, const torch::Tensor& maskab
   auto device = x0.device();
   auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   auto can_mask = maskable.defined() ? maskable : torch::ones({rows, length}, f32.dtype(torch::kBool));
-  auto u = torch::rand({rows, blocks, 1}, generator, f32) * schedule.u_max;
-  auto u_blk = u.clamp(1.0 / double(B), 1.0);  // block-wise clipping: at least 1/B of a block
+  torch::Tensor u;
+  if (schedule.stratified) {
+    const int64_t n = rows * blocks;
+    auto strata = torch::randperm(n, generator, torch::TensorOptions().dtype(torch::kLong).device(device));
+    u = ((strata.to(torch::kFloat32) + torch::rand({n}, generator, f32)) / double(n)).view({rows, blocks, 1});
+  } else {
+    u = torch::rand({rows, blocks, 1}, generator, f32);
+  }
+  u = u * schedule.u_max;
+  // Block-wise clipping (training): at least 1/B of a block. Without it, u > 0 (1/u is finite).
+  auto u_blk = schedule.clip ? u.clamp(1.0 / double(B), 1.0) : u.clamp(1e-6, 1.0);
   auto draws = torch::rand({rows, blocks, B}, generator, f32);
   auto blocked_can = can_mask.view({rows, blocks, B});
   auto masked = (draws < u_blk) & blocked_can;
-  // One forced mask in every block that has a maskable token but drew none.
-  auto none = masked.any(-1, true).logical_not() & blocked_can.any(-1, true);
-  auto scores = draws.masked_fill(blocked_can.logical_not(), 2.0);
-  auto forced = torch::zeros_like(masked).scatter_(-1, scores.argmin(-1, true), true) & none;
-  masked = (masked | forced).view({rows, length});
+  if (schedule.force_mask) {
+    // One forced mask in every block that has a maskable token but drew none.
+    auto none = masked.any(-1, true).logical_not() & blocked_can.any(-1, true);
+    auto scores = draws.masked_fill(blocked_can.logical_not(), 2.0);
+    auto forced = torch::zeros_like(masked).scatter_(-1, scores.argmin(-1, true), true) & none;
+    masked = masked | forced;
+  }
+  masked = masked.view({rows, length});
   auto weight = schedule.in_warmup ? torch::ones({rows, length}, f32)
                                    : (1.0 / u_blk).expand({rows, blocks, B}).reshape({rows, length});
   auto noisy = x0.masked_fill(masked, mask_id);
-  return {noisy, masked, weight};
+  return {noisy, masked, weight, can_mask};
 }
 
 torch::Tensor block_diffusion_training_mask(int64_t length, int64_t block, torch::Device device) {
@@ -52,23 +64,47 @@ torch::Tensor block_diffusion_training_mask(int64_t length, int64_t block, torch
   return torch::cat({torch::cat({noisy_to_noisy, noisy_to_clean}, 1), torch::cat({clean_to_noisy, clean_to_clean}, 1)}, 0);
 }
 
+torch::Tensor hidden_states(Transformer& model, const torch::Tensor& ids, const torch::Tensor& positions,
+                            const torch::Tensor& mask) {
+  // The same layers as TransformerImpl::forward_full (a test checks lm_head(hidden) == its logits).
+  auto device = model->lm_head->weight.device();
+  static thread_local RopeTables tables;
+  const int64_t needed = positions.max().item<int64_t>() + 1;
+  if (!tables.cos.defined() || tables.cos.size(0) < needed || tables.cos.device() != device)
+    tables = make_rope_tables(model->config(), std::max<int64_t>(needed, 256), device);
+  auto cos = tables.cos.index_select(0, positions), sin = tables.sin.index_select(0, positions);
+  auto hidden = model->model->embed_tokens(ids);
+  for (size_t i = 0; i < model->model->layers->size(); ++i) {
+    auto layer = model->model->layers[i]->as<DecoderLayerImpl>();
+    hidden = hidden + layer->self_attn(layer->input_layernorm(hidden), cos, sin, mask, nullptr, nullptr, 0);
+    hidden = hidden + layer->mlp(layer->post_attention_layernorm(hidden));
+  }
+  return model->model->norm(hidden);
+}
+
 LossOut block_diffusion_loss(Transformer& model, const torch::Tensor& x0, const NoisedBatch& noised) {
   const int64_t length = x0.size(1);
   auto device = x0.device();
   const int64_t B = model->config().block_size;
   auto positions = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(device)).repeat({2});
   auto mask = block_diffusion_training_mask(length, B, device);
-  auto logits = model->forward_full(torch::cat({noised.noisy, x0}, 1), positions, mask);
-  // No logit shift: the logits at a masked position predict that position's own token.
-  auto noisy_logits = logits.narrow(1, 0, length).to(torch::kFloat32);
-  auto losses = F::cross_entropy(noisy_logits.reshape({-1, noisy_logits.size(-1)}), x0.reshape({-1}),
-                                 F::CrossEntropyFuncOptions().reduction(torch::kNone)).view_as(x0.to(torch::kFloat32));
-  auto masked = noised.masked.to(torch::kFloat32);
-  auto predicted = masked.sum();
-  // Normalised by all tokens (LLaDA / BD3-LM style): the weighted sum estimates the ELBO.
-  auto loss = (losses * masked * noised.weight).sum() / double(x0.numel());
-  auto plain = (losses * masked).sum() / predicted.clamp_min(1);
-  return {loss, plain.item<double>(), int64_t(predicted.item<double>())};
+  auto hidden = hidden_states(model, torch::cat({noised.noisy, x0}, 1), positions, mask);
+  // Only the noisy half's masked positions are predicted (no logit shift: each predicts its own
+  // token), so only they go through the output layer.
+  auto selected = noised.masked.reshape({-1}).nonzero().squeeze(1);
+  auto noisy_hidden = hidden.narrow(1, 0, length).reshape({-1, hidden.size(-1)}).index_select(0, selected);
+  auto logits = model->lm_head(noisy_hidden).to(torch::kFloat32);
+  auto targets = x0.reshape({-1}).index_select(0, selected);
+  auto weights = noised.weight.reshape({-1}).index_select(0, selected);
+  auto losses = F::cross_entropy(logits, targets, F::CrossEntropyFuncOptions().reduction(torch::kNone));
+  const int64_t predicted = selected.size(0);
+  const double maskable = std::max(1.0, noised.maskable.defined() ? noised.maskable.sum().item<double>()
+                                                                  : double(x0.numel()));
+  // Normalised by the maskable tokens (LLaDA / BD3-LM style): the weighted sum estimates the ELBO
+  // per token (per response token in SFT).
+  auto loss = (losses * weights).sum() / maskable;
+  double plain = predicted > 0 ? losses.sum().item<double>() / double(predicted) : 0.0;
+  return {loss, plain, predicted};
 }
 
 }  // namespace maskfill::training

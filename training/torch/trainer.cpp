@@ -88,18 +88,18 @@ static LossOut stage_loss(Transformer& model, const Batch& batch, Objective obje
   if (objective == Objective::Autoregressive)
     return autoregressive_loss(model, batch.ids.to(device), batch.trainable.to(device));
   NoisedBatch noised = add_block_noise(batch.ids, batch.trainable, schedule, mask_id, generator);
-  noised = {noised.noisy.to(device), noised.masked.to(device), noised.weight.to(device)};
+  noised = {noised.noisy.to(device), noised.masked.to(device), noised.weight.to(device), noised.maskable.to(device)};
   return block_diffusion_loss(model, batch.ids.to(device), noised);
 }
 
 double validation_loss(Transformer& model, const std::vector<Batch>& batches, Objective objective, int32_t mask_id,
-                       int64_t block) {
+                       const NoiseSchedule& schedule) {
   torch::NoGradGuard no_grad;
   model->eval();
   torch::Generator generator = at::detail::createCPUGenerator(12345);
   double total = 0;
   for (const Batch& batch : batches) {
-    LossOut out = stage_loss(model, batch, objective, NoiseSchedule{block, 1.0, false}, mask_id, generator);
+    LossOut out = stage_loss(model, batch, objective, schedule, mask_id, generator);
     total += objective == Objective::Autoregressive ? out.token_loss : out.loss.item<double>();
   }
   model->train();
@@ -107,7 +107,7 @@ double validation_loss(Transformer& model, const std::vector<Batch>& batches, Ob
 }
 
 StageResult run_stage(Transformer& model, const TokenStream& train, const TokenStream& validation,
-                      const StageOptions& o, int32_t mask_id) {
+                      const StageOptions& o, int32_t mask_id, const FimOptions& fim) {
   fs::create_directories(o.out_dir);
   torch::Device device(o.device);
   if (device.is_cuda()) at::globalContext().setAllowTF32CuBLAS(true);  // tiny models: TF32 is plenty
@@ -123,15 +123,20 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
   // The data order depends on the step, so a resumed run sees what an uninterrupted one would.
   std::mt19937_64 rng(o.seed * 1000003 + first_step);
   torch::Generator generator = at::detail::createCPUGenerator(o.seed * 7919 + first_step);
-  auto val_batches = validation_batches(validation, o.eval_batches, o.batch, o.seq_len);
+  if (o.seq_len > model->config().max_position_embeddings)
+    throw std::runtime_error("--seq-len " + std::to_string(o.seq_len) + " exceeds the model's context " +
+                             std::to_string(model->config().max_position_embeddings));
+  WindowSampler train_windows(train, o.seq_len, fim), validation_windows(validation, o.seq_len, fim);
+  auto val_batches = validation_windows.fixed(o.eval_batches, o.batch);
   const int64_t block = model->config().block_size;
+  const NoiseSchedule val_schedule = NoiseSchedule::elbo(block);
   std::deque<double> recent;
   StageResult result;
   auto start = Clock::now();
   for (int64_t step = first_step; step < o.steps; ++step) {
     double lr = learning_rate(o, step);
     set_lr(optimizer, lr);
-    Batch batch = sample_batch(train, o.batch, o.seq_len, rng);
+    Batch batch = train_windows.sample(o.batch, rng, train_windows.epoch_of(step, o.batch));
     NoiseSchedule schedule = noise_at(o, step, block);
     LossOut out = stage_loss(model, batch, o.objective, schedule, mask_id, generator);
     optimizer.zero_grad();
@@ -144,7 +149,7 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     double tokens_per_s = double((step - first_step + 1) * o.batch * o.seq_len) / std::max(elapsed, 1e-9);
     bool evaluate = (step + 1) % o.eval_every == 0 || step + 1 == o.steps;
-    double val = evaluate ? validation_loss(model, val_batches, o.objective, mask_id, block) : NAN;
+    double val = evaluate ? validation_loss(model, val_batches, o.objective, mask_id, val_schedule) : NAN;
     if (evaluate) result.val_loss = val;
     log << step + 1 << ',' << lr << ',' << out.token_loss << ',' << grad_norm << ',' << schedule.u_max << ','
         << (evaluate ? std::to_string(val) : "") << ',' << tokens_per_s << '\n';
@@ -164,7 +169,7 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
   if (result.steps == 0) result.steps = first_step;
   result.train_loss = recent.empty() ? NAN : std::accumulate(recent.begin(), recent.end(), 0.0) / double(recent.size());
   if (std::isnan(result.val_loss) || result.val_loss == 0)
-    result.val_loss = validation_loss(model, val_batches, o.objective, mask_id, block);
+    result.val_loss = validation_loss(model, val_batches, o.objective, mask_id, val_schedule);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;
 }

@@ -1,5 +1,6 @@
-// One training stage: AdamW, linear warmup then cosine LR, gradient clipping, packed random
-// windows, periodic validation, checkpoints with resume, a CSV log and a progress line.
+// One training stage: AdamW, linear warmup then cosine LR, gradient clipping, packed windows that
+// start at sample boundaries, periodic validation, checkpoints with resume, a CSV log and a
+// progress line.
 #pragma once
 
 #include <string>
@@ -12,12 +13,18 @@ namespace maskfill::training {
 
 enum class Objective { Autoregressive, BlockDiffusion };
 
+// The training context by default: what the editor puts in one forward. A FIM completion is
+// prefix 384 + suffix 128 + 3 sentinels + up to 128 generated tokens = 643 positions
+// (infill/completer.h, the eval's extension cap); an instruction edit is the chat template,
+// the instruction, the span and its rewrite, which fits 1,024 for spans up to about 400 tokens.
+constexpr int64_t kEditorContext = 1024;
+
 struct StageOptions {
   std::string name = "stage";
   Objective objective = Objective::BlockDiffusion;
   int64_t steps = 1000;
   int64_t batch = 16;
-  int64_t seq_len = 256;
+  int64_t seq_len = kEditorContext;
   double lr = 1e-3;
   double min_lr_ratio = 0.1;
   int64_t warmup_steps = 50;
@@ -40,12 +47,15 @@ struct StageResult {
   double seconds = 0;
 };
 
+// `fim`: pretraining samples turned into SPM FIM when batches are drawn (rate 0 for SFT).
 StageResult run_stage(Transformer& model, const TokenStream& train, const TokenStream& validation,
-                      const StageOptions& options, int32_t mask_id);
+                      const StageOptions& options, int32_t mask_id, const FimOptions& fim = {});
 
-// Validation: AR = mean next-token CE; block diffusion = the ELBO-weighted masked loss with
-// u ~ U(0,1) per block under a fixed seed (the same noise for every call).
+// Validation: AR = mean next-token CE; block diffusion = the ELBO per maskable token (per
+// response token in SFT) under `schedule` with a fixed seed (the same noise for every call).
+// The default schedule is NoiseSchedule::elbo: u ~ U(0,1), no clipping, no forced mask, 1/u
+// weight, an unbiased estimate of the ELBO.
 double validation_loss(Transformer& model, const std::vector<Batch>& batches, Objective objective, int32_t mask_id,
-                       int64_t block);
+                       const NoiseSchedule& schedule);
 
 }  // namespace maskfill::training
