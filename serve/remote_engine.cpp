@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -73,6 +74,7 @@ struct Exchange {
     curl_easy_setopt(easy, CURLOPT_USERAGENT, "maskfill-lsp");
     if (!options.api_key.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + options.api_key).c_str());
   }
+  void add_header(const std::string& line) { headers = curl_slist_append(headers, line.c_str()); }
   void post_json(std::string text) {
     body = std::move(text);
     headers = curl_slist_append(headers, "Content-Type: application/json");
@@ -118,6 +120,23 @@ std::string get_text(const RemoteOptions& options, const Share& share, const std
   CURLcode code = curl_easy_perform(x.easy);
   if (code != CURLE_OK || x.status() != 200) throw std::runtime_error(failure(base, options, code, x));
   return x.response;
+}
+
+// A key for prompt-cache-aware load balancing (docs/deploy.md): FNV-1a over the prompt's first
+// 128 tokens, which stay the same while a user types at one place of one document, so a proxy
+// hashing on it sends those requests to the box that holds their prompt cache.
+std::string affinity_key(const std::vector<int32_t>& prompt) {
+  uint64_t hash = 1469598103934665603ULL;
+  for (size_t i = 0; i < prompt.size() && i < 128; ++i) {
+    uint32_t token = static_cast<uint32_t>(prompt[i]);
+    for (int byte = 0; byte < 4; ++byte) {
+      hash ^= (token >> (8 * byte)) & 0xff;
+      hash *= 1099511628211ULL;
+    }
+  }
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  return text;
 }
 
 StopReason stop_reason(const std::string& name) {
@@ -257,6 +276,7 @@ int RemoteBatch::add(const std::vector<int32_t>& prompt, const DecodeOptions& op
   body["return_token_ids"] = true;
   Sequence s;
   s.exchange = std::make_unique<Exchange>(engine_.options(), engine_.share(), engine_.base() + "/v1/completions");
+  s.exchange->add_header("X-Maskfill-Affinity: " + affinity_key(prompt));
   s.exchange->post_json(body.dump());
   s.exchange->finish_setup();
   s.cancel = std::move(cancel);

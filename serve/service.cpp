@@ -119,10 +119,12 @@ void Service::handle(const HttpRequest& request, HttpResponder& raw) {
   }
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   std::string endpoint = endpoint_label(path);
-  metrics_.request_done(endpoint, responder.status(), seconds);
-  if (responder.status() == 400) metrics_.rejected("bad_request");
-  if (responder.status() == 429) metrics_.rejected("busy");
-  spdlog::info("serve: {} {} {} {} {:.1f} ms", request.peer, request.method, endpoint, responder.status(), seconds * 1000);
+  // 499 (as nginx logs it): the client closed the connection before the answer.
+  int status = responder.status() ? responder.status() : 499;
+  metrics_.request_done(endpoint, status, seconds);
+  if (status == 400) metrics_.rejected("bad_request");
+  if (status == 429) metrics_.rejected("busy");
+  spdlog::info("serve: {} {} {} {} {:.1f} ms", request.peer, request.method, endpoint, status, seconds * 1000);
 }
 
 void Service::completions(const HttpRequest& request, HttpResponder& responder, bool chat) {

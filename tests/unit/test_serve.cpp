@@ -1,0 +1,214 @@
+// `maskfill serve` in process: the HTTP server and the OpenAI routes over a scripted engine (the
+// bundled model's tokenizer and config, no torch), and the remote engine of `lsp --backend`
+// talking to it: the same tokens as the engine itself, batches, cancellation that reaches the
+// server, timeouts, refused keys and unreachable servers with readable errors; plus the text
+// stream's stop strings and hold-back.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "inference/model_files.h"
+#include "inference/tokenizer.h"
+#include "serve/http_server.h"
+#include "serve/remote_engine.h"
+#include "serve/service.h"
+#include "serve/text_stream.h"
+
+using namespace maskfill;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string bundled_model_dir() {
+  return (std::filesystem::path(__FILE__).parent_path() / "../../models/maskfill-tiny").lexically_normal().string();
+}
+
+// Generates "x = <seed>" then EOS, one block per "step" (sleeping step_ms), polling cancel.
+class FakeEngine : public Engine {
+ public:
+  explicit FakeEngine(int step_ms = 0)
+      : files_(locate_model_files(bundled_model_dir())), tokenizer_(Tokenizer::from_file(files_.tokenizer_json_path)), step_ms_(step_ms) {}
+  const Tokenizer& tokenizer() const override { return tokenizer_; }
+  const ModelConfig& config() const override { return files_.config; }
+  const TokenizerConfig& tokenizer_config() const override { return files_.tokenizer_config; }
+  std::string description() const override { return "fake engine"; }
+  DecodeResult generate(const std::vector<int32_t>& prompt, const DecodeOptions& options, const CancelCheck& cancel) override {
+    DecodeResult result;
+    result.stats.prompt_tokens = int(prompt.size());
+    result.stats.prompt_tokens_computed = int(prompt.size());
+    for (int step = 0; step < std::max(1, options.gen_length / 4); ++step) {
+      if (cancel && cancel()) {
+        ++cancelled;
+        result.stop = StopReason::Cancelled;
+        return result;
+      }
+      if (step_ms_) std::this_thread::sleep_for(std::chrono::milliseconds(step_ms_));
+      ++result.stats.forwards;
+    }
+    result.tokens = tokenizer_.encode("x = " + std::to_string(options.seed) + " + " + std::to_string(prompt.size()));
+    if (int(result.tokens.size()) > options.gen_length + options.extend_max) result.tokens.resize(options.gen_length + options.extend_max);
+    result.text = tokenizer_.decode(result.tokens);
+    result.stats.generated_tokens = int(result.tokens.size());
+    result.stop = StopReason::Eos;
+    return result;
+  }
+  DecodeResult generate_autoregressive(const std::vector<int32_t>& prompt, int n, const CancelCheck& cancel) override {
+    DecodeOptions options;
+    options.gen_length = n;
+    return generate(prompt, options, cancel);
+  }
+  std::atomic<int> cancelled{0};
+
+ private:
+  ModelFiles files_;
+  Tokenizer tokenizer_;
+  int step_ms_;
+};
+
+// `maskfill serve` on a free loopback port in this process.
+struct Server {
+  explicit Server(Engine& engine, std::optional<std::string> key = std::nullopt) {
+    serve::ServiceOptions options;
+    options.model_dir = bundled_model_dir();
+    options.api.model_id = "maskfill-tiny";
+    service = std::make_unique<serve::Service>(engine, options);
+    serve::HttpOptions http;
+    http.port = 0;
+    http.api_key = key;
+    server = std::make_unique<serve::HttpServer>(http, [this](const serve::HttpRequest& r, serve::HttpResponder& w) { service->handle(r, w); });
+    server->listen();
+    url = "http://127.0.0.1:" + std::to_string(server->port());
+    thread = std::thread([this] { server->run(); });
+  }
+  ~Server() {
+    server->stop();
+    thread.join();
+    service->stop();
+  }
+  std::unique_ptr<serve::Service> service;
+  std::unique_ptr<serve::HttpServer> server;
+  std::string url;
+  std::thread thread;
+};
+
+DecodeOptions options_with(uint64_t seed, int gen = 16) {
+  DecodeOptions o;
+  o.gen_length = gen;
+  o.seed = seed;
+  o.threshold = 0.9;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("remote engine: same tokens, stop reason and stats as the engine behind the server", "[serve]") {
+  FakeEngine engine;
+  Server server(engine);
+  auto remote = connect_remote_engine({server.url});
+  CHECK(remote->description() == "remote: " + server.url + " (fake engine)");
+  CHECK(remote->config().vocab_size == engine.config().vocab_size);
+  std::vector<int32_t> prompt = engine.tokenizer().encode("def f(x):\n    return ");
+  DecodeResult local = engine.generate(prompt, options_with(7), {});
+  DecodeResult over_http = remote->generate(prompt, options_with(7), {});
+  CHECK(over_http.tokens == local.tokens);
+  CHECK(over_http.text == local.text);
+  CHECK(over_http.stop == StopReason::Eos);
+  CHECK(over_http.stats.forwards == local.stats.forwards);
+  CHECK(over_http.stats.prompt_tokens == int(prompt.size()));
+}
+
+TEST_CASE("remote engine: a batch sends its sequences together and keeps them apart", "[serve]") {
+  FakeEngine engine(5);
+  Server server(engine);
+  auto remote = connect_remote_engine({server.url});
+  std::vector<int32_t> prompt = engine.tokenizer().encode("a = 1\n");
+  auto batch = remote->start_batch();
+  int a = batch->add(prompt, options_with(1), {});
+  int b = batch->add(prompt, options_with(2), {});
+  while (batch->active() > 0) batch->step();
+  CHECK(batch->take(b).text == "x = 2 + " + std::to_string(prompt.size()));
+  CHECK(batch->take(a).text == "x = 1 + " + std::to_string(prompt.size()));
+}
+
+TEST_CASE("remote engine: cancelling aborts the request and the server cancels the sequence", "[serve]") {
+  FakeEngine engine(20);  // 64 tokens = 16 steps of 20 ms
+  Server server(engine);
+  auto remote = connect_remote_engine({server.url});
+  std::atomic<bool> cancel{false};
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(60ms);
+    cancel = true;
+  });
+  DecodeResult result = remote->generate(engine.tokenizer().encode("b = 2\n"), options_with(0, 64), [&] { return cancel.load(); });
+  canceller.join();
+  CHECK(result.stop == StopReason::Cancelled);
+  for (int i = 0; i < 500 && engine.cancelled == 0; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(engine.cancelled == 1);
+}
+
+TEST_CASE("remote engine: timeouts, refused keys and unreachable servers give readable errors", "[serve]") {
+  FakeEngine slow(2000);
+  Server server(slow, std::string("secret-key-0123456789"));
+  RemoteOptions options{server.url, "secret-key-0123456789"};
+  options.timeout_ms = 300;
+  auto remote = connect_remote_engine(options);
+  std::string failure;
+  auto listener_engine = connect_remote_engine(options, [&](bool ok, const std::string& message) { if (!ok) failure = message; });
+  REQUIRE_THROWS_WITH(listener_engine->generate({1, 2, 3}, options_with(0, 8), {}),
+                      Catch::Contains("did not answer within 300 ms"));
+  CHECK(failure.find("did not answer") != std::string::npos);
+  REQUIRE_THROWS_WITH(connect_remote_engine({server.url, "wrong-key"}), Catch::Contains("refused the API key"));
+  // A port nobody listens on (the server's own, after it stopped).
+  std::string gone;
+  {
+    FakeEngine engine;
+    Server brief(engine);
+    gone = brief.url;
+  }
+  REQUIRE_THROWS_WITH(connect_remote_engine({gone}), Catch::Contains("cannot reach the backend"));
+  REQUIRE_THROWS_WITH(connect_remote_engine({"ftp://example"}), Catch::Contains("http://"));
+  CHECK(normalize_backend_url("http://box:8080/v1/") == "http://box:8080");
+}
+
+TEST_CASE("constant-time key comparison and loopback detection", "[serve]") {
+  CHECK(serve::constant_time_equal("abc", "abc"));
+  CHECK_FALSE(serve::constant_time_equal("abd", "abc"));
+  CHECK_FALSE(serve::constant_time_equal("ab", "abc"));
+  CHECK_FALSE(serve::constant_time_equal("abcd", "abc"));
+  CHECK_FALSE(serve::constant_time_equal("", "abc"));
+  CHECK(serve::is_loopback_host("127.0.0.1"));
+  CHECK(serve::is_loopback_host("::1"));
+  CHECK(serve::is_loopback_host("localhost"));
+  CHECK_FALSE(serve::is_loopback_host("0.0.0.0"));
+  CHECK_FALSE(serve::is_loopback_host("10.1.2.3"));
+}
+
+TEST_CASE("text stream: stop strings across tokens, hold-back while a stop may start, token cap", "[serve]") {
+  Tokenizer tokenizer = Tokenizer::from_file(locate_model_files(bundled_model_dir()).tokenizer_json_path);
+  std::vector<int32_t> all = tokenizer.encode("total = 0\nfor x in xs:\n");
+  SECTION("stop string") {
+    serve::TextStream stream(tokenizer, {"\nfor"}, 0);
+    std::string sent;
+    for (size_t n = 1; n <= all.size() && !stream.done(); ++n) sent += stream.update({all.begin(), all.begin() + n}, false);
+    sent += stream.update(all, true);
+    CHECK(sent == "total = 0");
+    CHECK(stream.stop_hit());
+  }
+  SECTION("no stop: everything, in order, nothing twice") {
+    serve::TextStream stream(tokenizer, {"never"}, 0);
+    std::string sent;
+    for (size_t n = 1; n <= all.size(); ++n) sent += stream.update({all.begin(), all.begin() + n}, n == all.size());
+    CHECK(sent == "total = 0\nfor x in xs:\n");
+    CHECK_FALSE(stream.stop_hit());
+  }
+  SECTION("token cap") {
+    serve::TextStream stream(tokenizer, {}, 3);
+    std::string sent = stream.update(all, true);
+    CHECK(stream.length_hit());
+    CHECK(stream.tokens().size() == 3);
+    CHECK(sent == tokenizer.decode({all.begin(), all.begin() + 3}));
+  }
+}
