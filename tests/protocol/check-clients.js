@@ -207,7 +207,7 @@ async function checkServer(clientSettings) {
       if (m.method === 'window/showMessage' && /setting/.test(m.params.message)) problem(where, `showMessage: ${m.params.message}`);
     }
   }
-  notes.push(`server: ${binary} accepts what both clients send`);
+  notes.push(`server: ${binary} checked with what both clients send`);
 }
 
 (async () => {
