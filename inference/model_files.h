@@ -40,21 +40,24 @@ struct ModelConfig {
 };
 
 // Throws std::runtime_error naming the missing or invalid field.
-ModelConfig parse_model_config(const std::string& config_json_text);
+// `source` names the file in error messages.
+ModelConfig parse_model_config(const std::string& config_json_text, const std::string& source = "config.json");
 
 struct TokenizerConfig {
   bool add_bos_token = false;
   std::string bos_token, eos_token, pad_token, mask_token;
   std::optional<std::string> chat_template;
 };
-TokenizerConfig parse_tokenizer_config(const std::string& tokenizer_config_json_text);
+TokenizerConfig parse_tokenizer_config(const std::string& tokenizer_config_json_text,
+                                       const std::string& source = "tokenizer_config.json");
 
 // generation_config.json, when the snapshot has one.
 struct GenerationConfig {
   std::vector<int32_t> eos_token_ids;  // an int or a list in the file
   std::optional<int32_t> bos_token_id, pad_token_id;
 };
-GenerationConfig parse_generation_config(const std::string& generation_config_json_text);
+GenerationConfig parse_generation_config(const std::string& generation_config_json_text,
+                                         const std::string& source = "generation_config.json");
 
 struct ModelFiles {
   std::string dir;

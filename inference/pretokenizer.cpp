@@ -4,7 +4,6 @@
 #include <pcre2.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "inference/byte_level.h"
@@ -148,13 +147,14 @@ namespace {
 
 enum class SplitBehavior { Isolated, Removed, MergedWithPrevious, MergedWithNext, Contiguous };
 
-SplitBehavior parse_behavior(const std::string& name) {
+SplitBehavior parse_behavior(const JsonField& split) {
+  std::string name = split.string_or("behavior", "Isolated");
   if (name == "Isolated") return SplitBehavior::Isolated;
   if (name == "Removed") return SplitBehavior::Removed;
   if (name == "MergedWithPrevious") return SplitBehavior::MergedWithPrevious;
   if (name == "MergedWithNext") return SplitBehavior::MergedWithNext;
   if (name == "Contiguous") return SplitBehavior::Contiguous;
-  throw std::runtime_error("pre-tokenizer Split: unknown behavior '" + name + "'");
+  split.at("behavior").fail("is '" + name + "', which is not a known Split behavior");
 }
 
 // HF SplitDelimiterBehavior applied to one piece's match/gap segments.
@@ -215,45 +215,37 @@ struct PreTokenizer::Step {
   bool add_prefix_space = false;
 };
 
-namespace {
-
-std::string type_of(const nlohmann::json& config) {
-  if (!config.is_object() || !config.contains("type") || !config["type"].is_string())
-    throw std::runtime_error("tokenizer.json: pre_tokenizer entry without a \"type\"");
-  return config["type"].get<std::string>();
-}
-
-}  // namespace
-
-PreTokenizer::PreTokenizer(const nlohmann::json& config) {
+PreTokenizer::PreTokenizer(const JsonField& config) {
   if (config.is_null()) return;
-  std::vector<nlohmann::json> entries;
-  if (type_of(config) == "Sequence") {
-    if (!config.contains("pretokenizers") || !config["pretokenizers"].is_array())
-      throw std::runtime_error("tokenizer.json: pre_tokenizer Sequence without \"pretokenizers\"");
-    for (const auto& entry : config["pretokenizers"]) entries.push_back(entry);
-  } else {
-    entries.push_back(config);
-  }
-  for (const auto& entry : entries) {
-    std::string type = type_of(entry);
+  std::vector<JsonField> entries;
+  if (config.at("type").string() == "Sequence") entries = config.at("pretokenizers").items();
+  else entries.push_back(config);
+  for (const JsonField& entry : entries) {
+    std::string type = entry.at("type").string();
     if (!steps_.empty() && steps_.back().byte_level)
-      throw std::runtime_error("tokenizer.json: pre_tokenizer '" + type + "' after ByteLevel is not supported");
+      entry.fail("is a '" + type + "' pre_tokenizer after ByteLevel, which is not supported");
     Step step;
     if (type == "ByteLevel") {
       step.byte_level = true;
-      step.add_prefix_space = entry.value("add_prefix_space", false);
-      if (entry.value("use_regex", true)) step.regex = std::make_unique<OnigRegex>(kGpt2Pattern);
+      step.add_prefix_space = entry.boolean_or("add_prefix_space", false);
+      if (entry.boolean_or("use_regex", true)) step.regex = std::make_unique<OnigRegex>(kGpt2Pattern);
     } else if (type == "Split") {
-      const auto& pattern = entry.at("pattern");
-      if (pattern.contains("Regex")) step.regex = std::make_unique<OnigRegex>(pattern["Regex"].get<std::string>());
-      else if (pattern.contains("String"))
-        step.regex = std::make_unique<OnigRegex>(pattern["String"].get<std::string>(), /*literal=*/true);
-      else throw std::runtime_error("tokenizer.json: Split pattern must be {\"Regex\": ...} or {\"String\": ...}");
-      step.behavior = parse_behavior(entry.value("behavior", std::string("Isolated")));
-      step.invert = entry.value("invert", false);
+      JsonField pattern = entry.at("pattern");
+      auto compile = [](const JsonField& field, bool literal) {
+        std::string text = field.string();
+        try {
+          return std::make_unique<OnigRegex>(text, literal);
+        } catch (const std::runtime_error& error) {
+          field.fail(std::string("is invalid: ") + error.what());
+        }
+      };
+      if (auto regex = pattern.get("Regex")) step.regex = compile(*regex, false);
+      else if (auto literal = pattern.get("String")) step.regex = compile(*literal, true);
+      else pattern.fail("must be {\"Regex\": ...} or {\"String\": ...}");
+      step.behavior = parse_behavior(entry);
+      step.invert = entry.boolean_or("invert", false);
     } else {
-      throw std::runtime_error("tokenizer.json: pre_tokenizer '" + type + "' is not supported");
+      throw JsonFieldError(entry.source() + ": pre_tokenizer '" + type + "' is not supported");
     }
     steps_.push_back(std::move(step));
   }

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
+#include "common/json_fields.h"
 
 namespace maskfill {
 
@@ -39,7 +39,7 @@ class PreTokenizer {
  public:
   // Accepts null, ByteLevel, Split and a Sequence of Splits ending in ByteLevel; anything else
   // throws std::runtime_error naming it. `byte_level` reports whether ByteLevel was present.
-  explicit PreTokenizer(const nlohmann::json& config);
+  explicit PreTokenizer(const JsonField& config);
   PreTokenizer(PreTokenizer&&) noexcept;
   ~PreTokenizer();
   bool has_byte_level() const;

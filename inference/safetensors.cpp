@@ -3,6 +3,8 @@
 // section, to which the offsets are relative. Every number in the header is untrusted.
 #include "inference/safetensors.h"
 
+#include "common/json_fields.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -55,38 +57,38 @@ std::optional<uint64_t> byte_size(const std::vector<int64_t>& shape, size_t elem
   return total;
 }
 
-TensorView parse_tensor(const std::string& path, const std::string& name, const json& entry,
+TensorView parse_tensor(const std::string& path, const std::string& name, const json& json_entry,
                         const uint8_t* data, uint64_t data_size) {
   auto bad = [&](const std::string& problem) { fail(path, "tensor '" + name + "': " + problem); };
-  if (!entry.is_object()) bad("header entry is not an object");
-  if (!entry.contains("dtype") || !entry["dtype"].is_string()) bad("'dtype' is missing");
-  if (!entry.contains("shape") || !entry["shape"].is_array()) bad("'shape' is missing");
-  if (!entry.contains("data_offsets") || !entry["data_offsets"].is_array() || entry["data_offsets"].size() != 2)
-    bad("'data_offsets' must be [begin, end]");
+  JsonField entry(json_entry, "safetensors file " + path + ": tensor '" + name + "'");
+  entry.require_object();
+  std::string dtype = entry.at("dtype").string();
+  JsonField shape = entry.at("shape").require_array();
+  JsonField offsets = entry.at("data_offsets").require_array();
+  if (offsets.size() != 2) offsets.expected("[begin, end]");
   TensorView view;
   view.name = name;
-  std::string dtype = entry["dtype"].get<std::string>();
   const DTypeInfo* found = nullptr;
   for (const auto& candidate : kDTypes)
     if (dtype == candidate.name) found = &candidate;
   if (!found) bad("unsupported dtype '" + dtype + "'");
   view.dtype = found->dtype;
-  for (const json& dim : entry["shape"]) {
-    if (!dim.is_number_unsigned()) bad("shape " + entry["shape"].dump() + " has a non-integer or negative dimension");
-    if (dim.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) bad("shape dimension too large");
-    view.shape.push_back(dim.get<int64_t>());
+  for (const JsonField& dim : shape.items()) {
+    if (!dim.json().is_number_unsigned()) bad("shape " + shape.json().dump() + " has a non-integer or negative dimension");
+    if (dim.json().get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) bad("shape dimension too large");
+    view.shape.push_back(dim.json().get<int64_t>());
   }
-  const json& offsets = entry["data_offsets"];
-  if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
+  const json& offset_values = offsets.json();
+  if (!offset_values[0].is_number_unsigned() || !offset_values[1].is_number_unsigned())
     bad("data_offsets must be non-negative integers");
-  uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
+  uint64_t begin = offset_values[0].get<uint64_t>(), end = offset_values[1].get<uint64_t>();
   if (begin > end) bad("data_offsets begin " + std::to_string(begin) + " > end " + std::to_string(end));
   if (end > data_size)
     bad("data_offsets end " + std::to_string(end) + " is past the data section (" + std::to_string(data_size) + " bytes)");
   auto expected = byte_size(view.shape, found->size);
-  if (!expected) bad("shape " + entry["shape"].dump() + " overflows");
+  if (!expected) bad("shape " + shape.json().dump() + " overflows");
   if (*expected != end - begin)
-    bad("shape " + entry["shape"].dump() + " of " + dtype + " needs " + std::to_string(*expected) +
+    bad("shape " + shape.json().dump() + " of " + dtype + " needs " + std::to_string(*expected) +
         " bytes but data_offsets span " + std::to_string(end - begin));
   view.data = data + begin;
   view.nbytes = static_cast<size_t>(end - begin);
@@ -126,9 +128,9 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
   if (header_size > file_size - 8)
     fail(path, "header length " + std::to_string(header_size) + " is past the end of the file (" +
                    std::to_string(file_size) + " bytes)");
-  json header = json::parse(bytes + 8, bytes + 8 + header_size, nullptr, /*allow_exceptions=*/false);
-  if (header.is_discarded()) fail(path, "header is not valid JSON");
-  if (!header.is_object()) fail(path, "header is not a JSON object");
+  json header = parse_json_text(std::string_view(reinterpret_cast<const char*>(bytes + 8), header_size),
+                                "safetensors file " + path + ": header");
+  if (!header.is_object()) fail(path, std::string("header is not a JSON object, got ") + json_kind(header));
 
   const uint8_t* data = bytes + 8 + header_size;
   uint64_t data_size = file_size - 8 - header_size;

@@ -4,15 +4,15 @@
 // cached per piece. The post-processor is not applied: callers add BOS per tokenizer_config.
 #include "inference/tokenizer.h"
 
-#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <queue>
 #include <shared_mutex>
-#include <sstream>
 #include <stdexcept>
 #include <unordered_map>
 
+#include "common/json_fields.h"
+#include "common/read_file.h"
 #include "inference/added_tokens.h"
 #include "inference/byte_level.h"
 #include "inference/pretokenizer.h"
@@ -62,7 +62,9 @@ class BpeCache {
   StringMap<std::vector<int32_t>> map_;
 };
 
-std::string json_type_name(const json& value) { return value.type_name(); }
+// Token ids above this are refused: the table of tokens is indexed by id (the largest real
+// vocabularies have ~260k entries).
+constexpr int64_t kMaxTokenId = (int64_t(1) << 24) - 1;
 
 // Everything loaded from tokenizer.json (Tokenizer::Impl is this, kept private in the header).
 struct BpeTokenizer {
@@ -84,7 +86,6 @@ struct BpeTokenizer {
 };
 
 void set_token(BpeTokenizer& impl, const std::string& token, int32_t id) {
-  if (id < 0) throw std::runtime_error("tokenizer.json: negative id for token '" + token + "'");
   if (static_cast<size_t>(id) >= impl.tokens.size()) {
     impl.tokens.resize(id + 1);
     impl.special.resize(id + 1, false);
@@ -92,28 +93,26 @@ void set_token(BpeTokenizer& impl, const std::string& token, int32_t id) {
   impl.tokens[id] = token;
 }
 
-void load_model(BpeTokenizer& impl, const json& model) {
-  if (!model.is_object()) throw std::runtime_error("tokenizer.json: \"model\" is missing");
-  std::string type = model.value("type", std::string("BPE"));
-  if (type != "BPE") throw std::runtime_error("tokenizer.json: model type '" + type + "' is not supported (BPE only)");
-  if (model.contains("dropout") && !model["dropout"].is_null() && model["dropout"].get<double>() > 0)
-    throw std::runtime_error("tokenizer.json: BPE dropout is not supported");
+void load_model(BpeTokenizer& impl, const JsonField& model) {
+  std::string type = model.string_or("type", "BPE");
+  if (type != "BPE") model.at("type").fail("is '" + type + "', which is not supported (BPE only)");
+  if (auto dropout = model.get("dropout"); dropout && dropout->number() > 0)
+    dropout->fail("is above 0: BPE dropout is not supported");
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
-    if (model.contains(key) && model[key].is_string() && !model[key].get<std::string>().empty())
-      throw std::runtime_error(std::string("tokenizer.json: BPE ") + key + " is not supported");
-  if (model.value("byte_fallback", false)) throw std::runtime_error("tokenizer.json: BPE byte_fallback is not supported");
-  impl.ignore_merges = model.value("ignore_merges", false);
+    if (auto value = model.get(key); value && !value->string().empty())
+      value->fail("is not supported (must be empty or null)");
+  if (auto value = model.get("byte_fallback"); value && value->boolean())
+    value->fail("is true: BPE byte_fallback is not supported");
+  impl.ignore_merges = model.boolean_or("ignore_merges", false);
 
-  if (!model.contains("vocab") || !model["vocab"].is_object())
-    throw std::runtime_error("tokenizer.json: model.vocab must be an object");
-  for (const auto& [token, id] : model["vocab"].items()) {
-    if (!id.is_number_integer()) throw std::runtime_error("tokenizer.json: vocab id of '" + token + "' is not an integer");
-    set_token(impl, token, id.get<int32_t>());
-    impl.token_ids[token] = id.get<int32_t>();
-    if (auto bytes = byte_level::decode(token)) impl.raw_vocab.emplace(*bytes, id.get<int32_t>());
+  for (const auto& [token, id] : model.at("vocab").members()) {
+    int32_t value = static_cast<int32_t>(id.integer(0, kMaxTokenId));
+    set_token(impl, token, value);
+    impl.token_ids[token] = value;
+    if (auto bytes = byte_level::decode(token)) impl.raw_vocab.emplace(*bytes, value);
   }
-  if (model.contains("unk_token") && model["unk_token"].is_string()) {
-    auto it = impl.token_ids.find(model["unk_token"].get<std::string>());
+  if (auto unk = model.get("unk_token")) {
+    auto it = impl.token_ids.find(unk->string());
     if (it != impl.token_ids.end()) impl.unk_id = it->second;
   }
   for (int b = 0; b < 256; ++b) {
@@ -121,27 +120,25 @@ void load_model(BpeTokenizer& impl, const json& model) {
     impl.byte_ids[b] = it == impl.token_ids.end() ? -1 : it->second;
   }
 
-  const json& merges = model.contains("merges") ? model["merges"] : json::array();
-  if (!merges.is_array()) throw std::runtime_error("tokenizer.json: model.merges must be an array");
+  auto merges = model.get("merges");
+  if (!merges) return;
   int32_t rank = 0;
-  for (const auto& merge : merges) {
+  for (const JsonField& merge : merges->items()) {
     std::string left, right;
-    if (merge.is_string()) {  // "a b"
-      const std::string& text = merge.get_ref<const std::string&>();
+    if (merge.json().is_string()) {  // "a b"
+      const std::string& text = merge.string_ref();
       size_t space = text.find(' ');
       if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos)
-        throw std::runtime_error("tokenizer.json: merge " + std::to_string(rank) + " '" + text + "' is not two tokens");
+        merge.fail("is '" + text + "', which is not two tokens");
       left = text.substr(0, space), right = text.substr(space + 1);
-    } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
-      left = merge[0].get<std::string>(), right = merge[1].get<std::string>();
+    } else if (merge.json().is_array() && merge.size() == 2) {
+      left = merge.items()[0].string(), right = merge.items()[1].string();
     } else {
-      throw std::runtime_error("tokenizer.json: merge " + std::to_string(rank) + " is neither \"a b\" nor [a, b]");
+      merge.expected("\"a b\" or [a, b]");
     }
     auto find = [&](const std::string& token) {
       auto it = impl.token_ids.find(token);
-      if (it == impl.token_ids.end())
-        throw std::runtime_error("tokenizer.json: merge " + std::to_string(rank) + " uses '" + token +
-                                 "', which is not in the vocab");
+      if (it == impl.token_ids.end()) merge.fail("uses '" + token + "', which is not in the vocab");
       return it->second;
     };
     int32_t left_id = find(left), right_id = find(right), merged_id = find(left + right);
@@ -150,21 +147,17 @@ void load_model(BpeTokenizer& impl, const json& model) {
   }
 }
 
-std::vector<AddedToken> load_added_tokens(BpeTokenizer& impl, const json& added) {
+std::vector<AddedToken> load_added_tokens(BpeTokenizer& impl, const JsonField& added) {
   std::vector<AddedToken> tokens;
-  if (added.is_null()) return tokens;
-  if (!added.is_array()) throw std::runtime_error("tokenizer.json: added_tokens must be an array");
-  for (const auto& entry : added) {
-    if (!entry.is_object() || !entry.contains("id") || !entry.contains("content"))
-      throw std::runtime_error("tokenizer.json: an added token lacks \"id\" or \"content\"");
+  for (const JsonField& entry : added.items()) {
     AddedToken token;
-    token.content = entry["content"].get<std::string>();
-    token.id = entry["id"].get<int32_t>();
-    token.special = entry.value("special", false);
-    token.lstrip = entry.value("lstrip", false);
-    token.rstrip = entry.value("rstrip", false);
-    token.single_word = entry.value("single_word", false);
-    token.normalized = entry.value("normalized", !token.special);
+    token.content = entry.at("content").string();
+    token.id = static_cast<int32_t>(entry.at("id").integer(0, kMaxTokenId));
+    token.special = entry.boolean_or("special", false);
+    token.lstrip = entry.boolean_or("lstrip", false);
+    token.rstrip = entry.boolean_or("rstrip", false);
+    token.single_word = entry.boolean_or("single_word", false);
+    token.normalized = entry.boolean_or("normalized", !token.special);
     set_token(impl, token.content, token.id);
     impl.token_ids[token.content] = token.id;
     impl.special[token.id] = token.special;
@@ -173,10 +166,11 @@ std::vector<AddedToken> load_added_tokens(BpeTokenizer& impl, const json& added)
   return tokens;
 }
 
-void check_decoder(const json& decoder) {
-  if (decoder.is_object() && decoder.value("type", std::string()) == "ByteLevel") return;
-  std::string what = decoder.is_object() ? "'" + decoder.value("type", std::string("?")) + "'" : json_type_name(decoder);
-  throw std::runtime_error("tokenizer.json: decoder " + what + " is not supported (ByteLevel only)");
+void check_decoder(const JsonField& root) {
+  auto decoder = root.get("decoder");
+  if (!decoder) root.fail("has no decoder: only ByteLevel is supported");
+  std::string type = decoder->at("type").string();
+  if (type != "ByteLevel") decoder->at("type").fail("is '" + type + "', which is not supported (ByteLevel only)");
 }
 
 }  // namespace
@@ -262,39 +256,29 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::from_file(const std::string& tokenizer_json_path) {
-  std::ifstream in(tokenizer_json_path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read tokenizer file " + tokenizer_json_path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  try {
-    return from_json_text(text.str());
-  } catch (const std::exception& error) {
-    throw std::runtime_error(tokenizer_json_path + ": " + error.what());
-  }
+  return from_json_text(read_file(tokenizer_json_path), tokenizer_json_path);
 }
 
-Tokenizer Tokenizer::from_json_text(const std::string& tokenizer_json_text) {
-  json root = json::parse(tokenizer_json_text, nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded()) throw std::runtime_error("tokenizer.json is not valid JSON");
-  if (!root.is_object()) throw std::runtime_error("tokenizer.json must hold a JSON object");
+Tokenizer Tokenizer::from_json_text(const std::string& tokenizer_json_text, const std::string& source) {
+  json document = parse_json_text(tokenizer_json_text, source);
+  JsonField root(document, source);
+  root.require_object();
   auto impl = std::make_unique<Impl>();
-  try {
-    if (root.contains("normalizer") && !root["normalizer"].is_null())
-      throw std::runtime_error("tokenizer.json: normalizer '" + root["normalizer"].value("type", std::string("?")) +
-                               "' is not supported (only null)");
-    load_model(*impl, root.value("model", json()));
-    std::vector<AddedToken> added = load_added_tokens(*impl, root.value("added_tokens", json::array()));
-    std::vector<AddedToken> raw, normalized;
-    for (auto& token : added) (token.normalized ? normalized : raw).push_back(token);
-    impl->raw_splitter = std::make_unique<AddedTokenSplitter>(std::move(raw));
-    impl->normalized_splitter = std::make_unique<AddedTokenSplitter>(std::move(normalized));
-    impl->pre_tokenizer = std::make_unique<PreTokenizer>(root.value("pre_tokenizer", json()));
-    if (!impl->pre_tokenizer->has_byte_level())
-      throw std::runtime_error("tokenizer.json: the pre_tokenizer must end with ByteLevel (byte-level BPE only)");
-    check_decoder(root.value("decoder", json()));
-  } catch (const json::exception& error) {
-    throw std::runtime_error(std::string("tokenizer.json: ") + error.what());
-  }
+  if (auto normalizer = root.get("normalizer"))
+    throw JsonFieldError(source + ": normalizer '" + normalizer->string_or("type", "?") + "' is not supported (only null)");
+  load_model(*impl, root.at("model"));
+  std::vector<AddedToken> added;
+  if (auto tokens = root.get("added_tokens")) added = load_added_tokens(*impl, *tokens);
+  std::vector<AddedToken> raw, normalized;
+  for (auto& token : added) (token.normalized ? normalized : raw).push_back(token);
+  impl->raw_splitter = std::make_unique<AddedTokenSplitter>(std::move(raw));
+  impl->normalized_splitter = std::make_unique<AddedTokenSplitter>(std::move(normalized));
+  auto pre_tokenizer = root.get("pre_tokenizer");
+  if (!pre_tokenizer) root.fail("has no pre_tokenizer: it must end with ByteLevel (byte-level BPE only)");
+  impl->pre_tokenizer = std::make_unique<PreTokenizer>(*pre_tokenizer);
+  if (!impl->pre_tokenizer->has_byte_level())
+    pre_tokenizer->fail("must end with ByteLevel (byte-level BPE only)");
+  check_decoder(root);
   // What each id decodes to: the bytes behind byte-level symbols, else the token's own UTF-8.
   impl->token_bytes.resize(impl->tokens.size());
   for (size_t id = 0; id < impl->tokens.size(); ++id) {

@@ -16,7 +16,9 @@ class Tokenizer {
   // Throws std::runtime_error naming the problem (missing file, unsupported model type,
   // pre-tokenizer or normalizer, bad regex, broken merges).
   static Tokenizer from_file(const std::string& tokenizer_json_path);
-  static Tokenizer from_json_text(const std::string& tokenizer_json_text);
+  // `source` names the file in error messages.
+  static Tokenizer from_json_text(const std::string& tokenizer_json_text,
+                                  const std::string& source = "tokenizer.json");
 
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;

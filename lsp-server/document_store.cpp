@@ -9,15 +9,18 @@
 namespace maskfill::lsp {
 
 std::vector<TextChange> parse_content_changes(const nlohmann::json& changes) {
-  if (!changes.is_array()) throw std::invalid_argument("contentChanges must be an array");
+  return parse_content_changes(JsonField(changes, "params", "contentChanges"));
+}
+
+std::vector<TextChange> parse_content_changes(const JsonField& changes) {
   std::vector<TextChange> parsed;
   parsed.reserve(changes.size());
-  for (const nlohmann::json& change : changes) {
+  for (const JsonField& change : changes.items()) {
     TextChange entry;
-    entry.text = change.at("text").get<std::string>();
-    if (change.contains("range")) {
-      entry.start = position_from_json(change.at("range").at("start"));
-      entry.end = position_from_json(change.at("range").at("end"));
+    entry.text = change.at("text").string();
+    if (auto range = change.get("range")) {
+      entry.start = position_from_json(range->at("start"));
+      entry.end = position_from_json(range->at("end"));
       // Clamping is monotonic, so ordered positions give ordered offsets.
       if (std::tie(entry.start->line, entry.start->character) > std::tie(entry.end->line, entry.end->character))
         throw std::invalid_argument("a change's range ends before it starts");

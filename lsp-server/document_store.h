@@ -30,8 +30,9 @@ struct TextChange {
   std::string text;
 };
 
-// Throws std::invalid_argument or nlohmann::json exceptions naming the problem.
-std::vector<TextChange> parse_content_changes(const nlohmann::json& changes);
+// Throws JsonFieldError naming the field (or std::invalid_argument for a reversed range).
+std::vector<TextChange> parse_content_changes(const JsonField& changes);
+std::vector<TextChange> parse_content_changes(const nlohmann::json& changes);  // named "params: contentChanges"
 
 class DocumentStore {
  public:

@@ -85,22 +85,22 @@ Position to_position(std::string_view text, size_t offset, PositionEncoding enco
   return position;
 }
 
-static uint32_t unsigned_field(const nlohmann::json& object, const char* name) {
-  const nlohmann::json& value = object.at(name);
-  if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > UINT32_MAX)
-    throw std::invalid_argument(std::string("position.") + name + " must be an unsigned 32-bit integer");
-  return value.get<uint32_t>();
+Position position_from_json(const JsonField& value) {
+  return Position{static_cast<uint32_t>(value.at("line").integer(0, UINT32_MAX)),
+                  static_cast<uint32_t>(value.at("character").integer(0, UINT32_MAX))};
 }
 
-Position position_from_json(const nlohmann::json& value) {
-  return Position{unsigned_field(value, "line"), unsigned_field(value, "character")};
-}
+Position position_from_json(const nlohmann::json& value) { return position_from_json(JsonField(value, "params", "position")); }
 
 nlohmann::json position_to_json(Position position) {
   return {{"line", position.line}, {"character", position.character}};
 }
-
 ByteRange range_to_offsets(std::string_view text, const nlohmann::json& range, PositionEncoding encoding) {
+  return range_to_offsets(text, JsonField(range, "params", "range"), encoding);
+}
+
+
+ByteRange range_to_offsets(std::string_view text, const JsonField& range, PositionEncoding encoding) {
   ByteRange bytes{to_offset(text, position_from_json(range.at("start")), encoding),
                   to_offset(text, position_from_json(range.at("end")), encoding)};
   if (bytes.begin > bytes.end) throw std::invalid_argument("range end is before its start");

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.h"
+
 namespace maskfill::lsp {
 
 enum class PositionEncoding { Utf16, Utf8 };
@@ -33,10 +35,13 @@ struct ByteRange {
 size_t to_offset(std::string_view text, Position position, PositionEncoding encoding);
 Position to_position(std::string_view text, size_t offset, PositionEncoding encoding);
 
-// JSON helpers; throw nlohmann::json exceptions on a malformed object (-> InvalidParams).
+// JSON helpers; throw JsonFieldError naming the field on a malformed object (-> InvalidParams).
+// The json overloads name the value "position" / "range" of "params".
+Position position_from_json(const JsonField& value);
 Position position_from_json(const nlohmann::json& value);
 nlohmann::json position_to_json(Position position);
 // {start, end}; a reversed range is an error (std::invalid_argument).
+ByteRange range_to_offsets(std::string_view text, const JsonField& range, PositionEncoding encoding);
 ByteRange range_to_offsets(std::string_view text, const nlohmann::json& range, PositionEncoding encoding);
 nlohmann::json range_to_json(std::string_view text, ByteRange range, PositionEncoding encoding);
 

@@ -123,8 +123,12 @@ void Server::dispatch_request(const Message& message) {
     if (result) reply(message.id, *result);
   } catch (const LspError& e) {
     reply_error(message.id, e.code(), e.what());
+  } catch (const JsonFieldError& e) {
+    reply_error(message.id, ErrorCode::InvalidParams, message.method + " " + e.what());
   } catch (const json::exception& e) {
-    reply_error(message.id, ErrorCode::InvalidParams, std::string("invalid params: ") + e.what());
+    // A handler read params without checking them: say what kind of problem, not the library text.
+    spdlog::debug("{}: unchecked params access: {}", message.method, e.what());
+    reply_error(message.id, ErrorCode::InvalidParams, "invalid params for " + message.method + ": " + json_error_summary(e));
   } catch (const std::invalid_argument& e) {
     reply_error(message.id, ErrorCode::InvalidParams, std::string("invalid params: ") + e.what());
   } catch (const std::exception& e) {
@@ -155,6 +159,13 @@ void Server::dispatch_notification(const Message& message) {
   }
   try {
     handler->second(message.params);
+  } catch (const JsonFieldError& e) {
+    spdlog::error("{} {}", message.method, e.what());
+    show_message(1, message.method + " " + e.what());
+  } catch (const json::exception& e) {
+    spdlog::debug("{}: unchecked params access: {}", message.method, e.what());
+    spdlog::error("{}: invalid params: {}", message.method, json_error_summary(e));
+    show_message(1, message.method + " failed: invalid params: " + json_error_summary(e));
   } catch (const std::exception& e) {
     // Notifications have no response: log, and tell the user, since something is now off.
     spdlog::error("{}: {}", message.method, e.what());
@@ -212,6 +223,11 @@ void Server::run_on_worker(const json& id, std::string kind, std::string uri,
     } catch (const LspError& e) {
       if (token.cancelled()) answer_cancelled(id, token.reason(), superseded_result);
       else reply_error(id, e.code(), e.what());
+    } catch (const JsonFieldError& e) {
+      reply_error(id, ErrorCode::RequestFailed, e.what());
+    } catch (const json::exception& e) {
+      spdlog::error("request {} failed: {}", id.dump(), e.what());
+      reply_error(id, ErrorCode::RequestFailed, "request failed: " + json_error_summary(e));
     } catch (const std::exception& e) {
       spdlog::error("request {} failed: {}", id.dump(), e.what());
       reply_error(id, ErrorCode::RequestFailed, e.what());
@@ -250,12 +266,13 @@ void Server::register_lifecycle() {
     return json(nullptr);
   });
   on_notification("$/cancelRequest", [this](const json& params) {
-    const json& id = params.at("id");
+    const json& id = read_params(params).at("id").json();
+    if (!id.is_string() && !id.is_number_integer()) read_params(params).at("id").expected("an integer or a string");
     if (!scheduler_.cancel(id_key(id))) spdlog::debug("cancel of finished or unknown request {}", id.dump());
   });
   on_notification("$/setTrace", [](const json&) {});
   on_notification("workspace/didChangeConfiguration", [this](const json& params) {
-    const json settings = params.value("settings", json());
+    const json settings = read_params(params).has("settings") ? params["settings"] : json();
     if (settings.is_null() || (settings.is_object() && settings.empty()))
       pull_configuration();
     else
@@ -265,8 +282,8 @@ void Server::register_lifecycle() {
 
 json Server::initialize(const json& params) {
   if (!params.is_object()) throw std::invalid_argument("initialize params must be an object");
-  client_capabilities_ = params.value("capabilities", json::object());
-  if (!client_capabilities_.is_object()) throw std::invalid_argument("capabilities must be an object");
+  auto capabilities_field = read_params(params).get("capabilities");
+  client_capabilities_ = capabilities_field ? capabilities_field->require_object().json() : json::object();
   encoding_ = negotiate_encoding(client_capabilities_);
   state_ = State::Running;
   if (params.contains("initializationOptions"))
@@ -300,8 +317,8 @@ void Server::apply_configuration(const json& settings, const char* source) {
 
 // didChangeConfiguration without settings: ask for our section (when the client can answer).
 void Server::pull_configuration() {
-  const json& workspace = client_capabilities_.value("workspace", json::object());
-  if (!workspace.value("configuration", false)) return;
+  const json* workspace = client_capabilities_.contains("workspace") ? &client_capabilities_["workspace"] : nullptr;
+  if (!workspace || !workspace->is_object() || workspace->value("configuration", json()) != true) return;
   send_request("workspace/configuration", {{"items", {{{"section", "maskfill"}}}}},
                [this](const json& result, const std::optional<json>& error) {
                  if (error) return spdlog::warn("workspace/configuration failed: {}", error->dump());

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json_fields.h"
 #include "lsp-server/config.h"
 #include "lsp-server/document_store.h"
 #include "lsp-server/jsonrpc.h"
@@ -35,6 +36,10 @@ struct ServerOptions {
 
 class Server {
  public:
+// Typed access to a message's params. A JsonFieldError thrown through it becomes -32602 (or an
+// error message for a notification) reading "METHOD params: field 'a.b' must be ..., got ...".
+inline JsonField read_params(const json& params) { return JsonField(params, "params"); }
+
   using Sink = std::function<void(const json&)>;
   // Returns the result to answer at once, or nullopt when the handler answers later (worker).
   // Throw LspError for protocol errors; json/std::invalid_argument errors become -32602.

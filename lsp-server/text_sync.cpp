@@ -7,22 +7,24 @@
 namespace maskfill::lsp {
 namespace {
 
-const std::string& text_document_uri(const json& params) {
-  return params.at("textDocument").at("uri").get_ref<const std::string&>();
-}
+constexpr int64_t kMaxVersion = INT32_MAX;
+
+std::string text_document_uri(const json& params) { return read_params(params).at("textDocument").at("uri").string(); }
 
 void did_open(Server& server, const json& params) {
-  const json& document = params.at("textDocument");
-  const std::string& uri = document.at("uri").get_ref<const std::string&>();
-  server.documents().open(uri, document.at("languageId").get<std::string>(), document.at("version").get<int>(),
-                          document.at("text").get<std::string>());
+  JsonField document = read_params(params).at("textDocument");
+  std::string uri = document.at("uri").string();
+  server.documents().open(uri, document.at("languageId").string(),
+                          static_cast<int>(document.at("version").integer(INT32_MIN, kMaxVersion)),
+                          document.at("text").string());
   spdlog::debug("opened {}", uri);
 }
 
 void did_change(Server& server, const json& params) {
-  const std::string& uri = text_document_uri(params);
-  int version = params.at("textDocument").at("version").get<int>();
-  std::vector<TextChange> changes = parse_content_changes(params.at("contentChanges"));
+  JsonField fields = read_params(params);
+  std::string uri = fields.at("textDocument").at("uri").string();
+  int version = static_cast<int>(fields.at("textDocument").at("version").integer(INT32_MIN, kMaxVersion));
+  std::vector<TextChange> changes = parse_content_changes(fields.at("contentChanges"));
   std::optional<int> previous = server.documents().version(uri);
   if (previous && version <= *previous)
     spdlog::warn("{}: version {} does not increase on {}; applied anyway", uri, version, *previous);
@@ -48,8 +50,8 @@ void register_text_sync(Server& server) {
   server.on_notification("textDocument/didOpen", [&server](const json& params) { did_open(server, params); });
   server.on_notification("textDocument/didChange", [&server](const json& params) { did_change(server, params); });
   server.on_notification("textDocument/didClose", [&server](const json& params) {
-    if (!server.documents().close(text_document_uri(params)))
-      spdlog::warn("didClose of a document that is not open: {}", text_document_uri(params));
+    std::string uri = text_document_uri(params);
+    if (!server.documents().close(uri)) spdlog::warn("didClose of a document that is not open: {}", uri);
   });
   server.on_notification("textDocument/didSave", [](const json& params) {
     spdlog::debug("saved {}", text_document_uri(params));

@@ -175,7 +175,7 @@ TEST_CASE("Split behaviors") {
                              {"pretokenizers",
                               {{{"type", "Split"}, {"pattern", {{"String", "-"}}}, {"behavior", behavior}, {"invert", invert}},
                                {{"type", "ByteLevel"}, {"use_regex", false}}}}};
-    maskfill::PreTokenizer pre(config);
+    maskfill::PreTokenizer pre(maskfill::JsonField(config, "tokenizer.json", "pre_tokenizer"));
     std::vector<std::string_view> out;
     std::deque<std::string> storage;
     pre.split("a-b--c", out, storage);

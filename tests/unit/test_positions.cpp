@@ -76,8 +76,11 @@ TEST_CASE("JSON ranges are validated", "[positions]") {
   using nlohmann::json;
   json range = {{"start", {{"line", 1}, {"character", 0}}}, {"end", {{"line", 0}, {"character", 0}}}};
   CHECK_THROWS_AS(range_to_offsets(kText, range, U16), std::invalid_argument);
-  CHECK_THROWS(position_from_json({{"line", -1}, {"character", 0}}));
-  CHECK_THROWS(position_from_json({{"line", 0}}));
+  CHECK_THROWS_WITH(position_from_json(json{{"line", -1}, {"character", 0}}),
+                    "params: field 'position.line' must be an integer from 0 to 4294967295, got number -1");
+  CHECK_THROWS_WITH(position_from_json(json{{"line", 0}}), "params: field 'position.character' is missing");
+  CHECK_THROWS_WITH(range_to_offsets(kText, json{{"start", {{"line", 0}, {"character", "1"}}}, {"end", 0}}, U16),
+                    "params: field 'range.start.character' must be an integer from 0 to 4294967295, got string \"1\"");
   json good = {{"start", {{"line", 0}, {"character", 1}}}, {"end", {{"line", 1}, {"character", 2}}}};
   ByteRange bytes = range_to_offsets(kText, good, U16);
   CHECK(bytes.begin == 1);
