@@ -7,17 +7,12 @@
 #include <optional>
 #include <string>
 
+#include "common/byte_range.h"
 #include "infill/source_document.h"
 
 namespace maskfill {
 
 class Tokenizer;
-
-struct ByteRange {
-  size_t begin = 0;
-  size_t end = 0;
-  bool operator==(const ByteRange&) const = default;
-};
 
 enum class SpanShape { RestOfLine, MultiLine };
 

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/byte_range.h"
 #include "common/json_fields.h"
 
 namespace maskfill::lsp {
@@ -25,11 +26,6 @@ struct Position {
   uint32_t line = 0;
   uint32_t character = 0;
   bool operator==(const Position&) const = default;
-};
-
-struct ByteRange {
-  size_t begin = 0;
-  size_t end = 0;
 };
 
 size_t to_offset(std::string_view text, Position position, PositionEncoding encoding);

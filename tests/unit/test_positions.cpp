@@ -82,7 +82,7 @@ TEST_CASE("JSON ranges are validated", "[positions]") {
   CHECK_THROWS_WITH(range_to_offsets(kText, json{{"start", {{"line", 0}, {"character", "1"}}}, {"end", 0}}, U16),
                     "params: field 'range.start.character' must be an integer from 0 to 4294967295, got string \"1\"");
   json good = {{"start", {{"line", 0}, {"character", 1}}}, {"end", {{"line", 1}, {"character", 2}}}};
-  ByteRange bytes = range_to_offsets(kText, good, U16);
+  maskfill::ByteRange bytes = range_to_offsets(kText, good, U16);
   CHECK(bytes.begin == 1);
   CHECK(bytes.end == 11);
   CHECK(range_to_json(kText, bytes, U16) == good);
