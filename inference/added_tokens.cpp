@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/utf8.h"
 #include "inference/byte_level.h"
 
 namespace maskfill {
@@ -20,29 +21,20 @@ bool is_word_char(char32_t c) {
     return pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern), PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP,
                          &error, &offset, nullptr);
   }();
-  std::string utf8 = byte_level::utf8_of(c);
+  std::string encoded = utf8::encode(c);
   pcre2_match_data* match = pcre2_match_data_create(1, nullptr);
-  int rc = pcre2_match(word, reinterpret_cast<PCRE2_SPTR>(utf8.data()), utf8.size(), 0, 0, match, nullptr);
+  int rc = pcre2_match(word, reinterpret_cast<PCRE2_SPTR>(encoded.data()), encoded.size(), 0, 0, match, nullptr);
   pcre2_match_data_free(match);
   return rc >= 0;
-}
-
-// Last code point of valid UTF-8 `s` (non-empty).
-char32_t last_code_point(std::string_view s) {
-  size_t i = s.size() - 1;
-  while (i > 0 && (static_cast<uint8_t>(s[i]) & 0xC0) == 0x80) --i;
-  size_t length;
-  return byte_level::decode_code_point(s, i, length);
 }
 
 // Start of the whitespace run that ends `s`.
 size_t whitespace_run_start(std::string_view s) {
   size_t i = s.size();
   while (i > 0) {
-    size_t lead = i - 1;
-    while (lead > 0 && (static_cast<uint8_t>(s[lead]) & 0xC0) == 0x80) --lead;
+    size_t lead = utf8::char_start(s, i - 1);
     size_t length;
-    if (!byte_level::is_unicode_whitespace(byte_level::decode_code_point(s, lead, length))) break;
+    if (!byte_level::is_unicode_whitespace(utf8::decode(s, lead, length))) break;
     i = lead;
   }
   return i;
@@ -53,7 +45,7 @@ size_t whitespace_run_length(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     size_t length;
-    if (!byte_level::is_unicode_whitespace(byte_level::decode_code_point(s, i, length))) break;
+    if (!byte_level::is_unicode_whitespace(utf8::decode(s, i, length))) break;
     i += length;
   }
   return i;
@@ -119,10 +111,10 @@ void AddedTokenSplitter::split(std::string_view text, std::vector<TextSection>& 
     const AddedToken& token = tokens_[index];
     size_t start = at, stop = at + length;
     if (token.single_word) {
-      bool space_before = start == 0 || !is_word_char(last_code_point(text.substr(0, start)));
+      bool space_before = start == 0 || !is_word_char(utf8::decode_last(text.substr(0, start)));
       size_t after_length;
       bool space_after =
-          stop == text.size() || !is_word_char(byte_level::decode_code_point(text, stop, after_length));
+          stop == text.size() || !is_word_char(utf8::decode(text, stop, after_length));
       if (!space_before || !space_after) {
         at = stop;  // the match is dropped; scanning resumes after it, like aho-corasick's iterator
         continue;

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "common/utf8.h"
 #include "inference/byte_level.h"
 
 namespace maskfill {
@@ -68,16 +69,15 @@ std::optional<std::string> recognized_system_prompt(const std::string& source) {
 // Python's str.strip() (what Jinja's trim filter calls): Unicode whitespace plus \x1c-\x1f.
 std::string_view python_strip(std::string_view text) {
   auto is_space_at = [&](size_t i, size_t& length) {
-    char32_t c = byte_level::decode_code_point(text, i, length);
+    char32_t c = utf8::decode(text, i, length);
     return byte_level::is_unicode_whitespace(c) || (c >= 0x1C && c <= 0x1F);
   };
   size_t begin = 0, length = 0;
-  while (begin < text.size() && byte_level::valid_utf8_length(text, begin) && is_space_at(begin, length)) begin += length;
+  while (begin < text.size() && utf8::valid_length(text, begin) && is_space_at(begin, length)) begin += length;
   size_t end = text.size();
   while (end > begin) {
-    size_t lead = end - 1;
-    while (lead > begin && (static_cast<uint8_t>(text[lead]) & 0xC0) == 0x80) --lead;
-    if (!byte_level::valid_utf8_length(text, lead) || !is_space_at(lead, length)) break;
+    size_t lead = utf8::char_start(text, end - 1, begin);
+    if (!utf8::valid_length(text, lead) || !is_space_at(lead, length)) break;
     end = lead;
   }
   return text.substr(begin, end - begin);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "common/utf8.h"
 #include "inference/byte_level.h"
 
 namespace maskfill {
@@ -128,7 +129,7 @@ std::vector<OnigRegex::Segment> OnigRegex::segments(std::string_view text) const
     if (begin == end && have_last_end && last_end == end) {
       // Step over one character, as onig's find_iter does, to avoid an endless empty match.
       if (search_from >= text.size()) break;
-      size_t length = byte_level::valid_utf8_length(text, search_from);
+      size_t length = utf8::valid_length(text, search_from);
       search_from += length ? length : 1;
       continue;
     }

@@ -13,6 +13,7 @@
 
 #include "common/json_fields.h"
 #include "common/read_file.h"
+#include "common/utf8.h"
 #include "inference/added_tokens.h"
 #include "inference/byte_level.h"
 #include "inference/pretokenizer.h"
@@ -290,8 +291,8 @@ Tokenizer Tokenizer::from_json_text(const std::string& tokenizer_json_text, cons
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
   std::string repaired;
-  if (!byte_level::is_valid_utf8(text)) {
-    repaired = byte_level::utf8_lossy(text);
+  if (!utf8::is_valid(text)) {
+    repaired = utf8::lossy(text);
     text = repaired;
   }
   std::vector<TextSection> sections, subsections;
@@ -320,7 +321,7 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special
     if (skip_special_tokens && impl_->special[id]) continue;
     bytes += impl_->token_bytes[id];
   }
-  return byte_level::utf8_lossy(bytes);
+  return utf8::lossy(bytes);
 }
 
 std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
@@ -341,7 +342,7 @@ bool Tokenizer::is_special(int32_t id) const {
 int32_t Tokenizer::vocab_size() const { return static_cast<int32_t>(impl_->tokens.size()); }
 
 std::vector<std::string> Tokenizer::pretokenize(std::string_view text) const {
-  std::string repaired = byte_level::utf8_lossy(text);
+  std::string repaired = utf8::lossy(text);
   std::vector<std::string_view> pieces;
   std::deque<std::string> storage;
   impl_->pre_tokenizer->split(repaired, pieces, storage);

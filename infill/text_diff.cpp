@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "common/utf8.h"
+
 namespace maskfill {
 namespace {
 
@@ -29,9 +31,7 @@ std::vector<std::string> lines_with_breaks(std::string_view text) {
 std::vector<std::string> characters(std::string_view text) {
   std::vector<std::string> out;
   for (size_t i = 0; i < text.size();) {
-    unsigned char lead = static_cast<unsigned char>(text[i]);
-    size_t length = lead < 0x80 ? 1 : (lead >> 5) == 6 ? 2 : (lead >> 4) == 14 ? 3 : (lead >> 3) == 30 ? 4 : 1;
-    length = std::min(length, text.size() - i);
+    size_t length = std::min(utf8::sequence_length(text[i]), text.size() - i);
     out.emplace_back(text.substr(i, length));
     i += length;
   }

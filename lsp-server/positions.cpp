@@ -1,21 +1,13 @@
 #include "lsp-server/positions.h"
 
+#include "common/utf8.h"
+
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 
 namespace maskfill::lsp {
 namespace {
-
-// Length of the UTF-8 sequence starting with `lead`; invalid bytes count as one unit so that
-// arbitrary bytes never stall the scan.
-size_t sequence_length(unsigned char lead) {
-  if (lead < 0x80) return 1;
-  if ((lead >> 5) == 0x6) return 2;
-  if ((lead >> 4) == 0xE) return 3;
-  if ((lead >> 3) == 0x1E) return 4;
-  return 1;
-}
 
 uint32_t code_units(size_t utf8_length, PositionEncoding encoding) {
   if (encoding == PositionEncoding::Utf8) return static_cast<uint32_t>(utf8_length);
@@ -56,7 +48,7 @@ size_t to_offset(std::string_view text, Position position, PositionEncoding enco
   size_t offset = line_start(text, position.line);
   uint32_t units = 0;
   while (offset < text.size() && !is_line_break(text[offset])) {
-    size_t length = std::min(sequence_length(static_cast<unsigned char>(text[offset])), text.size() - offset);
+    size_t length = std::min(utf8::sequence_length(text[offset]), text.size() - offset);
     uint32_t width = code_units(length, encoding);
     if (units + width > position.character) break;  // inside this character: round down
     units += width;
@@ -76,7 +68,7 @@ Position to_position(std::string_view text, size_t offset, PositionEncoding enco
     }
   }
   for (size_t i = begin; i < offset;) {
-    size_t length = std::min(sequence_length(static_cast<unsigned char>(text[i])), text.size() - i);
+    size_t length = std::min(utf8::sequence_length(text[i]), text.size() - i);
     if (i + length > offset) break;  // offset inside a character: count up to its start
     if (text[i] == '\r') break;      // offset between "\r" and "\n" is still the line end
     position.character += code_units(length, encoding);
@@ -95,16 +87,16 @@ Position position_from_json(const nlohmann::json& value) { return position_from_
 nlohmann::json position_to_json(Position position) {
   return {{"line", position.line}, {"character", position.character}};
 }
-ByteRange range_to_offsets(std::string_view text, const nlohmann::json& range, PositionEncoding encoding) {
-  return range_to_offsets(text, JsonField(range, "params", "range"), encoding);
-}
-
 
 ByteRange range_to_offsets(std::string_view text, const JsonField& range, PositionEncoding encoding) {
   ByteRange bytes{to_offset(text, position_from_json(range.at("start")), encoding),
                   to_offset(text, position_from_json(range.at("end")), encoding)};
   if (bytes.begin > bytes.end) throw std::invalid_argument("range end is before its start");
   return bytes;
+}
+
+ByteRange range_to_offsets(std::string_view text, const nlohmann::json& range, PositionEncoding encoding) {
+  return range_to_offsets(text, JsonField(range, "params", "range"), encoding);
 }
 
 nlohmann::json range_to_json(std::string_view text, ByteRange range, PositionEncoding encoding) {

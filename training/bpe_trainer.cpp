@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "common/utf8.h"
 #include "inference/byte_level.h"
 #include "inference/tokenizer.h"
 
@@ -149,7 +150,7 @@ BpeTrainer::BpeTrainer(BpeOptions options) : options_(options) {
 
 bool BpeTrainer::add_text(std::string_view text) {
   if (options_.max_input_bytes > 0 && bytes_seen_ >= options_.max_input_bytes) return false;
-  if (!byte_level::is_valid_utf8(text)) {
+  if (!utf8::is_valid(text)) {
     spdlog::warn("bpe: skipped {} bytes of text that is not valid UTF-8", text.size());
     return true;
   }

@@ -1,6 +1,7 @@
 #include "training/corpus.h"
 
 #include "common/read_file.h"
+#include "common/utf8.h"
 
 #include <spdlog/spdlog.h>
 
@@ -253,18 +254,7 @@ std::string licence_from_copyright(const std::string& text) {
   return !star_licence.empty() ? star_licence : header_licence;
 }
 
-static bool valid_utf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 99;
-    if (n == 99 || (n > 0 && i + n >= s.size())) return false;
-    for (size_t k = 1; k <= n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
-    i += n + 1;
-  }
-  return true;
-}
+static bool valid_utf8(const std::string& s) { return utf8::is_valid(s); }
 
 std::string generated_reason(const std::string& text) {
   if (text.find('\0') != std::string::npos) return "binary";

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/utf8.h"
 #include "infill/source_document.h"
 #include "training/corpus.h"
 #include "training/syntax_tree.h"
@@ -358,10 +359,7 @@ std::string dedent(const std::string& code) {
   return out;
 }
 
-size_t utf8_boundary(const std::string& s, size_t pos) {
-  while (pos < s.size() && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) ++pos;
-  return pos;
-}
+size_t utf8_boundary(const std::string& s, size_t pos) { return utf8::next_boundary(s, pos); }
 
 size_t line_start_before(const std::string& s, size_t pos) {
   if (pos == 0) return 0;

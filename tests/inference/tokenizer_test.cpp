@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/utf8.h"
 #include "inference/byte_level.h"
 #include "inference/pretokenizer.h"
 #include "inference/tokenizer.h"
@@ -105,9 +106,9 @@ TEST_CASE("Seed-Coder regex splits digits one by one and keeps newlines apart") 
 TEST_CASE("invalid UTF-8 is encoded as U+FFFD like a lossy HF string") {
   Tokenizer t = Tokenizer::from_file(fixture("gpt2-style"));
   CHECK(t.encode(std::string("a\xff" "b")) == t.encode("a\xEF\xBF\xBD" "b"));
-  CHECK(maskfill::byte_level::utf8_lossy("a\xE2\x82z") == "a\xEF\xBF\xBDz");  // one U+FFFD per maximal subpart
-  CHECK(maskfill::byte_level::utf8_lossy("\xF0\x9F\x98") == "\xEF\xBF\xBD");
-  CHECK(maskfill::byte_level::utf8_lossy("\xC0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD");
+  CHECK(maskfill::utf8::lossy("a\xE2\x82z") == "a\xEF\xBF\xBDz");  // one U+FFFD per maximal subpart
+  CHECK(maskfill::utf8::lossy("\xF0\x9F\x98") == "\xEF\xBF\xBD");
+  CHECK(maskfill::utf8::lossy("\xC0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD");
 }
 
 TEST_CASE("decode of a cut multi-byte character is lossy, unknown ids are skipped") {
@@ -202,7 +203,7 @@ TEST_CASE("random bytes: decode(encode(x)) is x made valid UTF-8") {
       if (next() % 3 == 0) text += static_cast<char>(next() % 256);
       else text += pieces[next() % (sizeof pieces / sizeof *pieces)];
     }
-    std::string expected = maskfill::byte_level::utf8_lossy(text);
+    std::string expected = maskfill::utf8::lossy(text);
     std::string decoded = t.decode(t.encode(text), false);
     if (text.find("<[strip▁both]>") == std::string::npos) {
       INFO(text);
