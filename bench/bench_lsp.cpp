@@ -134,8 +134,9 @@ void bench_idle_rss(int lines) {
   posix_spawn_file_actions_adddup2(&actions, from_server[1], STDOUT_FILENO);
   posix_spawn_file_actions_addclose(&actions, to_server[1]);
   posix_spawn_file_actions_addclose(&actions, from_server[0]);
-  std::string exe = "/proc/self/exe", command = "lsp", level = "--log-level", off = "off";
-  char* argv[] = {exe.data(), command.data(), level.data(), off.data(), nullptr};
+  // --enable-test-methods: maskfill/debugDocument is the barrier that waits for the open.
+  std::string exe = "/proc/self/exe", command = "lsp", level = "--log-level", off = "off", test = "--enable-test-methods";
+  char* argv[] = {exe.data(), command.data(), test.data(), level.data(), off.data(), nullptr};
   pid_t pid;
   if (posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv, environ) != 0)
     throw std::runtime_error("cannot spawn maskfill lsp");

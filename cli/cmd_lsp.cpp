@@ -22,6 +22,7 @@ struct LspFlags {
   std::string dtype = "auto";
   std::string backend, backend_key_file;
   int backend_timeout_ms = 30000;
+  bool test_methods = false;
 };
 
 // Logs go to stderr or a file, never stdout: stdout carries the protocol in stdio mode.
@@ -46,6 +47,7 @@ lsp::ServerOptions server_options(const LspFlags& flags) {
   lsp::ConfigUpdate update = lsp::apply_settings(options.config, settings);
   if (!update.errors.empty()) throw CLI::ValidationError("maskfill lsp", update.errors.front());
   options.config = update.config;
+  options.test_methods = flags.test_methods;
   return options;
 }
 
@@ -66,6 +68,8 @@ int run_lsp(int argc, char** argv) {
   app.add_option("--backend-key-file", flags.backend_key_file, "file holding the backend's API key (first line)");
   app.add_option("--backend-timeout-ms", flags.backend_timeout_ms, "time limit of one backend request")
       ->check(CLI::Range(100, 600000));
+  app.add_flag("--enable-test-methods", flags.test_methods,
+               "also serve maskfill/debugDocument and maskfill/debugWait (for the test suites)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -31,7 +31,7 @@ Server::Server(ServerOptions options, Sink sink)
     : options_(std::move(options)), sink_(std::move(sink)), config_(options_.config) {
   register_lifecycle();
   register_text_sync(*this);
-  register_debug_handlers(*this);
+  if (options_.test_methods) register_test_methods(*this);
 }
 
 Server::~Server() { stop_worker(); }

@@ -32,14 +32,16 @@ struct ServerOptions {
   // Creates the engine on the worker thread when a feature first needs it. Default:
   // load_engine(config.model_path or default_model_dir(), config.device). Tests inject fakes.
   std::function<std::unique_ptr<Engine>(const Config&)> engine_factory;
+  // Registers maskfill/debugDocument and maskfill/debugWait (see register_test_methods).
+  bool test_methods = false;
 };
 
-class Server {
- public:
 // Typed access to a message's params. A JsonFieldError thrown through it becomes -32602 (or an
 // error message for a notification) reading "METHOD params: field 'a.b' must be ..., got ...".
 inline JsonField read_params(const json& params) { return JsonField(params, "params"); }
 
+class Server {
+ public:
   using Sink = std::function<void(const json&)>;
   // Returns the result to answer at once, or nullopt when the handler answers later (worker).
   // Throw LspError for protocol errors; json/std::invalid_argument errors become -32602.
@@ -136,9 +138,14 @@ inline JsonField read_params(const json& params) { return JsonField(params, "par
   Scheduler scheduler_;  // last: its worker stops before the members it uses go away
 };
 
-// Adds didOpen / didChange / didClose / didSave and maskfill/debugDocument.
+// Adds didOpen / didChange / didClose / didSave.
 void register_text_sync(Server& server);
-// Adds maskfill/debugWait (a cancellable wait on the worker, for tests).
-void register_debug_handlers(Server& server);
+// Adds the test-only methods maskfill/debugDocument (the server's copy of a document: text and
+// tree) and maskfill/debugWait (a cancellable wait on the worker). The server registers them
+// only when ServerOptions::test_methods is set (`maskfill lsp --enable-test-methods`).
+void register_test_methods(Server& server);
+// Adds the editing features (inline completion, code actions, commands, status); serve() and
+// test harnesses call it.
+void register_features(Server& server);
 
 }  // namespace maskfill::lsp

@@ -1,5 +1,4 @@
-// Document synchronization notifications and the maskfill/debugDocument request that lets
-// tests compare the server's copy (text and tree) with the client's.
+// Document synchronization notifications.
 #include <spdlog/spdlog.h>
 
 #include "lsp-server/server.h"
@@ -31,19 +30,6 @@ void did_change(Server& server, const json& params) {
   server.documents().change(uri, version, changes, server.encoding());
 }
 
-json debug_document(Server& server, const json& params) {
-  const std::string& uri = params.at("uri").get_ref<const std::string&>();
-  std::shared_ptr<const Document> document = server.documents().snapshot(uri);
-  if (!document) throw LspError(ErrorCode::InvalidParams, "document not open: " + uri);
-  const LanguageInfo* language = document->source.language();
-  return {{"uri", uri},
-          {"version", document->version},
-          {"languageId", document->language_id},
-          {"language", language ? json(language->name) : json()},
-          {"text", document->source.text()},
-          {"tree", document->source.tree_sexp()}};
-}
-
 }  // namespace
 
 void register_text_sync(Server& server) {
@@ -55,9 +41,6 @@ void register_text_sync(Server& server) {
   });
   server.on_notification("textDocument/didSave", [](const json& params) {
     spdlog::debug("saved {}", text_document_uri(params));
-  });
-  server.on_request("maskfill/debugDocument", [&server](const json&, const json& params) -> std::optional<json> {
-    return debug_document(server, params);
   });
 }
 

@@ -36,9 +36,6 @@ ListenOptions parse_listen_address(const std::string& text);
 std::unique_ptr<Transport> accept_tcp_client(const ListenOptions& options,
                                              const std::function<void(const std::string&)>& on_listening);
 
-// Registers the editing features (inline completion, code actions, commands, status).
-void register_features(Server& server);
-
 // Runs a session until `exit` or end of input; returns the process exit code. The worker is
 // stopped and joined before it returns.
 int serve(Transport& transport, ServerOptions options, FrameLimits limits = {});

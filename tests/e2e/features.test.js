@@ -15,7 +15,7 @@ const root = path.resolve(__dirname, '../..');
 const results = [];
 
 function start(capabilities) {
-  const child = spawn(binary, ['lsp', '--log-level', 'warn'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(binary, ['lsp', '--enable-test-methods', '--log-level', 'warn'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   const connection = rpc.createProtocolConnection(new rpc.StreamMessageReader(child.stdout), new rpc.StreamMessageWriter(child.stdin));
   const statuses = [];

@@ -14,7 +14,7 @@ if (!buildDir) throw new Error('set MASKFILL_BUILD_DIR to the build folder holdi
 const binary = path.resolve(buildDir, 'maskfill');
 
 function start() {
-  const child = spawn(binary, ['lsp', '--log-level', 'warn'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(binary, ['lsp', '--enable-test-methods', '--log-level', 'warn'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   const connection = rpc.createProtocolConnection(
     new rpc.StreamMessageReader(child.stdout), new rpc.StreamMessageWriter(child.stdin));

@@ -93,6 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::map<std::string, int> expected;  // id -> how many answers the server owes
   {
     lsp::ServerOptions server_options;
+    server_options.test_methods = true;  // debugDocument / debugWait are reachable from the wire in tests
     server_options.engine_factory = [](const lsp::Config&) -> std::unique_ptr<maskfill::Engine> {
       throw std::runtime_error("no model while fuzzing");
     };

@@ -53,7 +53,7 @@ async function occupyWorker(server) {
 
 async function eofCase(name, prepare) {
   await check(name, async () => {
-    const server = new RawServer(binary, ['lsp', '--log-level', 'warn']);
+    const server = new RawServer(binary, ['lsp', '--enable-test-methods', '--log-level', 'warn']);
     await server.initialize();
     const busy = await occupyWorker(server);
     const threads = threadCount(server.pid);
@@ -71,7 +71,7 @@ async function eofCase(name, prepare) {
 }
 
 function listen(args) {
-  const child = spawn(binary, ['lsp', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(binary, ['lsp', '--enable-test-methods', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
   const address = new Promise((resolve, reject) => {

@@ -45,7 +45,7 @@ function expectError(response, code, what) {
 }
 
 function startServer() {
-  return new RawServer(binary, ['lsp', '--log-level', 'warn']);
+  return new RawServer(binary, ['lsp', '--enable-test-methods', '--log-level', 'warn']);
 }
 
 const PING_URI = 'file:///hostile/ping.txt';

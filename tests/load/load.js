@@ -63,7 +63,7 @@ class ClientDocument {
 }
 
 async function main() {
-  const args = ['lsp', '--log-level', 'warn'];
+  const args = ['lsp', '--enable-test-methods', '--log-level', 'warn'];
   if (hasModel) args.push('--model', modelDir);
   const server = new RawServer(binary, args);
   await server.initialize({

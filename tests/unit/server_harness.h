@@ -13,12 +13,18 @@ namespace maskfill::lsp::testing {
 
 class Harness {
  public:
+  // The harness always serves the test-only methods (maskfill/debugDocument, debugWait).
   explicit Harness(ServerOptions options = {})
-      : server(std::move(options), [this](const json& message) {
+      : server(with_test_methods(std::move(options)), [this](const json& message) {
           std::lock_guard lock(mutex_);
           messages_.push_back(message);
           arrived_.notify_all();
         }) {}
+
+  static ServerOptions with_test_methods(ServerOptions options) {
+    options.test_methods = true;
+    return options;
+  }
 
   void send(const json& message) { server.receive(message.dump()); }
   void request(const json& id, const std::string& method, const json& params = json::object()) {

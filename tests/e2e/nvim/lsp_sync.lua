@@ -12,7 +12,7 @@ local ok, err = pcall(function()
   local exit_code
   local client_id = vim.lsp.start_client({
     name = 'maskfill',
-    cmd = { build .. '/maskfill', 'lsp', '--log-level', 'warn' },
+    cmd = { build .. '/maskfill', 'lsp', '--enable-test-methods', '--log-level', 'warn' },
     root_dir = vim.fn.getcwd(),
     on_exit = function(code) exit_code = code end,
   })
