@@ -2,7 +2,7 @@
 # Builds maskfill on a CUDA machine against the LibTorch that ships with its PyTorch, for
 # scripts/gpu-check.sh. That machine has CMake, ninja, a compiler and PyTorch but none of the
 # Debian -dev packages and no network, so the few needed (spdlog, fmt, pcre2, tree-sitter,
-# nlohmann-json, CLI11, Catch2) and the grammar sources travel in .gpudeps/ (made by
+# nlohmann-json, CLI11, Catch2, OpenSSL's libcrypto) and the grammar sources travel in .gpudeps/ (made by
 # `scripts/gpu-build.sh --pack` on the Debian machine). The LSP server (Boost) is left out.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -10,7 +10,8 @@ deps="$root/.gpudeps"
 if [[ "${1:-}" == "--pack" ]]; then
   rm -rf "$deps"; mkdir -p "$deps/debs" "$deps/root" "$deps/grammars"
   (cd "$deps/debs" && apt-get download nlohmann-json3-dev libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 \
-     libpcre2-dev libpcre2-8-0 libtree-sitter-dev libtree-sitter0 libcli11-dev libdtl-dev catch2 pkgconf pkgconf-bin libpkgconf3 >/dev/null)
+     libpcre2-dev libpcre2-8-0 libtree-sitter-dev libtree-sitter0 libcli11-dev libdtl-dev catch2 pkgconf pkgconf-bin libpkgconf3 \
+     libssl-dev libssl3 >/dev/null)
   for f in "$deps"/debs/*.deb; do dpkg -x "$f" "$deps/root"; done
   "$root/scripts/fetch-grammars.sh"
   (cd "$root/deps/grammars" && find . \( -path '*src/*' -o -path './typescript/common/*' \) \( -name '*.c' -o -name '*.h' \) -print0 |

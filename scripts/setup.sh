@@ -5,7 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 packages=(g++ cmake ninja-build pkg-config ccache git ca-certificates
   libtorch-dev libopenblas0-openmp nlohmann-json3-dev libboost-dev libboost-system-dev
-  libspdlog-dev libcli11-dev libdtl-dev catch2 prometheus-cpp-dev libcurl4-openssl-dev libtree-sitter-dev libpcre2-dev
+  libspdlog-dev libcli11-dev libdtl-dev catch2 prometheus-cpp-dev libcurl4-openssl-dev libtree-sitter-dev libpcre2-dev libssl-dev patch
   neovim tmux nodejs npm python3 clang libclang-rt-14-dev
   emacs-nox elpa-eglot)
 missing=()

@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/uuid/detail/sha1.hpp>
+#include <openssl/evp.h>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -98,12 +98,12 @@ std::vector<PackageSource> parse_package_list(const std::string& text) {
 std::string read_file(const std::string& path) { return maskfill::read_file(path); }
 
 std::string sha1_hex(const std::string& bytes) {
-  boost::uuids::detail::sha1 sha;
-  sha.process_bytes(bytes.data(), bytes.size());
-  unsigned int digest[5];
-  sha.get_digest(digest);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha1(), nullptr) != 1 || length != 20)
+    throw std::runtime_error("SHA-1 failed (OpenSSL EVP_Digest)");
   char hex[41];
-  for (int i = 0; i < 5; ++i) std::snprintf(hex + 8 * i, 9, "%08x", digest[i]);
+  for (unsigned int i = 0; i < length; ++i) std::snprintf(hex + 2 * i, 3, "%02x", digest[i]);
   return std::string(hex, 40);
 }
 
