@@ -7,7 +7,8 @@ packages=(g++ cmake ninja-build pkg-config ccache git ca-certificates
   libtorch-dev libopenblas0-openmp nlohmann-json3-dev libboost-dev libboost-system-dev
   libspdlog-dev libcli11-dev libdtl-dev catch2 prometheus-cpp-dev libcurl4-openssl-dev libtree-sitter-dev libpcre2-dev libssl-dev patch
   neovim tmux nodejs npm python3 clang libclang-rt-14-dev
-  emacs-nox elpa-eglot)
+  emacs-nox elpa-eglot
+  chromium libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev)  # tests/suites/vscode-real.sh
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
