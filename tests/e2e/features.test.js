@@ -71,7 +71,7 @@ async function main() {
   const c = s.connection;
   const init = await c.sendRequest('initialize', {
     processId: process.pid, rootUri: null,
-    capabilities: { window: { workDoneProgress: true }, workspace: { applyEdit: true } },
+    capabilities: { window: { workDoneProgress: true }, workspace: { applyEdit: true, workspaceEdit: { documentChanges: true } } },
   });
   assert.ok(init.capabilities.inlineCompletionProvider, 'static inline completion for clients without dynamic registration');
   assert.deepEqual(init.capabilities.executeCommandProvider.commands.sort(),

@@ -204,7 +204,7 @@ async function checkServer(clientSettings) {
     if (!same([...advertised].sort(), [...expected].sort())) problem(where, `executeCommandProvider ${JSON.stringify(advertised)}, schema says ${JSON.stringify(expected)}`);
     for (const line of stderr.split('\n')) if (/unknown setting|setting '.*' must be/.test(line)) problem(where, line.trim());
     for (const m of messages) {
-      if (m.method === 'window/showMessage' && /setting/.test(m.params.message)) problem(where, `showMessage: ${m.params.message}`);
+      if (m.method === 'window/showMessage' && /unknown setting|setting '[^']*' /.test(m.params.message)) problem(where, `showMessage: ${m.params.message}`);
     }
   }
   notes.push(`server: ${binary} checked with what both clients send`);
