@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -92,12 +93,84 @@ struct InProcessServer {
   }
 };
 
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+struct Keystroke {
+  std::string text;
+  size_t cursor;
+};
+
+// A scripted user typing `typed` character by character on a new line inserted before line
+// `line` of `text`; one document snapshot per keystroke.
+std::vector<Keystroke> typing_session(const std::string& text, size_t line, const std::string& typed) {
+  size_t offset = 0;
+  for (size_t i = 0; i < line && offset != std::string::npos; ++i) offset = text.find('\n', offset) + 1;
+  if (offset == std::string::npos || offset > text.size()) offset = text.size();
+  std::vector<Keystroke> keystrokes;
+  for (size_t n = 1; n <= typed.size(); ++n) {
+    std::string typed_so_far = typed.substr(0, n);
+    keystrokes.push_back({text.substr(0, offset) + typed_so_far + "\n" + text.substr(offset), offset + n});
+  }
+  return keystrokes;
+}
+
+struct TypingResult {
+  std::vector<double> ms, prompt_computed, prompt_tokens, generated;
+};
+
+// Runs the editor's inline completion at every keystroke; `cold` clears the prompt cache first.
+TypingResult type_through(Engine& engine, const LanguageInfo* language, const std::vector<Keystroke>& keystrokes,
+                          const InfillSettings& settings, bool cold) {
+  TypingResult out;
+  for (const Keystroke& key : keystrokes) {
+    SourceDocument doc(key.text, language);
+    if (cold) engine.clear_prompt_cache();
+    auto t = Clock::now();
+    Plan plan = plan_inline(ModelView::of(engine), doc, key.cursor, Trigger::Automatic, settings);
+    CompletionOutcome outcome = execute_plan(engine, doc, plan, {});
+    double ms = ms_since(t);
+    if (!plan.declined_reason.empty() || outcome.candidates.empty()) continue;
+    const DecodeStats& stats = outcome.candidates.front().stats;
+    out.ms.push_back(ms);
+    out.prompt_computed.push_back(stats.prompt_tokens_computed);
+    out.prompt_tokens.push_back(stats.prompt_tokens);
+    out.generated.push_back(stats.generated_tokens);
+  }
+  return out;
+}
+
+// Median ms of inline completions at `cursors` with `candidates` candidates decoded together
+// (Invoked trigger), the prompt cache cleared before each.
+double candidates_ms(Engine& engine, const std::vector<Cursor>& cursors, int candidates, InfillSettings settings) {
+  settings.candidates_invoked = candidates;
+  std::vector<double> ms;
+  for (const Cursor& cursor : cursors) {
+    SourceDocument doc(cursor.text, find_language_by_name(cursor.language));
+    engine.clear_prompt_cache();
+    auto t = Clock::now();
+    Plan plan = plan_inline(ModelView::of(engine), doc, cursor.offset, Trigger::Invoked, settings);
+    if (!plan.declined_reason.empty()) continue;
+    execute_plan(engine, doc, plan, {});
+    ms.push_back(ms_since(t));
+  }
+  return percentile(ms, 0.5);
+}
+
 int run_bench_inline(int argc, char** argv) {
   CLI::App app{"Inline completion latency with the bundled model: feature alone vs whole server path"};
   int positions = 60, max_new_tokens = 32;
   std::string samples = (fs::path(MASKFILL_SOURCE_DIR) / "samples").string();
   app.add_option("--positions", positions)->capture_default_str();
   app.add_option("--samples", samples)->capture_default_str();
+  std::string model = default_model_dir();
+  DeviceOptions device;
+  bool json_output = false;
+  int keystrokes = 24;
+  app.add_option("--model", model, "model directory (HF snapshot layout)")->capture_default_str();
+  app.add_option("--device", device.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  app.add_option("--dtype", device.dtype, "auto | float32 | bfloat16 | float16")->capture_default_str();
+  app.add_option("--keystrokes", keystrokes, "keystrokes per typing session")->capture_default_str();
+  app.add_flag("--json", json_output, "print one JSON object (keys in README's benchmark section)");
   app.add_option("--max-new-tokens", max_new_tokens, "cap on masked tokens per completion")->capture_default_str();
   try {
     app.parse(argc, argv);
@@ -105,14 +178,16 @@ int run_bench_inline(int argc, char** argv) {
     return app.exit(e);
   }
   spdlog::set_level(spdlog::level::warn);
-  std::string model = default_model_dir();
-  if (model.empty()) throw std::runtime_error("no bundled model found");
-  auto engine = load_engine(model, {});
+  if (model.empty()) throw std::runtime_error("no model: pass --model DIR");
+  auto engine = load_engine(model, device);
   InfillSettings settings;
   settings.max_new_tokens = max_new_tokens;
   std::vector<Cursor> cursors = cursors_in(samples, positions);
 
-  InProcessServer in_process(lsp::ServerOptions{});
+  lsp::ServerOptions server_options;
+  server_options.config.model_path = model;
+  server_options.config.device = device;
+  InProcessServer in_process(server_options);
   in_process.request(1, "initialize",
                      {{"capabilities", json::object()}, {"initializationOptions", {{"maxNewTokens", max_new_tokens}}}});
   in_process.notify("initialized", json::object());
@@ -146,6 +221,68 @@ int run_bench_inline(int argc, char** argv) {
   in_process.request(id++, "shutdown", nullptr);
   in_process.server->stop_worker();
 
+  // Typing sessions: a user writes a new line in the middle of each sample, one completion per
+  // keystroke, prompt cache on (as in the editor).
+  const std::string typed = std::string("result = compute(values, limit)").substr(0, size_t(std::max(1, keystrokes)));
+  std::vector<double> computed, typing_ms, typing_prompt;
+  for (const Cursor& cursor : cursors_in(samples, 8)) {
+    const LanguageInfo* language = find_language_by_name(cursor.language);
+    size_t lines = size_t(std::count(cursor.text.begin(), cursor.text.end(), '\n'));
+    TypingResult warm = type_through(*engine, language, typing_session(cursor.text, lines / 2, typed), settings, false);
+    computed.insert(computed.end(), warm.prompt_computed.begin() + (warm.prompt_computed.empty() ? 0 : 1),
+                    warm.prompt_computed.end());  // the session's first completion has nothing cached
+    typing_ms.insert(typing_ms.end(), warm.ms.begin(), warm.ms.end());
+    typing_prompt.insert(typing_prompt.end(), warm.prompt_tokens.begin(), warm.prompt_tokens.end());
+  }
+  // The same at a ~2K-token prompt (a long file, budgets raised), with and without the cache.
+  InfillSettings long_settings = settings;
+  long_settings.prefix_tokens = 1600;
+  long_settings.suffix_tokens = 300;
+  std::string long_text;
+  for (int round = 0; round < 50 && long_text.size() < 9000; ++round)
+    for (const Cursor& cursor : cursors_in(samples, 8))
+      if (cursor.language == "python" && long_text.size() < 9000) long_text += cursor.text + "\n";
+  const LanguageInfo* python = find_language_by_name("python");
+  auto long_session = typing_session(long_text, size_t(std::count(long_text.begin(), long_text.end(), '\n')) * 3 / 4, typed);
+  TypingResult long_warm = type_through(*engine, python, long_session, long_settings, false);
+  TypingResult long_cold = type_through(*engine, python, long_session, long_settings, true);
+  double cache_speedup = percentile(long_cold.ms, 0.5) / std::max(1e-9, percentile(long_warm.ms, 0.5));
+  // Three candidates decoded together vs one, no cache.
+  std::vector<Cursor> candidate_cursors = cursors_in(samples, 12);
+  double one_ms = candidates_ms(*engine, candidate_cursors, 1, settings);
+  double three_ms = candidates_ms(*engine, candidate_cursors, 3, settings);
+  PromptCacheStats cache = engine->prompt_cache_stats();
+
+  double load[1] = {0};
+  json summary = {
+      {"model", engine->description()},
+      {"load_average_1m", getloadavg(load, 1) == 1 ? load[0] : -1},
+      {"positions", feature_ms.size()},
+      {"generated_tokens_p50", percentile(tokens, 0.5)},
+      {"feature_ms_p50", percentile(feature_ms, 0.5)},
+      {"feature_ms_p95", percentile(feature_ms, 0.95)},
+      {"server_ms_p50", percentile(server_ms, 0.5)},
+      {"server_ms_p95", percentile(server_ms, 0.95)},
+      {"server_overhead_ms_p50", percentile(overhead_ms, 0.5)},
+      {"server_overhead_ms_p95", percentile(overhead_ms, 0.95)},
+      {"typing_completions", typing_ms.size()},
+      {"typing_ms_p50", percentile(typing_ms, 0.5)},
+      {"typing_prompt_tokens_p50", percentile(typing_prompt, 0.5)},
+      {"typing_prompt_tokens_computed_p50", percentile(computed, 0.5)},
+      {"typing_prompt_tokens_computed_p95", percentile(computed, 0.95)},
+      {"long_prompt_tokens_p50", percentile(long_warm.prompt_tokens, 0.5)},
+      {"long_typing_ms_p50_cached", percentile(long_warm.ms, 0.5)},
+      {"long_typing_ms_p50_uncached", percentile(long_cold.ms, 0.5)},
+      {"prompt_cache_speedup_p50", cache_speedup},
+      {"candidates1_ms_p50", one_ms},
+      {"candidates3_ms_p50", three_ms},
+      {"candidates3_cost_ratio", three_ms / std::max(1e-9, one_ms)},
+      {"prompt_cache", {{"lookups", cache.lookups}, {"hits", cache.hits}, {"tokens_reused", cache.tokens_reused},
+                        {"tokens_computed", cache.tokens_computed}, {"entries", cache.entries}, {"bytes", cache.bytes}}}};
+  if (json_output) {
+    std::printf("%s\n", summary.dump(2).c_str());
+    return 0;
+  }
   std::printf("inline completion (Automatic trigger, one candidate), %s, %zu positions in %s\n",
               engine->description().c_str(), feature_ms.size(), samples.c_str());
   std::printf("  generated tokens per completion: p50 %.0f, max %.0f\n", percentile(tokens, 0.5), percentile(tokens, 1.0));
@@ -154,6 +291,15 @@ int run_bench_inline(int argc, char** argv) {
               percentile(server_ms, 0.5), percentile(server_ms, 0.95));
   std::printf("  server overhead            p50 %7.2f ms   p95 %7.2f ms   (goal < 5 ms)\n", percentile(overhead_ms, 0.5),
               percentile(overhead_ms, 0.95));
+  std::printf("typing (%zu completions, one per keystroke, prompt cache on)\n", typing_ms.size());
+  std::printf("  latency p50 %.1f ms; prompt %.0f tokens, of which computed p50 %.0f (p95 %.0f)\n",
+              percentile(typing_ms, 0.5), percentile(typing_prompt, 0.5), percentile(computed, 0.5),
+              percentile(computed, 0.95));
+  std::printf("typing at a %.0f-token prompt: p50 %.1f ms cached, %.1f ms uncached (speedup %.2fx)\n",
+              percentile(long_warm.prompt_tokens, 0.5), percentile(long_warm.ms, 0.5), percentile(long_cold.ms, 0.5),
+              cache_speedup);
+  std::printf("candidates decoded together, no cache: 1 in %.1f ms, 3 in %.1f ms (ratio %.2f)\n", one_ms, three_ms,
+              three_ms / std::max(1e-9, one_ms));
   return 0;
 }
 

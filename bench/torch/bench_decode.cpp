@@ -72,6 +72,51 @@ double ms_per_block_forward(Transformer& model, int64_t cached, int repeats) {
   return median(times);
 }
 
+// Median ms of the pieces of one decoding step after a cached prefix of `cached` tokens: an AR
+// forward (1 token), a block-diffusion denoising forward (4 tokens), the same with the previous
+// block committed in it (8 tokens), and the step rule on a block's logits.
+nlohmann::json step_costs(Transformer& model, int64_t cached, int repeats) {
+  torch::NoGradGuard no_grad;
+  auto device = model->lm_head->weight.device();
+  const auto& config = model->config();
+  const int64_t B = config.block_size;
+  KVCache cache;
+  cache.reserve(cached + 2 * B, config, device, model->lm_head->weight.scalar_type());
+  auto prefix = torch::randint(10, config.vocab_size, {cached}, torch::kLong).to(device);
+  std::vector<ForwardChunk> prefill{{prefix, &cache, cached, cached}};
+  model->forward_chunks(prefill);
+  auto time = [&](auto&& work) {
+    std::vector<double> times;
+    for (int i = 0; i < repeats + 2; ++i) {
+      sync(device);
+      auto t = Clock::now();
+      work();
+      sync(device);
+      if (i >= 2) times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+    }
+    return median(times);
+  };
+  auto one = torch::randint(10, config.vocab_size, {1}, torch::kLong).to(device);
+  auto four = torch::randint(10, config.vocab_size, {B}, torch::kLong).to(device);
+  auto eight = torch::randint(10, config.vocab_size, {2 * B}, torch::kLong).to(device);
+  double ar = time([&] { (void)model->forward_cached(one, cache, {}, false).sum().item<float>(); });
+  double block = time([&] {
+    std::vector<ForwardChunk> c{{four, &cache, 0, 0}};
+    (void)model->forward_chunks(c)[0].sum().item<float>();
+  });
+  double with_commit = time([&] {
+    std::vector<ForwardChunk> c{{eight, &cache, 0, B}};  // commit 0: the cache stays as it is
+    (void)model->forward_chunks(c)[0].sum().item<float>();
+  });
+  std::vector<ForwardChunk> c{{four, &cache, 0, 0}};
+  auto logits = model->forward_chunks(c)[0];
+  DecodeOptions options;
+  SplitMix64 rng(0);
+  double rule = time([&] { choose_tokens(logits, std::vector<bool>(size_t(B), true), 1, options, rng, config.mask_token_id); });
+  return {{"cached", cached}, {"ar_forward_ms", ar}, {"block_forward_ms", block},
+          {"block_forward_with_commit_ms", with_commit}, {"step_rule_ms", rule}};
+}
+
 struct Row {
   std::string name;
   int forwards = 0, tokens = 0;  // forwards after the prefill
@@ -275,7 +320,8 @@ int run_bench_decode(int argc, char** argv) {
       {"prefill_ms_per_token_512", prefill_512},
       {"prefill_ms_per_token_2k", prefill_2k},
       {"prefill_2k_tokens", long_prompt},
-      {"prefill_scaling_2k_vs_512", prefill_2k / prefill_512}};
+      {"prefill_scaling_2k_vs_512", prefill_2k / prefill_512},
+      {"step_costs", step_costs(model, 256, repeats)}};
   if (json_output) {
     std::printf("%s\n", summary.dump(2).c_str());
     return 0;

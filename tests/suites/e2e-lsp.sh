@@ -13,6 +13,7 @@ node lsp_sync.test.js
 # (the sanitizer build: LibTorch is not instrumented) test the protocol only.
 if [[ -e "$MASKFILL_BUILD_DIR/libmaskfill_torch.so" ]]; then
   node features.test.js
+  node eval_equals_editor.test.js
 else
   echo "e2e-lsp: no torch plugin in $MASKFILL_BUILD_DIR: editing features are tested by the main build" >&2
 fi
@@ -21,4 +22,7 @@ fi
 if [[ -e "$MASKFILL_BUILD_DIR/libmaskfill_torch.so" ]] && "$MASKFILL_BUILD_DIR/maskfill" serve --help >/dev/null 2>&1; then
   echo "e2e-lsp: features again with --backend (maskfill serve)" >&2
   node "$here/../serve/with-backend.mjs" node "$here/features.test.js"
+fi
+if [[ -e "$MASKFILL_BUILD_DIR/libmaskfill_torch.so" ]] && "$MASKFILL_BUILD_DIR/maskfill" serve --help >/dev/null 2>&1; then
+  node "$here/../serve/backend-errors.test.mjs"  # backend down and back: error status, one message, recovery
 fi

@@ -12,6 +12,8 @@
 #include "inference/model_files.h"
 #include "common/read_file.h"
 #include "inference/safetensors.h"
+#include "inference/tokenizer.h"
+#include "inference/torch/torch_engine.h"
 
 using namespace maskfill;
 using nlohmann::json;
@@ -306,4 +308,44 @@ TEST_CASE("the Stable-DiffCoder-8B config implies HF Llama parameter names and s
     ++matched;
   }
   CHECK(matched == small_shapes.size());
+}
+
+TEST_CASE("the prompt cache is exact: cached and uncached requests give identical tokens", "[decode]") {
+  const std::string model_dir = std::string(MASKFILL_FIXTURES_DIR) + "/../../models/maskfill-tiny";
+  auto warm = make_torch_engine(model_dir, {});
+  auto cold = make_torch_engine(model_dir, {});
+  const Tokenizer& tokenizer = warm->tokenizer();
+  std::string text = read_file(std::string(MASKFILL_FIXTURES_DIR) + "/../../samples/python/stats.py");
+  DecodeOptions options;
+  options.gen_length = 16;
+  options.threshold = 0.9;
+  // A user typing: each prompt extends the previous one by a few characters.
+  size_t previous = 0;
+  for (size_t cut : {size_t(300), size_t(303), size_t(310), size_t(311), size_t(340)}) {
+    std::vector<int32_t> prompt = tokenizer.encode(text.substr(0, std::min(cut, text.size())));
+    INFO("prompt of " << prompt.size() << " tokens");
+    DecodeResult cached = warm->generate(prompt, options, {});
+    cold->clear_prompt_cache();
+    DecodeResult uncached = cold->generate(prompt, options, {});
+    CHECK(cached.tokens == uncached.tokens);
+    CHECK(uncached.stats.prompt_tokens_computed == int(prompt.size() / 4 * 4));
+    // Only the changed end is computed: the new tokens, the retokenized last word and the
+    // partial block before them.
+    if (previous) CHECK(cached.stats.prompt_tokens_computed <= int(prompt.size() - previous) + 8);
+    previous = prompt.size();
+  }
+  PromptCacheStats stats = warm->prompt_cache_stats();
+  CHECK(stats.hits == 4);
+  CHECK(stats.tokens_reused > 0);
+  // Several candidates share one prefill: the second and third hit the first one's entry.
+  warm->clear_prompt_cache();
+  std::vector<int32_t> prompt = tokenizer.encode(text.substr(0, 400));
+  DecodeOptions sampled = options;
+  sampled.temperature = 0.7;
+  sampled.seed = 3;
+  auto results = generate_together(*warm, {{prompt, options}, {prompt, sampled}, {prompt, options}}, {});
+  CHECK(results[0].tokens == results[2].tokens);
+  CHECK(results[1].stats.prompt_tokens_computed == 0);
+  CHECK(results[2].stats.prompt_tokens_computed == 0);
+  CHECK(results[0].tokens == cold->generate(prompt, options, {}).tokens);
 }
