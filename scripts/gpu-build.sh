@@ -2,8 +2,9 @@
 # Builds maskfill on a CUDA machine against the LibTorch that ships with its PyTorch, for
 # scripts/gpu-check.sh. That machine has CMake, ninja, a compiler and PyTorch but none of the
 # Debian -dev packages and no network, so the few needed (spdlog, fmt, pcre2, tree-sitter,
-# nlohmann-json, CLI11, Catch2, OpenSSL's libcrypto) and the grammar sources travel in .gpudeps/ (made by
-# `scripts/gpu-build.sh --pack` on the Debian machine). The LSP server (Boost) is left out.
+# nlohmann-json, CLI11, Catch2, OpenSSL's libcrypto, Boost's headers for the language server and
+# `maskfill serve`) and the grammar sources travel in .gpudeps/ (made by `scripts/gpu-build.sh --pack`
+# on the Debian machine). The whole product is built: `maskfill lsp --device cuda` serves from the GPU.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 deps="$root/.gpudeps"
@@ -11,7 +12,7 @@ if [[ "${1:-}" == "--pack" ]]; then
   rm -rf "$deps"; mkdir -p "$deps/debs" "$deps/root" "$deps/grammars"
   (cd "$deps/debs" && apt-get download nlohmann-json3-dev libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 \
      libpcre2-dev libpcre2-8-0 libtree-sitter-dev libtree-sitter0 libcli11-dev libdtl-dev catch2 pkgconf pkgconf-bin libpkgconf3 \
-     libssl-dev libssl3 >/dev/null)
+     libssl-dev libssl3 libboost1.74-dev libboost-system1.74-dev libboost-system1.74.0 >/dev/null)
   for f in "$deps"/debs/*.deb; do dpkg -x "$f" "$deps/root"; done
   "$root/scripts/fetch-grammars.sh"
   (cd "$root/deps/grammars" && find . \( -path '*src/*' -o -path './typescript/common/*' \) \( -name '*.c' -o -name '*.h' \) -print0 |
@@ -30,7 +31,7 @@ pkg_config="$(command -v pkg-config || true)"
 [[ -n "$pkg_config" ]] || pkg_config="$sysroot/usr/bin/pkgconf"
 torch_prefix="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
 build="${MASKFILL_BUILD_DIR:-$root/build-gpu}"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMASKFILL_LSP=OFF \
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMASKFILL_LSP=ON \
   -DCMAKE_PREFIX_PATH="$torch_prefix;$sysroot/usr;$sysroot/usr/lib/x86_64-linux-gnu/cmake" \
   -DMASKFILL_GRAMMARS_DIR="$deps/unpacked/grammars" -DPKG_CONFIG_EXECUTABLE="$pkg_config"
 ninja -C "$build" -j"$(nproc)" maskfill maskfill_torch maskfill_torch_tests
