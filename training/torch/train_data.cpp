@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/utf8.h"
 #include "training/corpus.h"
 
 namespace maskfill::training {
@@ -60,10 +61,7 @@ TokenStream TokenStream::load(const std::string& path) {
 }
 
 namespace {
-size_t utf8_boundary(const std::string& text, size_t pos) {
-  while (pos < text.size() && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) ++pos;
-  return pos;
-}
+size_t utf8_boundary(const std::string& text, size_t pos) { return utf8::next_boundary(text, pos); }
 
 void append(std::vector<int32_t>& out, const std::vector<int32_t>& more) { out.insert(out.end(), more.begin(), more.end()); }
 
