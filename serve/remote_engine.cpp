@@ -99,6 +99,10 @@ struct Exchange {
 std::string failure(const std::string& base, const RemoteOptions& options, CURLcode code, const Exchange& x) {
   if (code == CURLE_OPERATION_TIMEDOUT)
     return "the backend " + base + " did not answer within " + std::to_string(options.timeout_ms) + " ms";
+  if (code == CURLE_COULDNT_CONNECT) return "cannot reach the backend " + base + ": connection refused (is maskfill serve running?)";
+  if (code == CURLE_COULDNT_RESOLVE_HOST) return "cannot reach the backend " + base + ": unknown host";
+  if (code == CURLE_SSL_CONNECT_ERROR || code == CURLE_PEER_FAILED_VERIFICATION)
+    return "cannot reach the backend " + base + ": TLS failed (" + std::string(x.error[0] ? x.error : curl_easy_strerror(code)) + ")";
   if (code != CURLE_OK) {
     std::string detail = x.error[0] ? x.error : curl_easy_strerror(code);
     return "cannot reach the backend " + base + ": " + detail;
