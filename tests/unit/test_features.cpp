@@ -310,8 +310,10 @@ TEST_CASE("inline completion: cancellation, supersession and stale versions", "[
     while (script.calls == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     session.client.notify("$/cancelRequest", {{"id", 1}});
     CHECK(error_code(session.client.response_to(1)) == -32800);
-    CHECK(script.cancelled_calls == 1);  // the decoding saw the cancellation between steps
-    CHECK(script.calls == 1);            // and no further candidate was started
+    // The candidates decode as one batch (execute_plan); every decode saw the cancellation
+    // between steps, none ran to the end.
+    CHECK(script.cancelled_calls >= 1);
+    CHECK(script.cancelled_calls == script.calls);
   }
   SECTION("a newer request for the same document supersedes the older one: an empty list, not -32800") {
     session.client.request(1, "textDocument/inlineCompletion",
