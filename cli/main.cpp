@@ -5,6 +5,9 @@
 #include <exception>
 #include <string>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "common/command.h"
 
 namespace maskfill {
@@ -48,6 +51,10 @@ int main(int argc, char** argv) {
     std::printf("maskfill %s\n", MASKFILL_VERSION);
     return 0;
   }
+  // stdout carries each command's result (a file, a diff, JSON, a table) and nothing else: logs,
+  // from here and from the torch plugin (same spdlog registry), go to stderr.
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "", std::make_shared<spdlog::sinks::stderr_color_sink_mt>(spdlog::color_mode::automatic)));
   const Command* command = find_command(argv[1]);
   if (!command) {
     std::fprintf(stderr, "maskfill: unknown command '%s' (see maskfill --help)\n", argv[1]);

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "common/progress.h"
 #include "inference/plugin.h"
 
 namespace maskfill {
@@ -75,9 +76,11 @@ std::string plugin_path() {
 int run_plugin_command(int argc, char** argv) { return plugin().run_command(argc, argv); }
 
 std::unique_ptr<Engine> load_engine(const std::string& model_dir, const DeviceOptions& device) {
+  TerminalProgress progress("loading model " + model_dir);  // stderr, only on a terminal
   std::string error;
   Engine* engine = plugin().load_engine(&model_dir, &device, &error);
   if (!engine) throw std::runtime_error(error);
+  progress.finish("ready");
   return std::unique_ptr<Engine>(engine);
 }
 

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Clean outputs: `maskfill fill FILE ... > out` leaves exactly the new file in `out` (logs and
+# progress go to stderr), and `--diff` describes exactly that file. Uses the bundled tiny model.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+: "${MASKFILL_BUILD_DIR:?set MASKFILL_BUILD_DIR to the build folder holding maskfill}"
+build="$(cd "$MASKFILL_BUILD_DIR" && pwd)"
+if [[ ! -e "$build/libmaskfill_torch.so" ]]; then
+  echo "cli-output: no torch plugin in $build: tested by the main build" >&2
+  exit 0
+fi
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+sample="$root/samples/python/unfinished.py"
+failures=0
+fail() { echo "FAIL $1" >&2; failures=$((failures + 1)); }
+ok() { echo "ok   $1" >&2; }
+
+# Log at info level so that there is something to keep off stdout.
+run_fill() { "$build/maskfill" fill "$sample" --line 17 --col 9 --device cpu "$@"; }
+run_fill >"$scratch/out" 2>"$scratch/err" || { cat "$scratch/err" >&2; fail "maskfill fill exited non-zero"; exit 1; }
+run_fill --diff >"$scratch/diff" 2>"$scratch/diff.err" || { cat "$scratch/diff.err" >&2; fail "maskfill fill --diff exited non-zero"; exit 1; }
+
+# stdout = lines 1-16 of the file, line 17 up to the cursor, the fill, then the rest of the file.
+head -n 16 "$sample" >"$scratch/prefix"
+if [[ "$(head -n 16 "$scratch/out")" == "$(cat "$scratch/prefix")" ]]; then ok "stdout starts with the file's first 16 lines"
+else fail "stdout does not start with the original file: $(head -c 300 "$scratch/out")"; fi
+if [[ "$(head -n 1 "$scratch/out")" == "$(head -n 1 "$sample")" ]]; then ok "first line is the file's first line"
+else fail "first line of stdout is '$(head -n 1 "$scratch/out")'"; fi
+if [[ "$(tail -n 1 "$scratch/out")" == "    return counts" ]]; then ok "stdout ends with the file's last line"
+else fail "stdout ends with '$(tail -n 1 "$scratch/out")'"; fi
+if ! cmp -s "$scratch/out" "$sample"; then ok "the fill changed the file ($(wc -c <"$sample") -> $(wc -c <"$scratch/out") bytes)"
+else fail "stdout is the unchanged file"; fi
+# No log line, progress or ANSI escape on stdout.
+if grep -qE '^\[[0-9]{4}-|\[(info|warning|error|debug)\]|loading model|'$'\033' "$scratch/out"; then
+  fail "stdout holds log or progress text: $(grep -nE '^\[|loading model' "$scratch/out" | head -3)"
+else ok "no log or progress text on stdout"; fi
+# The diff applied to the original gives stdout byte for byte (nothing extra on either stream).
+cp "$sample" "$scratch/patched.py"
+if patch --quiet "$scratch/patched.py" <"$scratch/diff" && cmp -s "$scratch/patched.py" "$scratch/out"; then
+  ok "--diff applied to the file gives exactly stdout"
+else fail "--diff and the whole-file output disagree"; fi
+echo "stderr of the fill: $(wc -l <"$scratch/err") lines" >&2
+[[ $failures -eq 0 ]] || exit 1
+echo "cli-output: passed" >&2
