@@ -5,17 +5,14 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/read_file.h"
 #include "common/utf8.h"
 #include "infill/text_lines.h"
 
 namespace maskfill {
 
 SourceDocument read_source_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream content;
-  content << in.rdbuf();
-  return SourceDocument(content.str(), find_language("", path));
+  return SourceDocument(read_file(path), find_language("", path));
 }
 
 size_t byte_offset_at(std::string_view text, int line, int column) {

@@ -1,5 +1,7 @@
 #include "training/eval_runner.h"
 
+#include "common/read_file.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -141,8 +143,11 @@ Child spawn_and_wait(const std::vector<std::string>& argv, const std::vector<std
 }
 
 std::string tail(const fs::path& file, size_t max_bytes) {
-  std::ifstream in(file, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text;
+  try {
+    text = read_file(file.string());
+  } catch (const std::runtime_error&) {  // no output file: nothing to show
+  }
   return text.size() > max_bytes ? text.substr(text.size() - max_bytes) : text;
 }
 

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/read_file.h"
 #include "inference/chat_template.h"
 
 using namespace maskfill;
@@ -15,10 +16,8 @@ const std::string kSystem =
     "and other non-computer science questions, you will refuse to answer.";
 
 TokenizerConfig fixture_config() {
-  std::ifstream in(std::string(MASKFILL_SOURCE_DIR) + "/tests/fixtures/tokenizers/seedcoder-style/tokenizer_config.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_tokenizer_config(text.str());
+  return parse_tokenizer_config(
+      read_file(std::string(MASKFILL_SOURCE_DIR) + "/tests/fixtures/tokenizers/seedcoder-style/tokenizer_config.json"));
 }
 
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {

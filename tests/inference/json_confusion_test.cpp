@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/json_fields.h"
+#include "common/read_file.h"
 #include "inference/model_files.h"
 #include "inference/safetensors.h"
 #include "inference/tokenizer.h"
@@ -157,9 +158,7 @@ TEST_CASE("the crash input: config.json with \"rope_parameters\": 0 is a clean e
   }
   // The committed fuzz regression input holds the same value.
   std::string path = std::string(MASKFILL_SOURCE_DIR) + "/tests/fuzz/regressions/model_config/rope_parameters_number.json";
-  std::ifstream in(path);
-  REQUIRE(in);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text = read_file(path);
   CHECK_THROWS_WITH(parse_model_config(text), Catch::Contains("'rope_parameters'") && !Catch::Contains("json.exception"));
 }
 

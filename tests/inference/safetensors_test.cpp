@@ -5,6 +5,7 @@
 #include <fstream>
 #include <unistd.h>
 
+#include "common/read_file.h"
 #include "inference/safetensors.h"
 
 namespace fs = std::filesystem;
@@ -157,8 +158,7 @@ TEST_CASE("randomly corrupted headers either load or throw, never crash") {
   float w[6] = {1, 2, 3, 4, 5, 6};
   std::string good = dir.file("good.safetensors");
   write_safetensors(good, {{"a", DType::F32, {2, 3}, w, 24}, {"b", DType::F32, {2}, w, 8}}, {{"k", "v"}});
-  std::ifstream in(good, std::ios::binary);
-  std::string original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string original = read_file(good);
   uint64_t header_length = 0;
   std::memcpy(&header_length, original.data(), 8);
   uint32_t state = 12345;

@@ -6,14 +6,13 @@
 #include <fstream>
 #include <string>
 
+#include "common/read_file.h"
 #include "inference/tokenizer.h"
 
 namespace maskfill::test {
 
 inline nlohmann::json read_golden(const std::string& name) {
-  std::ifstream in(std::string(MASKFILL_INFILL_GOLDEN_DIR) + "/" + name);
-  if (!in) throw std::runtime_error("missing golden file " + name);
-  return nlohmann::json::parse(in);
+  return nlohmann::json::parse(read_file(std::string(MASKFILL_INFILL_GOLDEN_DIR) + "/" + name));
 }
 
 inline const Tokenizer& seedcoder_tokenizer() {

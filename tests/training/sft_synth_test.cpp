@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 
+#include "common/read_file.h"
 #include "infill/source_document.h"
 #include "training/sft_synth.h"
 #include "training/syntax_tree.h"
@@ -90,10 +91,7 @@ TEST_CASE("restore a deleted statement and add a parameter") {
 TEST_CASE("synthesis over a real file is parseable, valid FIM and deterministic") {
   std::string path = "/usr/lib/python3.11/textwrap.py";
   if (!std::filesystem::exists(path)) path = std::string(MASKFILL_SOURCE_DIR) + "/samples/python/stats.py";
-  std::string text = [&] {
-    std::ifstream in(path);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }();
+  std::string text = maskfill::read_file(path);
   REQUIRE(!text.empty());
   SftOptions opt;
   opt.edits_per_file = 8;

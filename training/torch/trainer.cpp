@@ -1,5 +1,8 @@
 #include "training/torch/trainer.h"
 
+#include "common/json_fields.h"
+#include "common/read_file.h"
+
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -8,6 +11,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <numeric>
 
@@ -55,8 +59,9 @@ struct Checkpointer {
     if (!fs::exists(dir / "state.json")) return 0;
     torch::load(model, (dir / "model.pt").string());
     torch::load(optimizer, (dir / "optimizer.pt").string());
-    std::ifstream in(dir / "state.json");
-    return nlohmann::json::parse(in).at("step").get<int64_t>();
+    std::string path = (dir / "state.json").string();
+    nlohmann::json state = parse_json_text(read_file(path), path);
+    return JsonField(state, path).at("step").integer(0);
   }
   void save(Transformer& model, torch::optim::AdamW& optimizer, int64_t step) const {
     fs::create_directories(dir);
@@ -133,10 +138,16 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
   std::deque<double> recent;
   StageResult result;
   auto start = Clock::now();
+  // The next batch is drawn (FIM samples re-encoded) on another thread while this step runs; the
+  // draws still happen in step order on one rng, so the data is the same as drawn inline.
+  auto draw = [&](int64_t step) { return train_windows.sample(o.batch, rng, train_windows.epoch_of(step, o.batch)); };
+  std::future<Batch> next;
+  if (first_step < o.steps) next = std::async(std::launch::async, draw, first_step);
   for (int64_t step = first_step; step < o.steps; ++step) {
     double lr = learning_rate(o, step);
     set_lr(optimizer, lr);
-    Batch batch = train_windows.sample(o.batch, rng, train_windows.epoch_of(step, o.batch));
+    Batch batch = next.get();
+    if (step + 1 < o.steps) next = std::async(std::launch::async, draw, step + 1);
     NoiseSchedule schedule = noise_at(o, step, block);
     LossOut out = stage_loss(model, batch, o.objective, schedule, mask_id, generator);
     optimizer.zero_grad();
