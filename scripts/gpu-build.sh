@@ -12,7 +12,8 @@ if [[ "${1:-}" == "--pack" ]]; then
   rm -rf "$deps"; mkdir -p "$deps/debs" "$deps/root" "$deps/grammars"
   (cd "$deps/debs" && apt-get download nlohmann-json3-dev libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 \
      libpcre2-dev libpcre2-8-0 libtree-sitter-dev libtree-sitter0 libcli11-dev libdtl-dev catch2 pkgconf pkgconf-bin libpkgconf3 \
-     libssl-dev libssl3 libboost1.74-dev libboost-system1.74-dev libboost-system1.74.0 >/dev/null)
+     libssl-dev libssl3 libboost1.74-dev libboost-system1.74-dev libboost-system1.74.0 \
+     prometheus-cpp-dev libprometheus-cpp-core1.0 >/dev/null)
   for f in "$deps"/debs/*.deb; do dpkg -x "$f" "$deps/root"; done
   "$root/scripts/fetch-grammars.sh"
   (cd "$root/deps/grammars" && find . \( -path '*src/*' -o -path './typescript/common/*' \) \( -name '*.c' -o -name '*.h' \) -print0 |

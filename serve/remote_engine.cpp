@@ -1,6 +1,8 @@
 #include "serve/remote_engine.h"
 
+#ifdef MASKFILL_HAVE_CURL
 #include <curl/curl.h>
+#endif
 
 #include <chrono>
 #include <cstdio>
@@ -14,6 +16,7 @@
 #include "serve/openai.h"
 
 namespace maskfill {
+#ifdef MASKFILL_HAVE_CURL
 namespace {
 
 using json = nlohmann::json;
@@ -361,6 +364,7 @@ DecodeResult RemoteBatch::take(int handle) {
 }
 
 }  // namespace
+#endif  // MASKFILL_HAVE_CURL
 
 std::string normalize_backend_url(const std::string& url) {
   std::string base = url;
@@ -370,7 +374,13 @@ std::string normalize_backend_url(const std::string& url) {
 }
 
 std::unique_ptr<Engine> connect_remote_engine(const RemoteOptions& options, RemoteHealthListener listener) {
+#ifdef MASKFILL_HAVE_CURL
   return std::make_unique<RemoteEngine>(options, std::move(listener));
+#else
+  (void)options;
+  (void)listener;
+  throw std::runtime_error("this maskfill was built without libcurl, so it cannot use a backend (install libcurl4-openssl-dev and rebuild)");
+#endif
 }
 
 }  // namespace maskfill
