@@ -166,6 +166,15 @@ H.test('code action "Edit with instruction…" runs the client-side prompt', fun
   H.eq({ 'Fill selection with maskfill', 'Edit with instruction…' }, titles, 'code action titles')
 end)
 
+H.test('setup() again sends the new settings to the running server', function()
+  local id = maskfill.client_id
+  maskfill.setup({ cmd = { 'node', here .. '/fake_server.js' }, model_path = '/models/other', inline_completion = { debounce_ms = 80 } })
+  local change = H.wait_for('didChangeConfiguration', 2000, function() return events('didChangeConfiguration')[1] end)
+  H.eq('/models/other', change.settings.maskfill.modelPath, 'new model path')
+  H.eq({ enabled = true, debounceMs = 0 }, change.settings.maskfill.inlineCompletion, 'inline settings')
+  H.eq(id, maskfill.client_id, 'same client: no restart')
+end)
+
 H.test(':checkhealth maskfill reports binary, server and model', function()
   vim.cmd('checkhealth maskfill')
   local report = table.concat(H.lines(), '\n')

@@ -123,6 +123,7 @@ const notifications = {
     doc.version = p.textDocument.version;
   },
   'textDocument/didClose': (p) => docs.delete(p.textDocument.uri),
+  'workspace/didChangeConfiguration': (p) => log.push({ event: 'didChangeConfiguration', settings: p.settings }),
   '$/cancelRequest': (p) => {
     const timer = pending.get(p.id);
     log.push({ event: 'cancel', id: p.id, wasPending: Boolean(timer) });

@@ -139,6 +139,12 @@ function M.is_setup() return is_setup end
 
 function M.setup(opts)
   config.setup(opts)
+  -- Called again while the server runs: the new settings go to it (budgets and debounce apply
+  -- at once, a new model path or device reloads the model); a new command needs :LspRestart.
+  local running = M.client()
+  if running then
+    compat.call(running, 'notify', 'workspace/didChangeConfiguration', { settings = { maskfill = config.init_options() } })
+  end
   is_setup = true
   require('maskfill.commands').register()
   vim.api.nvim_clear_autocmds({ group = augroup })
