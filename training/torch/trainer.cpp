@@ -11,6 +11,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <numeric>
 
@@ -137,10 +138,16 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
   std::deque<double> recent;
   StageResult result;
   auto start = Clock::now();
+  // The next batch is drawn (FIM samples re-encoded) on another thread while this step runs; the
+  // draws still happen in step order on one rng, so the data is the same as drawn inline.
+  auto draw = [&](int64_t step) { return train_windows.sample(o.batch, rng, train_windows.epoch_of(step, o.batch)); };
+  std::future<Batch> next;
+  if (first_step < o.steps) next = std::async(std::launch::async, draw, first_step);
   for (int64_t step = first_step; step < o.steps; ++step) {
     double lr = learning_rate(o, step);
     set_lr(optimizer, lr);
-    Batch batch = train_windows.sample(o.batch, rng, train_windows.epoch_of(step, o.batch));
+    Batch batch = next.get();
+    if (step + 1 < o.steps) next = std::async(std::launch::async, draw, step + 1);
     NoiseSchedule schedule = noise_at(o, step, block);
     LossOut out = stage_loss(model, batch, o.objective, schedule, mask_id, generator);
     optimizer.zero_grad();
