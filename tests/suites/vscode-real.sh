@@ -20,15 +20,18 @@ cleanup() {
   local status=$?
   # Each background job below runs in its own process group (setsid): stop the whole group,
   # which holds code-server's extension host, the maskfill server it spawned, and Chromium.
+  # A finished leader stays a zombie until reaped, so only live members count.
+  alive() { ps -o stat= -g "$1" 2>/dev/null | grep -qv '^Z'; }
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 -- "-$pid" 2>/dev/null; then
+    for _ in $(seq 50); do alive "$pid" || break; sleep 0.2; done
+    if alive "$pid"; then
       say "process group $pid did not stop on TERM; killing it"
       kill -KILL -- "-$pid" 2>/dev/null || true
     fi
   done
   [[ -n "$tmp" && $status -ne 0 && -f "$tmp/code-server.log" ]] && { say "code-server log (tail):"; tail -n 40 "$tmp/code-server.log" >&2; }
+  say "stopped ${#pids[@]} process group(s)"
   [[ -n "$tmp" ]] && rm -rf "$tmp"
   say "wall time $(awk -v a="$suite_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s (exit $status)"
   exit $status
@@ -82,9 +85,12 @@ rm -rf "$shots"; mkdir -p "$shots"
 
 # --- the .vsix, packaged from a copy of the working tree's editors/vscode --------------------------
 say "packaging the extension"
+# The extension's own pinned dependencies are cached in deps/ too (keyed by its package-lock).
+install_pinned "$root/editors/vscode" "$deps/extension" ""
 mkdir -p "$tmp/ext-src"
 tar -C "$root/editors/vscode" --exclude=./node_modules --exclude=./out --exclude=./dist --exclude='./*.vsix' -cf - . | tar -C "$tmp/ext-src" -xf -
-(cd "$tmp/ext-src" && npm ci --no-audit --no-fund --loglevel=error && npm run -s package) >"$tmp/package.log" 2>&1 ||
+ln -s "$deps/extension/node_modules" "$tmp/ext-src/node_modules"
+(cd "$tmp/ext-src" && npm run -s package) >"$tmp/package.log" 2>&1 ||
   { cat "$tmp/package.log" >&2; say "packaging failed"; exit 1; }
 vsix="$tmp/ext-src/maskfill.vsix"
 [[ -s "$vsix" ]] || { say "npm run package produced no maskfill.vsix"; exit 1; }

@@ -22,8 +22,9 @@ const results = [];
 let page;
 let shotIndex = 0;
 
+const driverStart = Date.now();
 function log(message) {
-  console.error(`vscode-real: ${message}`);
+  console.error(`vscode-real: driver +${((Date.now() - driverStart) / 1000).toFixed(1)}s ${message}`);
 }
 
 async function screenshot(name) {
