@@ -354,8 +354,12 @@ void HttpServer::run() {
       continue;
     }
     ++m.threads;
-    std::thread([&m, s = std::move(socket)]() mutable {
-      m.serve(std::move(s));
+    // The socket object is gone before the count drops, so nothing of this connection touches
+    // the io_context once run() may return.
+    auto owned = std::make_unique<tcp::socket>(std::move(socket));
+    std::thread([&m, owned = std::move(owned)]() mutable {
+      m.serve(std::move(*owned));
+      owned.reset();
       std::lock_guard lock(m.threads_mutex);
       --m.threads;
       m.threads_done.notify_all();
