@@ -1,32 +1,63 @@
 #!/usr/bin/env bash
 # Trains the shipped tiny model on a CUDA machine with the same C++ trainer and recipe as
-# scripts/train-tiny.sh, inside a fixed wall-clock budget: AR (50% SPM FIM) -> block-diffusion
-# CPT -> SFT, plus the AR-only control run of the same compute for the seed's claim. Step counts
-# come from a short calibration so every stage finishes its cosine schedule within its budget.
-# Needs build-gpu from scripts/gpu-build.sh and .gpudeps/corpus.tar.xz (runs/corpus and
-# runs/tokenizer, packed on the Debian machine where the corpus packages are installed).
-# Writes models and logs to $OUT (or runs-gpu/ when OUT is unset).
+# scripts/train-tiny.sh, inside a fixed wall-clock budget: AR (50% SPM FIM per sample) ->
+# block-diffusion CPT -> SFT, plus the AR-only control run of the same compute for the seed's
+# claim. Step counts come from a short calibration so every stage finishes its cosine schedule
+# within its budget. Every stage trains at the editor's context (SEQ, default 1024: FIM prompts
+# are up to 643 positions), in windows that start at sample boundaries; validation reports the
+# unbiased diffusion ELBO (SFT: per response token).
+#
+# Data: the v2 corpus (training/packages.txt, `maskfill train corpus --cache`), packed on the
+# Debian machine with `scripts/gpu-train.sh --pack [MAX_MB]` into .gpudeps/corpus-v2.tar.xz
+# (shards of runs/corpus-v2/out: every k-th train shard for about MAX_MB of train text, default 220,
+# and about VALIDATION_MB (16) of validation shards, to stay inside the device machine's
+# transfer limit of 64 MiB; run it after `scripts/gpu-build.sh --pack`, which empties .gpudeps,
+# and carry .gpudeps, which git ignores). The tokenizer is trained on the
+# GPU machine from that corpus unless the pack holds one (runs/tokenizer-v2).
+# Needs build-gpu from scripts/gpu-build.sh. Writes models and logs to $OUT (or runs-gpu/out).
+# DEVICE=cpu with small AR_S/BD_S/SFT_S, BATCH, SEQ and shape runs the same script at toy scale.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+if [[ "${1:-}" == "--pack" ]]; then
+  max_mb="${2:-220}" src="${CORPUS:-$root/runs/corpus-v2/out}" stage="$(mktemp -d)"
+  mkdir -p "$stage/corpus-v2" "$root/.gpudeps"
+  cp "$src/report.md" "$stage/corpus-v2/"
+  # Shards (~8 MB each) hold files in path order, so languages come in runs: take every k-th.
+  pick() {  # pick PREFIX MB
+    local shards=("$src/$1"-*.jsonl) all step i
+    all=$(cat "${shards[@]}" | wc -c); step=$(( (all + $2 * 1000000 - 1) / ($2 * 1000000) ))
+    for ((i = 0; i < ${#shards[@]}; i += step)); do cp "${shards[i]}" "$stage/corpus-v2/"; done
+  }
+  pick train "$max_mb"; pick validation "${VALIDATION_MB:-16}"
+  [[ -d "$root/runs/tokenizer-v2" ]] && cp -r "$root/runs/tokenizer-v2" "$stage/"
+  tar -C "$stage" -cf - . | xz -9 -T"$(nproc)" >"$root/.gpudeps/corpus-v2.tar.xz"
+  rm -rf "$stage"; du -h "$root/.gpudeps/corpus-v2.tar.xz"; exit 0
+fi
 build="${MASKFILL_BUILD_DIR:-$root/build-gpu}"
-runs="$root/runs-gpu"
+runs="${RUNS:-$root/runs-gpu}"
 out="${OUT:-$runs/out}"
 mkdir -p "$runs" "$out"
 sysroot="$root/.gpudeps/unpacked/root"
 export LD_LIBRARY_PATH="$sysroot/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 mf=("$build/maskfill")
-[[ -d "$runs/corpus" ]] || tar -xJf "$root/.gpudeps/corpus.tar.xz" -C "$runs"
+corpus="${CORPUS:-$runs/corpus-v2}"
+[[ -d "$corpus" ]] || tar -xJf "$root/.gpudeps/corpus-v2.tar.xz" -C "$runs"
+tokenizer="${TOKENIZER:-$runs/tokenizer-v2}"
+[[ -f "$tokenizer/tokenizer.json" ]] ||
+  "${mf[@]}" train tokenizer --corpus "$corpus" --vocab "${VOCAB:-6144}" --max-bytes "${TOKENIZER_BYTES:-60000000}" \
+    --out "$tokenizer" >"$runs/tokenizer.log" 2>&1
 AR_S="${AR_S:-70}" BD_S="${BD_S:-80}" SFT_S="${SFT_S:-30}"
-BATCH="${BATCH:-32}" SEQ="${SEQ:-512}"
-SHAPE=(--hidden "${HIDDEN:-320}" --layers "${LAYERS:-4}" --heads 5 --kv-heads 1 --intermediate "${INTER:-864}" --context 2048)
-COMMON=(--corpus "$runs/corpus" --tokenizer "$runs/tokenizer" --device "${DEVICE:-cuda}" --batch "$BATCH" --seq-len "$SEQ")
+BATCH="${BATCH:-16}" SEQ="${SEQ:-1024}" CONTEXT="${CONTEXT:-2048}"
+SHAPE=(--hidden "${HIDDEN:-320}" --layers "${LAYERS:-4}" --heads "${HEADS:-5}" --kv-heads 1 --intermediate "${INTER:-864}"
+       --context "$CONTEXT")
+COMMON=(--corpus "$corpus" --tokenizer "$tokenizer" --device "${DEVICE:-cuda}" --batch "$BATCH" --seq-len "$SEQ")
 
 # Calibration: tokens/s of each objective (also builds the token streams once).
 "${mf[@]}" train ar "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/cal-ar" --steps 30 --eval-every 1000 >"$runs/cal-ar.log" 2>&1
 for stage in cal-bd ar bd ar-only; do mkdir -p "$runs/$stage"; cp "$runs"/cal-ar/*.tokens "$runs/$stage/"; done
 "${mf[@]}" train bd "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/cal-bd" --steps 20 --eval-every 1000 >"$runs/cal-bd.log" 2>&1
 rate() { tail -1 "$runs/$1/log.csv" | awk -F, '{print $7}'; }
-steps_for() { python3 -c "print(max(50, int($1 * $2 / ($BATCH * $SEQ))))"; }
+steps_for() { python3 -c "print(max(${MIN_STEPS:-50}, int($1 * $2 / ($BATCH * $SEQ))))"; }
 ar_steps=$(steps_for "$(rate cal-ar)" "$AR_S"); bd_steps=$(steps_for "$(rate cal-bd)" "$BD_S")
 sft_steps=$(steps_for "$(rate cal-bd)" "$SFT_S"); arc_steps=$(steps_for "$(rate cal-ar)" "$BD_S")
 echo "calibration: AR $(rate cal-ar) tok/s, BD $(rate cal-bd) tok/s -> steps AR $ar_steps, BD $bd_steps, SFT $sft_steps, AR-only extra $arc_steps"
