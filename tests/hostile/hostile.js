@@ -254,13 +254,15 @@ async function hugeDocument(server) {
   const uri = 'file:///hostile/huge.py';
   const before = server.procStatus();
   const name = `${megabytes} MB Python document`;
-  await check(`${name}: didOpen answered within 5 s`, async () => {
+  // Time bounds here are generous (a loaded machine must not fail them); each case prints what
+  // it measured. Idle figures: open ~1 s, edit + request ~10-100 ms.
+  await check(`${name}: didOpen answered (bound 60 s)`, async () => {
     const started = Date.now();
     await server.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'python', version: 1, text } });
-    await alive(server, 5000);
-    return `opened and a request answered in ${Date.now() - started} ms; RSS ${mb(before.rssKb)} -> ${mb(server.procStatus().rssKb)}`;
+    await alive(server, 60000);
+    return `opened and a request answered in ${Date.now() - started} ms (bound 60000 ms); RSS ${mb(before.rssKb)} -> ${mb(server.procStatus().rssKb)}`;
   });
-  await check(`${name}: 9 incremental edits at start, middle and end, each answered within 1 s`, async () => {
+  await check(`${name}: 9 incremental edits at start, middle and end, each answered (bound 10 s)`, async () => {
     await alive(server, 300000);  // let a slow open finish so the edits are measured alone
     const latencies = [];
     for (let i = 0; i < 9; ++i) {
@@ -269,8 +271,8 @@ async function hugeDocument(server) {
       latencies.push(await alive(server, 60000));
     }
     latencies.sort((a, b) => a - b);
-    expect(latencies[8] < 1000 * slow, `edit + request took up to ${latencies[8]} ms`);
-    return `edit + request: median ${latencies[4]} ms, max ${latencies[8]} ms`;
+    expect(latencies[8] < 10000 * slow, `edit + request took up to ${latencies[8]} ms (bound ${10000 * slow} ms)`);
+    return `edit + request: median ${latencies[4]} ms, max ${latencies[8]} ms (bound ${10000 * slow} ms)`;
   });
   await check(`${name}: peak RSS under 20x the document`, async () => {
     const open = server.procStatus();

@@ -22,12 +22,21 @@ function H.sleep(ms)
   coroutine.yield()
 end
 
+-- Every wait allows at least 15 s (the specs' figures of 2-5 s are ~50x the idle time, but a
+-- loaded machine can stall a headless Neovim for seconds): a wait ends as soon as its condition
+-- holds, so the margin costs nothing when things work. A timeout reports how long it waited.
+H.MIN_TIMEOUT_MS = 15000
+
 function H.wait_for(what, timeout_ms, cond)
-  local deadline = vim.loop.now() + timeout_ms
+  local started = vim.loop.now()
+  local limit = math.max(timeout_ms, H.MIN_TIMEOUT_MS)
+  local deadline = started + limit
   while true do
     local value = cond()
     if value then return value end
-    if vim.loop.now() > deadline then error('timed out after ' .. timeout_ms .. ' ms waiting for ' .. what, 2) end
+    if vim.loop.now() > deadline then
+      error('timed out after ' .. (vim.loop.now() - started) .. ' ms (bound ' .. limit .. ' ms) waiting for ' .. what, 2)
+    end
     H.sleep(20)
   end
 end
