@@ -38,9 +38,13 @@ namespace lsp = maskfill::lsp;
 // What the server wrote, counted by response id.
 class Recorder {
  public:
+  bool input_has_library_text = false;
   void write(const json& message) {
     if (!message.is_object() || message.value("jsonrpc", json()) != "2.0") fail("not a JSON-RPC 2.0 object: " + safe_dump(message));
     std::string serialized = safe_dump(message);  // what serve() would frame; must not throw
+    // No library exception text reaches the client (unless the input itself carried it).
+    if (!input_has_library_text && serialized.find("json.exception") != std::string::npos)
+      fail("library exception text sent to the client: " + serialized);
     if (message.contains("method")) return;     // notification or server->client request
     if (!message.contains("id")) fail("response without id: " + serialized);
     if (message.contains("result") == message.contains("error")) fail("response needs exactly one of result/error: " + serialized);
@@ -90,6 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t read_size = size_t{1} << ((options >> 2) & 7);
 
   Recorder recorder;
+  recorder.input_has_library_text = stream.find("json.exception") != std::string::npos;
   std::map<std::string, int> expected;  // id -> how many answers the server owes
   {
     lsp::ServerOptions server_options;

@@ -22,6 +22,7 @@ void check_model_config(const std::string& text) {
     config = maskfill::parse_model_config(text);
   } catch (const std::runtime_error& e) {
     if (std::string(e.what()).empty()) fail("empty error message");
+    if (std::string(e.what()).find("json.exception") != std::string::npos) fail(std::string("library text in: ") + e.what());
     return;
   }
   if (config.vocab_size <= 0 || config.hidden_size <= 0 || config.num_hidden_layers <= 0 ||
@@ -43,6 +44,7 @@ void check_tokenizer_config(const std::string& text) {
     (void)config;
   } catch (const std::runtime_error& e) {
     if (std::string(e.what()).empty()) fail("empty error message");
+    if (std::string(e.what()).find("json.exception") != std::string::npos) fail(std::string("library text in: ") + e.what());
   }
 }
 

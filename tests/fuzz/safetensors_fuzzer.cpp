@@ -50,6 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     file = maskfill::SafetensorsFile::open(temp_path);
   } catch (const std::runtime_error& e) {
+    if (std::string(e.what()).find("json.exception") != std::string::npos) fail(std::string("library text in: ") + e.what());
     if (std::string(e.what()).find(temp_path) == std::string::npos)
       fail(std::string("error does not name the file: ") + e.what());
     return 0;

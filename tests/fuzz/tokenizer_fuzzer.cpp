@@ -32,6 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     tokenizer.emplace(maskfill::Tokenizer::from_json_text(json_text));
   } catch (const std::runtime_error& e) {
     if (std::string(e.what()).empty()) fail("empty error message");
+    if (std::string(e.what()).find("json.exception") != std::string::npos) fail(std::string("library text in: ") + e.what());
     return 0;
   }
   std::vector<int32_t> ids = tokenizer->encode(sample);
