@@ -33,7 +33,9 @@ struct InfillSettings {
   int max_new_tokens = 64;        // cap on masked tokens including extension blocks
   int max_edit_tokens = 512;      // the same cap for instruction edits (a whole rewritten span)
   int candidates_invoked = 3;     // Invoked triggers get several candidates (different seeds)
-  std::optional<double> threshold = 0.9;
+  // Chosen by the decoding sweep (models/maskfill-tiny/README.md): the lowest threshold whose
+  // pass@1 and exact match equal one token per step.
+  std::optional<double> threshold = 0.3;
   int max_ms = 0;                 // per-request time budget (0 = none)
   uint64_t seed = 0;              // candidate i decodes with seed + i
 };

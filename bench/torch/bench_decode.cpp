@@ -100,6 +100,11 @@ nlohmann::json step_costs(Transformer& model, int64_t cached, int repeats) {
   auto four = torch::randint(10, config.vocab_size, {B}, torch::kLong).to(device);
   auto eight = torch::randint(10, config.vocab_size, {2 * B}, torch::kLong).to(device);
   double ar = time([&] { (void)model->forward_cached(one, cache, {}, false).sum().item<float>(); });
+  double one_packed = time([&] {
+    std::vector<ForwardChunk> c{{one, &cache, 0, 0}};
+    (void)model->forward_chunks(c)[0].sum().item<float>();
+  });
+  double block_cached_path = time([&] { (void)model->forward_cached(four, cache, {}, false).sum().item<float>(); });
   double block = time([&] {
     std::vector<ForwardChunk> c{{four, &cache, 0, 0}};
     (void)model->forward_chunks(c)[0].sum().item<float>();
@@ -113,7 +118,8 @@ nlohmann::json step_costs(Transformer& model, int64_t cached, int repeats) {
   DecodeOptions options;
   SplitMix64 rng(0);
   double rule = time([&] { choose_tokens(logits, std::vector<bool>(size_t(B), true), 1, options, rng, config.mask_token_id); });
-  return {{"cached", cached}, {"ar_forward_ms", ar}, {"block_forward_ms", block},
+  return {{"cached", cached}, {"ar_forward_ms", ar}, {"one_token_packed_forward_ms", one_packed},
+          {"block_forward_unpacked_ms", block_cached_path}, {"block_forward_ms", block},
           {"block_forward_with_commit_ms", with_commit}, {"step_rule_ms", rule}};
 }
 
@@ -134,23 +140,35 @@ void add(Row& row, const DecodeResult& r, int gen_length) {
   row.decode_ms += r.stats.decode_ms;
 }
 
-// Median prefill ms per token of an uncached prompt of `length` tokens (chunked prefill).
-double prefill_ms_per_token(Transformer& model, const std::vector<int32_t>& source, int64_t length, int repeats) {
-  std::vector<int32_t> prompt;
-  while (int64_t(prompt.size()) < length) prompt.insert(prompt.end(), source.begin(), source.end());
-  prompt.resize(size_t(length));
-  DecodeOptions options;
-  options.gen_length = int(model->config().block_size);
-  std::vector<double> per_token;
-  for (int i = 0; i < repeats + 1; ++i) {
+// Prefill ms per token of uncached prompts of `short_length` and `long_length` tokens (chunked
+// prefill), measured alternately so machine load hits both alike; medians and the median of the
+// per-round ratios.
+struct PrefillScaling {
+  double short_ms_per_token = 0, long_ms_per_token = 0, ratio = 0;
+};
+
+PrefillScaling prefill_scaling(Transformer& model, const std::vector<int32_t>& source, int64_t short_length,
+                               int64_t long_length, int rounds) {
+  auto measure = [&](int64_t length) {
+    std::vector<int32_t> prompt;
+    while (int64_t(prompt.size()) < length) prompt.insert(prompt.end(), source.begin(), source.end());
+    prompt.resize(size_t(length));
+    DecodeOptions options;
+    options.gen_length = int(model->config().block_size);
     DiffusionSequence sequence(model->config(), prompt, options, {model->config().mask_token_id, -1}, {});
     auto t = Clock::now();
     prefill_uncached(model, sequence);
     sync(model->lm_head->weight.device());
-    double ms = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-    if (i > 0) per_token.push_back(ms / double(sequence.prefill_length()));
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count() / double(sequence.prefill_length());
+  };
+  measure(short_length);  // warm-up
+  std::vector<double> shorts, longs, ratios;
+  for (int i = 0; i < rounds; ++i) {
+    shorts.push_back(measure(short_length));
+    longs.push_back(measure(long_length));
+    ratios.push_back(longs.back() / shorts.back());
   }
-  return median(per_token);
+  return {median(shorts), median(longs), median(ratios)};
 }
 
 std::vector<std::vector<int32_t>> bench_prompts(const Tokenizer* tokenizer, int64_t vocab, int count, int length) {
@@ -298,8 +316,8 @@ int run_bench_decode(int argc, char** argv) {
   // Prefill cost per token at ~512 and ~2K prompt tokens, no cache.
   std::vector<int32_t> source = inputs.front();
   int64_t long_prompt = std::min<int64_t>(2048, config.max_position_embeddings) - 2 * config.block_size;
-  double prefill_512 = prefill_ms_per_token(model, source, 512, 3);
-  double prefill_2k = prefill_ms_per_token(model, source, long_prompt, 3);
+  PrefillScaling scaling = prefill_scaling(model, source, 512, long_prompt, 5);
+  double prefill_512 = scaling.short_ms_per_token, prefill_2k = scaling.long_ms_per_token;
   nlohmann::json summary = {
       {"model", label},
       {"device", device.str()},
@@ -320,7 +338,7 @@ int run_bench_decode(int argc, char** argv) {
       {"prefill_ms_per_token_512", prefill_512},
       {"prefill_ms_per_token_2k", prefill_2k},
       {"prefill_2k_tokens", long_prompt},
-      {"prefill_scaling_2k_vs_512", prefill_2k / prefill_512},
+      {"prefill_scaling_2k_vs_512", scaling.ratio},
       {"step_costs", step_costs(model, 256, repeats)}};
   if (json_output) {
     std::printf("%s\n", summary.dump(2).c_str());
@@ -334,7 +352,7 @@ int run_bench_decode(int argc, char** argv) {
   std::printf("speedup vs AR: %.2fx at threshold %.2f, %.2fx at one token per step\n\n",
               summary["speedup_vs_ar"].get<double>(), default_threshold, summary["speedup_vs_ar_1step"].get<double>());
   std::printf("prefill ms/token: %.3f at 512 tokens, %.3f at %lld tokens (ratio %.2f)\n", prefill_512, prefill_2k,
-              (long long)long_prompt, prefill_2k / prefill_512);
+              (long long)long_prompt, scaling.ratio);
   return 0;
 }
 
