@@ -270,14 +270,15 @@ void ModelHost::reload() {
 void ModelHost::watch_model_files(const std::string& configured_path) {
   stop_watching();
   std::lock_guard lock(watch_mutex_);
-  watch_stop_ = false;
-  watcher_ = std::thread([this, configured_path, before = fingerprint(configured_path)] {
+  const uint64_t generation = ++watch_generation_;
+  watcher_ = std::thread([this, generation, configured_path, before = fingerprint(configured_path)] {
     std::unique_lock lock(watch_mutex_);
-    while (!watch_wake_.wait_for(lock, std::chrono::milliseconds(kWatchIntervalMs), [this] { return watch_stop_; })) {
+    auto stopped = [this, generation] { return watch_generation_ != generation; };
+    while (!watch_wake_.wait_for(lock, std::chrono::milliseconds(kWatchIntervalMs), stopped)) {
       lock.unlock();
       bool changed = fingerprint(configured_path) != before;
       lock.lock();
-      if (!changed || watch_stop_) continue;
+      if (!changed || stopped()) continue;
       spdlog::info("the model files changed; loading again");
       server_.post_to_worker([this, configured_path](const CancelToken&) {
         if (engine_ || server_.config().model_path != configured_path) return;  // already reloaded
@@ -292,7 +293,7 @@ void ModelHost::stop_watching() {
   std::thread watcher;
   {
     std::lock_guard lock(watch_mutex_);
-    watch_stop_ = true;
+    ++watch_generation_;
     watcher = std::move(watcher_);
   }
   watch_wake_.notify_all();

@@ -92,7 +92,10 @@ class ModelHost {
 
   std::mutex watch_mutex_;
   std::condition_variable watch_wake_;
-  bool watch_stop_ = false;
+  // Each watcher runs until the generation moves past its own: a single "stop" flag was reset by
+  // the next watcher before the previous one saw it, which then waited forever (and so did the
+  // join in stop_watching; found by the lsp_messages fuzzer).
+  uint64_t watch_generation_ = 0;
   std::thread watcher_;
 };
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "inference/tokenizer.h"
 
@@ -17,12 +18,16 @@ namespace {
   std::abort();
 }
 
+// Library text in an error only counts when the input did not carry it itself.
+bool input_has_library_text = false;
+
 const char* kDefaultSample = "def f(x):\n    return x + 1  # \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 <|endoftext|>\r\n\t\xff";
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string input(reinterpret_cast<const char*>(data), size);
+  input_has_library_text = std::string_view(reinterpret_cast<const char*>(data), size).find("[json.exception") != std::string_view::npos;
   size_t split = input.find('\0');
   std::string json_text = input.substr(0, split);
   std::string sample = split == std::string::npos ? kDefaultSample : input.substr(split + 1);
@@ -32,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     tokenizer.emplace(maskfill::Tokenizer::from_json_text(json_text));
   } catch (const std::runtime_error& e) {
     if (std::string(e.what()).empty()) fail("empty error message");
-    if (std::string(e.what()).find("json.exception") != std::string::npos) fail(std::string("library text in: ") + e.what());
+    if (std::string(e.what()).find("[json.exception") != std::string::npos && !input_has_library_text) fail(std::string("library text in: ") + e.what());
     return 0;
   }
   std::vector<int32_t> ids = tokenizer->encode(sample);
