@@ -231,7 +231,11 @@ struct HttpServer::Impl {
       parser.body_limit(options.max_body);
       parser.header_limit(64 * 1024);
       registry.set_deadline(entry, Clock::now() + timeout);
-      http::read(socket, buffer, parser, ec);
+      http::read_header(socket, buffer, parser, ec);
+      // curl and others wait (about a second) for this before sending a large body.
+      if (!ec && !parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue"))
+        asio::write(socket, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), ec);
+      if (!ec && !parser.is_done()) http::read(socket, buffer, parser, ec);
       registry.set_deadline(entry, Clock::time_point::max());
       if (ec == http::error::body_limit) {
         reject("too_large", "");

@@ -81,6 +81,7 @@ struct Exchange {
   void post_json(std::string text) {
     body = std::move(text);
     headers = curl_slist_append(headers, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip before the body
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, long(body.size()));
   }

@@ -215,6 +215,26 @@ async function main() {
     assert.equal(health.status, 'ok');
   });
 
+  await check('Expect: 100-continue is answered before the body is sent (curl does this for large bodies)', async () => {
+    const net = await import('node:net');
+    const body = JSON.stringify({ model: modelId, prompt: 'x = ', max_tokens: 4 });
+    const reply = await new Promise((resolve, reject) => {
+      const socket = net.connect(new URL(server.url).port, '127.0.0.1', () => {
+        socket.write(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`);
+      });
+      let data = '';
+      let sent = false;
+      socket.on('data', (d) => {
+        data += d;
+        if (!sent && data.startsWith('HTTP/1.1 100 Continue\r\n\r\n')) { sent = true; socket.write(body); }
+      });
+      socket.on('close', () => resolve(data));
+      socket.on('error', reject);
+    });
+    assert.match(reply, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
+  });
+
   await check('a client that goes away is cancelled at the next step', async () => {
     const before = (await metrics(server.url)).value('maskfill_cancelled_sequences_total') ?? 0;
     const controller = new AbortController();
