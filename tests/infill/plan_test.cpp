@@ -8,54 +8,26 @@
 #include "inference/model_files.h"
 #include "infill/plan.h"
 #include "test_support.h"
+#include "tests/support/fake_engine.h"
 
 using namespace maskfill;
 using namespace maskfill::test;
 
 namespace {
 
-class FakeEngine final : public Engine {
+// The shared fake (tests/support/fake_engine.h) with the Seed-Coder-style tokenizer fixture and
+// its chat template; every call must be scripted (no default output).
+TokenizerConfig seed_coder_tokens() {
+  TokenizerConfig config;
+  config.bos_token = "<[begin▁of▁sentence]>";
+  config.eos_token = "<[end▁of▁sentence]>";
+  config.chat_template = seed_coder_chat_template();
+  return config;
+}
+
+class FakeEngine final : public maskfill::testing::ScriptedFakeEngine {
  public:
-  FakeEngine() {
-    config_.block_size = 4;
-    tokenizer_config_.bos_token = "<[begin▁of▁sentence]>";
-    tokenizer_config_.eos_token = "<[end▁of▁sentence]>";
-    tokenizer_config_.chat_template = seed_coder_chat_template();
-  }
-  const Tokenizer& tokenizer() const override { return seedcoder_tokenizer(); }
-  const ModelConfig& config() const override { return config_; }
-  const TokenizerConfig& tokenizer_config() const override { return tokenizer_config_; }
-  std::string description() const override { return "fake"; }
-
-  DecodeResult generate(const std::vector<int32_t>& prompt, const DecodeOptions& options,
-                        const CancelCheck&) override {
-    prompts.push_back(prompt);
-    options_seen.push_back(options);
-    DecodeResult result;
-    if (replies.empty()) throw std::logic_error("fake engine: no canned reply left");
-    std::string reply = replies.front();
-    replies.pop_front();
-    if (reply == "<cancelled>") {
-      result.stop = StopReason::Cancelled;
-      return result;
-    }
-    result.tokens = tokenizer().encode(reply);
-    result.text = tokenizer().decode(result.tokens);
-    result.stop = StopReason::Eos;
-    result.stats.generated_tokens = static_cast<int>(result.tokens.size());
-    return result;
-  }
-  DecodeResult generate_autoregressive(const std::vector<int32_t>&, int, const CancelCheck&) override {
-    throw std::logic_error("not used");
-  }
-
-  std::deque<std::string> replies;
-  std::vector<std::vector<int32_t>> prompts;
-  std::vector<DecodeOptions> options_seen;
-
- private:
-  ModelConfig config_;
-  TokenizerConfig tokenizer_config_;
+  FakeEngine() : ScriptedFakeEngine(seedcoder_tokenizer(), ModelConfig{}, seed_coder_tokens()) { outputs.clear(); }
 };
 
 const CancelCheck kNever = [] { return false; };

@@ -1,4 +1,5 @@
-// An in-process client for Server: sends bodies, collects what the server writes.
+// The test harness of the language server: an in-process client for Server (sends bodies,
+// collects what the server writes) and, with tests/support/fake_engine.h, a scripted engine.
 #pragma once
 
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "lsp-server/server.h"
+#include "tests/support/fake_engine.h"
 
 namespace maskfill::lsp::testing {
 
@@ -77,6 +79,15 @@ class Harness {
  public:
   Server server;  // last: destroyed (worker joined) before the message list
 };
+
+// Server options whose engine is a maskfill::testing::FakeEngine playing `script` (a new engine
+// per model load, all sharing the script and its counters).
+inline ServerOptions with_fake_engine(maskfill::testing::FakeScript& script, ServerOptions options = {}) {
+  options.engine_factory = [&script](const Config&) -> std::unique_ptr<Engine> {
+    return std::make_unique<maskfill::testing::FakeEngine>(script);
+  };
+  return options;
+}
 
 inline int error_code(const json& response) {
   return response.contains("error") ? response["error"]["code"].get<int>() : 0;

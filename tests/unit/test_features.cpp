@@ -16,6 +16,7 @@
 #include "lsp-server/protocol_schema.h"
 #include "lsp-server/transport.h"
 #include "server_harness.h"
+#include "tests/support/fake_engine.h"
 
 #include <unistd.h>
 
@@ -25,59 +26,13 @@ using namespace maskfill::lsp::testing;
 
 namespace {
 
-std::string bundled_model_dir() {
-  return (std::filesystem::path(__FILE__).parent_path() / "../../models/maskfill-tiny").lexically_normal().string();
-}
-
-struct Script {
-  std::vector<std::string> outputs = {"total"};  // candidate i (seed + i) gets outputs[i % size]
-  int step_ms = 0;                               // sleep per denoising step (one block)
-  std::atomic<int> calls{0};
-  std::atomic<int> cancelled_calls{0};
+// The shared fake engine's script (tests/support/fake_engine.h) plus how model loads behave.
+struct Script : maskfill::testing::FakeScript {
+  Script() { end_with_eos = true; }  // candidate i (seed + i) gets outputs[i % size]
   std::atomic<int> loads{0};
   std::atomic<int> failures_left{0};      // the next loads that fail
   std::atomic<bool> hold_load{false};     // the factory waits (up to 5 s) while this is set
   std::vector<std::string> loaded_paths;  // worker thread only until the test reads it
-};
-
-class ScriptedEngine : public Engine {
- public:
-  ScriptedEngine(const ModelFiles& files, Script& script)
-      : files_(files), tokenizer_(Tokenizer::from_file(files.tokenizer_json_path)), script_(script) {}
-  const Tokenizer& tokenizer() const override { return tokenizer_; }
-  const ModelConfig& config() const override { return files_.config; }
-  const TokenizerConfig& tokenizer_config() const override { return files_.tokenizer_config; }
-  std::string description() const override { return "scripted engine"; }
-
-  DecodeResult generate(const std::vector<int32_t>&, const DecodeOptions& options, const CancelCheck& cancel) override {
-    ++script_.calls;
-    DecodeResult result;
-    int steps = std::max(1, options.gen_length / 4);
-    for (int step = 0; step < steps; ++step) {
-      if (cancel && cancel()) {
-        ++script_.cancelled_calls;
-        result.stop = StopReason::Cancelled;
-        return result;
-      }
-      if (script_.step_ms) std::this_thread::sleep_for(std::chrono::milliseconds(script_.step_ms));
-    }
-    result.text = script_.outputs[options.seed % script_.outputs.size()];
-    result.tokens = tokenizer_.encode(result.text);
-    result.tokens.push_back(files_.config.eos_token_id);
-    result.stop = StopReason::Eos;
-    return result;
-  }
-  DecodeResult generate_autoregressive(const std::vector<int32_t>& prompt, int max_new_tokens,
-                                       const CancelCheck& cancel) override {
-    DecodeOptions options;
-    options.gen_length = max_new_tokens;
-    return generate(prompt, options, cancel);
-  }
-
- private:
-  ModelFiles files_;
-  Tokenizer tokenizer_;
-  Script& script_;
 };
 
 ServerOptions scripted(Script& script) {
@@ -94,7 +49,7 @@ ServerOptions scripted(Script& script) {
     if (config.model_path.rfind(std::filesystem::temp_directory_path().string(), 0) == 0 &&
         !std::filesystem::exists(std::filesystem::path(config.model_path) / "config.json"))
       throw std::runtime_error("config.json is missing in " + config.model_path);
-    return std::make_unique<ScriptedEngine>(locate_model_files(bundled_model_dir()), script);
+    return std::make_unique<maskfill::testing::FakeEngine>(script);
   };
   return options;
 }
@@ -196,7 +151,7 @@ TEST_CASE("the model loads after initialized; status, progress and dynamic regis
   script.hold_load = false;
 
   json ready = session.wait_state("ready");
-  CHECK(ready["model"] == "scripted engine");
+  CHECK(ready["model"] == "fake engine");
   CHECK(script.loads == 1);
   json registration = session.client.message_with_method("client/registerCapability");
   CHECK(registration["params"]["registrations"][0]["method"] == "textDocument/inlineCompletion");
@@ -263,7 +218,7 @@ TEST_CASE("a load failure is reported, features answer an error and the server k
 
   SECTION("fixing the model path reloads the model and registers inline completion") {
     session.client.notify("workspace/didChangeConfiguration", {{"settings", {{"maskfill", {{"modelPath", "/fixed"}}}}}});
-    CHECK(session.wait_state("ready")["model"] == "scripted engine");
+    CHECK(session.wait_state("ready")["model"] == "fake engine");
     CHECK(script.loaded_paths.back() == "/fixed");
     CHECK(session.client.message_with_method("client/registerCapability").is_object());
     CHECK(session.inline_completion(9, 1).contains("result"));
@@ -513,7 +468,7 @@ TEST_CASE("a failed model load is retried when the model files change", "[featur
   CHECK(script.loads == 1);
   std::ofstream(dir / "config.json") << "{}";
   // The watcher polls every ModelHost::kWatchIntervalMs (250 ms); wait_state allows 5 s.
-  CHECK(session.wait_state("ready")["model"] == "scripted engine");
+  CHECK(session.wait_state("ready")["model"] == "fake engine");
   CHECK(script.loads == 2);
   CHECK(session.client.message_with_method("client/registerCapability").is_object());
   std::filesystem::remove_all(dir);

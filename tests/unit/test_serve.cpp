@@ -14,6 +14,7 @@
 #include "inference/tokenizer.h"
 #include "serve/http_server.h"
 #include "serve/remote_engine.h"
+#include "tests/support/fake_engine.h"
 #include "serve/service.h"
 #include "serve/text_stream.h"
 
@@ -22,50 +23,20 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string bundled_model_dir() {
-  return (std::filesystem::path(__FILE__).parent_path() / "../../models/maskfill-tiny").lexically_normal().string();
-}
+using maskfill::testing::bundled_model_dir;
 
-// Generates "x = <seed>" then EOS, one block per "step" (sleeping step_ms), polling cancel.
-class FakeEngine : public Engine {
+// The shared fake engine (tests/support/fake_engine.h): "x = <seed> + <prompt length>", cut to the
+// requested length, one block per step (sleeping step_ms), polling cancel.
+class FakeEngine : public maskfill::testing::ScriptedFakeEngine {
  public:
-  explicit FakeEngine(int step_ms = 0)
-      : files_(locate_model_files(bundled_model_dir())), tokenizer_(Tokenizer::from_file(files_.tokenizer_json_path)), step_ms_(step_ms) {}
-  const Tokenizer& tokenizer() const override { return tokenizer_; }
-  const ModelConfig& config() const override { return files_.config; }
-  const TokenizerConfig& tokenizer_config() const override { return files_.tokenizer_config; }
-  std::string description() const override { return "fake engine"; }
-  DecodeResult generate(const std::vector<int32_t>& prompt, const DecodeOptions& options, const CancelCheck& cancel) override {
-    DecodeResult result;
-    result.stats.prompt_tokens = int(prompt.size());
-    result.stats.prompt_tokens_computed = int(prompt.size());
-    for (int step = 0; step < std::max(1, options.gen_length / 4); ++step) {
-      if (cancel && cancel()) {
-        ++cancelled;
-        result.stop = StopReason::Cancelled;
-        return result;
-      }
-      if (step_ms_) std::this_thread::sleep_for(std::chrono::milliseconds(step_ms_));
-      ++result.stats.forwards;
-    }
-    result.tokens = tokenizer_.encode("x = " + std::to_string(options.seed) + " + " + std::to_string(prompt.size()));
-    if (int(result.tokens.size()) > options.gen_length + options.extend_max) result.tokens.resize(options.gen_length + options.extend_max);
-    result.text = tokenizer_.decode(result.tokens);
-    result.stats.generated_tokens = int(result.tokens.size());
-    result.stop = StopReason::Eos;
-    return result;
+  explicit FakeEngine(int step_ms = 0) {
+    this->step_ms = step_ms;
+    cap_to_length = true;
+    reply = [](const std::vector<int32_t>& prompt, const DecodeOptions& options) {
+      return "x = " + std::to_string(options.seed) + " + " + std::to_string(prompt.size());
+    };
   }
-  DecodeResult generate_autoregressive(const std::vector<int32_t>& prompt, int n, const CancelCheck& cancel) override {
-    DecodeOptions options;
-    options.gen_length = n;
-    return generate(prompt, options, cancel);
-  }
-  std::atomic<int> cancelled{0};
-
- private:
-  ModelFiles files_;
-  Tokenizer tokenizer_;
-  int step_ms_;
+  const std::atomic<int>& cancelled = cancelled_calls;
 };
 
 // `maskfill serve` on a free loopback port in this process.
