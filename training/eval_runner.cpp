@@ -1,5 +1,6 @@
 #include "training/eval_runner.h"
 
+#include "common/json_fields.h"
 #include "common/read_file.h"
 
 #include <fcntl.h>
@@ -32,13 +33,11 @@ std::vector<InfillTask> read_tasks_jsonl(const std::string& path) {
   for (std::string line; std::getline(in, line);) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    try {
-      json j = json::parse(line);
-      tasks.push_back({j.at("task_id"), j.at("prompt"), j.at("suffix"), j.at("canonical_solution"), j.at("test"),
-                       j.at("entry_point")});
-    } catch (const std::exception& e) {
-      throw std::runtime_error(path + ":" + std::to_string(line_no) + ": " + e.what());
-    }
+    std::string where = path + ":" + std::to_string(line_no);
+    json j = parse_json_text(line, where);
+    JsonField task(j, where);
+    tasks.push_back({task.at("task_id").string(), task.at("prompt").string(), task.at("suffix").string(),
+                     task.at("canonical_solution").string(), task.at("test").string(), task.at("entry_point").string()});
   }
   return tasks;
 }

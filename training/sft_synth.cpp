@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/json_fields.h"
 #include "common/utf8.h"
 #include "infill/source_document.h"
 #include "training/corpus.h"
@@ -527,20 +528,19 @@ SftSamples read_sft_jsonl(const std::string& path) {
   for (std::string line; std::getline(in, line);) {
     ++line_no;
     if (line.empty()) continue;
-    try {
-      json j = json::parse(line);
-      std::string type = j.at("type").get<std::string>();
-      if (type == "edit")
-        samples.edits.push_back({j.at("kind"), j.at("language"), j.at("path"), j.at("instruction"), j.at("input"),
-                                 j.at("output")});
-      else if (type == "fim")
-        samples.fims.push_back({j.at("kind"), j.at("language"), j.at("path"), j.at("prefix"), j.at("middle"),
-                                j.at("suffix")});
-      else
-        throw std::runtime_error("unknown type '" + type + "'");
-    } catch (const std::exception& e) {
-      throw std::runtime_error(path + ":" + std::to_string(line_no) + ": " + e.what());
-    }
+    std::string where = path + ":" + std::to_string(line_no);
+    json j = parse_json_text(line, where);
+    JsonField sample(j, where);
+    auto text = [&](const char* key) { return sample.at(key).string(); };
+    std::string type = text("type");
+    if (type == "edit")
+      samples.edits.push_back({text("kind"), text("language"), text("path"), text("instruction"), text("input"),
+                               text("output")});
+    else if (type == "fim")
+      samples.fims.push_back({text("kind"), text("language"), text("path"), text("prefix"), text("middle"),
+                              text("suffix")});
+    else
+      sample.at("type").fail("is '" + type + "', not \"edit\" or \"fim\"");
   }
   return samples;
 }

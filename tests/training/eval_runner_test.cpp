@@ -93,6 +93,18 @@ TEST_CASE("task files round-trip and malformed lines name the line") {
     std::ofstream out(path, std::ios::app);
     out << "{\"task_id\": \"x\"}\n";
   }
-  CHECK_THROWS_WITH(read_tasks_jsonl(path.string()), Catch::Contains(":3:"));
+  CHECK_THROWS_WITH(read_tasks_jsonl(path.string()), Catch::EndsWith(":3: field 'prompt' is missing"));
+  {
+    std::ofstream out(path, std::ios::app);
+    out << "{\"task_id\": 7}\n";
+  }
+  std::filesystem::resize_file(path, 0);
+  write_tasks_jsonl({add_task()}, path.string());
+  {
+    std::ofstream out(path, std::ios::app);
+    out << "{\"task_id\": 7, \"prompt\": \"\", \"suffix\": \"\", \"canonical_solution\": \"\", \"test\": \"\", \"entry_point\": \"f\"}\n{oops\n";
+  }
+  CHECK_THROWS_WITH(read_tasks_jsonl(path.string()),
+                    Catch::EndsWith(":2: field 'task_id' must be a string, got number 7") && !Catch::Contains("json.exception"));
   std::filesystem::remove(path);
 }
