@@ -36,7 +36,7 @@ json error_body(const std::string& message, const std::string& type, const std::
 
 struct ApiSettings {
   std::string model_id;                     // what /v1/models lists and requests name
-  std::optional<double> threshold = 0.9;    // default parallel-commit threshold (null: one token per step)
+  std::optional<double> threshold;          // default parallel-commit threshold (null: one token per step); cmd_serve sets the editor's default
   int max_n = 16;
   int default_max_tokens = 16;              // OpenAI's default for /v1/completions
 };
