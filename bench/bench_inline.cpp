@@ -189,7 +189,7 @@ int run_bench_inline(int argc, char** argv) {
   server_options.config.device = device;
   InProcessServer in_process(server_options);
   in_process.request(1, "initialize",
-                     {{"capabilities", json::object()}, {"initializationOptions", {{"maxNewTokens", max_new_tokens}}}});
+                     {{"capabilities", json::object()}, {"initializationOptions", {{"maxNewTokens", max_new_tokens}, {"inlineCompletion", {{"debounceMs", 0}}}}}});
   in_process.notify("initialized", json::object());
   in_process.request(2, "maskfill/status", json::object());
 

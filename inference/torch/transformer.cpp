@@ -133,8 +133,12 @@ torch::Tensor AttentionImpl::attend(const torch::Tensor& q, const torch::Tensor&
   auto grouped_q = q.reshape({batch, kv_heads, group * tokens, head_dim});
   auto scores = torch::matmul(grouped_q, k.transpose(-1, -2)) * (1.0 / std::sqrt(double(head_dim)));
   if (mask.defined()) {
-    auto grouped_mask = mask.repeat({group, 1});
-    scores = scores.masked_fill(grouped_mask.logical_not(), -std::numeric_limits<float>::infinity());
+    // The [tokens, keys] mask broadcasts over the KV heads and the query heads sharing each one
+    // (no copy of it per head).
+    const int64_t keys = k.size(2);
+    scores = scores.view({batch, kv_heads, group, tokens, keys})
+                 .masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity())
+                 .view({batch, kv_heads, group * tokens, keys});
   }
   auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
   return torch::matmul(probs, v).view({batch, heads, tokens, head_dim});
