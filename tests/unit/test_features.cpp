@@ -552,7 +552,8 @@ TEST_CASE("every request and command in the protocol schema is served", "[featur
   // Code actions only carry commands the server executes.
   session.client.request(++id, "textDocument/codeAction",
                          {{"textDocument", {{"uri", session.uri}}}, {"range", range(1, 4, 1, 13)}, {"context", {{"triggerKind", 1}}}});
-  for (const json& action : session.client.response_to(id)["result"]) {
+  const json actions = session.client.response_to(id)["result"];  // kept alive for the loop
+  for (const json& action : actions) {
     INFO(action.dump());
     CHECK(std::find(advertised.begin(), advertised.end(), action["command"]["command"]) != advertised.end());
     CHECK(schema["commands"][action["command"]["command"].get<std::string>()]["codeAction"] == action["title"]);
