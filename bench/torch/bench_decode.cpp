@@ -252,8 +252,7 @@ int run_bench_decode(int argc, char** argv) {
     torch::set_num_threads(flags.device.threads > 0 ? flags.device.threads : default_threads(config));
   };
   torch::Device device = resolve_device(flags.device.device);
-  torch::Dtype dtype = flags.device.dtype == "auto" ? (device.is_cuda() ? torch::kBFloat16 : torch::kFloat32)
-                                                    : parse_dtype(flags.device.dtype);
+  keep_freed_buffers_for_reuse();  // as the engine does
   std::string dir = flags.model.empty() ? default_model_dir() : flags.model;
   std::unique_ptr<Tokenizer> tokenizer;
   Transformer model{nullptr};
@@ -273,6 +272,7 @@ int run_bench_decode(int argc, char** argv) {
     model = training::init_model(config, 1);
     label = "random weights, tiny shape";
   }
+  const torch::Dtype dtype = inference_dtype(flags.device.dtype, model->config(), device);
   model->to(device, dtype);
   model->eval();
   const auto& config = model->config();
@@ -321,6 +321,7 @@ int run_bench_decode(int argc, char** argv) {
   nlohmann::json summary = {
       {"model", label},
       {"device", device.str()},
+      {"dtype", dtype == torch::kBFloat16 ? "bfloat16" : dtype == torch::kFloat16 ? "float16" : "float32"},
       {"threads", torch::get_num_threads()},
       {"load_average_1m", load_average()},
       {"gen_length", gen_length},

@@ -21,18 +21,6 @@ std::string dtype_label(torch::Dtype dtype) {
   return dtype == torch::kBFloat16 ? "bfloat16" : dtype == torch::kFloat16 ? "float16" : "float32";
 }
 
-torch::Dtype choose_dtype(const DeviceOptions& options, const ModelConfig& config, torch::Device device) {
-  if (options.dtype != "auto") {
-    auto dtype = parse_dtype(options.dtype);
-    if (device.is_cpu() && dtype == torch::kFloat16)
-      throw std::runtime_error("float16 is not supported on CPU by this LibTorch; use float32 or bfloat16");
-    return dtype;
-  }
-  // GPUs run the checkpoint's own dtype; CPUs run float32 (exact, and fast enough for small models).
-  return device.is_cuda() ? parse_dtype(config.torch_dtype == "float32" ? "bfloat16" : config.torch_dtype)
-                          : torch::kFloat32;
-}
-
 }  // namespace
 
 // Decoding forwards a 4-token block at a time: a small model's ops are too short to split
@@ -189,7 +177,8 @@ std::unique_ptr<Engine> make_torch_engine(const std::string& model_dir, const De
                              " tokens but the model's vocab_size is " + std::to_string(files.config.vocab_size));
   torch::set_num_threads(options.threads > 0 ? options.threads : default_threads(files.config));
   torch::Device device = resolve_device(options.device);
-  torch::Dtype dtype = choose_dtype(options, files.config, device);
+  keep_freed_buffers_for_reuse();
+  torch::Dtype dtype = inference_dtype(options.dtype, files.config, device);
 
   Transformer model(files.config);
   model->to(device, dtype);

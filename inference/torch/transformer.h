@@ -40,6 +40,9 @@ struct ForwardChunk {
 // [query_start, query_start + queries), keys at [0, keys).
 torch::Tensor attention_mask(AttentionMode mode, int64_t block_size, int64_t query_start, int64_t queries,
                              int64_t keys, torch::Device device);
+// The same over keys at [key_start, key_start + keys) only.
+torch::Tensor attention_mask_over(AttentionMode mode, int64_t block_size, int64_t query_start, int64_t queries,
+                                  int64_t key_start, int64_t keys, torch::Device device);
 
 // Rotary tables (HF Llama: inv_freq in fp32, cat(freqs, freqs), rotate_half layout).
 struct RopeTables {
@@ -69,7 +72,8 @@ struct AttentionImpl : torch::nn::Module {
                                const std::vector<int64_t>& tokens, const std::vector<int64_t>& starts,
                                const std::vector<torch::Tensor>& masks, std::vector<KVCache*>& caches,
                                size_t layer);
-  // Attention of q [B, heads, T, d] over k/v [B, kv_heads, L, d]; mask [T, L] bool or undefined.
+  // Attention of q [B, heads, T, d] over k/v [B, kv_heads, L, d]; mask [T, L] bool, [T, M < L]
+  // over the last M keys only (the earlier ones all visible), or undefined.
   torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                        const torch::Tensor& mask) const;
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
@@ -142,6 +146,12 @@ std::vector<std::string> load_weights(Transformer& model, const Checkpoint& chec
 void save_weights(const Transformer& model, const std::string& path, torch::Dtype dtype);
 
 torch::Dtype parse_dtype(const std::string& name);  // "float32"/"bfloat16"/"float16"
+// True when the CPU has bf16 arithmetic (AVX512-BF16 or AMX).
+bool cpu_computes_bf16_natively();
+// The compute dtype for `requested` ("auto", "float32", "bfloat16", "float16") on `device`.
+torch::Dtype inference_dtype(const std::string& requested, const ModelConfig& config, torch::Device device);
+// Makes the process keep freed activation buffers for the next forward (glibc mallopt).
+void keep_freed_buffers_for_reuse();
 torch::Device resolve_device(const std::string& name);
 
 }  // namespace maskfill

@@ -148,6 +148,31 @@ TEST_CASE("generate_block reproduces the official loop: ids and forward counts",
   }
 }
 
+TEST_CASE("generate_block in bfloat16 gives the reference's bf16 tokens where bf16 and float32 agree", "[parity]") {
+  int cases_run = 0;
+  for (const json& c : cases()["generate"]) {
+    if (!c.contains("bf16_compute")) continue;
+    ++cases_run;
+    Transformer model = load_fixture_model(c["model"], torch::kBFloat16);
+    const json& o = c["options"];
+    DiffusionTokens special{o["mask_id"].get<int32_t>(), o["eos_id"].is_null() ? 2 : o["eos_id"].get<int32_t>()};
+    auto prompt = c["prompt_ids"].get<std::vector<int32_t>>();
+    const auto expected = c["bf16_compute"]["ids_until_eos"].get<std::vector<int32_t>>();
+    const size_t robust = c["bf16_compute"]["agrees_with_float32_for"].get<size_t>();
+    INFO(c["name"].get<std::string>() << ": held to the first " << robust << " ids");
+    for (bool reference_schedule : {true, false}) {
+      DecodeOptions options = options_of(o);
+      options.reference_schedule = reference_schedule;
+      DecodeResult result = generate_block_diffusion(model, prompt, options, special, {});
+      INFO((reference_schedule ? "reference schedule" : "fast schedule"));
+      REQUIRE(result.tokens.size() >= robust);
+      CHECK(std::vector<int32_t>(result.tokens.begin(), result.tokens.begin() + robust) ==
+            std::vector<int32_t>(expected.begin(), expected.begin() + robust));
+    }
+  }
+  CHECK(cases_run >= 4);
+}
+
 TEST_CASE("decoding never commits the mask id", "[decode]") {
   // Logits where the mask id (5) is the most likely token at every slot: the old step rule
   // committed it, leaving the slot masked and the block cut there.
