@@ -45,8 +45,15 @@ torch::Tensor uniform_like(SplitMix64& rng, int64_t rows, int64_t cols) {
 
 StepChoice choose_tokens(const torch::Tensor& logits_f32, const std::vector<bool>& masked, int k,
                          const DecodeOptions& options, SplitMix64& rng, int32_t mask_id) {
-  auto logits = logits_f32.to(torch::kCPU).to(torch::kFloat64);
-  const int64_t n = logits.size(0), vocab = logits.size(1);
+  const int64_t n = logits_f32.size(0), vocab = logits_f32.size(1);
+  // Only masked positions are ever chosen, so everything per row (float64 logits, Gumbel noise,
+  // softmax) is computed for those rows alone; each is row-wise, so the values are the same as
+  // over the whole block. The random stream still advances over every row, as the reference's.
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < n; ++i)
+    if (masked[size_t(i)]) rows.push_back(i);
+  auto row_index = torch::tensor(rows, torch::kLong);
+  auto logits = logits_f32.to(torch::kCPU).index_select(0, row_index).to(torch::kFloat64);
   // The mask id is never a prediction: scoring it out changes nothing unless it would win.
   auto scored = logits;
   if (mask_id >= 0 && mask_id < vocab) {
@@ -56,7 +63,8 @@ StepChoice choose_tokens(const torch::Tensor& logits_f32, const std::vector<bool
   torch::Tensor x0;
   if (options.temperature > 0) {
     // Official add_gumbel_noise: exp(logits) / (-log u)^T in float64, then argmax.
-    auto gumbel = torch::pow(-torch::log(uniform_like(rng, n, vocab)), options.temperature);
+    auto uniforms = uniform_like(rng, n, vocab).index_select(0, row_index);
+    auto gumbel = torch::pow(-torch::log(uniforms), options.temperature);
     x0 = (scored.exp() / gumbel).argmax(-1);
   } else {
     x0 = scored.argmax(-1);
@@ -65,20 +73,19 @@ StepChoice choose_tokens(const torch::Tensor& logits_f32, const std::vector<bool
   if (options.remasking == Remasking::LowConfidence) {
     confidence = torch::softmax(logits, -1).gather(-1, x0.unsqueeze(-1)).squeeze(-1);
   } else {
-    confidence = uniform_like(rng, n, 1).squeeze(-1);
+    confidence = uniform_like(rng, n, 1).squeeze(-1).index_select(0, row_index);
   }
   auto x0_data = x0.accessor<int64_t, 1>();
   auto conf = confidence.accessor<double, 1>();
-  std::vector<std::pair<double, int64_t>> ranked;  // (confidence, position) of masked slots
-  for (int64_t i = 0; i < n; ++i)
-    if (masked[i]) ranked.push_back({conf[i], i});
+  std::vector<std::pair<double, int64_t>> ranked;  // (confidence, index into rows) of masked slots
+  for (size_t r = 0; r < rows.size(); ++r) ranked.push_back({conf[int64_t(r)], int64_t(r)});
   // torch.topk order: descending confidence, ties by lower index.
   std::stable_sort(ranked.begin(), ranked.end(), [](auto& a, auto& b) { return a.first > b.first; });
   StepChoice choice;
   for (size_t r = 0; r < ranked.size(); ++r) {
     bool take = options.threshold ? (r == 0 || ranked[r].first >= *options.threshold) : int(r) < k;
     if (!take) continue;
-    choice.positions.push_back(ranked[r].second);
+    choice.positions.push_back(rows[size_t(ranked[r].second)]);
     choice.tokens.push_back(x0_data[ranked[r].second]);
   }
   return choice;
