@@ -31,6 +31,10 @@ struct DecodeOptions {
   int block_length = 0;            // 0 = the model's block size (4 for Stable-DiffCoder)
   int steps = 0;                   // total denoising steps; 0 = gen_length (one token per step)
   std::optional<double> threshold; // parallel commit: top-1 plus all masked slots >= threshold
+  // Parallel commit by an entropy budget instead (EB-sampler, Ben-Hamu et al. 2025): the most
+  // confident masked slots, in order, while their summed entropy minus the largest stays <= this
+  // many nats (always at least one). Takes precedence over `threshold`.
+  std::optional<double> entropy_bound;
   double temperature = 0.0;        // Gumbel noise temperature (0 = argmax)
   Remasking remasking = Remasking::LowConfidence;
   uint64_t seed = 0;

@@ -16,6 +16,7 @@ DecodeOptions decode_options_for(const MaskPlan& plan, int index, uint64_t seed)
   options.gen_length = std::min(round_up_to_block(plan.estimated_tokens, plan.block_size), cap);
   options.extend_max = cap - options.gen_length;
   options.threshold = plan.threshold;
+  options.entropy_bound = plan.entropy_bound;
   options.max_ms = plan.max_ms;
   options.stop_at_eos = true;
   options.seed = seed + static_cast<uint64_t>(index);

@@ -17,6 +17,7 @@ struct MaskPlan {
   int block_size = 4;
   std::optional<double> threshold;
   int max_ms = 0;
+  std::optional<double> entropy_bound;  // replaces the threshold rule when set (DecodeOptions)
 };
 
 int round_up_to_block(int tokens, int block_size);

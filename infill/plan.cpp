@@ -70,7 +70,7 @@ Plan plan_fim(const ModelView& model, const SourceDocument& doc, ByteRange span,
                                       {settings.prefix_tokens, settings.suffix_tokens}, bos_id(model));
   plan.prompt = std::move(prompt.ids);
   MaskPlan mask{estimated_tokens, settings.max_new_tokens, static_cast<int>(model.config.block_size),
-                settings.threshold, settings.max_ms};
+                settings.threshold, settings.max_ms, settings.entropy_bound};
   for (int index = 0; index < std::max(1, candidates); ++index)
     plan.candidates.push_back(decode_options_for(mask, index, settings.seed));
   plan.postprocess.style = detect_indent_style(text);
@@ -189,7 +189,8 @@ Plan plan_edit(const ModelView& model, const SourceDocument& doc, ByteRange sele
       build_edit_prompt(model.tokenizer, model.tokenizer_config, shift_lines(code, plan.edit_indent, ""), instruction);
   plan.prompt = std::move(prompt.ids);
   MaskPlan mask{prompt.code_tokens + prompt.code_tokens / 4 + 16, std::max(settings.max_edit_tokens, 16),
-                static_cast<int>(model.config.block_size), settings.threshold, settings.max_ms};
+                static_cast<int>(model.config.block_size), settings.threshold, settings.max_ms,
+                settings.entropy_bound};
   plan.candidates.push_back(decode_options_for(mask, 0, settings.seed));
   return plan;
 }

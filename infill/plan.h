@@ -36,6 +36,7 @@ struct InfillSettings {
   // Chosen by the decoding sweep (models/maskfill-tiny/README.md): the lowest threshold whose
   // pass@1 and exact match equal one token per step.
   std::optional<double> threshold = 0.3;
+  std::optional<double> entropy_bound;  // the entropy-bounded rule instead (eval sweep; off by default)
   int max_ms = 0;                 // per-request time budget (0 = none)
   uint64_t seed = 0;              // candidate i decodes with seed + i
 };

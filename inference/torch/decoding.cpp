@@ -69,7 +69,11 @@ StepChoice choose_tokens(const torch::Tensor& logits_f32, const std::vector<bool
   } else {
     x0 = scored.argmax(-1);
   }
-  torch::Tensor confidence;
+  torch::Tensor confidence, entropy;
+  if (options.entropy_bound) {
+    auto log_p = torch::log_softmax(logits, -1);
+    entropy = -(log_p.exp() * log_p).sum(-1);
+  }
   if (options.remasking == Remasking::LowConfidence) {
     confidence = torch::softmax(logits, -1).gather(-1, x0.unsqueeze(-1)).squeeze(-1);
   } else {
@@ -82,8 +86,18 @@ StepChoice choose_tokens(const torch::Tensor& logits_f32, const std::vector<bool
   // torch.topk order: descending confidence, ties by lower index.
   std::stable_sort(ranked.begin(), ranked.end(), [](auto& a, auto& b) { return a.first > b.first; });
   StepChoice choice;
+  double entropy_sum = 0, entropy_max = 0;
   for (size_t r = 0; r < ranked.size(); ++r) {
-    bool take = options.threshold ? (r == 0 || ranked[r].first >= *options.threshold) : int(r) < k;
+    bool take;
+    if (options.entropy_bound) {
+      const double h = entropy[ranked[r].second].item<double>();
+      take = r == 0 || entropy_sum + h - std::max(entropy_max, h) <= *options.entropy_bound;
+      if (!take) break;  // the budget only grows: later slots cannot fit either
+      entropy_sum += h;
+      entropy_max = std::max(entropy_max, h);
+    } else {
+      take = options.threshold ? (r == 0 || ranked[r].first >= *options.threshold) : int(r) < k;
+    }
     if (!take) continue;
     choice.positions.push_back(rows[size_t(ranked[r].second)]);
     choice.tokens.push_back(x0_data[ranked[r].second]);

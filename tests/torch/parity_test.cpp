@@ -173,6 +173,32 @@ TEST_CASE("generate_block in bfloat16 gives the reference's bf16 tokens where bf
   CHECK(cases_run >= 4);
 }
 
+TEST_CASE("the entropy-bounded rule commits confident slots while their entropy fits the budget", "[decode]") {
+  // Three masked rows: nearly certain (entropy ~0), a coin flip between two ids (ln 2), uniform
+  // (ln 64). EB-sampler: in confidence order, take a slot while sum(H) - max(H) <= bound.
+  const int64_t vocab = 64;
+  auto logits = torch::zeros({3, vocab});
+  logits[0][10] = 30.0;
+  logits[1][11] = 30.0;
+  logits[1][12] = 30.0;
+  std::vector<bool> masked{true, true, true};
+  SplitMix64 rng(0);
+  auto chosen = [&](double bound) {
+    DecodeOptions options;
+    options.entropy_bound = bound;
+    return choose_tokens(logits, masked, 1, options, rng, 5).positions.size();
+  };
+  CHECK(chosen(0.0) == 1);   // the second slot would add the first one's (tiny) entropy
+  CHECK(chosen(0.5) == 2);   // sum - max = H(row 0) ~ 0
+  CHECK(chosen(0.68) == 2);  // the uniform row would add ln 2 = 0.693
+  CHECK(chosen(0.70) == 3);
+  DecodeOptions options;
+  options.entropy_bound = 0.5;
+  StepChoice choice = choose_tokens(logits, masked, 1, options, rng, 5);
+  CHECK(choice.positions == std::vector<int64_t>{0, 1});
+  CHECK(choice.tokens[0] == 10);
+}
+
 TEST_CASE("decoding never commits the mask id", "[decode]") {
   // Logits where the mask id (5) is the most likely token at every slot: the old step rule
   // committed it, leaving the slot masked and the block cut there.

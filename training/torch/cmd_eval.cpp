@@ -81,6 +81,8 @@ int run_eval(int argc, char** argv) {
   infill->add_option("--tasks", flags.tasks, "task files (JSONL)")->required();
   infill->add_option("--threshold", threshold, "parallel-commit confidence threshold")->capture_default_str();
   infill->add_flag("--one-per-step", one_per_step, "commit one token per step (no threshold)");
+  infill->add_option("--entropy-bound", settings.entropy_bound,
+                     "commit by an entropy budget in nats instead of the threshold (EB-sampler)");
   infill->add_flag("--ar", ar, "decode the same prompts autoregressively (greedy, causal attention)");
   infill->add_option("--max-new-tokens", settings.max_new_tokens)->capture_default_str();
   infill->add_option("--prefix-tokens", settings.prefix_tokens)->capture_default_str();
@@ -146,8 +148,9 @@ int run_eval(int argc, char** argv) {
     std::fflush(stdout);
   }
   std::string decoding = ar ? "autoregressive greedy"
-                            : one_per_step ? "block diffusion, one token per step"
-                                           : "block diffusion, threshold " + std::to_string(threshold);
+                            : settings.entropy_bound ? "block diffusion, entropy bound " + std::to_string(*settings.entropy_bound)
+                            : one_per_step           ? "block diffusion, one token per step"
+                                                     : "block diffusion, threshold " + std::to_string(threshold);
   if (json_output)
     std::printf("%s\n", nlohmann::json{{"model", engine->description()}, {"decoding", decoding}, {"results", results}}
                              .dump(2)
