@@ -198,6 +198,9 @@ void ModelHost::load() {
   remote_ = !config.backend.url.empty();
   remote_error_.clear();
   std::string dir = remote_ ? "" : model_dir_of(config.model_path);
+  // The files as this attempt found them: a change made after it started (even while the error
+  // is being reported, before the watcher runs) must still trigger a retry.
+  const std::string files_seen = remote_ ? "" : fingerprint(config.model_path);
   set_status("loading", remote_ ? "connecting to " + config.backend.url : dir.empty() ? "" : "loading " + dir);
   progress_begin(remote_ ? "connecting to " + config.backend.url : dir.empty() ? "loading the model" : "reading " + dir);
   try {
@@ -238,7 +241,7 @@ void ModelHost::load() {
       server_.show_message(1, "cannot load the model: " + load_error_ +
                                   " (fix the files or the modelPath setting; maskfill retries when they change)");
       register_inline_completion(false);
-      watch_model_files(config.model_path);
+      watch_model_files(config.model_path, files_seen);
     }
   }
 }
@@ -266,12 +269,13 @@ void ModelHost::reload() {
   }
 }
 
-// A thread that polls the model directory and queues a reload on the worker once it changed.
-void ModelHost::watch_model_files(const std::string& configured_path) {
+// A thread that polls the model directory and queues a reload on the worker once it differs
+// from `before` (the fingerprint taken when the failed load started).
+void ModelHost::watch_model_files(const std::string& configured_path, const std::string& before) {
   stop_watching();
   std::lock_guard lock(watch_mutex_);
   const uint64_t generation = ++watch_generation_;
-  watcher_ = std::thread([this, generation, configured_path, before = fingerprint(configured_path)] {
+  watcher_ = std::thread([this, generation, configured_path, before] {
     std::unique_lock lock(watch_mutex_);
     auto stopped = [this, generation] { return watch_generation_ != generation; };
     while (!watch_wake_.wait_for(lock, std::chrono::milliseconds(kWatchIntervalMs), stopped)) {

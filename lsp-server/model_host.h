@@ -63,7 +63,7 @@ class ModelHost {
   void progress_begin(const std::string& message);
   void progress_report(int percentage, const std::string& message);
   void progress_end(const std::string& message);
-  void watch_model_files(const std::string& configured_path);
+  void watch_model_files(const std::string& configured_path, const std::string& before);
   void stop_watching();
 
   Server& server_;

@@ -32,6 +32,7 @@ struct Script : maskfill::testing::FakeScript {
   std::atomic<int> loads{0};
   std::atomic<int> failures_left{0};      // the next loads that fail
   std::atomic<bool> hold_load{false};     // the factory waits (up to 5 s) while this is set
+  std::atomic<bool> files_arrive_during_failed_load{false};  // writes config.json, then fails
   std::vector<std::string> loaded_paths;  // worker thread only until the test reads it
 };
 
@@ -47,8 +48,11 @@ ServerOptions scripted(Script& script) {
       throw std::runtime_error("scripted load failure");
     }
     if (config.model_path.rfind(std::filesystem::temp_directory_path().string(), 0) == 0 &&
-        !std::filesystem::exists(std::filesystem::path(config.model_path) / "config.json"))
+        !std::filesystem::exists(std::filesystem::path(config.model_path) / "config.json")) {
+      if (script.files_arrive_during_failed_load.exchange(false))
+        std::ofstream(std::filesystem::path(config.model_path) / "config.json") << "{}";
       throw std::runtime_error("config.json is missing in " + config.model_path);
+    }
     return std::make_unique<maskfill::testing::FakeEngine>(script);
   };
   return options;
@@ -67,9 +71,10 @@ struct Session {
     client.request("status-" + std::to_string(++serial), "maskfill/status");
     return client.response_to("status-" + std::to_string(serial))["result"];
   }
-  // Waits until maskfill/status (the request) reports `state`.
+  // Waits until maskfill/status (the request) reports `state`. Returns as soon as it does; the
+  // bound only ends a wait that would never succeed (idle: well under a second).
   json wait_state(const std::string& state) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     json current;
     while (std::chrono::steady_clock::now() < deadline) {
       current = status();
@@ -467,10 +472,24 @@ TEST_CASE("a failed model load is retried when the model files change", "[featur
   CHECK(session.wait_state("error")["message"].get<std::string>().find("config.json is missing") != std::string::npos);
   CHECK(script.loads == 1);
   std::ofstream(dir / "config.json") << "{}";
-  // The watcher polls every ModelHost::kWatchIntervalMs (250 ms); wait_state allows 5 s.
+  // The watcher polls every ModelHost::kWatchIntervalMs (250 ms).
   CHECK(session.wait_state("ready")["model"] == "fake engine");
   CHECK(script.loads == 2);
   CHECK(session.client.message_with_method("client/registerCapability").is_object());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("model files that change while a failed load is reported still trigger a retry", "[features]") {
+  // The watcher once took its "before" fingerprint only after the error was reported, so files
+  // written in between (a busy machine, or a user quick to fix them) were never noticed.
+  Script script;
+  script.files_arrive_during_failed_load = true;
+  auto dir = std::filesystem::temp_directory_path() / ("maskfill-race-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  Session session(script, json::object(), {{"modelPath", dir.string()}});
+  CHECK(session.wait_state("ready")["model"] == "fake engine");
+  CHECK(script.loads == 2);
   std::filesystem::remove_all(dir);
 }
 
