@@ -327,12 +327,32 @@ async function afterShutdown() {
   });
 }
 
+// The model loads on the server's worker after `initialized`, while the I/O thread keeps
+// answering. When the load fails (the ASan build has no torch plugin), its showMessage must not
+// land inside a later case that counts showMessages (CI under load saw it arrive four cases late),
+// so each session waits here until the load has an outcome: ready, or error and its message.
+async function modelSettled(server) {
+  const started = Date.now();
+  for (;;) {
+    const status = (await server.request('maskfill/status', null, 30000 * slow)).result;
+    expect(status && typeof status.state === 'string', `maskfill/status answered ${show(status)}`);
+    if (status.state === 'ready') return;
+    if (status.state === 'error') {
+      await server.waitFor((m) => m.method === 'window/showMessage' && /cannot load the model/.test(m.params.message), 30000 * slow);
+      return;
+    }
+    expect(Date.now() - started < 300000 * slow, `the model was still ${status.state} after ${Date.now() - started} ms`);
+    await sleep(50);
+  }
+}
+
 // One server per group, so a crash in one group does not hide the results of the others.
 async function session(name, body) {
   const server = startServer();
   await server.initialize();
   await server.notify('textDocument/didOpen', { textDocument: { uri: PING_URI, languageId: 'plaintext', version: 1, text: 'ping' } });
   await alive(server);
+  await modelSettled(server);
   const start = server.procStatus();
   await body(server);
   await check(`${name}: still answers, then shutdown and exit 0`, async () => {
