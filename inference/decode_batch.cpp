@@ -1,9 +1,11 @@
 // The engine-independent parts of batching: the fallback batch for engines that cannot batch
 // (each sequence decoded alone by Engine::generate) and generate_together.
 #include <map>
+#include <memory>
 #include <stdexcept>
 
 #include "inference/engine.h"
+#include "inference/text_stream.h"
 
 namespace maskfill {
 namespace {
@@ -77,12 +79,44 @@ std::unique_ptr<DecodeBatch> Engine::start_batch() { return std::make_unique<Seq
 
 std::vector<DecodeResult> generate_together(Engine& engine, const std::vector<SequenceRequest>& requests,
                                             const CancelCheck& cancel) {
+  // A sequence with stop strings is watched after every step, as the serve batcher watches its
+  // sequences; once its committed text holds one, its own flag ends it before the next forward.
+  struct Watched {
+    int handle = 0;
+    std::unique_ptr<TextStream> text;
+    std::shared_ptr<bool> stop_hit = std::make_shared<bool>(false);
+  };
   auto batch = engine.start_batch();
-  std::vector<int> handles;
-  for (const SequenceRequest& request : requests) handles.push_back(batch->add(request.prompt, request.options, cancel));
-  while (batch->active() > 0) batch->step();
+  std::vector<Watched> sequences(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const SequenceRequest& request = requests[i];
+    Watched& watched = sequences[i];
+    CancelCheck check = cancel;
+    if (!request.options.stop.empty()) {
+      watched.text = std::make_unique<TextStream>(engine.tokenizer(), request.options.stop, 0);
+      check = [cancel, stop_hit = watched.stop_hit] { return *stop_hit || (cancel && cancel()); };
+    }
+    watched.handle = batch->add(request.prompt, request.options, std::move(check));
+  }
+  while (batch->active() > 0) {
+    batch->step();
+    for (Watched& watched : sequences) {
+      if (!watched.text || *watched.stop_hit || batch->finished(watched.handle)) continue;
+      watched.text->update(batch->committed(watched.handle), false);
+      *watched.stop_hit = watched.text->stop_hit();
+    }
+  }
   std::vector<DecodeResult> results;
-  for (int handle : handles) results.push_back(batch->take(handle));
+  for (Watched& watched : sequences) {
+    DecodeResult result = batch->take(watched.handle);
+    // A stop string in the last step's tokens (or from an engine that commits only at the end).
+    if (watched.text && !*watched.stop_hit && result.stop != StopReason::Cancelled) watched.text->update(result.tokens, true);
+    if (watched.text && watched.text->stop_hit()) {
+      result.stop = StopReason::StopString;
+      result.text = watched.text->text();
+    }
+    results.push_back(std::move(result));
+  }
   return results;
 }
 

@@ -36,12 +36,22 @@ struct DecodeOptions {
   // many nats (always at least one). Takes precedence over `threshold`.
   std::optional<double> entropy_bound;
   double temperature = 0.0;        // Gumbel noise temperature (0 = argmax)
+  // With temperature > 0: rank and threshold by the probability of the chosen token under the
+  // distribution it was sampled from, softmax(logits / temperature), instead of the official
+  // loop's softmax(logits). The threshold rule then means what it means for greedy decoding
+  // (this token is near-certain under the sampler), so a sampled candidate commits as many
+  // tokens per forward as the greedy one instead of one at a time.
+  bool sampled_confidence = false;
   Remasking remasking = Remasking::LowConfidence;
   uint64_t seed = 0;
   bool stop_at_eos = true;
   // If every mask is filled without EOS, keep adding blocks (prefix KV cache reused) until
   // EOS or gen_length + extend_max tokens.
   int extend_max = 0;
+  // Stop strings (OpenAI `stop`): the text ends before the first one. Whoever drives the batch
+  // (generate_together, the serve batcher) watches the committed tokens after every step and
+  // ends the sequence as soon as one appears; a rest-of-line completion stops at "\n".
+  std::vector<std::string> stop;
   // Request budget: 0 = unlimited. Checked between denoising steps.
   int max_forwards = 0;
   int max_ms = 0;
@@ -61,7 +71,7 @@ struct DecodeStats {
   double tokens_per_forward() const { return forwards ? double(generated_tokens) / forwards : 0; }
 };
 
-enum class StopReason { Eos, Length, Cancelled, Budget };
+enum class StopReason { Eos, Length, Cancelled, Budget, StopString };
 
 struct DecodeResult {
   std::vector<int32_t> tokens;  // generated ids only (prompt excluded), cut before the first EOS
@@ -97,7 +107,8 @@ class DecodeBatch {
   virtual int step() = 0;
   virtual int active() const = 0;
   virtual bool finished(int handle) const = 0;
-  // Generated tokens that are final so far (whole committed blocks, cut before EOS): for streaming.
+  // Generated tokens that are final so far (the committed run from the prompt's end up to the
+  // first slot still masked, cut before EOS): for streaming and stop strings.
   virtual std::vector<int32_t> committed(int handle) const = 0;
   // Removes the sequence and returns its result (text detokenized); an unfinished one is
   // stopped as Cancelled.
@@ -131,7 +142,8 @@ class Engine {
 };
 
 // Decodes several sequences as one batch (one forward per step over all of them); results in
-// request order. Stops early only through each request's cancel check.
+// request order. A sequence stops early at one of its options' stop strings (stop StopString,
+// text cut before it, tokens as committed) or through the cancel check.
 struct SequenceRequest {
   std::vector<int32_t> prompt;
   DecodeOptions options;

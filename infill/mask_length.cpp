@@ -22,6 +22,7 @@ DecodeOptions decode_options_for(const MaskPlan& plan, int index, uint64_t seed)
   options.seed = seed + static_cast<uint64_t>(index);
   // Greedy first: the most likely fill. Later candidates explore with Gumbel noise.
   options.temperature = index == 0 ? 0.0 : 0.4 + 0.2 * (index - 1);
+  options.sampled_confidence = true;
   return options;
 }
 

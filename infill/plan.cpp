@@ -120,6 +120,14 @@ std::optional<std::string> finish_edit(const Tokenizer& tokenizer, const SourceD
   return rewritten;
 }
 
+// A one-line fill keeps only its first line (first_line_only), so decoding stops at the first
+// line break: committed tokens are final, so the kept text is the same, minus the forwards that
+// would have written lines nobody sees.
+void keep_first_line(Plan& plan) {
+  plan.postprocess.single_line = true;
+  for (DecodeOptions& options : plan.candidates) options.stop = {"\n"};
+}
+
 const char* mode_name(PlanMode mode) {
   switch (mode) {
     case PlanMode::Inline: return "inline";
@@ -145,7 +153,7 @@ Plan plan_inline(const ModelView& model, const SourceDocument& doc, size_t curso
   Plan plan = plan_fim(model, doc, {cursor, cursor}, span.estimated_tokens, candidates, settings);
   plan.mode = PlanMode::Inline;
   plan.rule = span.rule;
-  plan.postprocess.single_line = span.shape == SpanShape::RestOfLine;
+  if (span.shape == SpanShape::RestOfLine) keep_first_line(plan);
   plan.postprocess.min_indent = min_indent_at(doc.text(), cursor, plan.postprocess.style);
   return plan;
 }
@@ -159,7 +167,7 @@ Plan plan_fill(const ModelView& model, const SourceDocument& doc, ByteRange sele
   Plan plan = plan_fim(model, doc, span, estimated, std::max(1, settings.candidates_invoked), settings);
   plan.mode = PlanMode::Fill;
   plan.rule = "selection";
-  plan.postprocess.single_line = selected.find('\n') == std::string_view::npos;
+  if (selected.find('\n') == std::string_view::npos) keep_first_line(plan);
   plan.ends_with_newline = selected.ends_with('\n');
   plan.postprocess.min_indent = std::string(leading_whitespace(text.substr(line_start(text, span.begin))));
   return plan;
@@ -234,7 +242,7 @@ std::string describe_plan(const Plan& plan, const Tokenizer& tokenizer) {
     const DecodeOptions& o = plan.candidates[i];
     out << "candidate " << i << ": gen_length " << o.gen_length << ", extend_max " << o.extend_max << ", threshold "
         << (o.threshold ? std::to_string(*o.threshold) : std::string("none")) << ", temperature " << o.temperature
-        << ", seed " << o.seed << "\n";
+        << ", seed " << o.seed << (o.stop.empty() ? "" : ", stops at line end") << "\n";
   }
   if (plan.mode != PlanMode::Edit) {
     out << "postprocess: single_line " << plan.postprocess.single_line << ", after_indentation "

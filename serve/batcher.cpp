@@ -104,8 +104,8 @@ void Batcher::admit() {
     try {
       int handle = batch_->add(spec.prompt, spec.options, cancel);
       Active active{job, next.index, stop_flag,
-                    std::make_unique<TextStream>(engine_.tokenizer(), job->stop, job->max_tokens), false};
-      active.watch = job->stream || !job->stop.empty() ||
+                    std::make_unique<TextStream>(engine_.tokenizer(), spec.options.stop, job->max_tokens), false};
+      active.watch = job->stream || !spec.options.stop.empty() ||
                      (job->max_tokens > 0 && spec.options.gen_length + spec.options.extend_max > job->max_tokens);
       active_.emplace(handle, std::move(active));
     } catch (const std::invalid_argument& e) {
@@ -130,12 +130,12 @@ void Batcher::finish(int handle, Active& active, bool engine_finished) {
   event.delta = active.text->update(engine_finished ? result.tokens : active.text->tokens(), true);
   event.text = active.text->text();
   event.tokens = active.text->tokens();
+  // A stop string or the token cap ended it through the stop flag (the engine saw a cancel).
   if (active.text->stop_hit())
-    event.finish_reason = "stop";
+    result.stop = StopReason::StopString;
   else if (active.text->length_hit())
-    event.finish_reason = "length";
-  else
-    event.finish_reason = result.stop == StopReason::Eos ? "stop" : "length";
+    result.stop = StopReason::Length;
+  event.finish_reason = result.stop == StopReason::Eos || result.stop == StopReason::StopString ? "stop" : "length";
   metrics_.sequence_done(result.stats, false);
   event.result = std::move(result);
   active.job->push(std::move(event));

@@ -20,7 +20,7 @@
 
 #include "inference/engine.h"
 #include "serve/metrics.h"
-#include "serve/text_stream.h"
+#include "inference/text_stream.h"
 
 namespace maskfill::serve {
 
@@ -43,8 +43,7 @@ struct ChoiceEvent {
 // One HTTP request's work. The HTTP thread fills the spec, submits it and waits for events.
 class Job {
  public:
-  std::vector<ChoiceSpec> choices;
-  std::vector<std::string> stop;
+  std::vector<ChoiceSpec> choices;  // stop strings ride in each choice's options
   int max_tokens = 0;  // cut (0 = none)
   bool stream = false;
 

@@ -155,8 +155,10 @@ Decoding decoding_options(const json& body, const Engine& engine, const ApiSetti
     else bad("remasking", "'remasking' must be \"low_confidence\" or \"random\"");
   }
   o.temperature = number(body, "temperature", 0.0, 2.0).value_or(0.0);
+  o.sampled_confidence = boolean(body, "sampled_confidence", false);
   o.seed = uint64_t(integer(body, "seed", 0, INT64_MIN, INT64_MAX));
   o.stop_at_eos = !boolean(body, "ignore_eos", false);
+  o.stop = stop_strings(body);
   o.max_forwards = int(integer(body, "max_forwards", 0, 0, 1 << 24));
   o.max_ms = int(integer(body, "max_ms", 0, 0, 3600 * 1000));
   return d;
@@ -192,7 +194,6 @@ ApiRequest start(bool chat, const json& body, const ApiSettings& settings, const
   request.chat = chat;
   request.job = std::make_shared<Job>();
   request.job->max_tokens = d.max_tokens;
-  request.job->stop = stop_strings(body);
   request.job->stream = boolean(body, "stream", false);
   request.n = int(integer(body, "n", 1, 1, settings.max_n));
   request.return_token_ids = boolean(body, "return_token_ids", false);
@@ -229,7 +230,8 @@ std::vector<int32_t> token_prompt(const json& ids, const Engine& engine) {
 json choice_extras(const ChoiceEvent& event) {
   const DecodeStats& s = event.result.stats;
   static const std::map<StopReason, const char*> names = {
-      {StopReason::Eos, "eos"}, {StopReason::Length, "length"}, {StopReason::Cancelled, "stop_string"}, {StopReason::Budget, "budget"}};
+      {StopReason::Eos, "eos"}, {StopReason::Length, "length"}, {StopReason::Cancelled, "cancelled"},
+      {StopReason::Budget, "budget"}, {StopReason::StopString, "stop_string"}};
   return {{"stop", names.at(event.result.stop)},        {"forwards", s.forwards},
           {"generated_tokens", s.generated_tokens},     {"prompt_tokens_computed", s.prompt_tokens_computed},
           {"prefill_ms", s.prefill_ms},                 {"decode_ms", s.decode_ms}};
@@ -418,12 +420,14 @@ json decode_options_to_request(const DecodeOptions& o) {
                {"threshold", o.threshold ? json(*o.threshold) : json()},
                {"remasking", o.remasking == Remasking::Random ? "random" : "low_confidence"},
                {"temperature", o.temperature},
+               {"sampled_confidence", o.sampled_confidence},
                {"seed", int64_t(o.seed)},
                {"ignore_eos", !o.stop_at_eos},
                {"max_forwards", o.max_forwards},
                {"max_ms", o.max_ms}};
   if (o.block_length) body["block_length"] = o.block_length;
   if (o.steps) body["steps"] = o.steps;
+  if (!o.stop.empty()) body["stop"] = o.stop;
   return body;
 }
 

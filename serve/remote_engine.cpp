@@ -150,7 +150,8 @@ std::string affinity_key(const std::vector<int32_t>& prompt) {
 StopReason stop_reason(const std::string& name) {
   if (name == "eos") return StopReason::Eos;
   if (name == "budget") return StopReason::Budget;
-  if (name == "stop_string") return StopReason::Cancelled;
+  if (name == "stop_string") return StopReason::StopString;
+  if (name == "cancelled") return StopReason::Cancelled;
   return StopReason::Length;
 }
 

@@ -113,14 +113,31 @@ nlohmann::json step_costs(Transformer& model, int64_t cached, int repeats) {
     std::vector<ForwardChunk> c{{eight, &cache, 0, B}};  // commit 0: the cache stays as it is
     (void)model->forward_chunks(c)[0].sum().item<float>();
   });
+  // Three candidates' blocks in one step, each on its own copy of the cache.
+  std::vector<KVCache> copies;
+  for (int i = 0; i < 3; ++i) copies.push_back(cache.copy_prefix(cached, cached + 2 * B));
+  double three_blocks = time([&] {
+    std::vector<ForwardChunk> c;
+    for (KVCache& copy : copies) c.push_back({four, &copy, 0, 0});
+    for (auto& logits : model->forward_chunks(c)) (void)logits.sum().item<float>();
+  });
   std::vector<ForwardChunk> c{{four, &cache, 0, 0}};
   auto logits = model->forward_chunks(c)[0];
   DecodeOptions options;
   SplitMix64 rng(0);
   double rule = time([&] { choose_tokens(logits, std::vector<bool>(size_t(B), true), 1, options, rng, config.mask_token_id); });
-  return {{"cached", cached}, {"ar_forward_ms", ar}, {"one_token_packed_forward_ms", one_packed},
-          {"block_forward_unpacked_ms", block_cached_path}, {"block_forward_ms", block},
-          {"block_forward_with_commit_ms", with_commit}, {"step_rule_ms", rule}};
+  options.temperature = 0.4;
+  double sampled_rule =
+      time([&] { choose_tokens(logits, std::vector<bool>(size_t(B), true), 1, options, rng, config.mask_token_id); });
+  return {{"cached", cached},
+          {"ar_forward_ms", ar},
+          {"one_token_packed_forward_ms", one_packed},
+          {"block_forward_unpacked_ms", block_cached_path},
+          {"block_forward_ms", block},
+          {"block_forward_with_commit_ms", with_commit},
+          {"three_blocks_forward_ms", three_blocks},
+          {"step_rule_ms", rule},
+          {"sampled_step_rule_ms", sampled_rule}};
 }
 
 struct Row {

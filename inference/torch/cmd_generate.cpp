@@ -24,6 +24,7 @@ const char* stop_name(StopReason stop) {
     case StopReason::Length: return "length";
     case StopReason::Cancelled: return "cancelled";
     case StopReason::Budget: return "budget";
+    case StopReason::StopString: return "stop_string";
   }
   return "?";
 }

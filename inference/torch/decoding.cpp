@@ -75,7 +75,8 @@ StepChoice choose_tokens(const torch::Tensor& logits_f32, const std::vector<bool
     entropy = -(log_p.exp() * log_p).sum(-1);
   }
   if (options.remasking == Remasking::LowConfidence) {
-    confidence = torch::softmax(logits, -1).gather(-1, x0.unsqueeze(-1)).squeeze(-1);
+    auto sampled_from = options.sampled_confidence && options.temperature > 0 ? logits / options.temperature : logits;
+    confidence = torch::softmax(sampled_from, -1).gather(-1, x0.unsqueeze(-1)).squeeze(-1);
   } else {
     confidence = uniform_like(rng, n, 1).squeeze(-1).index_select(0, row_index);
   }
@@ -128,7 +129,6 @@ DiffusionSequence::DiffusionSequence(const ModelConfig& config, const std::vecto
   x_.resize(end_total_, special.mask_id);
   x_.reserve(longest);
   prefill_len_ = (P_ / B_) * B_;
-  final_end_ = P_;
   result_.stats.prompt_tokens = int(P_);
   result_.stop = StopReason::Length;
   start_block(prefill_len_);
@@ -203,7 +203,6 @@ void DiffusionSequence::consume(const torch::Tensor& logits) {
 }
 
 void DiffusionSequence::block_finished() {
-  final_end_ = end_;
   if (options_.stop_at_eos) {
     // Scan from max(start, P): the first block may hold the prompt's tail, and chat prompts
     // contain EOS tokens themselves.
@@ -242,9 +241,11 @@ void DiffusionSequence::block_finished() {
   }
 }
 
+// A committed token is never remasked, so the run of committed tokens after the prompt is final
+// even inside an unfinished block.
 std::vector<int32_t> DiffusionSequence::committed_tokens() const {
   std::vector<int32_t> out;
-  for (int64_t i = P_; i < final_end_ && i < int64_t(x_.size()); ++i) {
+  for (int64_t i = P_; i < int64_t(x_.size()); ++i) {
     if (x_[i] == special_.eos_id || x_[i] == special_.mask_id) break;
     out.push_back(int32_t(x_[i]));
   }

@@ -67,7 +67,7 @@ class DiffusionSequence {
   // The logits the forward returned for the chunk (undefined for a commit pass).
   void consume(const torch::Tensor& logits);
 
-  // Generated tokens of finished blocks, cut before EOS (for streaming).
+  // Generated tokens up to the first slot still masked, cut before EOS (streaming, stop strings).
   std::vector<int32_t> committed_tokens() const;
   // The result: generated ids (prompt excluded, cut before the first EOS) and stats; text empty.
   DecodeResult result() const;
@@ -86,7 +86,6 @@ class DiffusionSequence {
   KVCache cache_;
   SplitMix64 rng_;
   int64_t start_ = 0, end_ = 0;        // the current aligned block [start_, end_)
-  int64_t final_end_ = 0;              // generated tokens before this are final
   int64_t pending_begin_ = -1, pending_end_ = -1;  // finished block not yet in the cache
   bool commit_pass_ = false, finish_after_commit_ = false;
   std::vector<int> schedule_;

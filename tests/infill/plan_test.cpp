@@ -72,6 +72,8 @@ TEST_CASE("automatic completion: one candidate, rest of line, SPM prompt, block-
   CHECK(options.gen_length + options.extend_max <= 64);
   CHECK(options.extend_max > 0);
   CHECK(options.temperature == 0.0);
+  // Only the first line is kept, so decoding stops at the first line break.
+  CHECK(options.stop == std::vector<std::string>{"\n"});
 }
 
 TEST_CASE("invoked completion: several candidates, duplicates merged, syntax breakers last") {
@@ -83,6 +85,7 @@ TEST_CASE("invoked completion: several candidates, duplicates merged, syntax bre
   REQUIRE(engine.options_seen.size() == 3);
   CHECK(engine.options_seen[0].seed != engine.options_seen[1].seed);
   CHECK(engine.options_seen[1].temperature > 0.0);
+  CHECK(engine.options_seen[1].sampled_confidence);
   REQUIRE(outcome.candidates.size() == 2);
   CHECK(outcome.candidates[0].text == "a + b");
   CHECK(outcome.candidates[0].syntax_ok);
@@ -110,6 +113,7 @@ TEST_CASE("multi-line body completions keep the body's indentation and drop the 
   REQUIRE(outcome.candidates.size() == 1);
   CHECK(outcome.candidates[0].text == "\n    total = a + b\n    return total");
   CHECK(outcome.candidates[0].syntax_ok);
+  CHECK(engine.options_seen[0].stop.empty());  // several lines are wanted
 }
 
 TEST_CASE("cancellation before or during decoding") {

@@ -214,6 +214,57 @@ TEST_CASE("decoding never commits the mask id", "[decode]") {
   CHECK(choice.tokens[0] == 7);  // the best token other than the mask
 }
 
+TEST_CASE("a sampled candidate's confidence can come from the distribution it was sampled from", "[decode]") {
+  // Two masked rows whose best token (0) has raw probability e/(e+7) = 0.28, under the 0.3
+  // threshold, but 0.96 under softmax(logits / 0.2), the distribution sampled at temperature 0.2.
+  auto logits = torch::full({2, 8}, 2.0);
+  logits.select(1, 0).fill_(3.0);
+  std::vector<bool> masked{true, true};
+  DecodeOptions options;
+  options.threshold = 0.3;
+  options.temperature = 0.2;
+  SplitMix64 official_rng(1), sampled_rng(1);
+  StepChoice official = choose_tokens(logits, masked, 1, options, official_rng, 5);
+  options.sampled_confidence = true;
+  StepChoice sampled = choose_tokens(logits, masked, 1, options, sampled_rng, 5);
+  CHECK(official.positions.size() == 1);  // the official rule: top-1 only
+  REQUIRE(sampled.positions.size() == 2);  // both are near-certain under the sampler
+  CHECK(sampled.tokens == std::vector<int64_t>{0, 0});
+  CHECK(sampled.tokens[0] == official.tokens[0]);  // the same noise picks the same tokens
+}
+
+TEST_CASE("a stop string ends decoding at the first committed line break, with the same text", "[decode]") {
+  const std::string model_dir = std::string(MASKFILL_FIXTURES_DIR) + "/../../models/maskfill-tiny";
+  auto engine = make_torch_engine(model_dir, {});
+  std::string text = read_file(std::string(MASKFILL_FIXTURES_DIR) + "/../../samples/python/stats.py");
+  int checked = 0, saved = 0;
+  for (size_t cut : {size_t(200), size_t(420), size_t(650), size_t(900)}) {
+    std::vector<int32_t> prompt = engine->tokenizer().encode(text.substr(0, cut));
+    DecodeOptions options;
+    options.gen_length = 32;
+    options.threshold = 0.3;
+    options.stop_at_eos = false;
+    DecodeOptions stopping = options;
+    stopping.stop = {"\n"};
+    auto results = generate_together(*engine, {{prompt, options}, {prompt, stopping}}, {});
+    const DecodeResult &whole = results[0], &stopped = results[1];
+    size_t line_end = whole.text.find('\n');
+    INFO("cut at " << cut << ": " << whole.text);
+    if (line_end == std::string::npos) continue;
+    ++checked;
+    CHECK(stopped.stop == StopReason::StopString);
+    CHECK(stopped.text == whole.text.substr(0, line_end));
+    // Its tokens are the whole run's first tokens, and no forward ran after the line break.
+    REQUIRE(stopped.tokens.size() <= whole.tokens.size());
+    CHECK(std::equal(stopped.tokens.begin(), stopped.tokens.end(), whole.tokens.begin()));
+    CHECK(stopped.stats.forwards <= whole.stats.forwards);
+    saved += stopped.stats.forwards < whole.stats.forwards;
+    CHECK(engine->tokenizer().decode(stopped.tokens).find('\n') != std::string::npos);
+  }
+  CHECK(checked >= 2);
+  CHECK(saved >= 1);
+}
+
 TEST_CASE("every forward covers aligned blocks, extension blocks included", "[decode]") {
   Transformer model = load_fixture_model("tiny-f32", torch::kFloat32);
   const auto device = model->lm_head->weight.device();

@@ -16,7 +16,7 @@
 #include "serve/remote_engine.h"
 #include "tests/support/fake_engine.h"
 #include "serve/service.h"
-#include "serve/text_stream.h"
+#include "inference/text_stream.h"
 
 using namespace maskfill;
 using namespace std::chrono_literals;
@@ -161,7 +161,7 @@ TEST_CASE("text stream: stop strings across tokens, hold-back while a stop may s
   Tokenizer tokenizer = Tokenizer::from_file(locate_model_files(bundled_model_dir()).tokenizer_json_path);
   std::vector<int32_t> all = tokenizer.encode("total = 0\nfor x in xs:\n");
   SECTION("stop string") {
-    serve::TextStream stream(tokenizer, {"\nfor"}, 0);
+    TextStream stream(tokenizer, {"\nfor"}, 0);
     std::string sent;
     for (size_t n = 1; n <= all.size() && !stream.done(); ++n) sent += stream.update({all.begin(), all.begin() + n}, false);
     sent += stream.update(all, true);
@@ -169,14 +169,14 @@ TEST_CASE("text stream: stop strings across tokens, hold-back while a stop may s
     CHECK(stream.stop_hit());
   }
   SECTION("no stop: everything, in order, nothing twice") {
-    serve::TextStream stream(tokenizer, {"never"}, 0);
+    TextStream stream(tokenizer, {"never"}, 0);
     std::string sent;
     for (size_t n = 1; n <= all.size(); ++n) sent += stream.update({all.begin(), all.begin() + n}, n == all.size());
     CHECK(sent == "total = 0\nfor x in xs:\n");
     CHECK_FALSE(stream.stop_hit());
   }
   SECTION("token cap") {
-    serve::TextStream stream(tokenizer, {}, 3);
+    TextStream stream(tokenizer, {}, 3);
     std::string sent = stream.update(all, true);
     CHECK(stream.length_hit());
     CHECK(stream.tokens().size() == 3);

@@ -1,7 +1,8 @@
-// Turns the tokens a sequence has committed so far into the text an OpenAI client may see:
+// Turns the tokens a sequence has committed so far into the text a client may see:
 // cut at `max_tokens`, cut before the first stop string, and (while more may come) holding back
 // what could still change: the start of a stop string, or bytes of a character not yet complete.
-// Streaming and non-streaming answers go through the same code, so they always agree.
+// Streaming and non-streaming answers, and the editor's stop at a line end (generate_together),
+// go through the same code, so they always agree.
 #pragma once
 
 #include <cstdint>
@@ -11,8 +12,6 @@
 namespace maskfill {
 
 class Tokenizer;
-
-namespace serve {
 
 class TextStream {
  public:
@@ -39,5 +38,4 @@ class TextStream {
   bool stop_hit_ = false, length_hit_ = false;
 };
 
-}  // namespace serve
 }  // namespace maskfill

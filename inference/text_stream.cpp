@@ -1,10 +1,10 @@
-#include "serve/text_stream.h"
+#include "inference/text_stream.h"
 
 #include <algorithm>
 
 #include "inference/tokenizer.h"
 
-namespace maskfill::serve {
+namespace maskfill {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // what a lossy decode gives for partial bytes
@@ -61,4 +61,4 @@ std::string TextStream::update(const std::vector<int32_t>& tokens, bool final) {
   return delta;
 }
 
-}  // namespace maskfill::serve
+}  // namespace maskfill
