@@ -139,29 +139,53 @@ TypingResult type_through(Engine& engine, const LanguageInfo* language, const st
   return out;
 }
 
-struct CandidatesRun {
-  double ms_p50 = 0;
-  double steps_p50 = 0;  // batch steps per request: the most forwards any of its candidates ran
+struct CandidatesComparison {
+  int requests = 0;  // per side: requests whose greedy candidate offered a completion
+  double one_ms_p50 = 0, three_ms_p50 = 0;
+  double one_steps_p50 = 0, three_steps_p50 = 0;  // batch steps per request: the most forwards an offered candidate ran
 };
 
-// Inline completions at `cursors` with `candidates` candidates decoded together (Invoked
-// trigger), the prompt cache cleared before each.
-CandidatesRun candidates_run(Engine& engine, const std::vector<Cursor>& cursors, int candidates, InfillSettings settings) {
-  settings.candidates_invoked = candidates;
-  std::vector<double> ms, steps;
-  for (const Cursor& cursor : cursors) {
-    SourceDocument doc(cursor.text, find_language_by_name(cursor.language));
+// Inline completions at `cursors` with 1 and with 3 candidates decoded together (Invoked
+// trigger), the prompt cache cleared before each. The two run back to back at every cursor, in
+// alternating order and `rounds` times, so a load change on a shared machine hits both alike.
+// Only cursors where one candidate offers a completion count: where the model writes nothing
+// (an empty first line) both sides are a prefill and a forward, which says nothing about batching.
+CandidatesComparison compare_candidates(Engine& engine, const std::vector<Cursor>& cursors, InfillSettings settings,
+                                        int rounds) {
+  struct Run {
+    double ms = 0;
+    int steps = 0;
+    bool offered = false;
+  };
+  auto run = [&](const SourceDocument& doc, size_t offset, int candidates) {
+    settings.candidates_invoked = candidates;
     engine.clear_prompt_cache();
     auto t = Clock::now();
-    Plan plan = plan_inline(ModelView::of(engine), doc, cursor.offset, Trigger::Invoked, settings);
-    if (!plan.declined_reason.empty()) continue;
+    Plan plan = plan_inline(ModelView::of(engine), doc, offset, Trigger::Invoked, settings);
     CompletionOutcome outcome = execute_plan(engine, doc, plan, {});
-    ms.push_back(ms_since(t));
-    int most = 0;
-    for (const Candidate& candidate : outcome.candidates) most = std::max(most, candidate.stats.forwards);
-    steps.push_back(most);
+    Run r{ms_since(t), 0, !outcome.candidates.empty()};
+    for (const Candidate& candidate : outcome.candidates) r.steps = std::max(r.steps, candidate.stats.forwards);
+    return r;
+  };
+  std::vector<double> ms[2], steps[2];
+  for (int round = 0; round < rounds; ++round) {
+    for (size_t i = 0; i < cursors.size(); ++i) {
+      SourceDocument doc(cursors[i].text, find_language_by_name(cursors[i].language));
+      Run one, three;
+      if ((i + size_t(round)) % 2) {
+        three = run(doc, cursors[i].offset, 3);
+        one = run(doc, cursors[i].offset, 1);
+      } else {
+        one = run(doc, cursors[i].offset, 1);
+        three = run(doc, cursors[i].offset, 3);
+      }
+      if (!one.offered) continue;
+      ms[0].push_back(one.ms), ms[1].push_back(three.ms);
+      steps[0].push_back(one.steps), steps[1].push_back(three.steps);
+    }
   }
-  return {percentile(ms, 0.5), percentile(steps, 0.5)};
+  return {int(ms[0].size()), percentile(ms[0], 0.5), percentile(ms[1], 0.5), percentile(steps[0], 0.5),
+          percentile(steps[1], 0.5)};
 }
 
 int run_bench_inline(int argc, char** argv) {
@@ -256,10 +280,9 @@ int run_bench_inline(int argc, char** argv) {
   TypingResult long_cold = type_through(*engine, python, long_session, long_settings, true);
   double cache_speedup = percentile(long_cold.ms, 0.5) / std::max(1e-9, percentile(long_warm.ms, 0.5));
   // Three candidates decoded together vs one, no cache.
-  std::vector<Cursor> candidate_cursors = cursors_in(samples, 12);
-  CandidatesRun one = candidates_run(*engine, candidate_cursors, 1, settings);
-  CandidatesRun three = candidates_run(*engine, candidate_cursors, 3, settings);
-  const double one_ms = one.ms_p50, three_ms = three.ms_p50;
+  std::vector<Cursor> candidate_cursors = cursors_in(samples, 24);
+  CandidatesComparison candidates = compare_candidates(*engine, candidate_cursors, settings, 2);
+  const double one_ms = candidates.one_ms_p50, three_ms = candidates.three_ms_p50;
   PromptCacheStats cache = engine->prompt_cache_stats();
 
   double load[1] = {0};
@@ -286,8 +309,9 @@ int run_bench_inline(int argc, char** argv) {
       {"candidates1_ms_p50", one_ms},
       {"candidates3_ms_p50", three_ms},
       {"candidates3_cost_ratio", three_ms / std::max(1e-9, one_ms)},
-      {"candidates1_steps_p50", one.steps_p50},
-      {"candidates3_steps_p50", three.steps_p50},
+      {"candidates_requests", candidates.requests},
+      {"candidates1_steps_p50", candidates.one_steps_p50},
+      {"candidates3_steps_p50", candidates.three_steps_p50},
       {"prompt_cache", {{"lookups", cache.lookups}, {"hits", cache.hits}, {"tokens_reused", cache.tokens_reused},
                         {"tokens_computed", cache.tokens_computed}, {"entries", cache.entries}, {"bytes", cache.bytes}}}};
   if (json_output) {
