@@ -188,6 +188,135 @@ CandidatesComparison compare_candidates(Engine& engine, const std::vector<Cursor
           percentile(steps[1], 0.5)};
 }
 
+// A Python document whose text before the cursor holds well over `prompt_tokens` tokens, the
+// cursor after "    total = " in a new function; each `variant` is another cold prompt.
+std::pair<std::string, size_t> long_document(const fs::path& samples, int64_t prompt_tokens, int variant) {
+  // The variant's comment every 4 lines: whatever window the prompt takes, it shares at most a
+  // few lines with another variant's, so the prompt cache cannot serve it.
+  const std::string marker = "# variant " + std::to_string(variant) + "\n";
+  const std::string stats = read_file((samples / "python" / "stats.py").string());
+  std::string body;
+  int line = 0;
+  while (int64_t(body.size()) < prompt_tokens * 6) {
+    for (size_t begin = 0; begin < stats.size();) {
+      size_t end = stats.find('\n', begin);
+      end = end == std::string::npos ? stats.size() : end + 1;
+      if (line++ % 4 == 0) body += marker;
+      body += stats.substr(begin, end - begin);
+      begin = end;
+    }
+    body += "\n";
+  }
+  body += "\ndef target_function(values, limit):\n    total = ";
+  const size_t cursor = body.size();
+  body += "\n    return total\n\n\nprint(target_function([1, 2, 3], 2))\n";
+  return {body, cursor};
+}
+
+// Inline completions through the whole server path at long prompts, for the GPU check: per
+// prompt length, cold (a new document: nothing cached), and warm (the user typed one character
+// since the last request: the prompt cache holds all but the tail), with four tokens committed
+// per step (threshold ~0: every masked slot of the block) and with one token per step.
+// What each long-prompt request decodes, through the feature path (plan_inline + execute_plan,
+// what the server runs): tokens generated, forwards, prompt tokens and how many were computed,
+// for the warm request of one document per length and mode. The server does not report these.
+json long_prompt_stats(const std::string& model, const DeviceOptions& device, const fs::path& samples,
+                       const std::vector<int64_t>& lengths, int max_new_tokens) {
+  auto engine = load_engine(model, device);
+  const LanguageInfo* python = find_language_by_name("python");
+  json out = json::object();
+  for (int64_t length : lengths) {
+    for (int mode = 0; mode < 2; ++mode) {
+      InfillSettings settings;
+      settings.prefix_tokens = int(length);
+      settings.suffix_tokens = 64;
+      settings.max_new_tokens = max_new_tokens;
+      settings.candidates_invoked = 1;
+      settings.threshold = mode == 0 ? std::optional<double>(1e-9) : std::nullopt;
+      auto [text, cursor] = long_document(samples, length, int(1000 * length + 10 * mode + 9));
+      json row;
+      for (int request = 0; request < 2; ++request) {
+        if (request == 1) text.insert(cursor++, "v");
+        SourceDocument doc(text, python);
+        auto t = Clock::now();
+        Plan plan = plan_inline(ModelView::of(*engine), doc, cursor, Trigger::Invoked, settings);
+        CompletionOutcome outcome = execute_plan(*engine, doc, plan, {});
+        const double ms = ms_since(t);
+        if (outcome.candidates.empty()) {
+          row = {{"declined", outcome.declined_reason}};
+          continue;
+        }
+        const DecodeStats& stats = outcome.candidates.front().stats;
+        row[request == 0 ? "cold" : "warm"] = {{"ms", ms}, {"generated_tokens", stats.generated_tokens},
+                                               {"forwards", stats.forwards}, {"prompt_tokens", stats.prompt_tokens},
+                                               {"prompt_tokens_computed", stats.prompt_tokens_computed},
+                                               {"prefill_ms", stats.prefill_ms}, {"decode_ms", stats.decode_ms}};
+      }
+      out[std::to_string(length)][mode == 0 ? "forced4" : "1step"] = row;
+    }
+  }
+  return out;
+}
+
+json long_prompt_bench(const std::string& model, const DeviceOptions& device, const fs::path& samples,
+                       const std::vector<int64_t>& lengths, int max_new_tokens, int repeats) {
+  lsp::ServerOptions server_options;
+  server_options.config.model_path = model;
+  server_options.config.device = device;
+  InProcessServer server(server_options);
+  server.request(1, "initialize", {{"capabilities", json::object()},
+                                   {"initializationOptions", {{"inlineCompletion", {{"debounceMs", 0}}}}}});
+  server.notify("initialized", json::object());
+  server.request(2, "maskfill/status", json::object());  // waits for the model load
+  int64_t id = 10;
+  int version = 1;
+  json out = json::object();
+  auto complete = [&](const std::string& uri, const std::string& text, size_t cursor) {
+    // ASCII document: the cursor's character is its byte offset within its line.
+    const uint32_t line = uint32_t(std::count(text.begin(), text.begin() + long(cursor), '\n'));
+    const uint32_t character = uint32_t(cursor - (text.rfind('\n', cursor - 1) + 1));
+    server.notify("textDocument/didChange", {{"textDocument", {{"uri", uri}, {"version", ++version}}},
+                                             {"contentChanges", json::array({{{"text", text}}})}});
+    auto t = Clock::now();
+    json answer = server.request(id++, "textDocument/inlineCompletion",
+                                 {{"textDocument", {{"uri", uri}}},
+                                  {"position", {{"line", line}, {"character", character}}},
+                                  {"context", {{"triggerKind", 1}}}});
+    double ms = ms_since(t);
+    if (answer.contains("error")) throw std::runtime_error("server error: " + answer.dump());
+    return ms;
+  };
+  for (int64_t length : lengths) {
+    const std::string label = length % 1024 == 0 ? std::to_string(length / 1024) + "k" : std::to_string(length);
+    std::vector<double> cold, forced4, one_step;
+    for (int mode = 0; mode < 2; ++mode) {
+      json threshold = mode == 0 ? json(1e-9) : json(nullptr);
+      server.notify("workspace/didChangeConfiguration",
+                    {{"settings", {{"maskfill", {{"prefixTokens", length}, {"suffixTokens", 64}, {"candidates", 1},
+                                                 {"maxNewTokens", max_new_tokens}, {"threshold", threshold}}}}}});
+      for (int r = 0; r < repeats; ++r) {
+        auto [text, cursor] = long_document(samples, length, int(1000 * length + 10 * mode + r));
+        std::string uri = "file:///bench/long_" + label + "_" + std::to_string(mode) + "_" + std::to_string(r) + ".py";
+        server.notify("textDocument/didOpen",
+                      {{"textDocument", {{"uri", uri}, {"languageId", "python"}, {"version", version}, {"text", text}}}});
+        double first = complete(uri, text, cursor);
+        if (mode == 0) cold.push_back(first);
+        text.insert(cursor, "v");  // one keystroke: everything before it stays cached
+        (mode == 0 ? forced4 : one_step).push_back(complete(uri, text, cursor + 1));
+        server.notify("textDocument/didClose", {{"textDocument", {{"uri", uri}}}});
+      }
+    }
+    out["inline32_" + label + "_forced4_p50_ms"] = percentile(forced4, 0.5);
+    out["inline32_" + label + "_1step_p50_ms"] = percentile(one_step, 0.5);
+    out["inline32_" + label + "_cold_forced4_p50_ms"] = percentile(cold, 0.5);
+    std::fprintf(stderr, "inline at a %lld-token prompt budget: warm forced-4 p50 %.1f ms, warm 1-step p50 %.1f ms, cold forced-4 p50 %.1f ms\n",
+                 (long long)length, percentile(forced4, 0.5), percentile(one_step, 0.5), percentile(cold, 0.5));
+  }
+  server.request(id++, "shutdown", nullptr);
+  server.server->stop_worker();
+  return out;
+}
+
 int run_bench_inline(int argc, char** argv) {
   CLI::App app{"Inline completion latency with the bundled model: feature alone vs whole server path"};
   int positions = 60, max_new_tokens = 32;
@@ -204,6 +333,13 @@ int run_bench_inline(int argc, char** argv) {
   app.add_option("--keystrokes", keystrokes, "keystrokes per typing session")->capture_default_str();
   app.add_flag("--json", json_output, "print one JSON object (keys in README's benchmark section)");
   app.add_option("--max-new-tokens", max_new_tokens, "cap on masked tokens per completion")->capture_default_str();
+  std::vector<int64_t> long_prompts;
+  int repeats = 5;
+  app.add_option("--long-prompts", long_prompts,
+                 "only the server path at these prompt budgets (e.g. 512,2048,4096): cold, warm four tokens per "
+                 "step and warm one token per step (the GPU check)")
+      ->delimiter(',');
+  app.add_option("--repeats", repeats, "requests per figure with --long-prompts")->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -211,6 +347,18 @@ int run_bench_inline(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::warn);
   if (model.empty()) throw std::runtime_error("no model: pass --model DIR");
+  if (!long_prompts.empty()) {
+    // The feature path's stats first, its engine released before the server loads its own.
+    json stats = long_prompt_stats(model, device, samples, long_prompts, max_new_tokens);
+    json summary = long_prompt_bench(model, device, samples, long_prompts, max_new_tokens, repeats);
+    summary["feature_path"] = stats;
+    double load[1] = {0};
+    summary["load_average_1m"] = getloadavg(load, 1) == 1 ? load[0] : -1;
+    summary["max_new_tokens"] = max_new_tokens;
+    summary["repeats"] = repeats;
+    std::printf("%s\n", summary.dump(2).c_str());
+    return 0;
+  }
   auto engine = load_engine(model, device);
   InfillSettings settings;
   settings.max_new_tokens = max_new_tokens;

@@ -240,13 +240,83 @@ double copy_bandwidth_gbs(torch::Device device) {
   return 2.0 * double(source.nbytes()) / s / 1e9;
 }
 
+// Milliseconds to prefill `tokens` prompt tokens into an empty cache, the engine's way (its
+// chunk size on this device), median of `repeats`.
+double prefill_ms(Transformer& model, int64_t tokens, int repeats) {
+  torch::NoGradGuard no_grad;
+  const auto device = model->lm_head->weight.device();
+  const auto& config = model->config();
+  auto ids = torch::randint(10, config.vocab_size, {tokens}, torch::kLong).to(device);
+  const int64_t chunk = prefill_chunk_tokens(device);
+  std::vector<double> times;
+  for (int i = 0; i < repeats + 1; ++i) {
+    KVCache cache;
+    cache.reserve(tokens + config.block_size, config, device, model->lm_head->weight.scalar_type());
+    sync(device);
+    auto t = Clock::now();
+    for (int64_t done = 0; done < tokens; done += chunk) {
+      std::vector<ForwardChunk> chunks(1);
+      chunks[0].ids = ids.narrow(0, done, std::min(chunk, tokens - done));
+      chunks[0].cache = &cache;
+      chunks[0].commit = chunks[0].ids.size(0);
+      chunks[0].logits_from = chunks[0].commit;
+      model->forward_chunks(chunks);
+    }
+    sync(device);
+    if (i >= 1) times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+  }
+  return median(times);
+}
+
+// The step rule on one block's logits of this model's vocabulary, on the host (logits copied
+// over, float64 there) and on the device (only the choice copied back): greedy and sampled.
+nlohmann::json step_rule_costs(const Transformer& model, int repeats) {
+  const auto& config = model->config();
+  const auto device = model->lm_head->weight.device();
+  auto logits = torch::randn({config.block_size, config.vocab_size}, torch::TensorOptions().device(device)) * 3;
+  const bool was_on_device = step_rule_on_device();
+  nlohmann::json out;
+  for (bool on_device : {false, true}) {
+    set_step_rule_on_device(on_device);
+    for (double temperature : {0.0, 0.6}) {
+      DecodeOptions options;
+      options.threshold = 0.3;
+      options.temperature = temperature;
+      SplitMix64 rng(1);
+      std::vector<double> times;
+      for (int i = 0; i < repeats + 2; ++i) {
+        sync(device);
+        auto t = Clock::now();
+        choose_tokens(logits, std::vector<bool>(size_t(config.block_size), true), 1, options, rng, config.mask_token_id);
+        if (i >= 2) times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+      }
+      out[std::string(on_device ? "device" : "host") + (temperature > 0 ? "_sampled_ms" : "_greedy_ms")] = median(times);
+    }
+  }
+  set_step_rule_on_device(was_on_device);
+  return out;
+}
+
+// Bytes one 4-token forward must read at a cached prefix: every weight once (the embedding
+// only for the 4 rows it gathers) plus the prefix's K/V in every layer.
+double forward_bytes(const Transformer& model, int64_t prefix) {
+  const auto& config = model->config();
+  double bytes = 0;
+  for (const auto& p : model->named_parameters())
+    if (p.key() != "model.embed_tokens.weight" || config.tie_word_embeddings) bytes += double(p.value().nbytes());
+  const double element = double(model->lm_head->weight.element_size());
+  bytes += 2.0 * double(config.num_hidden_layers * config.num_key_value_heads * config.head_dim) * double(prefix) * element;
+  return bytes;
+}
+
 int run_bench_decode(int argc, char** argv) {
   CLI::App app{"Decoding benchmark: forward latency vs cache length, block diffusion vs AR greedy"};
   ModelFlags flags;
   flags.add_to(app);
   int prompts = 6, prompt_length = 96, gen_length = 32, repeats = 10;
   std::vector<int64_t> prefixes{128, 512, 2048};
-  std::string shape;
+  std::string shape, switches;
+  double peak_bandwidth_gbs = 4800;
   double default_threshold = InfillSettings{}.threshold.value_or(0.9);
   bool json_output = false;
   app.add_option("--prompts", prompts)->capture_default_str();
@@ -257,6 +327,11 @@ int run_bench_decode(int argc, char** argv) {
       ->check(CLI::IsMember({"8b"}));
   app.add_option("--threshold", default_threshold, "the block-diffusion threshold compared with AR")->capture_default_str();
   app.add_flag("--json", json_output, "print one JSON object (keys in README's benchmark section)");
+  app.add_option("--switches", switches,
+                 "forward-path switch sets to time one after another, ';'-separated (e.g. 'none;merged;all'); "
+                 "each set is a comma list of merged, rope, sdpa, norm, step, or all / none");
+  app.add_option("--peak-bandwidth-gbs", peak_bandwidth_gbs, "the device's nominal memory bandwidth for the roofline")
+      ->capture_default_str();
   app.add_option("--prefixes", prefixes, "cached prefix lengths for the forward timing")
       ->delimiter(',')
       ->capture_default_str();
@@ -275,7 +350,11 @@ int run_bench_decode(int argc, char** argv) {
   Transformer model{nullptr};
   std::string label;
   if (shape == "8b") {
-    model = Transformer(stable_diffcoder_8b_config());
+    // Allocated and filled where it runs: a CPU-side default init of 8B float32 weights is slow.
+    ModelConfig config = stable_diffcoder_8b_config();
+    model = uninitialized_transformer(config, device, inference_dtype(flags.device.dtype, config, device));
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters()) p.dim() >= 2 ? p.normal_(0.0, 0.02) : p.fill_(1.0);
     label = "random weights, Stable-DiffCoder-8B shape";
   } else if (!dir.empty()) {
     ModelFiles files = locate_model_files(dir);
@@ -298,7 +377,9 @@ int run_bench_decode(int argc, char** argv) {
   std::fprintf(info, "model: %s (%lld layers, hidden %lld) on %s\n\n", label.c_str(), (long long)config.num_hidden_layers,
               (long long)config.hidden_size, device.str().c_str());
 
-  std::fprintf(info, "%-28s %10s\n", "4-token block forward", "ms (median)");
+  model->set_fast_path(default_fast_path(device));
+  std::fprintf(info, "%-28s %10s   (switches: %s)\n", "4-token block forward", "ms (median)",
+               model->fast_path().describe().c_str());
   std::vector<double> ms;
   for (int64_t prefix : prefixes) {
     if (prefix + config.block_size > config.max_position_embeddings) continue;
@@ -307,14 +388,51 @@ int run_bench_decode(int argc, char** argv) {
   }
   if (ms.size() >= 2) std::fprintf(info, "  ratio %lld/%lld: %.2f (goal < 1.5)\n\n", (long long)prefixes[ms.size() - 1],
                                   (long long)prefixes[0], ms.back() / ms.front());
+  double copy_gbs = 0;
   if (device.is_cuda()) {
-    double bytes = 0;
-    for (const auto& p : model->parameters()) bytes += double(p.nbytes());
-    double bandwidth = copy_bandwidth_gbs(device);
-    std::fprintf(info, "weights %.2f GB, copy bandwidth %.0f GB/s -> roofline %.3f ms per forward (weights read once)\n\n",
-                bytes / 1e9, bandwidth, 1e3 * bytes / (bandwidth * 1e9));
+    copy_gbs = copy_bandwidth_gbs(device);
+    std::fprintf(info, "weights %.2f GB, copy bandwidth %.0f GB/s (nominal %.0f) -> roofline %.3f ms per forward\n\n",
+                 forward_bytes(model, 0) / 1e9, copy_gbs, peak_bandwidth_gbs,
+                 1e3 * forward_bytes(model, 0) / (peak_bandwidth_gbs * 1e9));
   }
-  if (shape == "8b") return 0;  // the decode comparison needs a trained model to mean anything
+  // Each switch set against the same weights: before/after figures from one run.
+  nlohmann::json sweep = nlohmann::json::array();
+  std::stringstream sets(switches);
+  std::string set;
+  while (std::getline(sets, set, ';')) {
+    if (set.empty()) continue;
+    model->set_fast_path(parse_fast_path(set));
+    nlohmann::json row = {{"switches", set}, {"applied", model->fast_path().describe()}};
+    for (int64_t prefix : prefixes) {
+      if (prefix + config.block_size > config.max_position_embeddings) continue;
+      const double forward = ms_per_block_forward(model, prefix, repeats);
+      const double roofline = 1e3 * forward_bytes(model, prefix) / (peak_bandwidth_gbs * 1e9);
+      row["forward_ms"][std::to_string(prefix)] = forward;
+      row["vs_roofline"][std::to_string(prefix)] = forward / roofline;
+    }
+    std::fprintf(info, "switches %-28s %s\n", set.c_str(), row["forward_ms"].dump().c_str());
+    sweep.push_back(row);
+  }
+  model->set_fast_path(default_fast_path(device));
+  if (shape == "8b") {  // the decode comparison needs a trained model to mean anything
+    if (!json_output) return 0;
+    nlohmann::json summary = {{"model", label},
+                              {"device", device.str()},
+                              {"dtype", dtype == torch::kBFloat16 ? "bfloat16" : "float32"},
+                              {"switches", model->fast_path().describe()},
+                              {"copy_bandwidth_gbs", copy_gbs},
+                              {"peak_bandwidth_gbs", peak_bandwidth_gbs},
+                              {"weights_gb", forward_bytes(model, 0) / 1e9},
+                              {"block_forward_ms", ms},
+                              {"prefixes", prefixes},
+                              {"switch_sweep", sweep},
+                              {"step_rule", step_rule_costs(model, repeats)}};
+    for (int64_t tokens : {int64_t(512), int64_t(2048), int64_t(4096)})
+      if (tokens + config.block_size <= config.max_position_embeddings)
+        summary["prefill_ms"][std::to_string(tokens)] = prefill_ms(model, tokens, 3);
+    std::printf("%s\n", summary.dump(2).c_str());
+    return 0;
+  }
 
   auto inputs = bench_prompts(tokenizer.get(), config.vocab_size, prompts, prompt_length);
   Row threshold{"block diffusion, threshold " + std::to_string(default_threshold).substr(0, 4)},

@@ -1,5 +1,7 @@
 #include "inference/torch/decoding.h"
 
+#include "inference/torch/transformer.h"
+
 #include <algorithm>
 #include <chrono>
 #include <limits>
@@ -8,7 +10,7 @@
 namespace maskfill {
 
 uint64_t SplitMix64::next() {
-  uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+  uint64_t z = (state_ += kGamma);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
@@ -17,6 +19,24 @@ uint64_t SplitMix64::next() {
 double SplitMix64::uniform() {
   // (k + 0.5) / 2^52 keeps the value strictly inside (0, 1), so -log(u) is finite and non-zero.
   return (double(next() >> 12) + 0.5) * (1.0 / 4503599627370496.0);
+}
+
+void SplitMix64::skip(uint64_t calls) { state_ += calls * kGamma; }
+
+torch::Tensor counter_uniforms(const SplitMix64& rng, const torch::Tensor& rows, int64_t cols) {
+  // uint64 arithmetic in int64 tensors: + and * wrap identically in two's complement; right
+  // shifts are arithmetic, so each is masked down to a logical one.
+  auto logical_shift = [](const torch::Tensor& z, int bits) {
+    return torch::bitwise_and(torch::bitwise_right_shift(z, bits), int64_t((uint64_t(1) << (64 - bits)) - 1));
+  };
+  auto as_signed = [](uint64_t value) { return static_cast<int64_t>(value); };
+  auto options = torch::TensorOptions().dtype(torch::kLong).device(rows.device());
+  auto calls = rows.to(torch::kLong).unsqueeze(1) * cols + torch::arange(cols, options).unsqueeze(0) + 1;
+  auto z = calls * as_signed(SplitMix64::kGamma) + as_signed(rng.state());
+  z = torch::bitwise_xor(z, logical_shift(z, 30)) * as_signed(0xBF58476D1CE4E5B9ull);
+  z = torch::bitwise_xor(z, logical_shift(z, 27)) * as_signed(0x94D049BB133111EBull);
+  z = torch::bitwise_xor(z, logical_shift(z, 31));
+  return (logical_shift(z, 12).to(torch::kFloat64) + 0.5) * (1.0 / 4503599627370496.0);
 }
 
 std::vector<int> transfer_schedule(int masks, int steps) {
@@ -52,8 +72,12 @@ StepChoice choose_tokens(const torch::Tensor& logits_f32, const std::vector<bool
   std::vector<int64_t> rows;
   for (int64_t i = 0; i < n; ++i)
     if (masked[size_t(i)]) rows.push_back(i);
-  auto row_index = torch::tensor(rows, torch::kLong);
-  auto logits = logits_f32.to(torch::kCPU).index_select(0, row_index).to(torch::kFloat64);
+  // On the device path everything up to the choice stays where the logits are; the noise comes
+  // from the counter form of the same stream, so only ids and confidences cross to the host.
+  const bool on_device = step_rule_on_device();
+  const torch::Device device = on_device ? logits_f32.device() : torch::Device(torch::kCPU);
+  auto row_index = torch::tensor(rows, torch::kLong).to(device);
+  auto logits = logits_f32.to(device).index_select(0, row_index).to(torch::kFloat64);
   // The mask id is never a prediction: scoring it out changes nothing unless it would win.
   auto scored = logits;
   if (mask_id >= 0 && mask_id < vocab) {
@@ -63,7 +87,13 @@ StepChoice choose_tokens(const torch::Tensor& logits_f32, const std::vector<bool
   torch::Tensor x0;
   if (options.temperature > 0) {
     // Official add_gumbel_noise: exp(logits) / (-log u)^T in float64, then argmax.
-    auto uniforms = uniform_like(rng, n, vocab).index_select(0, row_index);
+    torch::Tensor uniforms;
+    if (on_device) {
+      uniforms = counter_uniforms(rng, row_index, vocab);
+      rng.skip(uint64_t(n * vocab));
+    } else {
+      uniforms = uniform_like(rng, n, vocab).index_select(0, row_index);
+    }
     auto gumbel = torch::pow(-torch::log(uniforms), options.temperature);
     x0 = (scored.exp() / gumbel).argmax(-1);
   } else {
@@ -72,14 +102,15 @@ StepChoice choose_tokens(const torch::Tensor& logits_f32, const std::vector<bool
   torch::Tensor confidence, entropy;
   if (options.entropy_bound) {
     auto log_p = torch::log_softmax(logits, -1);
-    entropy = -(log_p.exp() * log_p).sum(-1);
+    entropy = (-(log_p.exp() * log_p).sum(-1)).to(torch::kCPU);
   }
   if (options.remasking == Remasking::LowConfidence) {
     auto sampled_from = options.sampled_confidence && options.temperature > 0 ? logits / options.temperature : logits;
-    confidence = torch::softmax(sampled_from, -1).gather(-1, x0.unsqueeze(-1)).squeeze(-1);
+    confidence = torch::softmax(sampled_from, -1).gather(-1, x0.unsqueeze(-1)).squeeze(-1).to(torch::kCPU);
   } else {
-    confidence = uniform_like(rng, n, 1).squeeze(-1).index_select(0, row_index);
+    confidence = uniform_like(rng, n, 1).squeeze(-1).index_select(0, row_index.to(torch::kCPU));
   }
+  x0 = x0.to(torch::kCPU);
   auto x0_data = x0.accessor<int64_t, 1>();
   auto conf = confidence.accessor<double, 1>();
   std::vector<std::pair<double, int64_t>> ranked;  // (confidence, index into rows) of masked slots
@@ -298,7 +329,7 @@ DecodeResult generate_block_diffusion(Transformer& model, const std::vector<int3
   torch::NoGradGuard no_grad;
   const auto device = model->lm_head->weight.device();
   DiffusionSequence sequence(model->config(), prompt, options, special, cancel);
-  prefill_uncached(model, sequence, options.reference_schedule ? 0 : 256);
+  prefill_uncached(model, sequence, options.reference_schedule ? 0 : prefill_chunk_tokens(device));
   while (sequence.ready_for_forward()) {
     std::vector<ForwardChunk> chunks{sequence.next_chunk(device)};
     auto logits = model->forward_chunks(chunks);

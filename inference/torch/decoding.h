@@ -22,6 +22,11 @@ class SplitMix64 {
   explicit SplitMix64(uint64_t seed) : state_(seed) {}
   uint64_t next();
   double uniform();  // in (0, 1)
+  // Counter-based view of the same stream: call i (0-based, from now) returns the mix of
+  // state + (i + 1) * gamma, so any slice can be computed in parallel (counter_uniforms).
+  uint64_t state() const { return state_; }
+  void skip(uint64_t calls);
+  static constexpr uint64_t kGamma = 0x9E3779B97F4A7C15ull;
  private:
   uint64_t state_;
 };
@@ -41,6 +46,12 @@ struct StepChoice {
 // temperature > 0) over every token but the mask id (committing the mask id would leave the
 // slot masked), confidence = softmax(raw logits)[x0]; commit the top-k masked slots, or with a
 // threshold the top-1 plus every masked slot whose confidence reaches it.
+// The uniforms of calls row * cols + c (c < cols) from `rng`'s current state, for the given
+// rows, as float64 [rows.size(0), cols] on rows' device; the same values as uniform().
+torch::Tensor counter_uniforms(const SplitMix64& rng, const torch::Tensor& rows, int64_t cols);
+
+// With step_rule_on_device() the rule runs where the logits are (the GPU) and only the chosen
+// ids and confidences cross to the host; the same float64 math and the same random stream.
 StepChoice choose_tokens(const torch::Tensor& logits, const std::vector<bool>& masked, int k,
                          const DecodeOptions& options, SplitMix64& rng, int32_t mask_id);
 

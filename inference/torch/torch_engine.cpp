@@ -57,7 +57,8 @@ class TorchBatch final : public DecodeBatch {
     auto t0 = std::chrono::steady_clock::now();
     std::vector<int64_t> ids = sequence->ids();
     int64_t computed = prompt_cache_.prefill(model_, ids, sequence->prefill_length(), sequence->cache(),
-                                             int64_t(ids.capacity()) + options.extend_max + 8);
+                                             int64_t(ids.capacity()) + options.extend_max + 8,
+                                             prefill_chunk_tokens(model_->lm_head->weight.device()));
     sequence->note_prefill(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
                            computed);
     int handle = next_handle_++;
@@ -180,12 +181,13 @@ std::unique_ptr<Engine> make_torch_engine(const std::string& model_dir, const De
   keep_freed_buffers_for_reuse();
   torch::Dtype dtype = inference_dtype(options.dtype, files.config, device);
 
-  Transformer model(files.config);
-  model->to(device, dtype);
+  Transformer model = uninitialized_transformer(files.config, device, dtype);
   model->eval();
   Checkpoint checkpoint = Checkpoint::open(files.safetensors_paths);
   for (const std::string& name : load_weights(model, checkpoint))
     spdlog::warn("model {}: unexpected tensor {} ignored", model_dir, name);
+  model->set_fast_path(default_fast_path(device));
+  spdlog::info("forward-path switches: {}", model->fast_path().describe());
   std::string name = std::filesystem::path(model_dir).filename().string();
   if (name.empty()) name = std::filesystem::path(model_dir).parent_path().filename().string();
   std::string description = name + " on " + device.str() + "/" + dtype_label(dtype);

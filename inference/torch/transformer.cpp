@@ -1,18 +1,39 @@
 #include "inference/torch/transformer.h"
 
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <malloc.h>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
 #include "inference/safetensors.h"
+#include "inference/torch/torch2_kernels.h"
 
 namespace maskfill {
 
 namespace {
+// Set while uninitialized_transformer() builds a model: parameters are allocated on their final
+// device and dtype without LibTorch's default initialisation, which for an 8B model would run
+// a serial random fill over 32 GB of float32 on the CPU before the checkpoint overwrites it.
+thread_local std::optional<torch::TensorOptions> t_allocate_only;
+
 torch::nn::Linear linear(int64_t in, int64_t out) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+  if (!t_allocate_only) return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+  torch::nn::Linear layer(torch::nn::LinearOptions(1, 1).bias(false));
+  layer->weight.set_data(torch::empty({out, in}, *t_allocate_only));
+  layer->options.in_features(in).out_features(out);
+  return layer;
+}
+
+torch::nn::Embedding embedding(int64_t rows, int64_t dim) {
+  if (!t_allocate_only) return torch::nn::Embedding(rows, dim);
+  torch::nn::Embedding layer(torch::nn::EmbeddingOptions(1, 1));
+  layer->weight.set_data(torch::empty({rows, dim}, *t_allocate_only));
+  layer->options.num_embeddings(rows).embedding_dim(dim);
+  return layer;
 }
 
 torch::Tensor rotate_half(const torch::Tensor& x) {
@@ -20,6 +41,55 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
   return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
 }
 }  // namespace
+
+std::string FastPath::describe() const {
+  std::string out;
+  auto add = [&](bool on, const char* name) {
+    if (on) out += (out.empty() ? "" : ",") + std::string(name);
+  };
+  add(merged_projections, "merged");
+  add(rope_once, "rope");
+  add(sdpa, "sdpa");
+  add(fused_norm, "norm");
+  add(step_on_device, "step");
+  return out.empty() ? "none" : out;
+}
+
+FastPath parse_fast_path(const std::string& list) {
+  FastPath fast;
+  if (list == "none" || list.empty()) return fast;
+  if (list == "all") return {true, true, true, true, true};
+  std::stringstream names(list);
+  std::string name;
+  while (std::getline(names, name, ',')) {
+    if (name == "merged") fast.merged_projections = true;
+    else if (name == "rope") fast.rope_once = true;
+    else if (name == "sdpa") fast.sdpa = true;
+    else if (name == "norm") fast.fused_norm = true;
+    else if (name == "step") fast.step_on_device = true;
+    else throw std::runtime_error("unknown switch '" + name + "' (merged, rope, sdpa, norm, step, all, none)");
+  }
+  return fast;
+}
+
+FastPath available_fast_path(FastPath wanted) {
+  wanted.sdpa = wanted.sdpa && have_sdpa();
+  wanted.fused_norm = wanted.fused_norm && have_fused_rms_norm();
+  return wanted;
+}
+
+FastPath default_fast_path(torch::Device device) {
+  if (const char* env = std::getenv("MASKFILL_SWITCHES"); env && *env) return available_fast_path(parse_fast_path(env));
+  return available_fast_path(device.is_cuda() ? parse_fast_path("all") : FastPath{});
+}
+
+int64_t prefill_chunk_tokens(torch::Device device) { return device.is_cuda() ? 2048 : 256; }
+
+namespace {
+std::atomic<bool> g_step_rule_on_device{false};
+}  // namespace
+void set_step_rule_on_device(bool on) { g_step_rule_on_device = on; }
+bool step_rule_on_device() { return g_step_rule_on_device; }
 
 void KVCache::reserve(int64_t capacity, const ModelConfig& config, torch::Device device, torch::Dtype dtype) {
   if (capacity <= this->capacity()) return;
@@ -100,6 +170,7 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
 }
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+  if (fused) return fused_rms_norm(x, weight, eps);
   auto x32 = x.to(torch::kFloat32);
   auto normed = x32 * torch::rsqrt(x32.pow(2).mean(-1, true) + eps);
   return weight * normed.to(x.scalar_type());
@@ -113,16 +184,38 @@ AttentionImpl::AttentionImpl(const ModelConfig& c)
   o_proj = register_module("o_proj", linear(heads * head_dim, c.hidden_size));
 }
 
+std::pair<torch::Tensor, torch::Tensor> AttentionImpl::rotated_qk(const torch::Tensor& x, const torch::Tensor& cos,
+                                                                  const torch::Tensor& sin, torch::Tensor& v) {
+  const int64_t batch = x.size(0), tokens = x.size(1);
+  // With rope_once the tables arrive in the compute dtype with sin's first half negated:
+  // roll(t, d/2) * sin' == rotate_half(t) * sin bit for bit (negation is exact), one op fewer.
+  auto rotate = [&](const torch::Tensor& t) {
+    if (fast && fast->rope_once) return t * cos.unsqueeze(1) + torch::roll(t, head_dim / 2, -1) * sin.unsqueeze(1);
+    auto c = cos.to(x.scalar_type()).unsqueeze(1), s = sin.to(x.scalar_type()).unsqueeze(1);  // [T, 1, d]
+    return t * c + rotate_half(t) * s;
+  };
+  if (!qkv_weight.defined()) {
+    auto q = q_proj(x).view({batch, tokens, heads, head_dim});
+    auto k = k_proj(x).view({batch, tokens, kv_heads, head_dim});
+    v = v_proj(x).view({batch, tokens, kv_heads, head_dim});
+    return {rotate(q), rotate(k)};
+  }
+  // One matmul for q, k and v, and q and k rotated together.
+  auto qkv = torch::linear(x, qkv_weight).view({batch, tokens, heads + 2 * kv_heads, head_dim});
+  v = qkv.narrow(2, heads + kv_heads, kv_heads);
+  auto rotated = rotate(qkv.narrow(2, 0, heads + kv_heads));
+  return {rotated.narrow(2, 0, heads), rotated.narrow(2, heads, kv_heads)};
+}
+
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                      const torch::Tensor& mask, torch::Tensor* cache_k, torch::Tensor* cache_v,
                                      int64_t cache_start) {
-  const int64_t batch = x.size(0), tokens = x.size(1), group = heads / kv_heads;
-  auto q = q_proj(x).view({batch, tokens, heads, head_dim}).transpose(1, 2);
-  auto k = k_proj(x).view({batch, tokens, kv_heads, head_dim}).transpose(1, 2);
-  auto v = v_proj(x).view({batch, tokens, kv_heads, head_dim}).transpose(1, 2);
-  auto c = cos.to(x.scalar_type()), s = sin.to(x.scalar_type());
-  q = q * c + rotate_half(q) * s;
-  k = k * c + rotate_half(k) * s;
+  const int64_t batch = x.size(0), tokens = x.size(1);
+  torch::Tensor v;
+  auto [q, k] = rotated_qk(x, cos, sin, v);
+  q = q.transpose(1, 2);
+  k = k.transpose(1, 2);
+  v = v.transpose(1, 2);
   if (cache_k) {
     cache_k->narrow(2, cache_start, tokens).copy_(k);
     cache_v->narrow(2, cache_start, tokens).copy_(v);
@@ -139,6 +232,7 @@ constexpr int64_t kScoresPerTile = int64_t(1) << 20;
 
 torch::Tensor AttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                     const torch::Tensor& mask) const {
+  if (fast && fast->sdpa) return sdpa_attend(q, k, v, mask, 1.0 / std::sqrt(double(head_dim)));
   const int64_t batch = q.size(0), tokens = q.size(2), group = heads / kv_heads, keys = k.size(2);
   // A long prompt's scores ([group * T, L] per KV head) are computed a tile of queries at a time,
   // about a million scores each: buffers that stay in cache and are reused instead of tens of MB
@@ -188,13 +282,11 @@ torch::Tensor AttentionImpl::forward_packed(const torch::Tensor& x, const torch:
                                             const std::vector<int64_t>& tokens, const std::vector<int64_t>& starts,
                                             const std::vector<torch::Tensor>& masks, std::vector<KVCache*>& caches,
                                             size_t layer) {
-  const int64_t total = x.size(1);
-  auto c = cos.to(x.scalar_type()), s = sin.to(x.scalar_type());
-  auto q = q_proj(x).view({total, heads, head_dim}).transpose(0, 1);     // [heads, N, d]
-  auto k = k_proj(x).view({total, kv_heads, head_dim}).transpose(0, 1);  // [kv, N, d]
-  auto v = v_proj(x).view({total, kv_heads, head_dim}).transpose(0, 1);
-  q = q * c + rotate_half(q) * s;
-  k = k * c + rotate_half(k) * s;
+  torch::Tensor v;
+  auto [q_rows, k_rows] = rotated_qk(x, cos, sin, v);  // [1, N, heads, d]
+  auto q = q_rows.squeeze(0).transpose(0, 1);             // [heads, N, d]
+  auto k = k_rows.squeeze(0).transpose(0, 1);             // [kv, N, d]
+  v = v.squeeze(0).transpose(0, 1);
   std::vector<torch::Tensor> outputs;
   int64_t offset = 0;
   for (size_t i = 0; i < tokens.size(); ++i) {
@@ -218,6 +310,11 @@ MlpImpl::MlpImpl(const ModelConfig& c) {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+  if (gate_up_weight.defined()) {
+    auto gate_up = torch::linear(x, gate_up_weight);
+    const int64_t width = gate_up.size(-1) / 2;
+    return down_proj(torch::silu(gate_up.narrow(-1, 0, width)) * gate_up.narrow(-1, width, width));
+  }
   return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
 }
 
@@ -229,7 +326,7 @@ DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {
 }
 
 LlamaBodyImpl::LlamaBodyImpl(const ModelConfig& c) {
-  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.hidden_size));
+  embed_tokens = register_module("embed_tokens", embedding(c.vocab_size, c.hidden_size));
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(DecoderLayer(c));
   norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps));
@@ -238,6 +335,65 @@ LlamaBodyImpl::LlamaBodyImpl(const ModelConfig& c) {
 TransformerImpl::TransformerImpl(const ModelConfig& c) : config_(c) {
   model = register_module("model", LlamaBody(c));
   lm_head = register_module("lm_head", linear(c.hidden_size, c.vocab_size));
+  for (size_t i = 0; i < model->layers->size(); ++i) model->layers[i]->as<DecoderLayerImpl>()->self_attn->fast = &fast_;
+}
+
+namespace {
+// Concatenates `parts` along rows once and points each part's weight at its rows of the result,
+// so the merged copy costs no extra memory and the state dict still names every part.
+torch::Tensor merge_rows(const std::vector<torch::nn::Linear>& parts) {
+  std::vector<torch::Tensor> weights;
+  for (const auto& part : parts) weights.push_back(part->weight.detach());
+  auto merged = torch::cat(weights, 0);
+  int64_t row = 0;
+  for (const auto& part : parts) {
+    const int64_t rows = part->weight.size(0);
+    part->weight.set_data(merged.narrow(0, row, rows));
+    row += rows;
+  }
+  return merged;
+}
+}  // namespace
+
+void TransformerImpl::set_fast_path(FastPath wanted) {
+  torch::NoGradGuard no_grad;
+  fast_ = available_fast_path(wanted);
+  for (size_t i = 0; i < model->layers->size(); ++i) {
+    auto layer = model->layers[i]->as<DecoderLayerImpl>();
+    auto& attention = *layer->self_attn;
+    auto& mlp = *layer->mlp;
+    if (fast_.merged_projections && !attention.qkv_weight.defined()) {
+      attention.qkv_weight = merge_rows({attention.q_proj, attention.k_proj, attention.v_proj});
+      mlp.gate_up_weight = merge_rows({mlp.gate_proj, mlp.up_proj});
+    } else if (!fast_.merged_projections) {
+      attention.qkv_weight = torch::Tensor();  // the parts keep viewing the merged storage: still correct
+      mlp.gate_up_weight = torch::Tensor();
+    }
+    layer->input_layernorm->fused = fast_.fused_norm;
+    layer->post_attention_layernorm->fused = fast_.fused_norm;
+  }
+  model->norm->fused = fast_.fused_norm;
+  set_step_rule_on_device(fast_.step_on_device);
+}
+
+std::pair<torch::Tensor, torch::Tensor> TransformerImpl::rope_rows(const torch::Tensor& cos, const torch::Tensor& sin,
+                                                                   torch::Dtype dtype) const {
+  if (!fast_.rope_once) return {cos, sin};
+  const int64_t half = cos.size(-1) / 2;
+  return {cos.to(dtype), torch::cat({-sin.narrow(-1, 0, half), sin.narrow(-1, half, half)}, -1).to(dtype)};
+}
+
+Transformer uninitialized_transformer(const ModelConfig& config, torch::Device device, torch::Dtype dtype) {
+  t_allocate_only = torch::TensorOptions().device(device).dtype(dtype);
+  try {
+    Transformer model(config);
+    t_allocate_only.reset();
+    model->to(device, dtype);  // the norms' weights (small, initialised to ones)
+    return model;
+  } catch (...) {
+    t_allocate_only.reset();
+    throw;
+  }
 }
 
 const RopeTables& TransformerImpl::rope(int64_t positions, torch::Device device) {
@@ -266,7 +422,8 @@ torch::Tensor TransformerImpl::forward_cached(const torch::Tensor& ids, KVCache&
   auto weight = lm_head->weight;
   cache.reserve(start + tokens, config_, weight.device(), weight.scalar_type());
   const auto& tables = rope(start + tokens, weight.device());
-  auto cos = tables.cos.narrow(0, start, tokens), sin = tables.sin.narrow(0, start, tokens);
+  auto [cos, sin] = rope_rows(tables.cos.narrow(0, start, tokens), tables.sin.narrow(0, start, tokens),
+                              weight.scalar_type());
   auto hidden = model->embed_tokens(ids.unsqueeze(0));
   auto logits = run_layers(hidden, cos, sin, mask, &cache, start);
   if (commit) cache.length = start + tokens;
@@ -304,7 +461,7 @@ std::vector<torch::Tensor> TransformerImpl::forward_chunks(std::vector<ForwardCh
     cos_parts.push_back(tables.cos.narrow(0, starts[i], tokens[i]));
     sin_parts.push_back(tables.sin.narrow(0, starts[i], tokens[i]));
   }
-  auto cos = torch::cat(cos_parts, 0), sin = torch::cat(sin_parts, 0);
+  auto [cos, sin] = rope_rows(torch::cat(cos_parts, 0), torch::cat(sin_parts, 0), weight.scalar_type());
   auto hidden = model->embed_tokens(torch::cat(ids, 0).unsqueeze(0));
   for (size_t i = 0; i < model->layers->size(); ++i) {
     auto layer = model->layers[i]->as<DecoderLayerImpl>();
@@ -339,7 +496,8 @@ torch::Tensor TransformerImpl::forward_full(const torch::Tensor& ids, const torc
                                             const torch::Tensor& mask) {
   auto device = lm_head->weight.device();
   const auto& tables = rope(positions.max().item<int64_t>() + 1, device);
-  auto cos = tables.cos.index_select(0, positions), sin = tables.sin.index_select(0, positions);
+  auto [cos, sin] = rope_rows(tables.cos.index_select(0, positions), tables.sin.index_select(0, positions),
+                              lm_head->weight.scalar_type());
   return run_layers(model->embed_tokens(ids), cos, sin, mask, nullptr, 0);
 }
 

@@ -44,6 +44,29 @@ torch::Tensor attention_mask(AttentionMode mode, int64_t block_size, int64_t que
 torch::Tensor attention_mask_over(AttentionMode mode, int64_t block_size, int64_t query_start, int64_t queries,
                                   int64_t key_start, int64_t keys, torch::Device device);
 
+// Forward-path switches, each one change to the eager path, so one run can time every change
+// against the baseline (`maskfill bench decode --switches`). Defaults: every available switch
+// on CUDA, none elsewhere (the CPU path stays the one the CPU benchmarks measured).
+// MASKFILL_SWITCHES=none|all|merged,rope,sdpa,norm,step overrides them for a process.
+struct FastPath {
+  bool merged_projections = false;  // q/k/v and gate/up as one matmul each (weights concatenated once)
+  bool rope_once = false;           // cos/sin in the compute dtype once per forward; q and k rotated together
+  bool sdpa = false;                // scaled_dot_product_attention (LibTorch >= 2.0 only)
+  bool fused_norm = false;          // at::rms_norm (LibTorch >= 2.4 only)
+  bool step_on_device = false;      // the step rule runs where the logits are; only chosen ids cross
+  std::string describe() const;     // "merged,rope,sdpa" or "none"
+};
+FastPath parse_fast_path(const std::string& list);  // "none", "all", or a comma list; throws on unknown
+FastPath default_fast_path(torch::Device device);  // MASKFILL_SWITCHES if set, else by device
+// What this LibTorch can do: `wanted` minus the switches whose kernels it lacks.
+FastPath available_fast_path(FastPath wanted);
+// Prompt tokens per prefill forward: 256 on CPUs (measured: attention tiles stay in cache),
+// 2048 on GPUs (each forward reads every weight once; longer chunks amortise that read).
+int64_t prefill_chunk_tokens(torch::Device device);
+// Process-wide setting for the step rule (decoding.cpp), which sees logits but not the model.
+void set_step_rule_on_device(bool on);
+bool step_rule_on_device();
+
 // Rotary tables (HF Llama: inv_freq in fp32, cat(freqs, freqs), rotate_half layout).
 struct RopeTables {
   torch::Tensor cos, sin;  // [max_positions, head_dim], float32
@@ -55,6 +78,7 @@ struct RMSNormImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
   torch::Tensor weight;
   double eps;
+  bool fused = false;
 };
 TORCH_MODULE(RMSNorm);
 
@@ -76,7 +100,12 @@ struct AttentionImpl : torch::nn::Module {
   // over the last M keys only (the earlier ones all visible), or undefined.
   torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                        const torch::Tensor& mask) const;
+  // q [B, T, heads, d] and k [B, T, kv_heads, d] (rotary applied) from x [B, T, hidden].
+  std::pair<torch::Tensor, torch::Tensor> rotated_qk(const torch::Tensor& x, const torch::Tensor& cos,
+                                                     const torch::Tensor& sin, torch::Tensor& v);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  torch::Tensor qkv_weight;  // [q; k; v] rows when merged (the three weights are views into it)
+  const FastPath* fast = nullptr;
   int64_t heads, kv_heads, head_dim;
 };
 TORCH_MODULE(Attention);
@@ -85,6 +114,7 @@ struct MlpImpl : torch::nn::Module {
   explicit MlpImpl(const ModelConfig& config);
   torch::Tensor forward(const torch::Tensor& x);
   torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  torch::Tensor gate_up_weight;  // [gate; up] rows when merged
 };
 TORCH_MODULE(Mlp);
 
@@ -126,6 +156,11 @@ struct TransformerImpl : torch::nn::Module {
 
   const ModelConfig& config() const { return config_; }
 
+  // Applies forward-path switches (after the weights are loaded and on their device: merging
+  // concatenates them where they are). Switches this LibTorch lacks stay off.
+  void set_fast_path(FastPath wanted);
+  const FastPath& fast_path() const { return fast_; }
+
   LlamaBody model{nullptr};
   torch::nn::Linear lm_head{nullptr};
 
@@ -133,10 +168,19 @@ struct TransformerImpl : torch::nn::Module {
   torch::Tensor run_layers(torch::Tensor hidden, const torch::Tensor& cos, const torch::Tensor& sin,
                            const torch::Tensor& mask, KVCache* cache, int64_t cache_start);
   const RopeTables& rope(int64_t positions, torch::Device device);
+  // cos/sin rows for the given positions, in the compute dtype when rope_once is on (sin with
+  // its first half negated, for the roll form of rotate_half).
+  std::pair<torch::Tensor, torch::Tensor> rope_rows(const torch::Tensor& cos, const torch::Tensor& sin,
+                                                    torch::Dtype dtype) const;
   ModelConfig config_;
   RopeTables rope_;
+  FastPath fast_;
 };
 TORCH_MODULE(Transformer);
+
+// A model whose weights are allocated on `device` in `dtype` and left uninitialised, for loading
+// a checkpoint into (no CPU-side random fill, no float32 copy of an 8B model in host memory).
+Transformer uninitialized_transformer(const ModelConfig& config, torch::Device device, torch::Dtype dtype);
 
 // Copies weights from a checkpoint, checking every expected name and shape; converts dtype.
 // Unexpected tensors are returned (the caller logs them); missing or misshapen ones throw.

@@ -39,6 +39,11 @@ SHAPES = {
     "tiny": dict(vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                  num_attention_heads=4, num_key_value_heads=2, head_dim=16, rope_theta=500000.0,
                  rms_norm_eps=1e-6, max_position_embeddings=4096),
+    # The CPU smoke run of the end-to-end steps: tiny, but with the bundled tokenizer's
+    # vocabulary and an 8K context, so the 4K-token prompts of the GPU run fit.
+    "smoke": dict(vocab_size=6400, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, head_dim=16, rope_theta=500000.0,
+                  rms_norm_eps=1e-6, max_position_embeddings=8192),
 }
 
 
@@ -285,6 +290,58 @@ def cmd_bench(args):
     return 0
 
 
+# ---------------------------------------------------------------- snapshot
+
+def cmd_snapshot(args):
+    """An HF-layout snapshot of the given shape with random bf16 weights (std 0.02), made on the
+    device and written in ~2 GB shards, with the bundled model's tokenizer (ids past its
+    vocabulary decode to nothing). For timing the product end to end; never carried."""
+    import shutil
+    root = os.path.normpath(os.path.join(HERE, "..", ".."))
+    bundled = os.path.join(root, "models", "maskfill-tiny")
+    os.makedirs(args.out, exist_ok=True)
+    shape = dict(SHAPES[args.shape])
+    config = {"architectures": ["StableDiffcoderForCausalLM"], "model_type": "llama", "attention_bias": False,
+              "mlp_bias": False, "hidden_act": "silu", "bos_token_id": 0, "eos_token_id": 2, "pad_token_id": 1,
+              "mask_token_id": 5, "block_size": 4, "tie_word_embeddings": False, "torch_dtype": "bfloat16",
+              "rope_scaling": None, **shape}
+    with open(os.path.join(args.out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(os.path.join(bundled, name), os.path.join(args.out, name))
+    shapes = parameter_shapes(LlamaConfig(**shape))
+    torch.manual_seed(args.seed)
+    t0 = time.time()
+    shard, shard_bytes, index, files = {}, 0, {}, []
+
+    def flush():
+        nonlocal shard, shard_bytes
+        if not shard:
+            return
+        name = f"model-{len(files) + 1:05d}.safetensors"
+        write_safetensors(os.path.join(args.out, name), shard, {"format": "pt"})
+        for key in shard:
+            index[key] = name
+        files.append(name)
+        shard, shard_bytes = {}, 0
+
+    for name, dims in sorted(shapes.items()):
+        if len(dims) >= 2:
+            t = (torch.randn(*dims, dtype=torch.bfloat16, device=args.device) * 0.02).cpu()
+        else:
+            t = torch.ones(*dims, dtype=torch.bfloat16)
+        shard[name] = t
+        shard_bytes += t.numel() * 2
+        if shard_bytes >= 2 << 30:
+            flush()
+    flush()
+    with open(os.path.join(args.out, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {}, "weight_map": index}, f)
+    total = sum(os.path.getsize(os.path.join(args.out, n)) for n in files)
+    say(f"snapshot: {args.shape} shape, {total / 1e9:.2f} GB in {len(files)} shards, {time.time() - t0:.1f} s -> {args.out}")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -298,8 +355,15 @@ def main():
     b.add_argument("--loop-prompt", type=int, default=512, help="prompt tokens for the generate loops")
     b.add_argument("--repeats", type=int, default=20)
     b.add_argument("--copy-bytes", type=int, default=2 << 30)
+    s = sub.add_parser("snapshot")
+    s.add_argument("--device", default="cuda")
+    s.add_argument("--shape", choices=sorted(SHAPES), default="8b")
+    s.add_argument("--out", required=True)
+    s.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     with torch.no_grad():
+        if args.command == "snapshot":
+            return cmd_snapshot(args)
         return cmd_parity(args) if args.command == "parity" else cmd_bench(args)
 
 

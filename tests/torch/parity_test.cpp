@@ -41,6 +41,9 @@ Transformer load_fixture_model(const std::string& name, torch::Dtype dtype) {
   load_weights(model, Checkpoint::open({dir + "/model.safetensors"}));
   model->to(test_device(), dtype);
   model->eval();
+  // The device's default switches (none on CPU, all on CUDA), or MASKFILL_SWITCHES: the GPU
+  // check runs this suite once per setting.
+  model->set_fast_path(default_fast_path(test_device()));
   return model;
 }
 
@@ -58,6 +61,15 @@ torch::Tensor expected_logits(const std::string& name) {
 
 double relative_error(const torch::Tensor& actual, const torch::Tensor& expected) {
   return (actual.to(torch::kCPU) - expected).abs().max().item<double>() / expected.abs().max().item<double>();
+}
+
+// MASKFILL_PARITY_REPORT=FILE: one JSON line per generate fixture and dtype, whether the ids
+// were identical (scripts/gpu-check.sh counts them for its JSON).
+void report_fixture(const std::string& name, const char* dtype, bool identical) {
+  const char* path = std::getenv("MASKFILL_PARITY_REPORT");
+  if (!path || !*path) return;
+  std::ofstream out(path, std::ios::app);
+  out << json{{"fixture", name}, {"dtype", dtype}, {"identical", identical}, {"switches", std::getenv("MASKFILL_SWITCHES") ? std::getenv("MASKFILL_SWITCHES") : "default"}}.dump() << "\n";
 }
 
 torch::Tensor ids_tensor(const std::vector<int64_t>& ids, int64_t begin, int64_t end) {
@@ -143,6 +155,7 @@ TEST_CASE("generate_block reproduces the official loop: ids and forward counts",
     options.reference_schedule = false;
     DecodeResult fast = generate_block_diffusion(model, prompt, options, special, {});
     CHECK(fast.tokens == expected_ids);
+    report_fixture(c["name"], "float32", reference.tokens == expected_ids && fast.tokens == expected_ids);
     CHECK(fast.stats.forwards == c["expected"]["denoise_forwards"].get<int>());
     CHECK((fast.stop == StopReason::Eos) == c["expected"]["stopped_at_eos"].get<bool>());
   }
@@ -160,15 +173,19 @@ TEST_CASE("generate_block in bfloat16 gives the reference's bf16 tokens where bf
     const auto expected = c["bf16_compute"]["ids_until_eos"].get<std::vector<int32_t>>();
     const size_t robust = c["bf16_compute"]["agrees_with_float32_for"].get<size_t>();
     INFO(c["name"].get<std::string>() << ": held to the first " << robust << " ids");
+    bool identical = true;
     for (bool reference_schedule : {true, false}) {
       DecodeOptions options = options_of(o);
       options.reference_schedule = reference_schedule;
       DecodeResult result = generate_block_diffusion(model, prompt, options, special, {});
       INFO((reference_schedule ? "reference schedule" : "fast schedule"));
       REQUIRE(result.tokens.size() >= robust);
-      CHECK(std::vector<int32_t>(result.tokens.begin(), result.tokens.begin() + robust) ==
-            std::vector<int32_t>(expected.begin(), expected.begin() + robust));
+      const bool same = std::vector<int32_t>(result.tokens.begin(), result.tokens.begin() + robust) ==
+                        std::vector<int32_t>(expected.begin(), expected.begin() + robust);
+      CHECK(same);
+      identical = identical && same;
     }
+    report_fixture(c["name"], "bfloat16", identical);
   }
   CHECK(cases_run >= 4);
 }
@@ -450,4 +467,104 @@ TEST_CASE("the prompt cache is exact: cached and uncached requests give identica
   CHECK(results[1].stats.prompt_tokens_computed == 0);
   CHECK(results[2].stats.prompt_tokens_computed == 0);
   CHECK(results[0].tokens == cold->generate(prompt, options, {}).tokens);
+}
+
+// ---------------------------------------------------------------- forward-path switches
+namespace {
+// Restores the fixture's default switches when a test that changes them ends.
+struct SwitchesRestored {
+  Transformer& model;
+  ~SwitchesRestored() { model->set_fast_path(default_fast_path(test_device())); }
+};
+
+std::vector<std::string> switch_sets() {
+  return {"merged", "rope", "merged,rope", "step", "merged,rope,step", "all"};
+}
+}  // namespace
+
+TEST_CASE("each forward-path switch keeps the logits and the generated tokens", "[parity][switches]") {
+  torch::NoGradGuard no_grad;
+  Transformer model = load_fixture_model("tiny-f32", torch::kFloat32);
+  SwitchesRestored restore{model};
+  const auto device = test_device();
+  std::vector<int64_t> ids{0, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21};
+  auto run_chunks = [&] {
+    KVCache cache;
+    std::vector<ForwardChunk> chunks(1);
+    chunks[0].ids = ids_tensor(ids, 0, 8);
+    chunks[0].cache = &cache;
+    chunks[0].commit = 8;
+    model->forward_chunks(chunks);
+    chunks[0].ids = ids_tensor(ids, 8, int64_t(ids.size()));  // a block and a partial one: masked
+    chunks[0].commit = 0;
+    chunks[0].logits_from = 0;
+    return model->forward_chunks(chunks)[0].to(torch::kCPU);
+  };
+  DecodeOptions sampled;
+  sampled.gen_length = 12;
+  sampled.threshold = 0.3;
+  sampled.temperature = 0.7;
+  sampled.seed = 9;
+  DecodeOptions greedy = sampled;
+  greedy.temperature = 0;
+  const std::vector<int32_t> prompt{0, 10, 11, 12, 13, 14, 15, 16, 17};
+  model->set_fast_path(FastPath{});
+  const auto baseline_logits = run_chunks();
+  const auto baseline_greedy = generate_block_diffusion(model, prompt, greedy, {5, 2}, {}).tokens;
+  const auto baseline_sampled = generate_block_diffusion(model, prompt, sampled, {5, 2}, {}).tokens;
+  for (const std::string& set : switch_sets()) {
+    INFO("switches " << set);
+    model->set_fast_path(parse_fast_path(set));
+    CHECK(relative_error(run_chunks(), baseline_logits) <= 1e-5);
+    CHECK(generate_block_diffusion(model, prompt, greedy, {5, 2}, {}).tokens == baseline_greedy);
+    CHECK(generate_block_diffusion(model, prompt, sampled, {5, 2}, {}).tokens == baseline_sampled);
+  }
+  // Switching merging off again uses the parts, which still view the merged rows.
+  model->set_fast_path(FastPath{});
+  CHECK(relative_error(run_chunks(), baseline_logits) == 0);
+}
+
+TEST_CASE("rope_once rotates bit for bit like rotate_half", "[switches]") {
+  torch::NoGradGuard no_grad;
+  Transformer model = load_fixture_model("tiny-f32", torch::kFloat32);
+  SwitchesRestored restore{model};
+  std::vector<int64_t> ids{0, 10, 11, 12, 13, 14, 15, 16};
+  auto logits = [&](const std::string& set) {
+    model->set_fast_path(parse_fast_path(set));
+    KVCache cache;
+    return model->forward_cached(ids_tensor(ids, 0, 8), cache, {}, false).to(torch::kCPU);
+  };
+  CHECK(torch::equal(logits("none"), logits("rope")));
+}
+
+TEST_CASE("counter_uniforms computes any slice of the SplitMix64 stream", "[switches]") {
+  SplitMix64 rng(1234567);
+  for (int i = 0; i < 5; ++i) rng.next();  // mid-stream, as after earlier steps
+  SplitMix64 sequential = rng;
+  const int64_t rows = 3, cols = 37;
+  std::vector<double> expected;
+  for (int64_t i = 0; i < rows * cols; ++i) expected.push_back(sequential.uniform());
+  auto picked = torch::tensor(std::vector<int64_t>{0, 2}, torch::kLong).to(test_device());
+  auto actual = counter_uniforms(rng, picked, cols).to(torch::kCPU);
+  REQUIRE(actual.sizes() == torch::IntArrayRef({2, cols}));
+  for (int64_t c = 0; c < cols; ++c) {
+    CHECK(actual[0][c].item<double>() == expected[size_t(c)]);
+    CHECK(actual[1][c].item<double>() == expected[size_t(2 * cols + c)]);
+  }
+  rng.skip(uint64_t(rows * cols));
+  CHECK(rng.next() == sequential.next());
+}
+
+TEST_CASE("an uninitialised model loads a checkpoint to the same logits", "[switches]") {
+  torch::NoGradGuard no_grad;
+  Transformer reference = load_fixture_model("tiny-f32", torch::kFloat32);
+  std::string dir = kParity + cases()["models"]["tiny-f32"]["dir"].get<std::string>();
+  ModelConfig config = parse_model_config(read_file(dir + "/config.json"));
+  Transformer model = uninitialized_transformer(config, test_device(), torch::kFloat32);
+  load_weights(model, Checkpoint::open({dir + "/model.safetensors"}));
+  model->set_fast_path(reference->fast_path());
+  std::vector<int64_t> ids{0, 10, 11, 12, 13, 14, 15, 16};
+  KVCache a, b;
+  CHECK(torch::equal(reference->forward_cached(ids_tensor(ids, 0, 8), a, {}, false),
+                     model->forward_cached(ids_tensor(ids, 0, 8), b, {}, false)));
 }

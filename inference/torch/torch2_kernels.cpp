@@ -1,0 +1,57 @@
+#include "inference/torch/torch2_kernels.h"
+
+#include <torch/version.h>
+
+#include <stdexcept>
+
+// MASKFILL_NO_TORCH2_KERNELS (CMake option of the same name) builds the fallback even on a new
+// LibTorch: scripts/gpu-build.sh retries with it if this file does not compile there.
+#if !defined(MASKFILL_NO_TORCH2_KERNELS) && (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1))
+#define MASKFILL_HAVE_SDPA 1
+#endif
+#if !defined(MASKFILL_NO_TORCH2_KERNELS) && (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
+#define MASKFILL_HAVE_RMS_NORM 1
+#endif
+
+namespace maskfill {
+
+#ifdef MASKFILL_HAVE_SDPA
+bool have_sdpa() { return true; }
+
+torch::Tensor sdpa_attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                          const torch::Tensor& mask, double scale) {
+  const int64_t batch = q.size(0), heads = q.size(1), tokens = q.size(2), head_dim = q.size(3);
+  const int64_t kv_heads = k.size(1), group = heads / kv_heads, keys = k.size(2);
+  // Query heads h = kv * group + g sit at row g * T + t of their KV head: plain multi-head
+  // attention over kv_heads heads, without repeating K/V (and without relying on enable_gqa).
+  auto grouped_q = q.reshape({batch, kv_heads, group * tokens, head_dim});
+  c10::optional<at::Tensor> attn_mask;
+  if (mask.defined()) {
+    torch::Tensor full = mask;
+    if (mask.size(-1) < keys)  // the mask covers the chunk's own keys; every earlier key is visible
+      full = torch::cat({torch::ones({tokens, keys - mask.size(-1)}, mask.options()), mask}, -1);
+    attn_mask = full.repeat({group, 1});
+  }
+  auto out = at::scaled_dot_product_attention(grouped_q, k, v, attn_mask, 0.0, false, scale);
+  return out.view({batch, heads, tokens, head_dim});
+}
+#else
+bool have_sdpa() { return false; }
+torch::Tensor sdpa_attend(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, double) {
+  throw std::logic_error("scaled_dot_product_attention needs LibTorch >= 2.1");
+}
+#endif
+
+#ifdef MASKFILL_HAVE_RMS_NORM
+bool have_fused_rms_norm() { return true; }
+torch::Tensor fused_rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+  return at::rms_norm(x, {x.size(-1)}, weight, eps);
+}
+#else
+bool have_fused_rms_norm() { return false; }
+torch::Tensor fused_rms_norm(const torch::Tensor&, const torch::Tensor&, double) {
+  throw std::logic_error("rms_norm needs LibTorch >= 2.4");
+}
+#endif
+
+}  // namespace maskfill

@@ -1,0 +1,18 @@
+// Fused kernels that only LibTorch 2.x has (scaled_dot_product_attention, rms_norm). Debian's
+// LibTorch 1.13 lacks them: there the functions report unavailable and are never called, so
+// the CPU build and its tests are unchanged. Torch header: include only from inference/torch.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace maskfill {
+
+bool have_sdpa();
+bool have_fused_rms_norm();
+// Attention of q [B, heads, T, d] over k/v [B, kv_heads, L, d] with the query heads sharing a KV
+// head stacked (no K/V copies); mask [T, L] or [T, M < L] over the last M keys, or undefined.
+torch::Tensor sdpa_attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                          const torch::Tensor& mask, double scale);
+torch::Tensor fused_rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+
+}  // namespace maskfill
