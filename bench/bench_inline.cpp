@@ -238,15 +238,17 @@ json long_prompt_stats(const std::string& model, const DeviceOptions& device, co
       for (int request = 0; request < 2; ++request) {
         if (request == 1) text.insert(cursor++, "v");
         SourceDocument doc(text, python);
+        // The plan's first candidate decoded as execute_plan decodes it, without the
+        // post-processing that drops an empty or broken text (random weights write both).
         auto t = Clock::now();
         Plan plan = plan_inline(ModelView::of(*engine), doc, cursor, Trigger::Invoked, settings);
-        CompletionOutcome outcome = execute_plan(*engine, doc, plan, {});
-        const double ms = ms_since(t);
-        if (outcome.candidates.empty()) {
-          row = {{"declined", outcome.declined_reason}};
-          continue;
+        if (plan.candidates.empty()) {
+          row["declined"] = plan.declined_reason;
+          break;
         }
-        const DecodeStats& stats = outcome.candidates.front().stats;
+        DecodeResult result = engine->generate(plan.prompt, plan.candidates.front(), {});
+        const double ms = ms_since(t);
+        const DecodeStats& stats = result.stats;
         row[request == 0 ? "cold" : "warm"] = {{"ms", ms}, {"generated_tokens", stats.generated_tokens},
                                                {"forwards", stats.forwards}, {"prompt_tokens", stats.prompt_tokens},
                                                {"prompt_tokens_computed", stats.prompt_tokens_computed},

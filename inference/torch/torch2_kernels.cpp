@@ -33,7 +33,8 @@ torch::Tensor sdpa_attend(const torch::Tensor& q, const torch::Tensor& k, const 
     attn_mask = full.repeat({group, 1});
   }
   auto out = at::scaled_dot_product_attention(grouped_q, k, v, attn_mask, 0.0, false, scale);
-  return out.view({batch, heads, tokens, head_dim});
+  // The fused kernels may return a transposed layout: reshape, not view.
+  return out.reshape({batch, heads, tokens, head_dim});
 }
 #else
 bool have_sdpa() { return false; }

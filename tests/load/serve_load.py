@@ -88,9 +88,20 @@ def main():
     post(args.url, {"model": model, "prompt": "def warm_up(x):\n    return ", "suffix": "\n", "max_tokens": 8})
     # One at a time first, then concurrent: the concurrent round then cannot owe its speed to a
     # prompt cache the other warmed (both see the same cache state for every prompt but the first).
-    one = run_round(args.url, model, work, False, args.max_tokens)
+    counters = ("maskfill_batch_steps_total", "maskfill_forwards_total", "maskfill_completion_tokens_total",
+                "maskfill_prompt_tokens_total", "maskfill_prompt_tokens_computed_total")
+
+    def counted(round_fn):  # the server's own counts for one round: steps, forwards, tokens
+        before = {name: metric(args.url, name) for name in counters}
+        result = round_fn()
+        result["server"] = {name[len("maskfill_"):]: metric(args.url, name) - before[name] for name in counters}
+        steps = result["server"]["batch_steps_total"]
+        result["server"]["ms_per_batch_step"] = 1e3 * result["wall_s"] / steps if steps else None
+        return result
+
+    one = counted(lambda: run_round(args.url, model, work, False, args.max_tokens))
     sizes_before = (metric(args.url, "maskfill_batch_size_sum"), metric(args.url, "maskfill_batch_size_count"))
-    many = run_round(args.url, model, work, True, args.max_tokens)
+    many = counted(lambda: run_round(args.url, model, work, True, args.max_tokens))
     sizes_after = (metric(args.url, "maskfill_batch_size_sum"), metric(args.url, "maskfill_batch_size_count"))
     same = sum(1 for key, text in many["texts"].items() if one["texts"].get(key) == text)
     ratio = (many["tokens"] / many["wall_s"]) / max(1e-9, one["tokens"] / one["wall_s"])
