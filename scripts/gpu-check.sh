@@ -115,6 +115,7 @@ fi
 if [[ -n "$build_pid" ]]; then
   section "1. waiting for the build"
   if wait "$build_pid"; then note "build: ok"; else fail "build: FAILED (tail of build.log below)"; tail -n 30 "$out/build.log"; fi
+  grep -q "retrying without the CUDA graph runner" "$out/build.log" && note "build: the CUDA graph runner did not compile; built without it"
   grep -q "retrying without the LibTorch 2.x kernels" "$out/build.log" && note "build: the LibTorch 2.x kernels did not compile; built without them"
 fi
 bin="$build/maskfill"
@@ -142,7 +143,7 @@ section "5. maskfill bench decode --shape 8b (random weights): forward per switc
 if [[ -x "$bin" ]]; then
   if [[ $device == cuda ]]; then
     decode_args=(--shape 8b --device cuda --prefixes 512,2048,4096 --repeats "$decode_repeats"
-                 --switches "none;merged;merged,rope;merged,rope,sdpa;merged,rope,sdpa,norm;all")
+                 --switches "none;merged;merged,rope;merged,rope,sdpa;merged,rope,sdpa,norm;merged,rope,sdpa,norm,step;all")
   else
     decode_args=(--model "$snapshot" --device cpu --prefixes 128,512 --repeats "$decode_repeats" --prompts 1
                  --gen-length 8 --switches "none;merged,rope")

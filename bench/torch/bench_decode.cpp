@@ -18,6 +18,7 @@
 #include "inference/safetensors.h"
 #include "inference/tokenizer.h"
 #include "inference/torch/decode_flags.h"
+#include "inference/torch/decode_graphs.h"
 #include "inference/torch/decoding.h"
 #include "inference/torch/torch_engine.h"
 #include "training/torch/model_io.h"
@@ -268,6 +269,39 @@ double prefill_ms(Transformer& model, int64_t tokens, int repeats) {
   return median(times);
 }
 
+// ms per 4-token block forward replayed from a CUDA graph (decode_graphs.h) at a cached prefix,
+// as the engine runs a sequence decoded alone; 0 when this build or device has no graphs.
+double ms_per_graphed_block_forward(Transformer& model, int64_t cached, int repeats) {
+  auto graphs = make_decode_graphs(model);
+  if (!graphs) return 0;
+  torch::NoGradGuard no_grad;
+  auto device = model->lm_head->weight.device();
+  const auto& config = model->config();
+  KVCache cache;
+  cache.reserve(cached + config.block_size, config, device, model->lm_head->weight.scalar_type());
+  auto prefix = torch::randint(10, config.vocab_size, {cached}, torch::kLong).to(device);
+  for (int64_t done = 0; done < cached; done += 512) {
+    int64_t n = std::min<int64_t>(512, cached - done);
+    auto mask = attention_mask(config.attention, config.block_size, done, n, done + n, device);
+    model->forward_cached(prefix.narrow(0, done, n), cache, mask, true);
+  }
+  ForwardChunk chunk;
+  chunk.ids = torch::randint(10, config.vocab_size, {config.block_size}, torch::kLong).to(device);
+  chunk.cache = &cache;
+  std::vector<double> times;
+  for (int i = 0; i < repeats + 2; ++i) {
+    sync(device);
+    auto t = Clock::now();
+    auto logits = graphs->forward(chunk);
+    if (!logits.defined()) return 0;
+    (void)logits.sum().item<float>();
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+    if (i >= 2) times.push_back(ms);
+  }
+  graphs->release(&cache);
+  return median(times);
+}
+
 // The step rule on one block's logits of this model's vocabulary, on the host (logits copied
 // over, float64 there) and on the device (only the choice copied back): greedy and sampled.
 nlohmann::json step_rule_costs(const Transformer& model, int repeats) {
@@ -405,7 +439,8 @@ int run_bench_decode(int argc, char** argv) {
     nlohmann::json row = {{"switches", set}, {"applied", model->fast_path().describe()}};
     for (int64_t prefix : prefixes) {
       if (prefix + config.block_size > config.max_position_embeddings) continue;
-      const double forward = ms_per_block_forward(model, prefix, repeats);
+      const double forward = model->fast_path().cuda_graphs ? ms_per_graphed_block_forward(model, prefix, repeats)
+                                                            : ms_per_block_forward(model, prefix, repeats);
       const double roofline = 1e3 * forward_bytes(model, prefix) / (peak_bandwidth_gbs * 1e9);
       row["forward_ms"][std::to_string(prefix)] = forward;
       row["vs_roofline"][std::to_string(prefix)] = forward / roofline;

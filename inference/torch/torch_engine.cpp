@@ -10,6 +10,7 @@
 #include "inference/model_files.h"
 #include "inference/safetensors.h"
 #include "inference/tokenizer.h"
+#include "inference/torch/decode_graphs.h"
 #include "inference/torch/decoding.h"
 #include "inference/torch/prompt_cache.h"
 #include "inference/torch/transformer.h"
@@ -46,8 +47,13 @@ class TorchEngine;
 // linear layers see all their tokens at once; attention runs per sequence on its own cache).
 class TorchBatch final : public DecodeBatch {
  public:
-  TorchBatch(Transformer model, PromptCache& prompt_cache, const ModelFiles& files, const Tokenizer& tokenizer)
-      : model_(std::move(model)), prompt_cache_(prompt_cache), files_(files), tokenizer_(tokenizer) {}
+  TorchBatch(Transformer model, PromptCache& prompt_cache, const ModelFiles& files, const Tokenizer& tokenizer,
+             DecodeGraphs* graphs)
+      : model_(std::move(model)), prompt_cache_(prompt_cache), files_(files), tokenizer_(tokenizer), graphs_(graphs) {}
+  ~TorchBatch() override {
+    if (graphs_)
+      for (auto& [handle, sequence] : sequences_) graphs_->release(&sequence->cache());
+  }
 
   int add(const std::vector<int32_t>& prompt, const DecodeOptions& options, CancelCheck cancel) override {
     torch::NoGradGuard no_grad;
@@ -77,7 +83,10 @@ class TorchBatch final : public DecodeBatch {
       chunks.push_back(sequence->next_chunk(device));
     }
     if (!chunks.empty()) {
-      auto logits = model_->forward_chunks(chunks);
+      // A sequence decoded alone replays a captured graph when it can (decode_graphs.h).
+      torch::Tensor graphed;
+      if (graphs_ && chunks.size() == 1 && sequences_.size() == 1) graphed = graphs_->forward(chunks[0]);
+      auto logits = graphed.defined() ? std::vector<torch::Tensor>{graphed} : model_->forward_chunks(chunks);
       for (size_t i = 0; i < stepping.size(); ++i) stepping[i]->consume(logits[i]);
     }
     return active();
@@ -95,6 +104,7 @@ class TorchBatch final : public DecodeBatch {
   DecodeResult take(int handle) override {
     DecodeResult result = find(handle).result();
     if (!find(handle).done()) result.stop = StopReason::Cancelled;
+    if (graphs_) graphs_->release(&sequences_.at(handle)->cache());
     sequences_.erase(handle);
     result.text = tokenizer_.decode(result.tokens, /*skip_special_tokens=*/true);
     return result;
@@ -110,6 +120,7 @@ class TorchBatch final : public DecodeBatch {
   PromptCache& prompt_cache_;
   const ModelFiles& files_;
   const Tokenizer& tokenizer_;
+  DecodeGraphs* graphs_;
   std::map<int, std::unique_ptr<DiffusionSequence>> sequences_;
   int next_handle_ = 1;
 };
@@ -118,7 +129,9 @@ class TorchEngine final : public Engine {
  public:
   TorchEngine(ModelFiles files, Tokenizer tokenizer, Transformer model, std::string description)
       : files_(std::move(files)), tokenizer_(std::move(tokenizer)), model_(std::move(model)),
-        description_(std::move(description)) {}
+        description_(std::move(description)) {
+    if (model_->fast_path().cuda_graphs) graphs_ = make_decode_graphs(model_);
+  }
 
   const Tokenizer& tokenizer() const override { return tokenizer_; }
   const ModelConfig& config() const override { return files_.config; }
@@ -139,7 +152,7 @@ class TorchEngine final : public Engine {
 
   std::unique_ptr<DecodeBatch> start_batch() override {
     require_diffusion_model();
-    return std::make_unique<TorchBatch>(model_, prompt_cache_, files_, tokenizer_);
+    return std::make_unique<TorchBatch>(model_, prompt_cache_, files_, tokenizer_, graphs_.get());
   }
 
   DecodeResult generate_autoregressive(const std::vector<int32_t>& prompt, int max_new_tokens,
@@ -164,6 +177,7 @@ class TorchEngine final : public Engine {
   ModelFiles files_;
   Tokenizer tokenizer_;
   Transformer model_;
+  std::unique_ptr<DecodeGraphs> graphs_;  // declared after model_: destroyed first
   std::string description_;
   PromptCache prompt_cache_{kDefaultPromptCacheBytes};
 };

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "inference/safetensors.h"
+#include "inference/torch/decode_graphs.h"
 #include "inference/torch/torch2_kernels.h"
 
 namespace maskfill {
@@ -52,13 +53,14 @@ std::string FastPath::describe() const {
   add(sdpa, "sdpa");
   add(fused_norm, "norm");
   add(step_on_device, "step");
+  add(cuda_graphs, "graphs");
   return out.empty() ? "none" : out;
 }
 
 FastPath parse_fast_path(const std::string& list) {
   FastPath fast;
   if (list == "none" || list.empty()) return fast;
-  if (list == "all") return {true, true, true, true, true};
+  if (list == "all") return {true, true, true, true, true, true};
   std::stringstream names(list);
   std::string name;
   while (std::getline(names, name, ',')) {
@@ -67,7 +69,8 @@ FastPath parse_fast_path(const std::string& list) {
     else if (name == "sdpa") fast.sdpa = true;
     else if (name == "norm") fast.fused_norm = true;
     else if (name == "step") fast.step_on_device = true;
-    else throw std::runtime_error("unknown switch '" + name + "' (merged, rope, sdpa, norm, step, all, none)");
+    else if (name == "graphs") fast.cuda_graphs = true;
+    else throw std::runtime_error("unknown switch '" + name + "' (merged, rope, sdpa, norm, step, graphs, all, none)");
   }
   return fast;
 }
@@ -75,6 +78,7 @@ FastPath parse_fast_path(const std::string& list) {
 FastPath available_fast_path(FastPath wanted) {
   wanted.sdpa = wanted.sdpa && have_sdpa();
   wanted.fused_norm = wanted.fused_norm && have_fused_rms_norm();
+  wanted.cuda_graphs = wanted.cuda_graphs && have_cuda_graphs();
   return wanted;
 }
 
@@ -224,6 +228,18 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   }
   auto out = attend(q, k, v, mask);
   return o_proj(out.transpose(1, 2).reshape({batch, tokens, heads * head_dim}));
+}
+
+torch::Tensor AttentionImpl::forward_static(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                            const torch::Tensor& positions, const torch::Tensor& mask,
+                                            torch::Tensor& cache_k, torch::Tensor& cache_v, int64_t keys) {
+  const int64_t tokens = x.size(1);
+  torch::Tensor v;
+  auto [q, k] = rotated_qk(x, cos, sin, v);
+  cache_k.index_copy_(2, positions, k.transpose(1, 2));
+  cache_v.index_copy_(2, positions, v.transpose(1, 2));
+  auto out = attend(q.transpose(1, 2), cache_k.narrow(2, 0, keys), cache_v.narrow(2, 0, keys), mask);
+  return o_proj(out.transpose(1, 2).reshape({1, tokens, heads * head_dim}));
 }
 
 namespace {
@@ -490,6 +506,26 @@ std::vector<torch::Tensor> TransformerImpl::forward_chunks(std::vector<ForwardCh
   }
   for (size_t i = 0; i < chunks.size(); ++i) chunks[i].cache->length = starts[i] + chunks[i].commit;
   return logits;
+}
+
+void TransformerImpl::reserve_rope(torch::Device device) { rope(config_.max_position_embeddings, device); }
+
+torch::Tensor TransformerImpl::forward_static(const torch::Tensor& ids, const torch::Tensor& positions,
+                                              const torch::Tensor& mask, KVCache& cache, int64_t keys,
+                                              int64_t logits_from) {
+  const auto device = lm_head->weight.device();
+  const auto& tables = rope(config_.max_position_embeddings, device);
+  auto [cos, sin] = rope_rows(tables.cos.index_select(0, positions), tables.sin.index_select(0, positions),
+                              lm_head->weight.scalar_type());
+  auto hidden = model->embed_tokens(ids.unsqueeze(0));
+  for (size_t i = 0; i < model->layers->size(); ++i) {
+    auto layer = model->layers[i]->as<DecoderLayerImpl>();
+    hidden = hidden + layer->self_attn->forward_static(layer->input_layernorm(hidden), cos, sin, positions, mask,
+                                                       cache.keys[i], cache.values[i], keys);
+    hidden = hidden + layer->mlp(layer->post_attention_layernorm(hidden));
+  }
+  const int64_t tokens = ids.size(0);
+  return lm_head(model->norm(hidden.narrow(1, logits_from, tokens - logits_from))).squeeze(0).to(torch::kFloat32);
 }
 
 torch::Tensor TransformerImpl::forward_full(const torch::Tensor& ids, const torch::Tensor& positions,

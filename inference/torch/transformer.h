@@ -47,13 +47,14 @@ torch::Tensor attention_mask_over(AttentionMode mode, int64_t block_size, int64_
 // Forward-path switches, each one change to the eager path, so one run can time every change
 // against the baseline (`maskfill bench decode --switches`). Defaults: every available switch
 // on CUDA, none elsewhere (the CPU path stays the one the CPU benchmarks measured).
-// MASKFILL_SWITCHES=none|all|merged,rope,sdpa,norm,step overrides them for a process.
+// MASKFILL_SWITCHES=none|all|merged,rope,sdpa,norm,step,graphs overrides them for a process.
 struct FastPath {
   bool merged_projections = false;  // q/k/v and gate/up as one matmul each (weights concatenated once)
   bool rope_once = false;           // cos/sin in the compute dtype once per forward; q and k rotated together
   bool sdpa = false;                // scaled_dot_product_attention (LibTorch >= 2.0 only)
   bool fused_norm = false;          // at::rms_norm (LibTorch >= 2.4 only)
   bool step_on_device = false;      // the step rule runs where the logits are; only chosen ids cross
+  bool cuda_graphs = false;         // decode forwards replayed from CUDA graphs (decode_graphs.h)
   std::string describe() const;     // "merged,rope,sdpa" or "none"
 };
 FastPath parse_fast_path(const std::string& list);  // "none", "all", or a comma list; throws on unknown
@@ -96,6 +97,12 @@ struct AttentionImpl : torch::nn::Module {
                                const std::vector<int64_t>& tokens, const std::vector<int64_t>& starts,
                                const std::vector<torch::Tensor>& masks, std::vector<KVCache*>& caches,
                                size_t layer);
+  // Static-shape form for CUDA graphs: x [1, T, hidden]; this chunk's K/V are written at
+  // `positions` [T] (a device tensor) and attention reads keys [0, keys) of the cache with
+  // `mask` [T, keys] (padding keys masked off), so nothing depends on host values.
+  torch::Tensor forward_static(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                               const torch::Tensor& positions, const torch::Tensor& mask, torch::Tensor& cache_k,
+                               torch::Tensor& cache_v, int64_t keys);
   // Attention of q [B, heads, T, d] over k/v [B, kv_heads, L, d]; mask [T, L] bool, [T, M < L]
   // over the last M keys only (the earlier ones all visible), or undefined.
   torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
@@ -149,6 +156,15 @@ struct TransformerImpl : torch::nn::Module {
   // tokens packed together, attention runs per chunk against its own cache. Returns logits
   // [T - logits_from, vocab] float32 per chunk (undefined when none were asked for).
   std::vector<torch::Tensor> forward_chunks(std::vector<ForwardChunk>& chunks);
+
+  // One chunk in static shapes (what a CUDA graph captures): ids [T] and positions [T] on the
+  // device, mask [T, keys] bool (true = attend; keys past the valid ones masked off). Writes the
+  // chunk's K/V into `cache` at `positions` (capacity >= keys, never reallocated here) and
+  // returns float32 logits for rows [logits_from, T). The cache's length is the caller's.
+  torch::Tensor forward_static(const torch::Tensor& ids, const torch::Tensor& positions, const torch::Tensor& mask,
+                               KVCache& cache, int64_t keys, int64_t logits_from);
+  // Grows the rotary tables to the model's context now, so no later forward reallocates them.
+  void reserve_rope(torch::Device device);
 
   // Training / full-sequence: ids [B, T], positions [T] (int64), mask [T, T] bool.
   // Returns logits [B, T, vocab] in the module's dtype.

@@ -13,6 +13,7 @@
 #include "common/read_file.h"
 #include "inference/safetensors.h"
 #include "inference/tokenizer.h"
+#include "inference/torch/decode_graphs.h"
 #include "inference/torch/torch_engine.h"
 
 using namespace maskfill;
@@ -567,4 +568,75 @@ TEST_CASE("an uninitialised model loads a checkpoint to the same logits", "[swit
   KVCache a, b;
   CHECK(torch::equal(reference->forward_cached(ids_tensor(ids, 0, 8), a, {}, false),
                      model->forward_cached(ids_tensor(ids, 0, 8), b, {}, false)));
+}
+
+TEST_CASE("the static-shape forward gives forward_chunks' logits over padded, masked keys", "[switches][graphs]") {
+  torch::NoGradGuard no_grad;
+  Transformer model = load_fixture_model("tiny-f32", torch::kFloat32);
+  const auto device = test_device();
+  const auto& config = model->config();
+  std::vector<int64_t> ids{0, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22};
+  // Committed: the first 8 tokens. Then a chunk of 6 (a finished block and a partial one) with
+  // logits from row 2, as the fast schedule sends it.
+  auto prefilled = [&] {
+    KVCache cache;
+    cache.reserve(64, config, device, torch::kFloat32);
+    std::vector<ForwardChunk> chunks(1);
+    chunks[0].ids = ids_tensor(ids, 0, 8);
+    chunks[0].cache = &cache;
+    chunks[0].commit = 8;
+    chunks[0].logits_from = 8;
+    model->forward_chunks(chunks);
+    return cache;
+  };
+  KVCache eager_cache = prefilled(), static_cache = prefilled();
+  std::vector<ForwardChunk> chunk(1);
+  chunk[0].ids = ids_tensor(ids, 8, 14);
+  chunk[0].cache = &eager_cache;
+  chunk[0].logits_from = 2;
+  auto expected = model->forward_chunks(chunk)[0].to(torch::kCPU);
+  const int64_t keys = 32;  // 14 valid keys, padded
+  auto positions = torch::arange(8, 14, torch::kLong).to(device);
+  auto mask = static_chunk_mask(config, 8, 6, keys).to(device);
+  CHECK(mask.sum().item<int64_t>() == 6 * 8 + 4 * 4 + 2 * 6);  // cached keys, two own blocks, no padding
+  auto actual = model->forward_static(ids_tensor(ids, 8, 14), positions, mask, static_cache, keys, 2).to(torch::kCPU);
+  REQUIRE(actual.sizes() == expected.sizes());
+  CHECK(relative_error(actual, expected) <= 1e-5);
+  // The chunk's K/V landed where forward_chunks writes them.
+  CHECK(relative_error(static_cache.keys[0].narrow(2, 8, 6), eager_cache.keys[0].narrow(2, 8, 6).to(torch::kCPU)) <= 1e-5);
+}
+
+TEST_CASE("decoding through CUDA graphs gives the eager tokens", "[switches][graphs]") {
+  Transformer model = load_fixture_model("tiny-f32", torch::kFloat32);
+  auto graphs = make_decode_graphs(model);
+  if (!graphs) {
+    SUCCEED("no CUDA graphs in this build or on this device (CPU): the static forward is tested above");
+    return;
+  }
+  const auto device = model->lm_head->weight.device();
+  DecodeOptions options;
+  options.gen_length = 12;
+  options.threshold = 0.3;
+  const std::vector<int32_t> prompt{0, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
+  DecodeResult eager = generate_block_diffusion(model, prompt, options, {5, 2}, {});
+  for (int round = 0; round < 2; ++round) {  // the second round replays the graphs captured in the first
+    DiffusionSequence sequence(model->config(), prompt, options, {5, 2}, {});
+    prefill_uncached(model, sequence);
+    int graphed = 0;
+    while (sequence.ready_for_forward()) {
+      ForwardChunk chunk = sequence.next_chunk(device);
+      torch::Tensor logits = graphs->forward(chunk);
+      if (logits.defined()) ++graphed;
+      else {
+        std::vector<ForwardChunk> eager_chunk{chunk};
+        logits = model->forward_chunks(eager_chunk).front();
+      }
+      sequence.consume(logits);
+    }
+    graphs->release(&sequence.cache());
+    INFO("round " << round);
+    CHECK(graphed == sequence.result().stats.forwards);
+    CHECK(sequence.result().tokens == eager.tokens);
+  }
+  CHECK(graphs->graphs() >= 1);
 }
