@@ -84,7 +84,7 @@ FastPath available_fast_path(FastPath wanted) {
 
 FastPath default_fast_path(torch::Device device) {
   if (const char* env = std::getenv("MASKFILL_SWITCHES"); env && *env) return available_fast_path(parse_fast_path(env));
-  return available_fast_path(device.is_cuda() ? parse_fast_path("all") : FastPath{});
+  return available_fast_path(device.is_cuda() ? parse_fast_path("merged,rope,sdpa,norm,step") : FastPath{});
 }
 
 int64_t prefill_chunk_tokens(torch::Device device) { return device.is_cuda() ? 2048 : 256; }

@@ -45,8 +45,10 @@ torch::Tensor attention_mask_over(AttentionMode mode, int64_t block_size, int64_
                                   int64_t key_start, int64_t keys, torch::Device device);
 
 // Forward-path switches, each one change to the eager path, so one run can time every change
-// against the baseline (`maskfill bench decode --switches`). Defaults: every available switch
-// on CUDA, none elsewhere (the CPU path stays the one the CPU benchmarks measured).
+// against the baseline (`maskfill bench decode --switches`). Defaults: on CUDA every available
+// switch but `graphs` (verified on an H200: parity 17/17 float32, 4/4 bf16), none elsewhere
+// (the CPU path stays the one the CPU benchmarks measured). `graphs` is opt-in until a GPU run
+// has verified the fix of the NaN padding its first run found (docs/gpu.md).
 // MASKFILL_SWITCHES=none|all|merged,rope,sdpa,norm,step,graphs overrides them for a process.
 struct FastPath {
   bool merged_projections = false;  // q/k/v and gate/up as one matmul each (weights concatenated once)
@@ -161,6 +163,7 @@ struct TransformerImpl : torch::nn::Module {
   // device, mask [T, keys] bool (true = attend; keys past the valid ones masked off). Writes the
   // chunk's K/V into `cache` at `positions` (capacity >= keys, never reallocated here) and
   // returns float32 logits for rows [logits_from, T). The cache's length is the caller's.
+  // Keys [0, keys) must hold finite values even where masked (they enter probs @ V with weight 0).
   torch::Tensor forward_static(const torch::Tensor& ids, const torch::Tensor& positions, const torch::Tensor& mask,
                                KVCache& cache, int64_t keys, int64_t logits_from);
   // Grows the rotary tables to the model's context now, so no later forward reallocates them.

@@ -596,6 +596,11 @@ TEST_CASE("the static-shape forward gives forward_chunks' logits over padded, ma
   chunk[0].logits_from = 2;
   auto expected = model->forward_chunks(chunk)[0].to(torch::kCPU);
   const int64_t keys = 32;  // 14 valid keys, padded
+  // Padding holds whatever was there (finite): masked off, it changes nothing.
+  for (size_t layer = 0; layer < static_cache.keys.size(); ++layer) {
+    static_cache.keys[layer].narrow(2, 14, keys - 14).fill_(1e4);
+    static_cache.values[layer].narrow(2, 14, keys - 14).fill_(-1e4);
+  }
   auto positions = torch::arange(8, 14, torch::kLong).to(device);
   auto mask = static_chunk_mask(config, 8, 6, keys).to(device);
   CHECK(mask.sum().item<int64_t>() == 6 * 8 + 4 * 4 + 2 * 6);  // cached keys, two own blocks, no padding

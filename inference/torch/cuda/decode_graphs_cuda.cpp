@@ -69,6 +69,13 @@ class CudaDecodeGraphs final : public DecodeGraphs {
     if (slot_.keys.empty()) {
       const auto& weight = model_->lm_head->weight;
       slot_.reserve(model_->config().max_position_embeddings, model_->config(), weight.device(), weight.scalar_type());
+      // Padding keys are masked, but they still enter probs @ V with weight 0, and 0 * NaN is
+      // NaN: recycled device memory can hold any bits, so the slot starts as zeros (the first
+      // H200 run decoded only token 0 without this).
+      for (size_t layer = 0; layer < slot_.keys.size(); ++layer) {
+        slot_.keys[layer].zero_();
+        slot_.values[layer].zero_();
+      }
       model_->reserve_rope(weight.device());
     }
     const bool holds_slot = !cache.keys.empty() && cache.keys[0].data_ptr() == slot_.keys[0].data_ptr();
