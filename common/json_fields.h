@@ -67,15 +67,18 @@ inline std::string json_error_summary(const nlohmann::json::exception& error) {
 // Parses untrusted JSON text. Errors (syntax, nesting deeper than `max_depth`) are reported as
 // "SOURCE is not valid JSON (line L, column C)" / "... nested deeper than N levels" without
 // library text. Deep nesting is refused because copying, dumping or walking a value recurses.
-inline nlohmann::json parse_json_text(std::string_view text, const std::string& source, int max_depth = 512) {
-  struct TooDeep {};
-  auto limit = [max_depth](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-    if (depth > max_depth) throw TooDeep{};
+struct JsonTooDeep {};
+inline auto json_depth_limit(int max_depth) {
+  return [max_depth](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    if (depth > max_depth) throw JsonTooDeep{};
     return true;
   };
+}
+
+inline nlohmann::json parse_json_text(std::string_view text, const std::string& source, int max_depth = 512) {
   try {
-    return nlohmann::json::parse(text, limit);
-  } catch (const TooDeep&) {
+    return nlohmann::json::parse(text, json_depth_limit(max_depth));
+  } catch (const JsonTooDeep&) {
     throw JsonFieldError(source + " is nested deeper than " + std::to_string(max_depth) + " levels");
   } catch (const nlohmann::json::parse_error& error) {
     // error.byte is the 1-based offset of the last character read.
@@ -91,6 +94,16 @@ inline nlohmann::json parse_json_text(std::string_view text, const std::string& 
                          std::to_string(column) + ")");
   } catch (const nlohmann::json::exception&) {  // e.g. a number out of range
     throw JsonFieldError(source + " is not valid JSON");
+  }
+}
+
+// The same limit without messages: a discarded value for invalid or too-deep text (answers read
+// from a remote server, where the caller only needs to know it cannot use them).
+inline nlohmann::json parse_json_or_discarded(std::string_view text, int max_depth = 512) {
+  try {
+    return nlohmann::json::parse(text, json_depth_limit(max_depth), /*allow_exceptions=*/false);
+  } catch (const JsonTooDeep&) {
+    return nlohmann::json(nlohmann::json::value_t::discarded);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "serve/remote_engine.h"
 
+#include "common/json_fields.h"
+
 #ifdef MASKFILL_HAVE_CURL
 #include <curl/curl.h>
 #endif
@@ -113,7 +115,7 @@ std::string failure(const std::string& base, const RemoteOptions& options, CURLc
   }
   long status = x.status();
   std::string message;
-  json body = json::parse(x.response, nullptr, false);
+  json body = parse_json_or_discarded(x.response);
   if (!body.is_discarded() && body.is_object() && body.contains("error") && body["error"].is_object() &&
       body["error"].contains("message") && body["error"]["message"].is_string())
     message = body["error"]["message"].get<std::string>();
@@ -210,7 +212,7 @@ class RemoteEngine final : public Engine {
     base_ = normalize_backend_url(options_.url);
     if (base_.rfind("http://", 0) != 0 && base_.rfind("https://", 0) != 0)
       throw std::runtime_error("the backend URL must start with http:// or https://, got '" + options_.url + "'");
-    json models = json::parse(get_text(options_, share_, base_, "/v1/models"), nullptr, false);
+    json models = parse_json_or_discarded(get_text(options_, share_, base_, "/v1/models"));
     if (models.is_discarded() || !models.is_object() || !models.contains("data") || !models["data"].is_array() ||
         models["data"].empty() || !models["data"][0].is_object() || !models["data"][0].contains("id") ||
         !models["data"][0]["id"].is_string())
@@ -303,7 +305,7 @@ void RemoteBatch::complete(Sequence& s, CURLcode code) {
   if (code != CURLE_OK || x.status() != 200) {
     s.error = failure(engine_.base(), engine_.options(), code, x);
   } else {
-    json body = json::parse(x.response, nullptr, false);
+    json body = parse_json_or_discarded(x.response);
     try {
       if (body.is_discarded()) throw std::runtime_error("not JSON");
       const json& choice = body.at("choices").at(0);

@@ -8,10 +8,13 @@
 #include <set>
 #include <sstream>
 
+#include "common/json_fields.h"
 #include "inference/model_files.h"
 #include "inference/tokenizer.h"
 
 namespace maskfill::serve {
+
+constexpr int kMaxRequestJsonDepth = 64;
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -128,9 +131,13 @@ void Service::handle(const HttpRequest& request, HttpResponder& raw) {
 }
 
 void Service::completions(const HttpRequest& request, HttpResponder& responder, bool chat) {
-  json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) {
-    respond(responder, 400, error_body("The request body is not valid JSON", "invalid_request_error"));
+  // Request bodies nest a few levels; the limit keeps a hostile 100,000-deep array from
+  // overflowing the stack when the value is copied (common/json_fields.h).
+  json body;
+  try {
+    body = parse_json_text(request.body, "the request body", kMaxRequestJsonDepth);
+  } catch (const JsonFieldError& e) {
+    respond(responder, 400, error_body(e.what(), "invalid_request_error"));
     return;
   }
   ApiRequest api;

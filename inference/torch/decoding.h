@@ -71,6 +71,7 @@ class DiffusionSequence {
   void note_prefill(double ms, int64_t computed_tokens);
 
   bool done() const { return done_; }
+  int forwards() const { return result_.stats.forwards; }
   // Polls cancellation and budgets before a forward; false (and done) when the sequence stops.
   bool ready_for_forward();
   // The chunk this step forwards (ids on `device`, this sequence's cache).

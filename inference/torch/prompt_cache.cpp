@@ -14,30 +14,54 @@ int64_t common_prefix(const std::vector<int64_t>& a, const std::vector<int64_t>&
 
 }  // namespace
 
-int64_t PromptCache::prefill(Transformer& model, const std::vector<int64_t>& ids, int64_t length, KVCache& cache,
-                             int64_t capacity, int64_t chunk_tokens) {
-  torch::NoGradGuard no_grad;
+PromptCache::Started PromptCache::begin(Transformer& model, const std::vector<int64_t>& ids, int64_t length,
+                                        KVCache& cache, int64_t capacity) {
   const auto& config = model->config();
   const auto device = model->lm_head->weight.device();
   const int64_t block = std::max<int64_t>(1, config.block_size);
   ++stats_.lookups;
   auto best = entries_.end();
-  int64_t reuse = 0;
+  Started started;
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     int64_t shared = common_prefix(it->ids, ids, length) / block * block;
-    if (shared > reuse) reuse = shared, best = it;
+    if (shared > started.reused) started.reused = shared, best = it;
   }
   if (best != entries_.end()) {
     ++stats_.hits;
-    cache = best->kv.copy_prefix(reuse, capacity);
+    cache = best->kv.copy_prefix(started.reused, capacity);
+    // The entry this prompt grew from (the previous keystroke of the same text) is superseded.
+    if (started.reused * 2 >= int64_t(best->ids.size())) started.superseded = best->ids;
     entries_.splice(entries_.begin(), entries_, best);  // most recently used
   } else {
     cache = KVCache();
     cache.reserve(capacity, config, device, model->lm_head->weight.scalar_type());
   }
-  stats_.tokens_reused += reuse;
+  stats_.tokens_reused += started.reused;
+  return started;
+}
+
+void PromptCache::finish(const std::vector<int64_t>& ids, int64_t length, const Started& started,
+                         const KVCache& cache) {
+  stats_.tokens_computed += length - started.reused;
+  if (length <= started.reused) return;
+  if (!started.superseded.empty()) {
+    auto old = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.ids == started.superseded; });
+    if (old != entries_.end()) {
+      bytes_ -= old->kv.bytes();
+      entries_.erase(old);
+    }
+  }
+  remember(std::vector<int64_t>(ids.begin(), ids.begin() + length), cache);
+}
+
+int64_t PromptCache::prefill(Transformer& model, const std::vector<int64_t>& ids, int64_t length, KVCache& cache,
+                             int64_t capacity, int64_t chunk_tokens) {
+  torch::NoGradGuard no_grad;
+  const auto device = model->lm_head->weight.device();
+  const int64_t block = std::max<int64_t>(1, model->config().block_size);
+  Started started = begin(model, ids, length, cache, capacity);
   chunk_tokens = std::max<int64_t>(block, chunk_tokens - chunk_tokens % block);
-  for (int64_t done = reuse; done < length; done += chunk_tokens) {
+  for (int64_t done = started.reused; done < length; done += chunk_tokens) {
     int64_t n = std::min(chunk_tokens, length - done);
     std::vector<ForwardChunk> chunks(1);
     chunks[0].ids = torch::tensor(std::vector<int64_t>(ids.begin() + done, ids.begin() + done + n), torch::kLong).to(device);
@@ -46,16 +70,8 @@ int64_t PromptCache::prefill(Transformer& model, const std::vector<int64_t>& ids
     chunks[0].logits_from = n;
     model->forward_chunks(chunks);
   }
-  stats_.tokens_computed += length - reuse;
-  if (length > reuse) {
-    // The entry this prompt grew from (the previous keystroke of the same text) is superseded.
-    if (best != entries_.end() && reuse * 2 >= int64_t(best->ids.size())) {
-      bytes_ -= best->kv.bytes();
-      entries_.erase(best);
-    }
-    remember(std::vector<int64_t>(ids.begin(), ids.begin() + length), cache);
-  }
-  return length - reuse;
+  finish(ids, length, started, cache);
+  return length - started.reused;
 }
 
 void PromptCache::remember(std::vector<int64_t> ids, const KVCache& source) {

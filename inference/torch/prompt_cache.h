@@ -24,6 +24,18 @@ class PromptCache {
   int64_t prefill(Transformer& model, const std::vector<int64_t>& ids, int64_t length, KVCache& cache,
                   int64_t capacity, int64_t chunk_tokens = 256);
 
+  // prefill() in two halves, for a prompt computed in chunks between other work (the serve
+  // batcher interleaves a joining prompt with the decoding steps of the active sequences):
+  // begin() copies the longest cached prefix into `cache` (or makes it empty with `capacity`)
+  // and says how far it reached; once ids[0, length) are all in `cache`, finish() remembers them.
+  struct Started {
+    int64_t reused = 0;
+    std::vector<int64_t> superseded;  // the entry this prompt grew from, replaced at finish()
+  };
+  Started begin(Transformer& model, const std::vector<int64_t>& ids, int64_t length, KVCache& cache,
+                int64_t capacity);
+  void finish(const std::vector<int64_t>& ids, int64_t length, const Started& started, const KVCache& cache);
+
   PromptCacheStats stats() const;
   void set_limit_bytes(int64_t bytes);
   void clear();

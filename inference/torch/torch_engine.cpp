@@ -55,20 +55,26 @@ class TorchBatch final : public DecodeBatch {
       for (auto& [handle, sequence] : sequences_) graphs_->release(&sequence->cache());
   }
 
+  // With no sequence decoding, the prompt is prefilled here (nothing waits for it, and the
+  // candidates of one request then find each other's prompt in the cache). While others decode,
+  // it is prefilled in chunks by the next steps, each packed with their decoding forward, so a
+  // long prompt joining costs them a slower step or two instead of a stall for the whole prompt.
   int add(const std::vector<int32_t>& prompt, const DecodeOptions& options, CancelCheck cancel) override {
     torch::NoGradGuard no_grad;
     auto sequence = std::make_unique<DiffusionSequence>(
         files_.config, prompt, options, DiffusionTokens{files_.config.mask_token_id, files_.config.eos_token_id},
         std::move(cancel));
-    auto t0 = std::chrono::steady_clock::now();
-    std::vector<int64_t> ids = sequence->ids();
-    int64_t computed = prompt_cache_.prefill(model_, ids, sequence->prefill_length(), sequence->cache(),
-                                             int64_t(ids.capacity()) + options.extend_max + 8,
-                                             prefill_chunk_tokens(model_->lm_head->weight.device()));
-    sequence->note_prefill(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
-                           computed);
-    int handle = next_handle_++;
+    const int handle = next_handle_++;
+    Prefill prefill;
+    prefill.ids = sequence->ids();
+    prefill.capacity = int64_t(prefill.ids.capacity()) + options.extend_max + 8;
+    // "Decoding" = has run a step: the candidates of one request are all added before the first.
+    bool others_decoding = false;
+    for (const auto& [other, sequence] : sequences_)
+      others_decoding = others_decoding || (!sequence->done() && !prefilling_.count(other) && sequence->forwards() > 0);
     sequences_.emplace(handle, std::move(sequence));
+    prefilling_.emplace(handle, std::move(prefill));
+    if (!others_decoding) prefill_now(handle);
     return handle;
   }
 
@@ -77,17 +83,34 @@ class TorchBatch final : public DecodeBatch {
     const auto device = model_->lm_head->weight.device();
     std::vector<DiffusionSequence*> stepping;
     std::vector<ForwardChunk> chunks;
+    int prefill_handle = -1;
     for (auto& [handle, sequence] : sequences_) {
       if (!sequence->ready_for_forward()) continue;
+      if (prefilling_.count(handle)) {
+        if (prefill_handle < 0) prefill_handle = handle;  // one prompt at a time, oldest first
+        continue;
+      }
       stepping.push_back(sequence.get());
       chunks.push_back(sequence->next_chunk(device));
     }
-    if (!chunks.empty()) {
-      // A sequence decoded alone replays a captured graph when it can (decode_graphs.h).
-      torch::Tensor graphed;
-      if (graphs_ && chunks.size() == 1 && sequences_.size() == 1) graphed = graphs_->forward(chunks[0]);
-      auto logits = graphed.defined() ? std::vector<torch::Tensor>{graphed} : model_->forward_chunks(chunks);
-      for (size_t i = 0; i < stepping.size(); ++i) stepping[i]->consume(logits[i]);
+    const size_t decoding = chunks.size();
+    if (prefill_handle >= 0) {
+      ForwardChunk chunk = next_prefill_chunk(prefill_handle, decoding > 0);
+      if (chunk.ids.defined()) chunks.push_back(chunk);
+      else prefill_handle = -1;  // its prompt was all in the cache: it decodes from the next step
+    }
+    if (chunks.empty()) return active();
+    auto t0 = std::chrono::steady_clock::now();
+    // A sequence decoded alone replays a captured graph when it can (decode_graphs.h).
+    torch::Tensor graphed;
+    if (graphs_ && chunks.size() == 1 && decoding == 1 && sequences_.size() == 1) graphed = graphs_->forward(chunks[0]);
+    auto logits = graphed.defined() ? std::vector<torch::Tensor>{graphed} : model_->forward_chunks(chunks);
+    for (size_t i = 0; i < decoding; ++i) stepping[i]->consume(logits[i]);
+    if (prefill_handle >= 0) {
+      Prefill& prefill = prefilling_.at(prefill_handle);
+      prefill.ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      prefill.done += chunks.back().commit;
+      if (prefill.done >= sequences_.at(prefill_handle)->prefill_length()) finish_prefill(prefill_handle);
     }
     return active();
   }
@@ -106,6 +129,7 @@ class TorchBatch final : public DecodeBatch {
     if (!find(handle).done()) result.stop = StopReason::Cancelled;
     if (graphs_) graphs_->release(&sequences_.at(handle)->cache());
     sequences_.erase(handle);
+    prefilling_.erase(handle);
     result.text = tokenizer_.decode(result.tokens, /*skip_special_tokens=*/true);
     return result;
   }
@@ -121,7 +145,73 @@ class TorchBatch final : public DecodeBatch {
   const ModelFiles& files_;
   const Tokenizer& tokenizer_;
   DecodeGraphs* graphs_;
+  // A prompt not yet in its sequence's cache: started (the cache looked up) when its first chunk
+  // is scheduled, so a later prompt finds an earlier one's K/V.
+  struct Prefill {
+    std::vector<int64_t> ids;
+    int64_t capacity = 0;
+    bool started = false;
+    PromptCache::Started cache_start;
+    int64_t done = 0;
+    double ms = 0;
+  };
+
+  void start_prefill(int handle) {
+    Prefill& prefill = prefilling_.at(handle);
+    DiffusionSequence& sequence = *sequences_.at(handle);
+    prefill.cache_start = prompt_cache_.begin(model_, prefill.ids, sequence.prefill_length(), sequence.cache(),
+                                              prefill.capacity);
+    prefill.done = prefill.cache_start.reused;
+    prefill.started = true;
+  }
+
+  void prefill_now(int handle) {
+    auto t0 = std::chrono::steady_clock::now();
+    DiffusionSequence& sequence = *sequences_.at(handle);
+    Prefill& prefill = prefilling_.at(handle);
+    int64_t computed = prompt_cache_.prefill(model_, prefill.ids, sequence.prefill_length(), sequence.cache(),
+                                             prefill.capacity, prefill_chunk_tokens(model_->lm_head->weight.device()));
+    sequence.note_prefill(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+                          computed);
+    prefilling_.erase(handle);
+  }
+
+  // The next piece of a joining prompt: small while others decode (their step waits for it),
+  // the usual prefill chunk otherwise. Undefined when nothing is left to compute.
+  ForwardChunk next_prefill_chunk(int handle, bool others_decoding) {
+    if (!prefilling_.at(handle).started) start_prefill(handle);
+    Prefill& prefill = prefilling_.at(handle);
+    DiffusionSequence& sequence = *sequences_.at(handle);
+    const auto device = model_->lm_head->weight.device();
+    ForwardChunk chunk;
+    const int64_t length = sequence.prefill_length();
+    if (prefill.done >= length) {
+      finish_prefill(handle);
+      return chunk;
+    }
+    const int64_t block = std::max<int64_t>(1, files_.config.block_size);
+    int64_t budget = others_decoding ? interleaved_prefill_tokens(device) : prefill_chunk_tokens(device);
+    budget = std::max<int64_t>(block, budget - budget % block);
+    const int64_t n = std::min(budget, length - prefill.done);
+    chunk.ids = torch::tensor(std::vector<int64_t>(prefill.ids.begin() + prefill.done, prefill.ids.begin() + prefill.done + n),
+                              torch::kLong).to(device);
+    chunk.cache = &sequence.cache();
+    chunk.cache->reserve(prefill.capacity, files_.config, device, model_->lm_head->weight.scalar_type());
+    chunk.commit = n;
+    chunk.logits_from = n;
+    return chunk;
+  }
+
+  void finish_prefill(int handle) {
+    Prefill& prefill = prefilling_.at(handle);
+    DiffusionSequence& sequence = *sequences_.at(handle);
+    prompt_cache_.finish(prefill.ids, sequence.prefill_length(), prefill.cache_start, sequence.cache());
+    sequence.note_prefill(prefill.ms, sequence.prefill_length() - prefill.cache_start.reused);
+    prefilling_.erase(handle);
+  }
+
   std::map<int, std::unique_ptr<DiffusionSequence>> sequences_;
+  std::map<int, Prefill> prefilling_;
   int next_handle_ = 1;
 };
 

@@ -88,6 +88,7 @@ FastPath default_fast_path(torch::Device device) {
 }
 
 int64_t prefill_chunk_tokens(torch::Device device) { return device.is_cuda() ? 2048 : 256; }
+int64_t interleaved_prefill_tokens(torch::Device device) { return device.is_cuda() ? 512 : 128; }
 
 namespace {
 std::atomic<bool> g_step_rule_on_device{false};

@@ -66,6 +66,9 @@ FastPath available_fast_path(FastPath wanted);
 // Prompt tokens per prefill forward: 256 on CPUs (measured: attention tiles stay in cache),
 // 2048 on GPUs (each forward reads every weight once; longer chunks amortise that read).
 int64_t prefill_chunk_tokens(torch::Device device);
+// Prompt tokens a joining prompt adds to each decoding step of the others while they decode:
+// small enough that their step is not stalled long, large enough to finish in a few steps.
+int64_t interleaved_prefill_tokens(torch::Device device);
 // Process-wide setting for the step rule (decoding.cpp), which sees logits but not the model.
 void set_step_rule_on_device(bool on);
 bool step_rule_on_device();

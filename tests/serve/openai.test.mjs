@@ -215,6 +215,19 @@ async function main() {
     assert.equal(health.status, 'ok');
   });
 
+  await check('a prompt nested 100,000 deep gets 400 naming the nesting; the server keeps serving', async () => {
+    // It used to crash the server (SIGSEGV): the prompt was deep-copied, one stack frame a level.
+    const deep = '{"model":"' + modelId + '","prompt":' + '['.repeat(100000) + ']'.repeat(100000) + '}';
+    const response = await fetch(`${server.url}/v1/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: deep,
+    });
+    assert.equal(response.status, 400);
+    const body = await response.json();
+    assert.match(body.error.message, /nested deeper than 64 levels/);
+    const ok = await client.completions.create({ model: modelId, prompt: 'x = ', max_tokens: 4 });
+    assert.equal(ok.choices.length, 1);
+  });
+
   await check('Expect: 100-continue is answered before the body is sent (curl does this for large bodies)', async () => {
     const net = await import('node:net');
     const body = JSON.stringify({ model: modelId, prompt: 'x = ', max_tokens: 4 });

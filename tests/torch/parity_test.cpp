@@ -470,6 +470,53 @@ TEST_CASE("the prompt cache is exact: cached and uncached requests give identica
   CHECK(results[0].tokens == cold->generate(prompt, options, {}).tokens);
 }
 
+TEST_CASE("a prompt joining a decoding batch is prefilled in chunks between its steps", "[decode]") {
+  // What `maskfill serve` does when a request arrives while others decode: the active sequence
+  // takes a step in every forward, the joining prompt rides along a chunk at a time.
+  const std::string model_dir = std::string(MASKFILL_FIXTURES_DIR) + "/../../models/maskfill-tiny";
+  DeviceOptions device;
+  device.device = test_device().str();
+  device.dtype = "float32";
+  auto engine = make_torch_engine(model_dir, device);
+  const Tokenizer& tokenizer = engine->tokenizer();
+  std::string text = read_file(std::string(MASKFILL_FIXTURES_DIR) + "/../../samples/python/stats.py");
+  std::vector<int32_t> short_prompt = tokenizer.encode(text.substr(0, 200));
+  std::vector<int32_t> long_prompt = tokenizer.encode(text.substr(200, 3000));
+  DecodeOptions options;
+  options.gen_length = 24;  // one token per step: the step counts below are exact
+  options.stop_at_eos = false;
+  const DecodeResult short_alone = engine->generate(short_prompt, options, {});
+  const DecodeResult long_alone = engine->generate(long_prompt, options, {});
+  engine->clear_prompt_cache();
+  const int64_t chunks = (int64_t(long_prompt.size()) / 4 * 4 + interleaved_prefill_tokens(test_device()) - 1) /
+                         interleaved_prefill_tokens(test_device());
+  REQUIRE(chunks >= 2);
+
+  auto batch = engine->start_batch();
+  int a = batch->add(short_prompt, options, {});
+  batch->step();
+  batch->step();
+  int b = batch->add(long_prompt, options, {});
+  int steps = 0, first_done_at = -1;
+  while (batch->active() > 0) {
+    batch->step();
+    ++steps;
+    if (first_done_at < 0 && batch->finished(a)) first_done_at = steps;
+  }
+  // It stepped in every forward, those that carried the other prompt's chunks included.
+  CHECK(first_done_at == 22);
+  CHECK(first_done_at > chunks);
+  DecodeResult first = batch->take(a), second = batch->take(b);
+  // The first sequence never waited: 2 steps before the join, one forward per step after it.
+  CHECK(first.stats.forwards == 24);
+  // The joining one spent its first `chunks` steps prefilling, then decoded one token per step.
+  CHECK(second.stats.forwards == 24);
+  CHECK(steps == chunks + 24);
+  CHECK(second.stats.prompt_tokens_computed == int(long_prompt.size() / 4 * 4));
+  CHECK(first.tokens == short_alone.tokens);
+  CHECK(second.tokens == long_alone.tokens);
+}
+
 // ---------------------------------------------------------------- forward-path switches
 namespace {
 // Restores the fixture's default switches when a test that changes them ends.
