@@ -54,7 +54,11 @@ lsp::ServerOptions server_options(const LspFlags& flags) {
 int run_lsp(int argc, char** argv) {
   CLI::App app{"Run the maskfill language server (stdio by default)", "maskfill lsp"};
   LspFlags flags;
-  app.add_option("--listen", flags.listen, "serve one client over TCP at HOST:PORT (loopback only)");
+  auto* listen_option = app.add_option("--listen", flags.listen, "serve one client over TCP at HOST:PORT (loopback only)");
+  // Generic client configurations pass --stdio (as they do for pyright or the Copilot language
+  // server); stdio is the default, so the flag only has to be accepted.
+  bool stdio = false;
+  app.add_flag("--stdio", stdio, "talk LSP over stdin/stdout (the default)")->excludes(listen_option);
   app.add_flag("--allow-remote", flags.allow_remote, "allow --listen on a non-loopback address (no authentication!)");
   app.add_option("--log-file", flags.log_file, "log to this file instead of stderr");
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error, critical or off")

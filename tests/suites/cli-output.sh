@@ -41,5 +41,18 @@ if patch --quiet "$scratch/patched.py" <"$scratch/diff" && cmp -s "$scratch/patc
   ok "--diff applied to the file gives exactly stdout"
 else fail "--diff and the whole-file output disagree"; fi
 echo "stderr of the fill: $(wc -l <"$scratch/err") lines" >&2
+
+# `maskfill lsp --stdio`, as generic client configurations start language servers: it answers
+# initialize over stdio (the default transport), and refuses --stdio with --listen.
+lsp_frame() { printf 'Content-Length: %d\r\n\r\n%s' "${#1}" "$1"; }
+{ lsp_frame '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}'
+  lsp_frame '{"jsonrpc":"2.0","id":2,"method":"shutdown"}'
+  lsp_frame '{"jsonrpc":"2.0","method":"exit"}'; } |
+  timeout 120 "$build/maskfill" lsp --stdio >"$scratch/lsp.out" 2>"$scratch/lsp.err" || true
+if grep -q '"inlineCompletionProvider"' "$scratch/lsp.out"; then ok "maskfill lsp --stdio answers initialize"
+else fail "maskfill lsp --stdio: no initialize result ($(head -c 300 "$scratch/lsp.err"))"; fi
+if ! "$build/maskfill" lsp --stdio --listen 127.0.0.1:0 </dev/null >/dev/null 2>"$scratch/both.err" &&
+   grep -q 'excludes' "$scratch/both.err"; then ok "--stdio with --listen is refused"
+else fail "--stdio with --listen was not refused: $(head -c 300 "$scratch/both.err")"; fi
 [[ $failures -eq 0 ]] || exit 1
 echo "cli-output: passed" >&2
