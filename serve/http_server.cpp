@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <boost/algorithm/string/trim.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -232,6 +233,21 @@ struct HttpServer::Impl {
       parser.header_limit(64 * 1024);
       registry.set_deadline(entry, Clock::now() + timeout);
       http::read_header(socket, buffer, parser, ec);
+      // Only chunked framing is understood. Any other transfer coding (gzip, "gzip, chunked")
+      // would leave the body's end unknown, and bytes after it could be read as a second
+      // request (smuggling): refuse it and close, as RFC 9112 asks of a server.
+      if (!ec) {
+        auto coding = parser.get().find(http::field::transfer_encoding);
+        if (coding != parser.get().end() && !beast::iequals(boost::algorithm::trim_copy(std::string(coding->value())), "chunked")) {
+          reject("bad_request", "");
+          Connection c(socket, registry, entry, options.idle_timeout_ms, false);
+          c.send(400, "application/json",
+                 json_error("Transfer-Encoding '" + std::string(coding->value()).substr(0, 64) +
+                                "' is not supported (only chunked)", "invalid_request_error"));
+          linger = true;
+          break;
+        }
+      }
       // curl and others wait (about a second) for this before sending a large body.
       if (!ec && !parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue"))
         asio::write(socket, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), ec);

@@ -228,6 +228,25 @@ async function main() {
     assert.equal(ok.choices.length, 1);
   });
 
+  await check('Transfer-Encoding other than chunked gets 400 and the connection closes (no smuggled second request)', async () => {
+    const net = await import('node:net');
+    const smuggled = `GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const reply = await new Promise((resolve, reject) => {
+      const socket = net.connect(new URL(server.url).port, '127.0.0.1', () => {
+        socket.write(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+          `Transfer-Encoding: gzip\r\n\r\n` + smuggled);
+      });
+      let data = '';
+      socket.on('data', (d) => { data += d; });
+      socket.on('close', () => resolve(data));
+      socket.on('error', reject);
+      setTimeout(() => socket.destroy(), 10000);
+    });
+    assert.match(reply, /^HTTP\/1\.1 400/);
+    assert.match(reply, /only chunked/);
+    assert.equal((reply.match(/HTTP\/1\.1 /g) ?? []).length, 1, `one answer only, got: ${reply.slice(0, 300)}`);
+  });
+
   await check('Expect: 100-continue is answered before the body is sent (curl does this for large bodies)', async () => {
     const net = await import('node:net');
     const body = JSON.stringify({ model: modelId, prompt: 'x = ', max_tokens: 4 });
