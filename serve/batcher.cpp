@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "inference/tokenizer.h"
@@ -76,6 +77,16 @@ bool Batcher::submit(const std::shared_ptr<Job>& job) {
   return true;
 }
 
+void Batcher::withdraw(const std::shared_ptr<Job>& job) {
+  job->cancel();
+  std::lock_guard lock(mutex_);
+  const size_t before = waiting_.size();
+  waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(), [&](const Waiting& w) { return w.job == job; }),
+                 waiting_.end());
+  for (size_t i = waiting_.size(); i < before; ++i) metrics_.sequence_done(DecodeStats{}, /*cancelled=*/true);
+  metrics_.set_queue(int(waiting_.size()), active_count_);
+}
+
 PromptCacheStats Batcher::prompt_cache_stats() const {
   std::lock_guard lock(mutex_);
   return cache_stats_;
@@ -95,7 +106,10 @@ void Batcher::admit() {
       next = std::move(waiting_.front());
       waiting_.pop_front();
     }
-    if (next.job->cancelled()) continue;  // gone or failed before it started
+    if (next.job->cancelled()) {  // gone or failed before it started (withdraw() usually removed it)
+      metrics_.sequence_done(DecodeStats{}, /*cancelled=*/true);
+      continue;
+    }
     metrics_.queue_wait(std::chrono::duration<double>(std::chrono::steady_clock::now() - next.job->queued_at).count());
     const ChoiceSpec& spec = next.job->choices[next.index];
     auto stop_flag = std::make_shared<std::atomic<bool>>(false);

@@ -83,6 +83,9 @@ class Batcher {
 
   // Queues the job; false when the queue is full.
   bool submit(const std::shared_ptr<Job>& job);
+  // Cancels the job (its client went away) and frees its queue slots at once; its sequences
+  // already decoding are taken after the next step. Each is counted as cancelled.
+  void withdraw(const std::shared_ptr<Job>& job);
   void stop();
 
   PromptCacheStats prompt_cache_stats() const;

@@ -162,7 +162,7 @@ void Service::completions(const HttpRequest& request, HttpResponder& responder, 
   std::set<int> started;
   bool streaming = job->stream && responder.start_events();
   if (job->stream && !streaming) {
-    job->cancel();
+    batcher_->withdraw(job);
     return;
   }
   while (true) {
@@ -172,7 +172,7 @@ void Service::completions(const HttpRequest& request, HttpResponder& responder, 
       if (streaming) {
         bool first = started.insert(event.index).second;
         if (!responder.send_event(make_chunk(api, event, first).dump(-1, ' ', false, json::error_handler_t::replace))) {
-          job->cancel();
+          batcher_->withdraw(job);
           return;
         }
       }
@@ -189,7 +189,7 @@ void Service::completions(const HttpRequest& request, HttpResponder& responder, 
     }
     if (finals.size() == job->choices.size()) break;
     if (responder.client_gone()) {
-      job->cancel();  // the batcher takes its sequences after the next step
+      batcher_->withdraw(job);  // the batcher takes its sequences after the next step
       spdlog::info("serve: {} went away; request cancelled", request.peer);
       return;
     }

@@ -15,6 +15,8 @@
 #include "serve/http_server.h"
 #include "serve/remote_engine.h"
 #include "tests/support/fake_engine.h"
+#include "serve/batcher.h"
+#include "serve/metrics.h"
 #include "serve/service.h"
 #include "inference/text_stream.h"
 
@@ -142,6 +144,36 @@ TEST_CASE("remote engine: timeouts, refused keys and unreachable servers give re
   REQUIRE_THROWS_WITH(connect_remote_engine({gone}), Catch::Contains("cannot reach the backend"));
   REQUIRE_THROWS_WITH(connect_remote_engine({"ftp://example"}), Catch::Contains("http://"));
   CHECK(normalize_backend_url("http://box:8080/v1/") == "http://box:8080");
+}
+
+TEST_CASE("batcher: withdrawn requests leave the queue at once and are counted as cancelled", "[serve]") {
+  FakeEngine engine(/*step_ms=*/200);  // the first request keeps the inference thread busy (16 blocks)
+  serve::Metrics metrics;
+  serve::BatcherOptions options;
+  options.max_batch = 1;
+  options.max_waiting = 16;
+  serve::Batcher batcher(engine, options, metrics);
+  auto job_of = [](int choices) {
+    auto job = std::make_shared<serve::Job>();
+    for (int i = 0; i < choices; ++i) job->choices.push_back({{0, 10, 11, 12}, options_with(uint64_t(i), 64)});
+    return job;
+  };
+  auto busy = job_of(1);
+  REQUIRE(batcher.submit(busy));
+  for (int i = 0; i < 15000 && batcher.active() == 0; ++i) std::this_thread::sleep_for(2ms);
+  std::vector<std::shared_ptr<serve::Job>> queued;
+  for (int i = 0; i < 4; ++i) {
+    queued.push_back(job_of(4));
+    REQUIRE(batcher.submit(queued.back()));
+  }
+  CHECK(batcher.waiting() == 16);
+  CHECK_FALSE(batcher.submit(job_of(1)));  // the queue is full
+  for (auto& job : queued) batcher.withdraw(job);
+  CHECK(batcher.waiting() == 0);  // freed now, not when the busy request's step ends
+  CHECK(batcher.submit(job_of(1)));
+  const std::string text = metrics.text();
+  CHECK(text.find("maskfill_cancelled_sequences_total 16") != std::string::npos);
+  batcher.withdraw(busy);
 }
 
 TEST_CASE("constant-time key comparison and loopback detection", "[serve]") {
