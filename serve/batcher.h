@@ -1,9 +1,11 @@
 // Continuous batching across HTTP requests: one inference thread owns the engine and one
 // DecodeBatch. Requests are queued as sequences (a request with n choices is n sequences of the
-// same prompt); between two steps the thread admits waiting sequences up to `max_batch` (each
-// `add` prefills through the engine's shared prompt cache), runs ONE step (one forward over every
-// active sequence), streams newly committed text, and takes finished sequences. A request whose
-// client went away is cancelled: its CancelCheck turns true and it is taken after the next step.
+// same prompt); between two steps the thread admits waiting sequences up to `max_batch`, runs
+// ONE step (one forward over every active sequence), streams newly committed text, and takes
+// finished sequences. A prompt that joins while others decode is prefilled (through the engine's
+// shared prompt cache) in chunks that ride along with those steps, so the active sequences never
+// wait for a whole prompt. A request whose client went away is withdrawn: its waiting sequences
+// leave the queue at once, its active ones are taken after the next step.
 #pragma once
 
 #include <atomic>
