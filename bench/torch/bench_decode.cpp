@@ -46,31 +46,46 @@ void sync(torch::Device device) {
 #endif
 }
 
-// Median ms of a denoise forward (4 query tokens, cache not advanced) after a prefix of `cached`.
-double ms_per_block_forward(Transformer& model, int64_t cached, int repeats) {
+// A KV cache holding `cached` random prompt tokens, prefilled in chunks so even large models fit.
+KVCache random_prefix_cache(Transformer& model, int64_t cached) {
   torch::NoGradGuard no_grad;
   auto device = model->lm_head->weight.device();
   const auto& config = model->config();
   KVCache cache;
   cache.reserve(cached + config.block_size, config, device, model->lm_head->weight.scalar_type());
   auto prefix = torch::randint(10, config.vocab_size, {cached}, torch::kLong).to(device);
-  // Prefill in chunks so even large models fit.
   for (int64_t done = 0; done < cached; done += 512) {
     int64_t n = std::min<int64_t>(512, cached - done);
     auto mask = attention_mask(config.attention, config.block_size, done, n, done + n, device);
     model->forward_cached(prefix.narrow(0, done, n), cache, mask, true);
   }
-  auto block = torch::randint(10, config.vocab_size, {config.block_size}, torch::kLong).to(device);
+  return cache;
+}
+
+// Median ms of a forward `run` returns the logits of (reading them forces the work to finish on
+// any device), after two warm-ups; 0 when `run` returns no logits.
+template <typename Forward>
+double median_forward_ms(torch::Device device, int repeats, Forward run) {
   std::vector<double> times;
   for (int i = 0; i < repeats + 2; ++i) {
     sync(device);
     auto t = Clock::now();
-    auto logits = model->forward_cached(block, cache, {}, false);
-    (void)logits.sum().item<float>();  // forces the work to finish on any device
+    torch::Tensor logits = run();
+    if (!logits.defined()) return 0;
+    (void)logits.sum().item<float>();
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
     if (i >= 2) times.push_back(ms);
   }
   return median(times);
+}
+
+// Median ms of a denoise forward (4 query tokens, cache not advanced) after a prefix of `cached`.
+double ms_per_block_forward(Transformer& model, int64_t cached, int repeats) {
+  torch::NoGradGuard no_grad;
+  auto device = model->lm_head->weight.device();
+  KVCache cache = random_prefix_cache(model, cached);
+  auto block = torch::randint(10, model->config().vocab_size, {model->config().block_size}, torch::kLong).to(device);
+  return median_forward_ms(device, repeats, [&] { return model->forward_cached(block, cache, {}, false); });
 }
 
 // Median ms of the pieces of one decoding step after a cached prefix of `cached` tokens: an AR
@@ -276,30 +291,13 @@ double ms_per_graphed_block_forward(Transformer& model, int64_t cached, int repe
   if (!graphs) return 0;
   torch::NoGradGuard no_grad;
   auto device = model->lm_head->weight.device();
-  const auto& config = model->config();
-  KVCache cache;
-  cache.reserve(cached + config.block_size, config, device, model->lm_head->weight.scalar_type());
-  auto prefix = torch::randint(10, config.vocab_size, {cached}, torch::kLong).to(device);
-  for (int64_t done = 0; done < cached; done += 512) {
-    int64_t n = std::min<int64_t>(512, cached - done);
-    auto mask = attention_mask(config.attention, config.block_size, done, n, done + n, device);
-    model->forward_cached(prefix.narrow(0, done, n), cache, mask, true);
-  }
+  KVCache cache = random_prefix_cache(model, cached);
   ForwardChunk chunk;
-  chunk.ids = torch::randint(10, config.vocab_size, {config.block_size}, torch::kLong).to(device);
+  chunk.ids = torch::randint(10, model->config().vocab_size, {model->config().block_size}, torch::kLong).to(device);
   chunk.cache = &cache;
-  std::vector<double> times;
-  for (int i = 0; i < repeats + 2; ++i) {
-    sync(device);
-    auto t = Clock::now();
-    auto logits = graphs->forward(chunk);
-    if (!logits.defined()) return 0;
-    (void)logits.sum().item<float>();
-    double ms = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-    if (i >= 2) times.push_back(ms);
-  }
+  double ms = median_forward_ms(device, repeats, [&] { return graphs->forward(chunk); });
   graphs->release(&cache);
-  return median(times);
+  return ms;
 }
 
 // The step rule on one block's logits of this model's vocabulary, on the host (logits copied
