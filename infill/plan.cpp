@@ -61,14 +61,29 @@ std::string shift_lines(std::string_view code, std::string_view remove, std::str
 }
 
 // A fill-in-the-middle plan for `span`: the SPM prompt, one decode option set per candidate.
+// Cross-file context goes right after BOS, before <[fim-suffix]>: the part of the prompt that
+// changes least while the user types, so the prompt cache keeps it.
+void add_context(const ModelView& model, const SourceDocument& doc, size_t cursor, ByteRange window,
+                 const ContextInputs& inputs, Plan& plan) {
+  plan.context = gather_context(model.tokenizer, inputs, doc, cursor, window);
+  if (plan.context.ids.empty()) return;
+  auto at = plan.prompt.begin() + (bos_id(model) ? 1 : 0);
+  plan.prompt.insert(at, plan.context.ids.begin(), plan.context.ids.end());
+}
+
 Plan plan_fim(const ModelView& model, const SourceDocument& doc, ByteRange span, int estimated_tokens, int candidates,
-              const InfillSettings& settings) {
+              const InfillSettings& settings, const ContextInputs* context) {
   std::string_view text = doc.text();
   Plan plan;
   plan.span = span;
   FimPrompt prompt = build_fim_prompt(model.tokenizer, text.substr(0, span.begin), text.substr(span.end),
                                       {settings.prefix_tokens, settings.suffix_tokens}, bos_id(model));
   plan.prompt = std::move(prompt.ids);
+  if (context) {
+    size_t window_begin = size_t(prompt.prefix_window.data() - text.data());
+    size_t window_end = span.end + prompt.suffix_window.size();
+    add_context(model, doc, span.begin, {window_begin, window_end}, *context, plan);
+  }
   MaskPlan mask{estimated_tokens, settings.max_new_tokens, static_cast<int>(model.config.block_size),
                 settings.threshold, settings.max_ms, settings.entropy_bound};
   for (int index = 0; index < std::max(1, candidates); ++index)
@@ -140,7 +155,7 @@ const char* mode_name(PlanMode mode) {
 }  // namespace
 
 Plan plan_inline(const ModelView& model, const SourceDocument& doc, size_t cursor, Trigger trigger,
-                 const InfillSettings& settings) {
+                 const InfillSettings& settings, const ContextInputs* context) {
   InlineSpan span = find_inline_span(doc, cursor, trigger == Trigger::Invoked);
   if (!span.declined_reason.empty()) {
     Plan plan;
@@ -150,7 +165,7 @@ Plan plan_inline(const ModelView& model, const SourceDocument& doc, size_t curso
     return plan;
   }
   int candidates = trigger == Trigger::Invoked ? std::max(1, settings.candidates_invoked) : 1;
-  Plan plan = plan_fim(model, doc, {cursor, cursor}, span.estimated_tokens, candidates, settings);
+  Plan plan = plan_fim(model, doc, {cursor, cursor}, span.estimated_tokens, candidates, settings, context);
   plan.mode = PlanMode::Inline;
   plan.rule = span.rule;
   if (span.shape == SpanShape::RestOfLine) keep_first_line(plan);
@@ -158,13 +173,14 @@ Plan plan_inline(const ModelView& model, const SourceDocument& doc, size_t curso
   return plan;
 }
 
-Plan plan_fill(const ModelView& model, const SourceDocument& doc, ByteRange selection, const InfillSettings& settings) {
+Plan plan_fill(const ModelView& model, const SourceDocument& doc, ByteRange selection, const InfillSettings& settings,
+               const ContextInputs* context) {
   std::string_view text = doc.text();
   ByteRange span = snap_to_token_boundaries(model.tokenizer, text, selection);
   std::string_view selected = text.substr(span.begin, span.size());
   // A diffusion model's natural fit: the selection's own length sizes the mask.
   int estimated = std::max<int>(4, static_cast<int>(model.tokenizer.encode(selected).size()));
-  Plan plan = plan_fim(model, doc, span, estimated, std::max(1, settings.candidates_invoked), settings);
+  Plan plan = plan_fim(model, doc, span, estimated, std::max(1, settings.candidates_invoked), settings, context);
   plan.mode = PlanMode::Fill;
   plan.rule = "selection";
   if (selected.find('\n') == std::string_view::npos) keep_first_line(plan);
@@ -174,7 +190,7 @@ Plan plan_fill(const ModelView& model, const SourceDocument& doc, ByteRange sele
 }
 
 Plan plan_edit(const ModelView& model, const SourceDocument& doc, ByteRange selection, const std::string& instruction,
-               const InfillSettings& settings) {
+               const InfillSettings& settings, const ContextInputs* context) {
   if (trim(instruction).empty()) throw std::invalid_argument("the edit instruction is empty");
   Plan plan;
   plan.mode = PlanMode::Edit;
@@ -196,6 +212,7 @@ Plan plan_edit(const ModelView& model, const SourceDocument& doc, ByteRange sele
   EditPrompt prompt =
       build_edit_prompt(model.tokenizer, model.tokenizer_config, shift_lines(code, plan.edit_indent, ""), instruction);
   plan.prompt = std::move(prompt.ids);
+  if (context) add_context(model, doc, span.begin, span, *context, plan);
   MaskPlan mask{prompt.code_tokens + prompt.code_tokens / 4 + 16, std::max(settings.max_edit_tokens, 16),
                 static_cast<int>(model.config.block_size), settings.threshold, settings.max_ms,
                 settings.entropy_bound};
@@ -237,6 +254,9 @@ std::string describe_plan(const Plan& plan, const Tokenizer& tokenizer) {
   out << "rule: " << plan.rule << "\n";
   out << "span: " << plan.span.begin << "-" << plan.span.end << "\n";
   out << "prompt tokens: " << plan.prompt.size() << "\n";
+  for (const ContextSnippet& snippet : plan.context.snippets)
+    out << "context: " << context_source_name(snippet.source) << " " << snippet.path << ":" << snippet.first_line + 1
+        << "-" << snippet.last_line + 1 << " (" << snippet.tokens << " tokens)\n";
   if (!plan.prompt.empty()) out << "prompt: " << tokenizer.decode(plan.prompt, /*skip_special_tokens=*/false) << "\n";
   for (size_t i = 0; i < plan.candidates.size(); ++i) {
     const DecodeOptions& o = plan.candidates[i];

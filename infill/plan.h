@@ -17,6 +17,7 @@
 #include "inference/engine.h"
 #include "inference/model_files.h"
 #include "infill/postprocess.h"
+#include "infill/prompt_context.h"
 #include "infill/source_document.h"
 #include "infill/text_diff.h"  // ByteEdit
 
@@ -64,14 +65,18 @@ struct Plan {
   // Post-processing of an edit: the code's common indentation is removed in the prompt and
   // restored on the answer.
   std::string edit_indent;
+  PromptContext context;                 // cross-file snippets at the prompt's start (may be empty)
 };
 
+// `context`: where cross-file context may come from (infill/prompt_context.h); null for none, and
+// then the prompt is exactly the file's window.
 Plan plan_inline(const ModelView& model, const SourceDocument& doc, size_t cursor, Trigger trigger,
-                 const InfillSettings& settings);
-Plan plan_fill(const ModelView& model, const SourceDocument& doc, ByteRange selection, const InfillSettings& settings);
+                 const InfillSettings& settings, const ContextInputs* context = nullptr);
+Plan plan_fill(const ModelView& model, const SourceDocument& doc, ByteRange selection, const InfillSettings& settings,
+               const ContextInputs* context = nullptr);
 // Throws std::invalid_argument when the instruction is empty.
 Plan plan_edit(const ModelView& model, const SourceDocument& doc, ByteRange selection, const std::string& instruction,
-               const InfillSettings& settings);
+               const InfillSettings& settings, const ContextInputs* context = nullptr);
 
 struct Candidate {
   std::string text;                // the span's new content after post-processing

@@ -16,6 +16,7 @@ std::string_view kind_name(QueryKind kind) {
     case QueryKind::Decline: return "decline";
     case QueryKind::Blocks: return "blocks";
     case QueryKind::Scopes: return "scopes";
+    case QueryKind::Tags: return "tags";
   }
   return "";
 }

@@ -4,6 +4,7 @@
 //   blocks.scm   @body     block-like bodies (empty ones make a completion multi-line)
 //                @call     argument lists (an unfinished one makes a completion multi-line)
 //   scopes.scm   @scope    statements, functions, classes (instruction-edit scopes)
+//   tags.scm     @definition, @name   definitions and their names (cross-file context)
 #pragma once
 
 #include <tree_sitter/api.h>
@@ -17,7 +18,7 @@
 
 namespace maskfill {
 
-enum class QueryKind { Decline, Blocks, Scopes };
+enum class QueryKind { Decline, Blocks, Scopes, Tags };
 
 // The compiled query, built once per (language, kind) and shared (TSQuery is read-only once
 // built). Throws std::runtime_error naming the file and offset if a query fails to compile.

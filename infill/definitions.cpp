@@ -1,0 +1,89 @@
+#include "infill/definitions.h"
+
+#include <tree_sitter/api.h>
+
+#include <algorithm>
+
+#include "infill/syntax_queries.h"
+#include "infill/text_lines.h"
+
+namespace maskfill {
+namespace {
+
+bool identifier_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool identifier_char(char c) { return identifier_start(c) || (c >= '0' && c <= '9'); }
+
+}  // namespace
+
+std::vector<Definition> find_definitions(const SourceDocument& doc, size_t max_definitions) {
+  std::vector<Definition> definitions;
+  if (!doc.tree() || !doc.language()) return definitions;
+  const TSQuery& query = syntax_query(*doc.language(), QueryKind::Tags);
+  TSQueryCursor* cursor = ts_query_cursor_new();
+  ts_query_cursor_exec(cursor, &query, ts_tree_root_node(doc.tree()));
+  std::string_view text = doc.text();
+  TSQueryMatch match;
+  while (definitions.size() < max_definitions && ts_query_cursor_next_match(cursor, &match)) {
+    Definition definition;
+    bool has_name = false, has_node = false;
+    for (uint16_t i = 0; i < match.capture_count; ++i) {
+      uint32_t length = 0;
+      const char* name = ts_query_capture_name_for_id(&query, match.captures[i].index, &length);
+      std::string_view capture(name, length);  // not in one expression: `length` is set by the call
+      TSNode node = match.captures[i].node;
+      if (capture == "name") {
+        definition.name = std::string(text.substr(ts_node_start_byte(node), ts_node_end_byte(node) - ts_node_start_byte(node)));
+        has_name = true;
+      } else if (capture == "definition") {
+        definition.begin = ts_node_start_byte(node);
+        definition.end = ts_node_end_byte(node);
+        definition.line = static_cast<int>(ts_node_start_point(node).row);
+        has_node = true;
+      }
+    }
+    if (has_name && has_node && !definition.name.empty()) definitions.push_back(std::move(definition));
+  }
+  ts_query_cursor_delete(cursor);
+  // Matches come in pattern order within a node; text order makes the result stable.
+  std::stable_sort(definitions.begin(), definitions.end(),
+                   [](const Definition& a, const Definition& b) { return a.begin < b.begin; });
+  return definitions;
+}
+
+std::string definition_head(std::string_view text, const Definition& definition, int max_lines, size_t max_bytes) {
+  size_t begin = line_start(text, std::min(definition.begin, text.size()));
+  size_t end = std::min(definition.end, text.size());
+  std::string_view indent = leading_whitespace(text.substr(begin, end - begin));
+  std::string head;
+  int lines = 0;
+  for (size_t at = begin; at < end && lines < max_lines; ++lines) {
+    size_t stop = line_end(text, at);
+    std::string_view line = text.substr(at, std::min(stop, end) - at);
+    if (line.starts_with(indent)) line.remove_prefix(indent.size());
+    if (!head.empty() && head.size() + line.size() + 1 > max_bytes) break;
+    head.append(line.substr(0, max_bytes)).push_back('\n');
+    at = stop + 1;
+  }
+  return head;
+}
+
+std::vector<std::string_view> identifiers_in(std::string_view text, size_t min_length) {
+  std::vector<std::string_view> words;
+  for (size_t i = 0; i < text.size();) {
+    if (!identifier_start(text[i]) || (i > 0 && identifier_char(text[i - 1]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && identifier_char(text[j])) ++j;
+    if (j - i >= min_length) words.push_back(text.substr(i, j - i));
+    i = j;
+  }
+  return words;
+}
+
+std::string_view line_comment(const LanguageInfo* language) {
+  return language && language->name == "python" ? "#" : "//";
+}
+
+}  // namespace maskfill
