@@ -16,6 +16,7 @@
 
 #include "common/command.h"
 #include "common/read_file.h"
+#include "bench/bench_stats.h"
 #include "infill/plan.h"
 #include "lsp-server/transport.h"
 
@@ -58,12 +59,6 @@ std::vector<Cursor> cursors_in(const fs::path& samples, int limit) {
     }
   }
   return cursors;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, size_t(p * double(v.size())))];
 }
 
 // An in-process server whose answers are collected by id.

@@ -13,6 +13,7 @@
 #include <random>
 #include <spdlog/spdlog.h>
 
+#include "bench/bench_stats.h"
 #include "common/command.h"
 #include "lsp-server/framing.h"
 #include "lsp-server/server.h"
@@ -38,11 +39,6 @@ std::string generate_python(int lines) {
     line += 8;
   }
   return text;
-}
-
-double percentile(std::vector<double> values, double p) {
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, static_cast<size_t>(p * values.size()))];
 }
 
 json change_message(const std::string& uri, int version, uint32_t line, uint32_t character, uint32_t end_character,

@@ -245,6 +245,7 @@ class Gatherer {
     return *others_;
   }
   const std::vector<Definition>& definitions_of(const OpenDocument* open) {
+    if (open->definitions) return *open->definitions;
     auto it = definitions_.find(open);
     if (it == definitions_.end()) it = definitions_.emplace(open, find_definitions(*open->doc)).first;
     return it->second;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/byte_range.h"
+#include "infill/definitions.h"
 #include "infill/recent_edits.h"
 #include "infill/source_document.h"
 
@@ -32,6 +33,8 @@ struct ContextSettings {
 struct OpenDocument {
   std::string path;  // or URI: compared with ContextInputs::path, shown relative to `display_root`
   std::shared_ptr<const SourceDocument> doc;
+  // find_definitions(*doc), when the caller keeps it per version (else computed per request).
+  std::shared_ptr<const std::vector<Definition>> definitions;
 };
 
 // What a plan may draw context from. Cheap to build per request: snapshots and a pointer.
