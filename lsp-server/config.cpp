@@ -43,6 +43,12 @@ const std::map<std::string, Binding>& bindings() {
           else config.infill.threshold = value.get<double>();
         },
         [](const Config& config) { return config.infill.threshold ? json(*config.infill.threshold) : json(); }}},
+      {"context.maxTokens", field<int>([](Config& c) -> int& { return c.context.max_tokens; })},
+      {"context.openDocuments", field<bool>([](Config& c) -> bool& { return c.context.open_documents; })},
+      {"context.recentEdits", field<bool>([](Config& c) -> bool& { return c.context.recent_edits; })},
+      {"context.definitions", field<bool>([](Config& c) -> bool& { return c.context.definitions; })},
+      {"context.sameFile", field<bool>([](Config& c) -> bool& { return c.context.same_file; })},
+      {"context.workspaceIndex", field<bool>([](Config& c) -> bool& { return c.workspace_index; })},
       {"inlineCompletion.enabled", field<bool>([](Config& c) -> bool& { return c.inline_completion.enabled; })},
       {"inlineCompletion.debounceMs", field<int>([](Config& c) -> int& { return c.inline_completion.debounce_ms; })},
       {"backend.url", field<std::string>([](Config& c) -> std::string& { return c.backend.url; })},

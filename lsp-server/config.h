@@ -20,6 +20,8 @@ struct Config {
   std::string model_path;  // empty: default_model_dir()
   DeviceOptions device;
   InfillSettings infill;
+  ContextSettings context;     // cross-file context in prompts (infill/prompt_context.h)
+  bool workspace_index = true; // index the workspace folders' definitions (read at `initialized`)
   struct InlineCompletion {
     bool enabled = true;   // false: automatic requests get no items (Invoked still works)
     int debounce_ms = 150; // wait before running the model for an automatic request

@@ -96,6 +96,13 @@ std::optional<int> DocumentStore::version(const std::string& uri) const {
   return found->second->version;
 }
 
+std::vector<std::pair<std::string, int>> DocumentStore::versions() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<std::string, int>> out;
+  for (const auto& [uri, document] : documents_) out.emplace_back(uri, document->version);
+  return out;
+}
+
 size_t DocumentStore::size() const {
   std::lock_guard lock(mutex_);
   return documents_.size();

@@ -47,6 +47,7 @@ class DocumentStore {
   // A copy the worker may keep while the client goes on editing (null if not open).
   std::shared_ptr<const Document> snapshot(const std::string& uri) const;
   std::optional<int> version(const std::string& uri) const;
+  std::vector<std::pair<std::string, int>> versions() const;  // (uri, version) of every open document
   size_t size() const;
 
  private:

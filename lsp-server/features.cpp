@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 
+#include "inference/tokenizer.h"
 #include "infill/plan.h"
 #include "lsp-server/model_host.h"
 #include "lsp-server/protocol_schema.h"
@@ -26,12 +27,20 @@ constexpr const char* kReloadCommand = "maskfill.reload";
 constexpr int kCodeActionInvoked = 1;
 
 bool client_supports_document_changes(const json& capabilities) {
-  const json* node = &capabilities;
-  for (const char* key : {"workspace", "workspaceEdit", "documentChanges"}) {
-    if (!node->is_object() || !node->contains(key)) return false;
-    node = &(*node)[key];
-  }
-  return node->is_boolean() && node->get<bool>();
+  return client_can(capabilities, {"workspace", "workspaceEdit", "documentChanges"});
+}
+
+// Asks the client to report source files created, changed or deleted on disk, so the workspace
+// index follows edits made outside the editor (git checkout, a formatter, another tool).
+void watch_source_files(Server& server) {
+  if (!client_can(server.client_capabilities(), {"workspace", "didChangeWatchedFiles", "dynamicRegistration"})) return;
+  json watcher = {{"globPattern", "**/*.{py,js,mjs,cjs,jsx,ts,tsx,c,h,cc,cpp,cxx,hh,hpp,hxx,go,rs,java}"}};
+  server.send_request("client/registerCapability",
+                      {{"registrations", {{{"id", "maskfill-watched-files"}, {"method", "workspace/didChangeWatchedFiles"},
+                                           {"registerOptions", {{"watchers", {watcher}}}}}}}},
+                      [](const json&, const auto& error) {
+                        if (error) spdlog::info("file watching refused by the client: {}", error->dump());
+                      });
 }
 
 std::shared_ptr<const Document> snapshot_of(Server& server, const std::string& uri) {
@@ -71,10 +80,27 @@ struct Features {
 
   CancelCheck cancel_check(const CancelToken& token) { return [token] { return token.cancelled(); }; }
 
+  // Cross-file context for a plan of `doc`: the project's sources under the configured budget.
+  ContextInputs context_for(const Document& doc) {
+    return server.project().inputs_for(doc, server.documents(), server.config().context);
+  }
+
+  // The context went into the prompt: counted for the status tooltip, the prompt logged at trace.
+  void report_context(const Plan& plan, const Tokenizer& tokenizer) {
+    host.note_context(plan.context.snippets.size(), plan.context.ids.size());
+    for (const ContextSnippet& snippet : plan.context.snippets)
+      spdlog::debug("context: {} {}:{}-{} ({} tokens)", context_source_name(snippet.source), snippet.path,
+                    snippet.first_line + 1, snippet.last_line + 1, snippet.tokens);
+    if (spdlog::should_log(spdlog::level::trace))
+      spdlog::trace("prompt ({} tokens):\n{}", plan.prompt.size(), tokenizer.decode(plan.prompt, false));
+  }
+
   json inline_completion(const Document& doc, size_t cursor, Trigger trigger, const CancelToken& token) {
     Engine& engine = host.engine();
     auto guard = host.busy();
-    Plan plan = plan_inline(ModelView::of(engine), doc.source, cursor, trigger, server.config().infill);
+    ContextInputs context = context_for(doc);
+    Plan plan = plan_inline(ModelView::of(engine), doc.source, cursor, trigger, server.config().infill, &context);
+    report_context(plan, engine.tokenizer());
     CompletionOutcome outcome = execute_plan(engine, doc.source, plan, cancel_check(token));
     if (outcome.cancelled) throw LspError(ErrorCode::RequestCancelled, "request cancelled");
     json items = json::array();
@@ -95,8 +121,10 @@ struct Features {
     Engine& engine = host.engine();
     auto guard = host.busy();
     const InfillSettings& settings = server.config().infill;
-    Plan plan = instruction ? plan_edit(ModelView::of(engine), doc.source, range, *instruction, settings)
-                            : plan_fill(ModelView::of(engine), doc.source, range, settings);
+    ContextInputs context = context_for(doc);
+    Plan plan = instruction ? plan_edit(ModelView::of(engine), doc.source, range, *instruction, settings, &context)
+                            : plan_fill(ModelView::of(engine), doc.source, range, settings, &context);
+    report_context(plan, engine.tokenizer());
     CompletionOutcome outcome = execute_plan(engine, doc.source, plan, cancel_check(token));
     const Candidate& best = best_candidate(outcome);
     return {{"edits", text_edits(doc, best.edits, server.encoding())}, {"version", doc.version}};
@@ -182,6 +210,8 @@ void register_features(Server& server) {
 
   server.on_notification("initialized", [&server, features](const json&) {
     spdlog::info("client initialized");
+    server.project().set_index_enabled(server.config().workspace_index);
+    if (!server.project().folders().empty()) watch_source_files(server);
     // Inline completion is advertised statically only to clients that cannot register it
     // dynamically; the others get it once the model is ready (see ModelHost).
     // Start loading now, so the first completion does not wait for it.
@@ -194,6 +224,7 @@ void register_features(Server& server) {
     });
   });
   server.on_config_change([&server, features](const Config& before, const Config& after) {
+    if (before.workspace_index != after.workspace_index) server.project().set_index_enabled(after.workspace_index);
     if (before.same_model(after)) return;
     server.post_to_worker([features](const CancelToken&) {
       features->host.unload();

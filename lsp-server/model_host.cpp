@@ -17,15 +17,6 @@ namespace maskfill::lsp {
 namespace {
 namespace fs = std::filesystem;
 
-bool client_can(const json& capabilities, std::initializer_list<const char*> path) {
-  const json* node = &capabilities;
-  for (const char* key : path) {
-    if (!node->is_object() || !node->contains(key)) return false;
-    node = &(*node)[key];
-  }
-  return node->is_boolean() && node->get<bool>();
-}
-
 std::string model_dir_of(const std::string& configured) { return configured.empty() ? default_model_dir() : configured; }
 
 // What changes when someone fixes a model directory: the entries, their sizes and times.
@@ -75,7 +66,8 @@ bool ModelHost::static_inline_completion() const {
 
 json ModelHost::status() const {
   std::lock_guard lock(mutex_);
-  json out = {{"state", state_}, {"accepted", accepted_.load()}};
+  json out = {{"state", state_}, {"accepted", accepted_.load()},
+              {"context", {{"snippets", context_snippets_.load()}, {"tokens", context_tokens_.load()}}}};
   if (!message_.empty()) out["message"] = message_;
   if (!model_.empty()) out["model"] = model_;
   return out;

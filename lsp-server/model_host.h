@@ -43,6 +43,11 @@ class ModelHost {
 
   nlohmann::json status() const;
   void count_acceptance() { ++accepted_; }
+  // The cross-file context of the latest prompt (shown in the editors' status tooltip).
+  void note_context(size_t snippets, size_t tokens) {
+    context_snippets_ = snippets;
+    context_tokens_ = tokens;
+  }
 
   // Whether inline completion is advertised statically (client lacks dynamic registration).
   bool static_inline_completion() const;
@@ -72,6 +77,7 @@ class ModelHost {
   mutable std::mutex mutex_;
   std::string state_ = "loading", message_, model_;
   std::atomic<int> accepted_{0};
+  std::atomic<size_t> context_snippets_{0}, context_tokens_{0};
   bool registered_ = false;
   // Remote backend (worker thread): the last request's failure, and when connecting last failed
   // (a failed connection is retried on the next request after kBackendRetryMs).

@@ -280,11 +280,21 @@ void Server::register_lifecycle() {
   });
 }
 
+bool client_can(const json& capabilities, std::initializer_list<const char*> path) {
+  const json* node = &capabilities;
+  for (const char* key : path) {
+    if (!node->is_object() || !node->contains(key)) return false;
+    node = &(*node)[key];
+  }
+  return node->is_boolean() && node->get<bool>();
+}
+
 json Server::initialize(const json& params) {
   if (!params.is_object()) throw std::invalid_argument("initialize params must be an object");
   auto capabilities_field = read_params(params).get("capabilities");
   client_capabilities_ = capabilities_field ? capabilities_field->require_object().json() : json::object();
   encoding_ = negotiate_encoding(client_capabilities_);
+  project_.set_workspace(params);
   state_ = State::Running;
   if (params.contains("initializationOptions"))
     apply_configuration(params["initializationOptions"], "initializationOptions");

@@ -22,6 +22,7 @@
 #include "lsp-server/document_store.h"
 #include "lsp-server/jsonrpc.h"
 #include "lsp-server/positions.h"
+#include "lsp-server/project_context.h"
 #include "lsp-server/scheduler.h"
 
 namespace maskfill::lsp {
@@ -39,6 +40,9 @@ struct ServerOptions {
 // Typed access to a message's params. A JsonFieldError thrown through it becomes -32602 (or an
 // error message for a notification) reading "METHOD params: field 'a.b' must be ..., got ...".
 inline JsonField read_params(const json& params) { return JsonField(params, "params"); }
+
+// Whether the client capability at `path` (e.g. {"window", "workDoneProgress"}) is true.
+bool client_can(const json& capabilities, std::initializer_list<const char*> path);
 
 class Server {
  public:
@@ -91,6 +95,7 @@ class Server {
   void post_to_worker(std::function<void(const CancelToken&)> work);
 
   DocumentStore& documents() { return documents_; }
+  ProjectContext& project() { return project_; }
   PositionEncoding encoding() const { return encoding_; }
   Config config() const;
   const ServerOptions& options() const { return options_; }
@@ -134,6 +139,7 @@ class Server {
   std::map<std::string, ResponseCallback> outgoing_;
 
   DocumentStore documents_;
+  ProjectContext project_;
   std::vector<std::function<void()>> stop_hooks_;
   Scheduler scheduler_;  // last: its worker stops before the members it uses go away
 };

@@ -28,6 +28,22 @@ void did_change(Server& server, const json& params) {
   if (previous && version <= *previous)
     spdlog::warn("{}: version {} does not increase on {}; applied anyway", uri, version, *previous);
   server.documents().change(uri, version, changes, server.encoding());
+  // The edit joins the recent-edits context (at the first change's line; a full replacement
+  // is a reload, not an edit).
+  if (!changes.empty() && changes.front().start)
+    if (auto after = server.documents().snapshot(uri))
+      server.project().record_edit(*after, int(changes.front().start->line));
+}
+
+// Files created, changed or deleted on disk (the client's watcher): the workspace index follows.
+void did_change_watched_files(Server& server, const json& params) {
+  constexpr int64_t kDeleted = 3;
+  for (const JsonField& change : read_params(params).at("changes").items()) {
+    std::string uri = change.at("uri").string();
+    bool deleted = change.at("type").integer(1, 3) == kDeleted;
+    // Re-reading and parsing a file is worker work, not the I/O thread's.
+    server.post_to_worker([&server, uri, deleted](const CancelToken&) { server.project().file_changed(uri, deleted); });
+  }
 }
 
 }  // namespace
@@ -39,9 +55,13 @@ void register_text_sync(Server& server) {
     std::string uri = text_document_uri(params);
     if (!server.documents().close(uri)) spdlog::warn("didClose of a document that is not open: {}", uri);
   });
-  server.on_notification("textDocument/didSave", [](const json& params) {
-    spdlog::debug("saved {}", text_document_uri(params));
+  server.on_notification("textDocument/didSave", [&server](const json& params) {
+    std::string uri = text_document_uri(params);
+    spdlog::debug("saved {}", uri);
+    server.post_to_worker([&server, uri](const CancelToken&) { server.project().saved(uri); });
   });
+  server.on_notification("workspace/didChangeWatchedFiles",
+                         [&server](const json& params) { did_change_watched_files(server, params); });
 }
 
 }  // namespace maskfill::lsp

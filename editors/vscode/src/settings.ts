@@ -12,6 +12,8 @@ export interface MaskfillSettings {
   previewInstructionEdits: boolean; // client-only: diff preview before an instruction edit lands
   backendUrl: string; // a shared model server (`maskfill serve`); empty: the model runs locally
   backendApiKeyFile: string;
+  contextMaxTokens: number; // cross-file context budget in tokens; 0: none
+  contextWorkspaceIndex: boolean;
 }
 
 // What the server reads from `initialize` and `workspace/didChangeConfiguration` (server settings
@@ -22,6 +24,7 @@ export interface InitializationOptions {
   dtype: string;
   inlineCompletion: { enabled: boolean; debounceMs: number };
   backend: { url: string; apiKeyFile: string };
+  context: { maxTokens: number; workspaceIndex: boolean };
 }
 
 export const DEFAULT_SETTINGS: MaskfillSettings = {
@@ -34,11 +37,14 @@ export const DEFAULT_SETTINGS: MaskfillSettings = {
   previewInstructionEdits: true,
   backendUrl: '',
   backendApiKeyFile: '',
+  contextMaxTokens: 1024,
+  contextWorkspaceIndex: true,
 };
 
 const DEVICE = /^(auto|cpu|cuda(:[0-9]+)?)$/;
 
 const MAX_DEBOUNCE_MS = 5000;
+const MAX_CONTEXT_TOKENS = 8192;
 
 // `get(key)` is WorkspaceConfiguration.get for the "maskfill" section (or a fake in tests).
 export function readSettings(get: (key: string) => unknown): MaskfillSettings {
@@ -59,7 +65,17 @@ export function readSettings(get: (key: string) => unknown): MaskfillSettings {
     previewInstructionEdits: typeof preview === 'boolean' ? preview : DEFAULT_SETTINGS.previewInstructionEdits,
     backendUrl: text('backend.url', ''),
     backendApiKeyFile: text('backend.apiKeyFile', ''),
+    contextMaxTokens: clampInteger(get('context.maxTokens'), 0, MAX_CONTEXT_TOKENS, DEFAULT_SETTINGS.contextMaxTokens),
+    contextWorkspaceIndex:
+      typeof get('context.workspaceIndex') === 'boolean'
+        ? (get('context.workspaceIndex') as boolean)
+        : DEFAULT_SETTINGS.contextWorkspaceIndex,
   };
+}
+
+function clampInteger(value: unknown, min: number, max: number, fallback: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return fallback;
+  return Math.min(max, Math.max(min, Math.round(value)));
 }
 
 // A hand-edited settings.json can hold anything; the server gets a sane integer.
@@ -75,6 +91,7 @@ export function toInitializationOptions(settings: MaskfillSettings): Initializat
     inlineCompletion: { enabled: settings.inlineCompletionEnabled, debounceMs: settings.debounceMs },
     // Always sent, so that clearing the URL switches the server back to the local model.
     backend: { url: settings.backendUrl, apiKeyFile: settings.backendApiKeyFile },
+    context: { maxTokens: settings.contextMaxTokens, workspaceIndex: settings.contextWorkspaceIndex },
   };
   // Empty means "server default" (bundled model or MASKFILL_MODEL_DIR), so leave it out.
   if (settings.modelPath) options.modelPath = settings.modelPath;

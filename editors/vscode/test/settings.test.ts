@@ -10,6 +10,7 @@ test('defaults when nothing is set: maskfill on PATH, server-default model', () 
   assert.deepEqual(serverCommand(settings), { command: 'maskfill', args: ['lsp'] });
   assert.deepEqual(toInitializationOptions(settings), {
     device: 'auto', dtype: 'auto', inlineCompletion: { enabled: true, debounceMs: 150 }, backend: { url: '', apiKeyFile: '' },
+    context: { maxTokens: 1024, workspaceIndex: true },
   });
 });
 
@@ -18,11 +19,13 @@ test('every setting reaches initializationOptions', () => {
     serverPath: ' /opt/maskfill/bin/maskfill ', modelPath: '/models/sdc-8b', device: 'cuda:1', dtype: 'bfloat16',
     'inlineCompletion.enabled': false, 'inlineCompletion.debounceMs': 80,
     'backend.url': ' http://gpu-box:8080 ', 'backend.apiKeyFile': '/home/me/.maskfill-key',
+    'context.maxTokens': 512, 'context.workspaceIndex': false,
   }));
   assert.deepEqual(serverCommand(settings), { command: '/opt/maskfill/bin/maskfill', args: ['lsp'] });
   assert.deepEqual(toInitializationOptions(settings), {
     modelPath: '/models/sdc-8b', device: 'cuda:1', dtype: 'bfloat16', inlineCompletion: { enabled: false, debounceMs: 80 },
     backend: { url: 'http://gpu-box:8080', apiKeyFile: '/home/me/.maskfill-key' },
+    context: { maxTokens: 512, workspaceIndex: false },
   });
 });
 
@@ -36,6 +39,9 @@ test('bad values fall back or are clamped', () => {
   assert.equal(clampDebounce(12.6), 13);
   assert.equal(clampDebounce(Number.NaN), 150);
   assert.equal(clampDebounce('100'), 150);
+  assert.equal(readSettings(fromMap({ 'context.maxTokens': 1e9 })).contextMaxTokens, 8192);
+  assert.equal(readSettings(fromMap({ 'context.maxTokens': -1 })).contextMaxTokens, 0);
+  assert.equal(readSettings(fromMap({ 'context.workspaceIndex': 'no' })).contextWorkspaceIndex, true);
 });
 
 test('only a new server binary restarts the server; other changes are pushed to it', () => {
@@ -48,6 +54,7 @@ test('only a new server binary restarts the server; other changes are pushed to 
   assert.deepEqual(serverSettingsChange(a, { ...a, debounceMs: 40 }), {
     maskfill: {
       modelPath: '', device: 'auto', dtype: 'auto', inlineCompletion: { enabled: true, debounceMs: 40 }, backend: { url: '', apiKeyFile: '' },
+      context: { maxTokens: 1024, workspaceIndex: true },
     },
   });
   assert.deepEqual(serverSettingsChange(a, { ...a, backendUrl: 'http://gpu-box:8080' })?.maskfill.backend,

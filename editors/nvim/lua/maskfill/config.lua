@@ -11,6 +11,10 @@ M.defaults = {
     url = '', -- e.g. 'http://gpu-box:8080'; '' runs the model locally
     api_key_file = '', -- '' uses $MASKFILL_API_KEY of the server process, if set
   },
+  context = { -- cross-file context in prompts
+    max_tokens = 1024, -- 0: the prompt is the file's window only
+    workspace_index = true, -- index the workspace's definitions in the background
+  },
   filetypes = { 'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'c', 'cpp', 'go', 'rust', 'java' },
   inline_completion = {
     enabled = true,
@@ -41,7 +45,10 @@ function M.setup(opts)
     backend_url = { merged.backend.url, 'string' },
     backend_api_key_file = { merged.backend.api_key_file, 'string' },
     debounce_ms = { merged.inline_completion.debounce_ms, 'number' },
+    context_max_tokens = { merged.context.max_tokens, 'number' },
+    context_workspace_index = { merged.context.workspace_index, 'boolean' },
   })
+  merged.context.max_tokens = math.min(8192, math.max(0, math.floor(merged.context.max_tokens)))
   merged.inline_completion.debounce_ms = math.max(0, math.floor(merged.inline_completion.debounce_ms))
   M.options = merged
   return merged
@@ -61,6 +68,7 @@ function M.init_options()
     dtype = o.dtype,
     inlineCompletion = { enabled = o.inline_completion.enabled, debounceMs = 0 },
     backend = { url = o.backend.url, apiKeyFile = o.backend.api_key_file },
+    context = { maxTokens = o.context.max_tokens, workspaceIndex = o.context.workspace_index },
   }
 end
 
