@@ -14,6 +14,7 @@ node lsp_sync.test.js
 if [[ -e "$MASKFILL_BUILD_DIR/libmaskfill_torch.so" ]]; then
   node features.test.js
   node eval_equals_editor.test.js
+  node context.test.js  # cross-file context: workspace index, watched files, hostile trees
 else
   echo "e2e-lsp: no torch plugin in $MASKFILL_BUILD_DIR: editing features are tested by the main build" >&2
 fi
