@@ -99,8 +99,9 @@ class Registry {
 
 class Connection final : public HttpResponder {
  public:
-  Connection(tcp::socket& socket, Registry& registry, Registry::Entry* entry, int timeout_ms, bool keep_alive)
-      : socket_(socket), registry_(registry), entry_(entry), timeout_(timeout_ms), keep_alive_(keep_alive) {}
+  Connection(tcp::socket& socket, Registry& registry, Registry::Entry* entry, int timeout_ms, bool keep_alive,
+             bool interim_ok = false)
+      : socket_(socket), registry_(registry), entry_(entry), timeout_(timeout_ms), keep_alive_(keep_alive), interim_ok_(interim_ok) {}
 
   void send(int status, const std::string& content_type, const std::string& body) override {
     if (answered_) return;
@@ -160,11 +161,35 @@ class Connection final : public HttpResponder {
     streaming_ = false;
   }
 
+  // The peer's FIN alone does not say it is gone: a client may half-close (shutdown(SHUT_WR))
+  // after its request and still read the answer. So the first FIN is answered with a probe the
+  // client ignores; a peer that closed its socket answers the probe with a reset, which the next
+  // call sees (POLLERR / POLLHUP), while a half-closed one reads on and is served.
   bool client_gone() override {
     if (broken_) return true;
     pollfd p{socket_.native_handle(), POLLIN | POLLRDHUP, 0};
-    if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) broken_ = true;
+    if (::poll(&p, 1, 0) <= 0) return false;
+    if (p.revents & (POLLHUP | POLLERR))
+      broken_ = true;
+    else if ((p.revents & POLLRDHUP) && !probed_)
+      probe();
     return broken_;
+  }
+
+  // An SSE comment inside a stream; before the answer, an interim 100 Continue, which HTTP/1.1
+  // clients must accept at any time. HTTP/1.0 has no interim answers: its FIN means gone.
+  void probe() {
+    probed_ = true;
+    beast::error_code ec;
+    arm();
+    if (streaming_)
+      asio::write(socket_, http::make_chunk(asio::buffer(std::string_view(":\n\n"))), ec);
+    else if (!answered_ && interim_ok_)
+      asio::write(socket_, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), ec);
+    else
+      ec = asio::error::eof;
+    disarm();
+    if (ec) broken_ = true;
   }
 
   bool answered() const { return answered_; }
@@ -181,7 +206,8 @@ class Connection final : public HttpResponder {
   Registry::Entry* entry_;
   std::chrono::milliseconds timeout_;
   bool keep_alive_;
-  bool answered_ = false, broken_ = false, streaming_ = false;
+  bool interim_ok_;  // HTTP/1.1: a 100 Continue may precede the answer
+  bool answered_ = false, broken_ = false, streaming_ = false, probed_ = false;
   int status_ = 0;
 };
 
@@ -282,7 +308,7 @@ struct HttpServer::Impl {
       }
       http::request<http::string_body> request = parser.release();
       bool keep_alive = request.keep_alive() && !stopping;
-      Connection connection(socket, registry, entry, options.idle_timeout_ms, keep_alive);
+      Connection connection(socket, registry, entry, options.idle_timeout_ms, keep_alive, request.version() >= 11);
       if (!authorized(request)) {
         reject("unauthorized", std::string(request.target()));
         connection.send(401, "application/json",
@@ -294,7 +320,8 @@ struct HttpServer::Impl {
         } catch (const std::exception& e) {
           spdlog::error("serve: {} {}: {}", r.method, r.target, e.what());
         }
-        if (!connection.answered())
+        // A handler that left without answering saw its client go; else it is a bug.
+        if (!connection.answered() && !connection.client_gone())
           connection.send(500, "application/json", json_error("internal error", "server_error"));
         else if (connection.streaming())
           connection.end_events();

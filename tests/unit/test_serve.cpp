@@ -5,6 +5,12 @@
 // stream's stop strings and hold-back.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -43,12 +49,11 @@ class FakeEngine : public maskfill::testing::ScriptedFakeEngine {
 
 // `maskfill serve` on a free loopback port in this process.
 struct Server {
-  explicit Server(Engine& engine, std::optional<std::string> key = std::nullopt) {
+  explicit Server(Engine& engine, std::optional<std::string> key = std::nullopt, serve::HttpOptions http = {}) {
     serve::ServiceOptions options;
     options.model_dir = bundled_model_dir();
     options.api.model_id = "maskfill-tiny";
     service = std::make_unique<serve::Service>(engine, options);
-    serve::HttpOptions http;
     http.port = 0;
     http.api_key = key;
     server = std::make_unique<serve::HttpServer>(http, [this](const serve::HttpRequest& r, serve::HttpResponder& w) { service->handle(r, w); });
@@ -61,11 +66,68 @@ struct Server {
     thread.join();
     service->stop();
   }
+  int port() const { return server->port(); }
   std::unique_ptr<serve::Service> service;
   std::unique_ptr<serve::HttpServer> server;
   std::string url;
   std::thread thread;
 };
+
+// A loopback client on a raw socket, for what HTTP client libraries never do: half-close, send
+// a header and stop, lie about the body's length.
+class RawClient {
+ public:
+  explicit RawClient(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(uint16_t(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  }
+  ~RawClient() { close(); }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+  void send(const std::string& bytes) { REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size())); }
+  void half_close() { ::shutdown(fd_, SHUT_WR); }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  // Everything the server sends until it closes the connection or `limit` passes.
+  std::string read_until_closed(std::chrono::milliseconds limit = 10s) {
+    std::string out;
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      pollfd p{fd_, POLLIN, 50};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      char buffer[4096];
+      ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (n <= 0) {
+        closed_ = true;
+        break;
+      }
+      out.append(buffer, size_t(n));
+    }
+    return out;
+  }
+  bool closed_by_server() const { return closed_; }
+
+ private:
+  int fd_;
+  bool closed_ = false;
+};
+
+// The final answer's status line, past any interim (1xx) answers.
+std::string final_status(std::string reply) {
+  while (reply.rfind("HTTP/1.1 1", 0) == 0 && reply.find("\r\n\r\n") != std::string::npos)
+    reply = reply.substr(reply.find("\r\n\r\n") + 4);
+  return reply.substr(0, reply.find("\r\n"));
+}
+
+std::string post(const std::string& path, const std::string& body, const std::string& headers = "") {
+  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + headers +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
 
 DecodeOptions options_with(uint64_t seed, int gen = 16) {
   DecodeOptions o;
@@ -214,4 +276,37 @@ TEST_CASE("text stream: stop strings across tokens, hold-back while a stop may s
     CHECK(stream.tokens().size() == 3);
     CHECK(sent == tokenizer.decode({all.begin(), all.begin() + 3}));
   }
+}
+
+TEST_CASE("serve: a client that half-closes after its request still gets the whole answer", "[serve]") {
+  FakeEngine engine(/*step_ms=*/40);  // 4 blocks: the FIN arrives while the request decodes
+  Server server(engine);
+  SECTION("whole answer") {
+    RawClient client(server.port());
+    client.send(post("/v1/completions", R"({"prompt": "a = 1\n", "max_tokens": 16})"));
+    client.half_close();
+    std::string reply = client.read_until_closed();
+    CHECK(final_status(reply) == "HTTP/1.1 200 OK");
+    CHECK(reply.find("\"text\":\"x = 0 + ") != std::string::npos);
+  }
+  SECTION("streamed answer") {
+    RawClient client(server.port());
+    client.send(post("/v1/completions", R"({"prompt": "a = 1\n", "max_tokens": 16, "stream": true})"));
+    client.half_close();
+    std::string reply = client.read_until_closed();
+    CHECK(final_status(reply) == "HTTP/1.1 200 OK");
+    CHECK(reply.find("data: [DONE]") != std::string::npos);
+  }
+  CHECK(engine.cancelled == 0);
+}
+
+TEST_CASE("serve: a client that closes its socket is still cancelled", "[serve]") {
+  FakeEngine engine(/*step_ms=*/20);  // 64 tokens: 16 steps of 20 ms
+  Server server(engine);
+  RawClient client(server.port());
+  client.send(post("/v1/completions", R"({"prompt": "a = 1\n", "max_tokens": 64})"));
+  std::this_thread::sleep_for(60ms);
+  client.close();
+  for (int i = 0; i < 300 && engine.cancelled == 0; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(engine.cancelled == 1);
 }
