@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -34,6 +36,7 @@ struct ServeFlags {
   std::string model, device = "auto", dtype = "auto", model_id;
   int threads = 0;
   int max_batch = 16, max_queue = 256, max_connections = 64, idle_timeout_ms = 30000, prompt_cache_mb = -1, max_n = 16;
+  double drain_seconds = 10;
   size_t max_body = 4 << 20;
   std::string threshold = "default";
   bool log_prompts = false;
@@ -79,6 +82,9 @@ int run_serve(int argc, char** argv) {
   app.add_option("--max-body", f.max_body, "largest request body in bytes; larger get 413")->check(CLI::Range(size_t(1024), size_t(1) << 30));
   app.add_option("--max-n", f.max_n, "largest n (choices per request)")->check(CLI::Range(1, 256));
   app.add_option("--idle-timeout-ms", f.idle_timeout_ms, "close a connection idle (or sending a request) this long")->check(CLI::Range(100, 3600000));
+  app.add_option("--drain-seconds", f.drain_seconds,
+                 "on SIGTERM/SIGINT, let requests in flight finish for at most this long (a second signal stops at once)")
+      ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--threshold", f.threshold, "default parallel-commit threshold in (0,1], or 'none' for one token per step (requests may override)");
   app.add_option("--prompt-cache-mb", f.prompt_cache_mb, "prompt cache size (default: the engine's)")->check(CLI::Range(0, 1 << 20));
   app.add_flag("--log-prompts", f.log_prompts, "log request bodies (prompts are not logged otherwise)");
@@ -154,13 +160,26 @@ int run_serve(int argc, char** argv) {
                       std::to_string(server.port());
   std::fprintf(stderr, "maskfill serve: listening on %s (model %s: %s, max batch %d%s)\n", where.c_str(),
                api.model_id.c_str(), engine->description().c_str(), f.max_batch, http.api_key ? ", API key required" : "");
+  // The first signal drains (no new requests; those in flight finish within --drain-seconds),
+  // a second one stops at once.
+  std::atomic<bool> finished{false};
   std::thread signal_thread([&] {
-    int received = 0;
-    sigwait(&signals, &received);
-    spdlog::info("serve: signal {}: stopping", received);
-    server.stop();
+    for (int count = 0; !finished; ++count) {
+      int received = 0;
+      sigwait(&signals, &received);
+      if (finished) return;
+      if (count == 0) {
+        spdlog::info("serve: signal {}: draining (at most {} s)", received, f.drain_seconds);
+        server.drain(std::chrono::milliseconds(int64_t(f.drain_seconds * 1000)));
+      } else {
+        spdlog::info("serve: signal {}: stopping now", received);
+        server.stop();
+        return;
+      }
+    }
   });
   server.run();
+  finished = true;
   service.stop();
   // The signal thread is still in sigwait when run() ended for another reason.
   pthread_kill(signal_thread.native_handle(), SIGTERM);

@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <list>
@@ -55,6 +56,7 @@ class Registry {
   struct Entry {
     int fd;
     Clock::time_point deadline;
+    bool busy = false;  // a request is being read or answered
   };
   Entry* add(int fd) {
     std::lock_guard lock(mutex_);
@@ -64,7 +66,28 @@ class Registry {
   void remove(Entry* entry) {
     std::lock_guard lock(mutex_);
     entries_.remove_if([&](const Entry& e) { return &e == entry; });
-    if (entries_.empty()) empty_.notify_all();
+    changed_.notify_all();
+  }
+  void set_busy(Entry* entry, bool busy) {
+    std::lock_guard lock(mutex_);
+    entry->busy = busy;
+    if (!busy) changed_.notify_all();
+  }
+  // Until no request is in flight or the drain deadline (which end_drain() moves to now) passes.
+  void wait_quiet() {
+    std::unique_lock lock(mutex_);
+    changed_.wait_until(lock, drain_until_, [&] {
+      return Clock::now() >= drain_until_ || std::none_of(entries_.begin(), entries_.end(), [](const Entry& e) { return e.busy; });
+    });
+  }
+  void start_drain(Clock::time_point until) {
+    std::lock_guard lock(mutex_);
+    drain_until_ = until;
+  }
+  void end_drain() {
+    std::lock_guard lock(mutex_);
+    drain_until_ = Clock::now();
+    changed_.notify_all();
   }
   void set_deadline(Entry* entry, Clock::time_point deadline) {
     std::lock_guard lock(mutex_);
@@ -82,10 +105,6 @@ class Registry {
     std::lock_guard lock(mutex_);
     for (Entry& e : entries_) ::shutdown(e.fd, SHUT_RDWR);
   }
-  void wait_empty() {
-    std::unique_lock lock(mutex_);
-    empty_.wait(lock, [&] { return entries_.empty(); });
-  }
   size_t size() {
     std::lock_guard lock(mutex_);
     return entries_.size();
@@ -93,15 +112,18 @@ class Registry {
 
  private:
   std::mutex mutex_;
-  std::condition_variable empty_;
+  std::condition_variable changed_;
   std::list<Entry> entries_;
+  Clock::time_point drain_until_ = Clock::time_point::min();  // min: stop without draining
 };
 
 class Connection final : public HttpResponder {
  public:
+  // `stopping`: once set (a drain began), answers say Connection: close.
   Connection(tcp::socket& socket, Registry& registry, Registry::Entry* entry, int timeout_ms, bool keep_alive,
-             bool interim_ok = false)
-      : socket_(socket), registry_(registry), entry_(entry), timeout_(timeout_ms), keep_alive_(keep_alive), interim_ok_(interim_ok) {}
+             bool interim_ok = false, const std::atomic<bool>* stopping = nullptr)
+      : socket_(socket), registry_(registry), entry_(entry), timeout_(timeout_ms), keep_alive_(keep_alive),
+        interim_ok_(interim_ok), stopping_(stopping) {}
 
   void send(int status, const std::string& content_type, const std::string& body) override {
     if (answered_) return;
@@ -109,7 +131,7 @@ class Connection final : public HttpResponder {
     http::response<http::string_body> response{static_cast<http::status>(status), 11};
     response.set(http::field::server, "maskfill");
     response.set(http::field::content_type, content_type);
-    response.keep_alive(keep_alive_);
+    response.keep_alive(keep_alive());
     response.body() = body;
     response.prepare_payload();
     beast::error_code ec;
@@ -129,7 +151,7 @@ class Connection final : public HttpResponder {
     response.set(http::field::server, "maskfill");
     response.set(http::field::content_type, "text/event-stream");
     response.set(http::field::cache_control, "no-cache");
-    response.keep_alive(keep_alive_);
+    response.keep_alive(keep_alive());
     response.chunked(true);
     http::response_serializer<http::empty_body> serializer{response};
     beast::error_code ec;
@@ -198,6 +220,7 @@ class Connection final : public HttpResponder {
   int status() const { return status_; }
 
  private:
+  bool keep_alive() const { return keep_alive_ && !(stopping_ && *stopping_); }
   void arm() { registry_.set_deadline(entry_, Clock::now() + timeout_); }
   void disarm() { registry_.set_deadline(entry_, Clock::time_point::max()); }
 
@@ -207,6 +230,7 @@ class Connection final : public HttpResponder {
   std::chrono::milliseconds timeout_;
   bool keep_alive_;
   bool interim_ok_;  // HTTP/1.1: a 100 Continue may precede the answer
+  const std::atomic<bool>* stopping_;
   bool answered_ = false, broken_ = false, streaming_ = false, probed_ = false;
   int status_ = 0;
 };
@@ -220,11 +244,14 @@ struct HttpServer::Impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
   Registry registry;
-  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopping{false};  // no more accepts, no new requests
+  std::atomic<bool> finished{false};  // run() is returning
   std::atomic<int> threads{0};
   std::mutex threads_mutex;
   std::condition_variable threads_done;
   std::thread janitor;
+
+  void stop_accepting();
 
   void reject(const std::string& reason, const std::string& target) {
     if (on_reject) on_reject(reason, target);
@@ -259,6 +286,15 @@ struct HttpServer::Impl {
       parser.header_limit(64 * 1024);
       registry.set_deadline(entry, Clock::now() + timeout);
       http::read_header(socket, buffer, parser, ec);
+      registry.set_busy(entry, !ec);  // a drain waits for this request (cleared below)
+      if (!ec && stopping) {
+        // A drain began while this connection waited: only requests already in flight finish.
+        reject("busy", "");
+        Connection c(socket, registry, entry, options.idle_timeout_ms, false);
+        c.send(503, "application/json", json_error("server is shutting down", "server_error", "shutting_down"));
+        linger = true;
+        break;
+      }
       // Only chunked framing is understood. Any other transfer coding (gzip, "gzip, chunked")
       // would leave the body's end unknown, and bytes after it could be read as a second
       // request (smuggling): refuse it and close, as RFC 9112 asks of a server.
@@ -308,7 +344,7 @@ struct HttpServer::Impl {
       }
       http::request<http::string_body> request = parser.release();
       bool keep_alive = request.keep_alive() && !stopping;
-      Connection connection(socket, registry, entry, options.idle_timeout_ms, keep_alive, request.version() >= 11);
+      Connection connection(socket, registry, entry, options.idle_timeout_ms, keep_alive, request.version() >= 11, &stopping);
       if (!authorized(request)) {
         reject("unauthorized", std::string(request.target()));
         connection.send(401, "application/json",
@@ -326,6 +362,7 @@ struct HttpServer::Impl {
         else if (connection.streaming())
           connection.end_events();
       }
+      registry.set_busy(entry, false);
       if (!keep_alive || connection.broken()) break;
     }
     if (linger) {
@@ -374,8 +411,9 @@ void HttpServer::listen() {
 
 void HttpServer::run() {
   Impl& m = *impl_;
+  // Deadlines still hold during a drain: the janitor runs until run() returns.
   m.janitor = std::thread([&m] {
-    while (!m.stopping) {
+    while (!m.finished) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       m.registry.expire(Clock::now());
     }
@@ -412,17 +450,28 @@ void HttpServer::run() {
       m.threads_done.notify_all();
     }).detach();
   }
+  m.registry.wait_quiet();  // a drain: requests in flight finish (bounded)
   m.registry.shutdown_all();
   std::unique_lock lock(m.threads_mutex);
   m.threads_done.wait(lock, [&] { return m.threads == 0; });
+  m.finished = true;
+}
+
+void HttpServer::Impl::stop_accepting() {
+  if (stopping.exchange(true)) return;
+  // Wakes a blocking accept() (close() from another thread would race it).
+  ::shutdown(acceptor.native_handle(), SHUT_RDWR);
 }
 
 void HttpServer::stop() {
-  Impl& m = *impl_;
-  if (m.stopping.exchange(true)) return;
-  // Wakes a blocking accept() (close() from another thread would race it).
-  ::shutdown(m.acceptor.native_handle(), SHUT_RDWR);
-  m.registry.shutdown_all();
+  impl_->registry.end_drain();
+  impl_->stop_accepting();
+  impl_->registry.shutdown_all();
+}
+
+void HttpServer::drain(std::chrono::milliseconds grace) {
+  impl_->registry.start_drain(Clock::now() + grace);
+  impl_->stop_accepting();
 }
 
 }  // namespace maskfill::serve

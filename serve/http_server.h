@@ -1,10 +1,12 @@
 // A small HTTP/1.1 server on Boost.Beast: keep-alive, chunked server-sent events, a thread per
 // connection (bounded by max_connections; more get 503), a body limit (413), an idle / slow-client
-// timeout, and Bearer authentication compared in constant time. It knows nothing of the API:
+// timeout, Bearer authentication compared in constant time, a bounded drain on shutdown, and
+// half-closed clients served. It knows nothing of the API:
 // every request goes to one handler.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -56,9 +58,13 @@ class HttpServer {
   // Binds and listens; throws std::runtime_error naming the address on failure.
   void listen();
   int port() const { return port_; }
-  // Accepts until stop(); returns after every connection thread has ended.
+  // Accepts until stop() or drain(); returns after every connection thread has ended.
   void run();
-  void stop();  // any thread, or a signal-waiting thread
+  void stop();  // any thread, or a signal-waiting thread; during a drain, ends it now
+  // Stops accepting; requests in flight finish, for at most `grace`, then every connection is
+  // closed. A request that arrives meanwhile on an open connection gets 503 "server is
+  // shutting down". Any thread.
+  void drain(std::chrono::milliseconds grace);
 
  private:
   struct Impl;

@@ -308,6 +308,43 @@ async function main() {
 
   assert.equal(await server.stop(), 0, 'SIGTERM ends the server with status 0');
 
+  await check('SIGTERM drains: a stream in flight ends in full, a new request on an open connection gets 503, exit 0', async () => {
+    const net = await import('node:net');
+    const draining = await startServer(['--drain-seconds', '60']);
+    const local = new OpenAI({ baseURL: `${draining.url}/v1`, apiKey: 'unused-on-loopback', maxRetries: 0, timeout: 120000 });
+    // An idle keep-alive connection, opened before the signal.
+    const idle = await new Promise((resolve, reject) => {
+      const socket = net.connect(new URL(draining.url).port, '127.0.0.1', () => resolve(socket));
+      socket.on('error', reject);
+    });
+    let lateReply = '';
+    idle.on('data', (d) => { lateReply += d; });
+    const body = JSON.stringify({ model: modelId, prompt: 'x = ', max_tokens: 4 });
+    const stream = await local.completions.create({
+      model: modelId, prompt: prefix, max_tokens: 256, ignore_eos: true, dllm_unmasking_strategy: 'low_confidence_static', stream: true,
+    });
+    let text = '';
+    let finish = null;
+    let signalled = false;
+    for await (const chunk of stream) {
+      if (!signalled) {
+        signalled = true;
+        draining.child.kill('SIGTERM');
+        await new Promise((r) => setTimeout(r, 150));
+        idle.write(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      }
+      for (const choice of chunk.choices) {
+        text += choice.text;
+        if (choice.finish_reason) finish = choice.finish_reason;
+      }
+    }
+    assert.equal(finish, 'length', 'the stream ended with its finish_reason');
+    assert.match(lateReply, /^HTTP\/1\.1 503/);
+    assert.match(lateReply, /server is shutting down/);
+    assert.equal(await draining.exited, 0);
+    return `${text.length} characters, finish_reason ${finish}`;
+  });
+
   await check('a non-loopback address without --api-key-file is refused', async () => {
     const { code, stderr } = await runToExit(['--host', '0.0.0.0', '--port', '0']);
     assert.equal(code, 2);
