@@ -36,6 +36,7 @@ struct ServeFlags {
   std::string model, device = "auto", dtype = "auto", model_id;
   int threads = 0;
   int max_batch = 16, max_queue = 256, max_connections = 64, idle_timeout_ms = 30000, prompt_cache_mb = -1, max_n = 16;
+  int header_timeout_ms = 10000;
   double drain_seconds = 10;
   size_t max_body = 4 << 20;
   std::string threshold = "default";
@@ -81,7 +82,10 @@ int run_serve(int argc, char** argv) {
   app.add_option("--max-connections", f.max_connections, "open connections; more get 503")->check(CLI::Range(1, 65536));
   app.add_option("--max-body", f.max_body, "largest request body in bytes; larger get 413")->check(CLI::Range(size_t(1024), size_t(1) << 30));
   app.add_option("--max-n", f.max_n, "largest n (choices per request)")->check(CLI::Range(1, 256));
-  app.add_option("--idle-timeout-ms", f.idle_timeout_ms, "close a connection idle (or sending a request) this long")->check(CLI::Range(100, 3600000));
+  app.add_option("--idle-timeout-ms", f.idle_timeout_ms, "close a connection idle between requests, or sending a body, or not reading an answer, this long")
+      ->check(CLI::Range(100, 3600000));
+  app.add_option("--header-timeout-ms", f.header_timeout_ms, "close a connection whose request header (or a new connection's first byte) takes longer")
+      ->check(CLI::Range(100, 3600000));
   app.add_option("--drain-seconds", f.drain_seconds,
                  "on SIGTERM/SIGINT, let requests in flight finish for at most this long (a second signal stops at once)")
       ->check(CLI::Range(0.0, 3600.0));
@@ -119,6 +123,7 @@ int run_serve(int argc, char** argv) {
   http.max_body = f.max_body;
   http.max_connections = f.max_connections;
   http.idle_timeout_ms = f.idle_timeout_ms;
+  http.header_timeout_ms = f.header_timeout_ms;
   if (!f.api_key_file.empty()) http.api_key = read_api_key(f.api_key_file);
   if (!serve::is_loopback_host(f.host) && !http.api_key) {
     std::fprintf(stderr,

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <limits>
 #include <list>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
@@ -271,6 +272,121 @@ struct HttpServer::Impl {
     return constant_time_equal(value.substr(scheme.size()), *options.api_key);
   }
 
+  struct Refusal {
+    int status;
+    std::string reason;  // for metrics (RejectListener)
+    std::string body;
+  };
+
+  // What the header alone refuses, before a byte of the body is read: a client without the key
+  // cannot make the server wait for (or buffer) a body it declared.
+  std::optional<Refusal> refuse_from_header(const http::request_parser<http::string_body>& parser) {
+    const auto& header = parser.get();
+    if (stopping)  // a drain began while this connection waited: only requests in flight finish
+      return Refusal{503, "busy", json_error("server is shutting down", "server_error", "shutting_down")};
+    // Only chunked framing is understood. Any other transfer coding (gzip, "gzip, chunked")
+    // would leave the body's end unknown, and bytes after it could be read as a second
+    // request (smuggling): refuse it and close, as RFC 9112 asks of a server.
+    auto coding = header.find(http::field::transfer_encoding);
+    if (coding != header.end() && !beast::iequals(boost::algorithm::trim_copy(std::string(coding->value())), "chunked"))
+      return Refusal{400, "bad_request",
+                     json_error("Transfer-Encoding '" + std::string(coding->value()).substr(0, 64) + "' is not supported (only chunked)",
+                                "invalid_request_error")};
+    if (!authorized(header))
+      return Refusal{401, "unauthorized",
+                     json_error("Missing or wrong API key (send Authorization: Bearer <key>)", "invalid_request_error", "invalid_api_key")};
+    if (auto length = parser.content_length(); length && *length > options.max_body) return too_large();
+    return std::nullopt;
+  }
+
+  Refusal too_large() const {
+    return {413, "too_large",
+            json_error("The request body is larger than " + std::to_string(options.max_body) + " bytes", "invalid_request_error",
+                       "request_too_large")};
+  }
+
+  // What a failed read answers: nothing for a closed, reset or timed-out connection.
+  std::optional<Refusal> refuse_from_error(const beast::error_code& ec) const {
+    if (ec == http::error::body_limit) return too_large();
+    if (ec == http::error::header_limit)
+      return Refusal{431, "too_large", json_error("The request headers are too large", "invalid_request_error")};
+    if (ec.category() == http::make_error_code(http::error::end_of_stream).category() && ec != http::error::end_of_stream &&
+        ec != http::error::partial_message)
+      return Refusal{400, "bad_request", json_error("Malformed HTTP request: " + ec.message(), "invalid_request_error")};
+    return std::nullopt;
+  }
+
+  // Waits for a request's first byte: a fresh connection for at most the header timeout (one that
+  // sends nothing holds a slot as much as one that trickles), a kept-alive one for the idle timeout.
+  bool await_request(tcp::socket& socket, const beast::flat_buffer& buffer, Registry::Entry* entry, bool first) {
+    if (buffer.size() > 0) return true;
+    registry.set_deadline(entry, Clock::now() + std::chrono::milliseconds(first ? options.header_timeout_ms : options.idle_timeout_ms));
+    beast::error_code ec;
+    socket.wait(tcp::socket::wait_read, ec);
+    return !ec;
+  }
+
+  // The header within the header timeout, then (once the header is accepted) the body within the
+  // body timeout. Sets `refusal` when the request is answered with an error and the connection ends.
+  std::optional<http::request<http::string_body>> read_request(tcp::socket& socket, beast::flat_buffer& buffer,
+                                                               Registry::Entry* entry, std::optional<Refusal>& refusal) {
+    http::request_parser<http::string_body> parser;
+    // A declared length is judged after authentication (refuse_from_header). Not boost::none:
+    // Beast 1.74 compares a length with an empty limit as "too large".
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    parser.header_limit(64 * 1024);
+    beast::error_code ec;
+    registry.set_deadline(entry, Clock::now() + std::chrono::milliseconds(options.header_timeout_ms));
+    http::read_header(socket, buffer, parser, ec);
+    registry.set_busy(entry, !ec);  // a drain waits for this request (cleared when answered)
+    if (!ec && (refusal = refuse_from_header(parser))) return std::nullopt;
+    parser.body_limit(options.max_body);  // chunked bodies
+    registry.set_deadline(entry, Clock::now() + std::chrono::milliseconds(options.idle_timeout_ms));
+    // curl and others wait (about a second) for this before sending a large body.
+    if (!ec && !parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue"))
+      asio::write(socket, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), ec);
+    if (!ec && !parser.is_done()) http::read(socket, buffer, parser, ec);
+    registry.set_deadline(entry, Clock::time_point::max());
+    if (ec) {
+      refusal = refuse_from_error(ec);
+      return std::nullopt;
+    }
+    return parser.release();
+  }
+
+  // Runs the handler; false when the connection must end.
+  bool answer(tcp::socket& socket, Registry::Entry* entry, http::request<http::string_body>& request, const std::string& peer) {
+    bool keep_alive = request.keep_alive() && !stopping;
+    Connection connection(socket, registry, entry, options.idle_timeout_ms, keep_alive, request.version() >= 11, &stopping);
+    HttpRequest r{std::string(request.method_string()), std::string(request.target()), std::move(request.body()), peer};
+    try {
+      handler(r, connection);
+    } catch (const std::exception& e) {
+      spdlog::error("serve: {} {}: {}", r.method, r.target, e.what());
+    }
+    // A handler that left without answering saw its client go; else it is a bug.
+    if (!connection.answered() && !connection.client_gone())
+      connection.send(500, "application/json", json_error("internal error", "server_error"));
+    else if (connection.streaming())
+      connection.end_events();
+    return keep_alive && !connection.broken();
+  }
+
+  // Closing with unread request bytes would reset the connection before the client read the
+  // answer: stop sending, then drain what it still sends (bounded in bytes and time).
+  void linger(tcp::socket& socket, Registry::Entry* entry) {
+    beast::error_code ec;
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    registry.set_deadline(entry, Clock::now() + std::min(std::chrono::milliseconds(options.idle_timeout_ms), std::chrono::milliseconds(2000)));
+    std::array<char, 16384> sink;
+    size_t drained = 0;
+    while (drained < (64u << 20)) {
+      size_t n = socket.read_some(asio::buffer(sink), ec);
+      if (ec) break;
+      drained += n;
+    }
+  }
+
   void serve(tcp::socket socket) {
     beast::error_code ec;
     std::string peer;
@@ -278,105 +394,16 @@ struct HttpServer::Impl {
     if (!ec) peer = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
     Registry::Entry* entry = registry.add(socket.native_handle());
     beast::flat_buffer buffer;
-    const auto timeout = std::chrono::milliseconds(options.idle_timeout_ms);
-    bool linger = false;  // an error answer left request bytes unread
-    while (!stopping) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(options.max_body);
-      parser.header_limit(64 * 1024);
-      registry.set_deadline(entry, Clock::now() + timeout);
-      http::read_header(socket, buffer, parser, ec);
-      registry.set_busy(entry, !ec);  // a drain waits for this request (cleared below)
-      if (!ec && stopping) {
-        // A drain began while this connection waited: only requests already in flight finish.
-        reject("busy", "");
-        Connection c(socket, registry, entry, options.idle_timeout_ms, false);
-        c.send(503, "application/json", json_error("server is shutting down", "server_error", "shutting_down"));
-        linger = true;
-        break;
+    for (bool first = true; !stopping && await_request(socket, buffer, entry, first); first = false) {
+      std::optional<Refusal> refusal;
+      std::optional<http::request<http::string_body>> request = read_request(socket, buffer, entry, refusal);
+      if (refusal) {
+        reject(refusal->reason, "");
+        Connection(socket, registry, entry, options.idle_timeout_ms, false).send(refusal->status, "application/json", refusal->body);
+        linger(socket, entry);
       }
-      // Only chunked framing is understood. Any other transfer coding (gzip, "gzip, chunked")
-      // would leave the body's end unknown, and bytes after it could be read as a second
-      // request (smuggling): refuse it and close, as RFC 9112 asks of a server.
-      if (!ec) {
-        auto coding = parser.get().find(http::field::transfer_encoding);
-        if (coding != parser.get().end() && !beast::iequals(boost::algorithm::trim_copy(std::string(coding->value())), "chunked")) {
-          reject("bad_request", "");
-          Connection c(socket, registry, entry, options.idle_timeout_ms, false);
-          c.send(400, "application/json",
-                 json_error("Transfer-Encoding '" + std::string(coding->value()).substr(0, 64) +
-                                "' is not supported (only chunked)", "invalid_request_error"));
-          linger = true;
-          break;
-        }
-      }
-      // curl and others wait (about a second) for this before sending a large body.
-      if (!ec && !parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue"))
-        asio::write(socket, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), ec);
-      if (!ec && !parser.is_done()) http::read(socket, buffer, parser, ec);
-      registry.set_deadline(entry, Clock::time_point::max());
-      if (ec == http::error::body_limit) {
-        reject("too_large", "");
-        Connection c(socket, registry, entry, options.idle_timeout_ms, false);
-        c.send(413, "application/json",
-               json_error("The request body is larger than " + std::to_string(options.max_body) + " bytes", "invalid_request_error",
-                          "request_too_large"));
-        linger = true;
-        break;
-      }
-      if (ec == http::error::header_limit) {
-        reject("too_large", "");
-        Connection c(socket, registry, entry, options.idle_timeout_ms, false);
-        c.send(431, "application/json", json_error("The request headers are too large", "invalid_request_error"));
-        linger = true;
-        break;
-      }
-      if (ec) {
-        // A closed, reset or timed-out connection ends quietly; a request that is not HTTP gets a 400.
-        if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
-            ec != http::error::end_of_stream && ec != http::error::partial_message) {
-          reject("bad_request", "");
-          Connection c(socket, registry, entry, options.idle_timeout_ms, false);
-          c.send(400, "application/json", json_error("Malformed HTTP request: " + ec.message(), "invalid_request_error"));
-          linger = true;
-        }
-        break;
-      }
-      http::request<http::string_body> request = parser.release();
-      bool keep_alive = request.keep_alive() && !stopping;
-      Connection connection(socket, registry, entry, options.idle_timeout_ms, keep_alive, request.version() >= 11, &stopping);
-      if (!authorized(request)) {
-        reject("unauthorized", std::string(request.target()));
-        connection.send(401, "application/json",
-                        json_error("Missing or wrong API key (send Authorization: Bearer <key>)", "invalid_request_error", "invalid_api_key"));
-      } else {
-        HttpRequest r{std::string(request.method_string()), std::string(request.target()), std::move(request.body()), peer};
-        try {
-          handler(r, connection);
-        } catch (const std::exception& e) {
-          spdlog::error("serve: {} {}: {}", r.method, r.target, e.what());
-        }
-        // A handler that left without answering saw its client go; else it is a bug.
-        if (!connection.answered() && !connection.client_gone())
-          connection.send(500, "application/json", json_error("internal error", "server_error"));
-        else if (connection.streaming())
-          connection.end_events();
-      }
+      if (!request || !answer(socket, entry, *request, peer)) break;
       registry.set_busy(entry, false);
-      if (!keep_alive || connection.broken()) break;
-    }
-    if (linger) {
-      // Closing with unread request bytes would reset the connection before the client read the
-      // answer: stop sending, then drain what it still sends (bounded in bytes and time).
-      socket.shutdown(tcp::socket::shutdown_send, ec);
-      registry.set_deadline(entry, Clock::now() + std::min(timeout, std::chrono::milliseconds(2000)));
-      std::array<char, 16384> sink;
-      size_t drained = 0;
-      while (drained < (64u << 20)) {
-        size_t n = socket.read_some(asio::buffer(sink), ec);
-        if (ec) break;
-        drained += n;
-      }
     }
     registry.remove(entry);  // before the close, so the janitor never sees a reused descriptor
     socket.shutdown(tcp::socket::shutdown_both, ec);

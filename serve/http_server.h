@@ -46,7 +46,8 @@ struct HttpOptions {
   int port = 8080;  // 0: any free port (see HttpServer::port())
   size_t max_body = 4 << 20;
   int max_connections = 64;
-  int idle_timeout_ms = 30000;      // keep-alive idle, and a whole request's read / a write
+  int header_timeout_ms = 10000;    // a request's header (and a new connection's first byte)
+  int idle_timeout_ms = 30000;      // keep-alive idle, a request's body, a write
   std::optional<std::string> api_key;  // Bearer token; nullopt: no authentication
   std::vector<std::string> public_paths = {"/health"};  // served without the key
 };

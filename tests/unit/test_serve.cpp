@@ -310,3 +310,46 @@ TEST_CASE("serve: a client that closes its socket is still cancelled", "[serve]"
   for (int i = 0; i < 300 && engine.cancelled == 0; ++i) std::this_thread::sleep_for(10ms);
   CHECK(engine.cancelled == 1);
 }
+
+TEST_CASE("serve: the key is checked from the header, before any body is read or its length judged", "[serve]") {
+  FakeEngine engine;
+  const std::string key = "secret-key-0123456789";
+  Server server(engine, key);
+  for (const char* length : {"3000000", "1000000000000"}) {
+    RawClient client(server.port());
+    auto start = std::chrono::steady_clock::now();
+    client.send(std::string("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: ") + length + "\r\n\r\n{");
+    std::string reply = client.read_until_closed(5s);
+    CHECK(final_status(reply) == "HTTP/1.1 401 Unauthorized");
+    CHECK(std::chrono::steady_clock::now() - start < 4s);  // the body it declared was never awaited
+  }
+  RawClient keyed(server.port());
+  keyed.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key + "\r\nContent-Length: 1000000000000\r\n\r\n{");
+  CHECK(final_status(keyed.read_until_closed(5s)) == "HTTP/1.1 413 Payload Too Large");
+}
+
+TEST_CASE("serve: a header that trickles is cut at the header timeout, not the idle timeout", "[serve]") {
+  FakeEngine engine;
+  serve::HttpOptions http;
+  http.header_timeout_ms = 300;
+  http.idle_timeout_ms = 30000;
+  Server server(engine, std::nullopt, http);
+  RawClient silent(server.port());
+  RawClient trickle(server.port());
+  trickle.send("P");
+  auto start = std::chrono::steady_clock::now();
+  CHECK(trickle.read_until_closed(5s).empty());
+  CHECK(trickle.closed_by_server());
+  CHECK(silent.read_until_closed(5s).empty());
+  CHECK(silent.closed_by_server());
+  CHECK(std::chrono::steady_clock::now() - start < 3s);
+  // A kept-alive connection waits the idle timeout between requests, not the header timeout.
+  RawClient kept(server.port());
+  kept.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::this_thread::sleep_for(600ms);
+  kept.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string both = kept.read_until_closed(5s);
+  size_t first = both.find("HTTP/1.1 200");
+  CHECK(first != std::string::npos);
+  CHECK(both.find("HTTP/1.1 200", first + 1) != std::string::npos);
+}
