@@ -79,16 +79,48 @@ std::vector<std::string> stop_strings(const json& body) {
   return out;
 }
 
-// Fields of the OpenAI API this server does not implement: refused rather than ignored when set
-// to something that would change the answer.
+// Fields of the OpenAI API (and vLLM's sampling extras) this server does not implement, each with
+// the values that leave the answer unchanged: any other value is refused with 400 naming the
+// field, never ignored (a client asking for nucleus sampling must not get greedy text unawares).
+struct Unsupported {
+  const char* name;
+  bool (*neutral)(const json&);
+  const char* allowed;  // the neutral values, for the message
+};
+
+bool is_number_equal(const json& v, double x) { return v.is_number() && v.get<double>() == x; }
+bool is_false_or_zero(const json& v) { return (v.is_boolean() && !v.get<bool>()) || is_number_equal(v, 0); }
+bool is_zero(const json& v) { return is_number_equal(v, 0); }
+bool is_one(const json& v) { return is_number_equal(v, 1); }
+bool is_empty(const json& v) { return (v.is_object() || v.is_array()) && v.empty(); }
+bool at_most_one(const json& v) { return v.is_number_integer() && v.get<int64_t>() <= 1; }
+bool is_text_format(const json& v) { return v.is_object() && v.value("type", json()) == "text"; }
+bool no_tool_call(const json& v) { return v == "none" || v == "auto"; }
+bool top_k_off(const json& v) { return is_number_equal(v, 0) || is_number_equal(v, -1); }
+
+constexpr Unsupported kUnsupported[] = {
+    {"logprobs", is_false_or_zero, "false, 0 or null"},
+    {"top_logprobs", is_zero, "0 or null"},
+    {"echo", is_false_or_zero, "false or null"},
+    {"best_of", at_most_one, "1 or null; use n"},
+    {"tools", is_empty, "an empty list or null"},
+    {"functions", is_empty, "an empty list or null"},
+    {"tool_choice", no_tool_call, "\"none\", \"auto\" or null"},
+    {"top_p", is_one, "1 or null"},
+    {"frequency_penalty", is_zero, "0 or null"},
+    {"presence_penalty", is_zero, "0 or null"},
+    {"repetition_penalty", is_one, "1 or null"},
+    {"logit_bias", is_empty, "an empty object or null"},
+    {"response_format", is_text_format, "{\"type\": \"text\"} or null"},
+    {"top_k", top_k_off, "0, -1 or null"},
+    {"min_p", is_zero, "0 or null"},
+};
+
 void refuse_unsupported(const json& body) {
-  if (const json* v = field(body, "logprobs"); v && !(v->is_boolean() && !v->get<bool>()) && !(v->is_number() && v->get<double>() == 0))
-    throw ApiError(400, "'logprobs' is not supported by this server", "invalid_request_error", "logprobs");
-  if (boolean(body, "echo", false)) throw ApiError(400, "'echo' is not supported by this server", "invalid_request_error", "echo");
-  if (const json* v = field(body, "best_of"); v && !(v->is_number_integer() && v->get<int64_t>() <= 1))
-    throw ApiError(400, "'best_of' is not supported by this server (use n)", "invalid_request_error", "best_of");
-  if (const json* v = field(body, "tools"); v && !v->empty())
-    throw ApiError(400, "'tools' are not supported by this server", "invalid_request_error", "tools");
+  for (const Unsupported& u : kUnsupported)
+    if (const json* v = field(body, u.name); v && !u.neutral(*v))
+      throw ApiError(400, std::string("'") + u.name + "' is not supported by this server (only " + u.allowed + ")",
+                     "invalid_request_error", u.name);
 }
 
 // Everything but the prompt: lengths, sampling and the block-diffusion options.

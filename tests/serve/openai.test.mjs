@@ -163,6 +163,9 @@ async function main() {
       [{ model: modelId, prompt: 'x', dllm_block_length: 8 }, 400, 'dllm_block_length'],
       [{ model: modelId, prompt: 'x', stop: 5 }, 400, 'stop'],
       [{ model: modelId, prompt: 'x', logprobs: 3 }, 400, 'logprobs'],
+      [{ model: modelId, prompt: 'x', top_p: 0.5 }, 400, 'top_p'],
+      [{ model: modelId, prompt: 'x', frequency_penalty: 0.5 }, 400, 'frequency_penalty'],
+      [{ model: modelId, prompt: 'x', logit_bias: { 1: 5 } }, 400, 'logit_bias'],
       [{ model: 'gpt-4', prompt: 'x' }, 404, 'model'],
     ];
     for (const [body, status, param] of cases) {
@@ -175,6 +178,8 @@ async function main() {
     }
     await assert.rejects(client.chat.completions.create({ model: modelId, messages: [] }), (e) => e.status === 400);
     await assert.rejects(client.chat.completions.create({ model: modelId, messages: [{ role: 'wizard', content: 'x' }] }), (e) => e.status === 400);
+    await assert.rejects(client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'x' }], presence_penalty: 1 }),
+      (e) => e.status === 400 && (e.error?.param ?? e.param) === 'presence_penalty');
     // What the client library would never send: broken JSON, a JSON array, a wrong method, no route.
     for (const [method, route, body, status] of [
       ['POST', '/v1/completions', '{"prompt": ', 400],

@@ -23,6 +23,7 @@
 #include "tests/support/fake_engine.h"
 #include "serve/batcher.h"
 #include "serve/metrics.h"
+#include "serve/openai.h"
 #include "serve/service.h"
 #include "inference/text_stream.h"
 
@@ -352,4 +353,38 @@ TEST_CASE("serve: a header that trickles is cut at the header timeout, not the i
   size_t first = both.find("HTTP/1.1 200");
   CHECK(first != std::string::npos);
   CHECK(both.find("HTTP/1.1 200", first + 1) != std::string::npos);
+}
+
+TEST_CASE("openai: sampling fields this server does not implement are refused with 400 naming the field", "[serve]") {
+  FakeEngine engine;
+  serve::ApiSettings settings;
+  settings.model_id = "maskfill-tiny";
+  const serve::json refused[] = {
+      {{"top_p", 0.9}},           {{"frequency_penalty", 0.5}}, {{"presence_penalty", -1}},
+      {{"logit_bias", {{"50256", -100}}}}, {{"top_k", 40}},   {{"min_p", 0.05}},
+      {{"repetition_penalty", 1.1}}, {{"response_format", {{"type", "json_object"}}}}, {{"tool_choice", "required"}},
+      {{"top_logprobs", 2}},      {{"logprobs", 3}},            {{"best_of", 3}},
+  };
+  for (const serve::json& extra : refused) {
+    const std::string name = extra.begin().key();
+    serve::json completion = {{"prompt", "a = 1\n"}}, chat = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+    completion.update(extra);
+    chat.update(extra);
+    for (const serve::json& body : {completion, chat}) {
+      bool is_chat = body.contains("messages");
+      try {
+        is_chat ? serve::parse_chat_request(body, engine, settings) : serve::parse_completion_request(body, engine, settings);
+        FAIL_CHECK(name << " was accepted");
+      } catch (const serve::ApiError& e) {
+        CHECK(e.status == 400);
+        CHECK(e.param == name);
+        CHECK(std::string(e.what()).find("'" + name + "'") != std::string::npos);
+      }
+    }
+  }
+  // The values that change nothing are accepted.
+  serve::json neutral = {{"prompt", "a = 1\n"}, {"top_p", 1},  {"frequency_penalty", 0}, {"presence_penalty", 0.0},
+                         {"logit_bias", serve::json::object()}, {"top_k", -1}, {"response_format", {{"type", "text"}}},
+                         {"tool_choice", "none"}, {"logprobs", nullptr}};
+  CHECK_NOTHROW(serve::parse_completion_request(neutral, engine, settings));
 }
