@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -43,6 +44,21 @@ class Recorder final : public HttpResponder {
 
 std::string path_of(const std::string& target) { return target.substr(0, target.find('?')); }
 
+// %XX escapes decoded (the SDKs escape a model id's '/'); a malformed escape stays as it is.
+std::string percent_decode(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out += char(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 std::optional<std::string> read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
@@ -56,6 +72,7 @@ std::string endpoint_label(const std::string& path) {
   static const std::set<std::string> known = {"/v1/completions", "/v1/chat/completions", "/v1/models", "/health", "/metrics"};
   if (known.count(path)) return path;
   if (path.rfind("/v1/maskfill/model-files/", 0) == 0) return "/v1/maskfill/model-files";
+  if (path.rfind("/v1/models/", 0) == 0) return "/v1/models";
   return "other";
 }
 
@@ -86,20 +103,9 @@ void Service::handle(const HttpRequest& request, HttpResponder& raw) {
     if (method_is("GET"))
       respond(responder, 200, {{"status", "ok"}, {"model", options_.api.model_id}, {"active", batcher_->active()}, {"waiting", batcher_->waiting()}});
   } else if (path == "/v1/models") {
-    if (method_is("GET")) {
-      const ModelConfig& config = engine_.config();
-      json model = {{"id", options_.api.model_id},
-                    {"object", "model"},
-                    {"created", 0},
-                    {"owned_by", "maskfill"},
-                    {"max_model_len", config.max_position_embeddings},
-                    {"maskfill", {{"description", engine_.description()},
-                                  {"block_size", config.block_size},
-                                  {"vocab_size", config.vocab_size},
-                                  {"default_threshold", options_.api.threshold ? json(*options_.api.threshold) : json()},
-                                  {"max_batch", options_.batch.max_batch}}}};
-      respond(responder, 200, {{"object", "list"}, {"data", json::array({model})}});
-    }
+    if (method_is("GET")) respond(responder, 200, {{"object", "list"}, {"data", json::array({model_object()})}});
+  } else if (path.rfind("/v1/models/", 0) == 0) {
+    if (method_is("GET")) retrieve_model(responder, percent_decode(path.substr(std::string("/v1/models/").size())));
   } else if (path == "/metrics") {
     if (method_is("GET")) {
       metrics_.set_prompt_cache(batcher_->prompt_cache_stats());
@@ -128,6 +134,30 @@ void Service::handle(const HttpRequest& request, HttpResponder& raw) {
   if (status == 400) metrics_.rejected("bad_request");
   if (status == 429) metrics_.rejected("busy");
   spdlog::info("serve: {} {} {} {} {:.1f} ms", request.peer, request.method, endpoint, status, seconds * 1000);
+}
+
+json Service::model_object() const {
+  const ModelConfig& config = engine_.config();
+  return {{"id", options_.api.model_id},
+          {"object", "model"},
+          {"created", 0},
+          {"owned_by", "maskfill"},
+          {"max_model_len", config.max_position_embeddings},
+          {"maskfill", {{"description", engine_.description()},
+                        {"block_size", config.block_size},
+                        {"vocab_size", config.vocab_size},
+                        {"default_threshold", options_.api.threshold ? json(*options_.api.threshold) : json()},
+                        {"max_batch", options_.batch.max_batch}}}};
+}
+
+// GET /v1/models/{id} (the SDKs' models.retrieve): the one model, or OpenAI's 404.
+void Service::retrieve_model(HttpResponder& responder, const std::string& id) {
+  if (id == options_.api.model_id) {
+    respond(responder, 200, model_object());
+    return;
+  }
+  respond(responder, 404, error_body("The model '" + id.substr(0, 200) + "' does not exist; this server serves '" + options_.api.model_id + "'",
+                                     "invalid_request_error", "model", "model_not_found"));
 }
 
 void Service::completions(const HttpRequest& request, HttpResponder& responder, bool chat) {

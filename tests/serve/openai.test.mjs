@@ -42,6 +42,17 @@ async function main() {
     return list.data[0].maskfill.description;
   });
 
+  await check('models.retrieve gives the model; an unknown id gets 404 model_not_found', async () => {
+    const model = await client.models.retrieve(modelId);
+    assert.equal(model.id, modelId);
+    assert.equal(model.object, 'model');
+    await assert.rejects(client.models.retrieve('org/no-such-model'), (e) => {
+      assert.equal(e.status, 404);
+      assert.equal(e.error?.code ?? e.code, 'model_not_found');
+      return true;
+    });
+  });
+
   let fim;
   await check('completion with a suffix (SPM fill-in-the-middle): text, usage with forwards, deterministic', async () => {
     const request = { model: modelId, prompt: prefix, suffix, max_tokens: 16, temperature: 0 };

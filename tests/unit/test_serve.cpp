@@ -388,3 +388,22 @@ TEST_CASE("openai: sampling fields this server does not implement are refused wi
                          {"tool_choice", "none"}, {"logprobs", nullptr}};
   CHECK_NOTHROW(serve::parse_completion_request(neutral, engine, settings));
 }
+
+TEST_CASE("serve: GET /v1/models/{id} answers the model, or OpenAI's 404 for another id", "[serve]") {
+  FakeEngine engine;
+  Server server(engine);
+  auto get = [&](const std::string& path) {
+    RawClient client(server.port());
+    client.send("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    return client.read_until_closed(5s);
+  };
+  std::string found = get("/v1/models/maskfill-tiny");
+  CHECK(final_status(found) == "HTTP/1.1 200 OK");
+  CHECK(found.find(R"("id":"maskfill-tiny")") != std::string::npos);
+  CHECK(found.find(R"("object":"model")") != std::string::npos);
+  CHECK(final_status(get("/v1/models/maskfill%2Dtiny")) == "HTTP/1.1 200 OK");  // escaped, as the SDKs send it
+  std::string missing = get("/v1/models/gpt-4");
+  CHECK(final_status(missing) == "HTTP/1.1 404 Not Found");
+  CHECK(missing.find(R"("code":"model_not_found")") != std::string::npos);
+  CHECK(missing.find("'gpt-4' does not exist") != std::string::npos);
+}
