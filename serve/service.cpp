@@ -69,7 +69,7 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
 
 // Endpoint label for metrics: known routes only, so label cardinality stays bounded.
 std::string endpoint_label(const std::string& path) {
-  static const std::set<std::string> known = {"/v1/completions", "/v1/chat/completions", "/v1/models", "/health", "/metrics"};
+  static const std::set<std::string> known = {"/v1/completions", "/v1/chat/completions", "/infill", "/v1/models", "/health", "/metrics"};
   if (known.count(path)) return path;
   if (path.rfind("/v1/maskfill/model-files/", 0) == 0) return "/v1/maskfill/model-files";
   if (path.rfind("/v1/models/", 0) == 0) return "/v1/models";
@@ -97,8 +97,10 @@ void Service::handle(const HttpRequest& request, HttpResponder& raw) {
     respond(responder, 405, error_body("Use " + std::string(method) + " for " + path, "invalid_request_error"));
     return false;
   };
-  if (path == "/v1/completions" || path == "/v1/chat/completions") {
-    if (method_is("POST")) completions(request, responder, path == "/v1/chat/completions");
+  if (path == "/v1/completions" || path == "/v1/chat/completions" || path == "/infill") {
+    if (method_is("POST"))
+      completions(request, responder, path == "/infill" ? parse_infill_request
+                                      : path == "/v1/chat/completions" ? parse_chat_request : parse_completion_request);
   } else if (path == "/health") {
     if (method_is("GET"))
       respond(responder, 200, {{"status", "ok"}, {"model", options_.api.model_id}, {"active", batcher_->active()}, {"waiting", batcher_->waiting()}});
@@ -160,7 +162,7 @@ void Service::retrieve_model(HttpResponder& responder, const std::string& id) {
                                      "invalid_request_error", "model", "model_not_found"));
 }
 
-void Service::completions(const HttpRequest& request, HttpResponder& responder, bool chat) {
+void Service::completions(const HttpRequest& request, HttpResponder& responder, Parser parse) {
   // Request bodies nest a few levels; the limit keeps a hostile 100,000-deep array from
   // overflowing the stack when the value is copied (common/json_fields.h).
   json body;
@@ -172,7 +174,7 @@ void Service::completions(const HttpRequest& request, HttpResponder& responder, 
   }
   ApiRequest api;
   try {
-    api = chat ? parse_chat_request(body, engine_, options_.api) : parse_completion_request(body, engine_, options_.api);
+    api = parse(body, engine_, options_.api);
   } catch (const ApiError& e) {
     respond(responder, e.status, error_body(e.what(), e.type, e.param, e.code));
     return;
@@ -184,6 +186,10 @@ void Service::completions(const HttpRequest& request, HttpResponder& responder, 
     return;
   }
   std::shared_ptr<Job> job = api.job;
+  if (job->choices.empty()) {  // /infill with n_predict 0: the editor only warms the prompt
+    respond(responder, 200, make_response(api, {}));
+    return;
+  }
   if (!batcher_->submit(job)) {
     respond(responder, 429, error_body("The server is busy (queue full); retry later", "rate_limit_exceeded", "", "queue_full"));
     return;
@@ -211,7 +217,7 @@ void Service::completions(const HttpRequest& request, HttpResponder& responder, 
     if (auto error = job->error()) {
       if (streaming) {
         responder.send_event(error_body(error->second, error->first >= 500 ? "server_error" : "invalid_request_error").dump());
-        responder.send_event("[DONE]");
+        if (!api.infill) responder.send_event("[DONE]");
       } else {
         respond(responder, error->first, error_body(error->second, error->first >= 500 ? "server_error" : "invalid_request_error"));
       }
@@ -224,11 +230,11 @@ void Service::completions(const HttpRequest& request, HttpResponder& responder, 
       return;
     }
   }
-  if (streaming) {
+  if (!streaming) {
+    respond(responder, 200, make_response(api, finals));
+  } else if (!api.infill) {  // llama.cpp's /infill stream ends with its stop: true event
     if (api.include_usage) responder.send_event(make_usage_chunk(api, finals).dump());
     responder.send_event("[DONE]");
-  } else {
-    respond(responder, 200, make_response(api, finals));
   }
 }
 

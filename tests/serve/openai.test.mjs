@@ -302,6 +302,59 @@ async function main() {
     assert.equal(health.active, 0);
   });
 
+  await check('POST /infill answers llama.vim- and llama.vscode-shaped requests in llama.cpp\'s shape', async () => {
+    const infill = async (body) => {
+      const response = await fetch(`${server.url}/infill`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.equal(response.status, 200, JSON.stringify(body).slice(0, 80));
+      return { text: await response.text(), type: response.headers.get('content-type') };
+    };
+    const extra = [{ text: 'def sub(a, b):\n    return a - b\n', time: 1700000000, filename: 'util.py' }];
+    // llama.vim (autoload/llama.vim, llama#fim): the lines above, the line up to the cursor as
+    // `prompt`, the rest as the suffix; only the fields it reads come back.
+    const vim = JSON.parse((await infill({
+      id_slot: 0, input_prefix: 'def add(a, b):\n', input_suffix: '\n\nprint(add(1, 2))\n', input_extra: extra, prompt: '    return ',
+      n_predict: 16, stop: [], n_indent: 4, top_k: 40, top_p: 0.90, samplers: ['top_k', 'top_p', 'infill'], stream: false,
+      cache_prompt: true, t_max_prompt_ms: 500, t_max_predict_ms: 1000, model: 'anything',
+      response_fields: ['content', 'timings/prompt_n', 'timings/prompt_ms', 'timings/prompt_per_token_ms', 'timings/prompt_per_second',
+        'timings/predicted_n', 'timings/predicted_ms', 'timings/predicted_per_token_ms', 'timings/predicted_per_second', 'truncated', 'tokens_cached'],
+    })).text);
+    assert.deepEqual(Object.keys(vim).sort(), ['content', 'timings/predicted_ms', 'timings/predicted_n', 'timings/predicted_per_second',
+      'timings/predicted_per_token_ms', 'timings/prompt_ms', 'timings/prompt_n', 'timings/prompt_per_second', 'timings/prompt_per_token_ms',
+      'tokens_cached', 'truncated']);
+    assert.equal(typeof vim.content, 'string');
+    assert.ok(vim['timings/predicted_n'] <= 16);
+    assert.equal(vim.truncated, false);
+    // Its ring-buffer warm-up: n_predict 0, nothing decoded, nothing asked back.
+    const warm = JSON.parse((await infill({
+      id_slot: 0, input_prefix: '', input_suffix: '', input_extra: extra, prompt: '', n_predict: 0, temperature: 0.0, samplers: [],
+      stream: false, cache_prompt: true, t_max_prompt_ms: 1, t_max_predict_ms: 1, response_fields: [''],
+    })).text);
+    assert.deepEqual(warm, {});
+    // llama.vscode (src/llama-server.ts): the same fields without response_fields: the whole answer.
+    const vscodeBody = {
+      id_slot: 0, input_prefix: 'def add(a, b):\n', input_suffix: '\n\nprint(add(1, 2))\n', input_extra: extra, prompt: '    return ',
+      n_predict: 16, top_k: 40, top_p: 0.99, stream: false, samplers: ['top_k', 'top_p', 'infill'], cache_prompt: true,
+      t_max_prompt_ms: 500, t_max_predict_ms: 2500,
+    };
+    const vscode = JSON.parse((await infill(vscodeBody)).text);
+    assert.equal(vscode.content, vim.content, 'the same request decodes the same text');
+    assert.equal(vscode.stop, true);
+    assert.ok(['eos', 'limit', 'word'].includes(vscode.stop_type));
+    assert.equal(vscode.tokens_predicted, vim['timings/predicted_n']);
+    assert.ok(vscode.tokens_evaluated > 10 && vscode.timings.prompt_n <= vscode.tokens_evaluated);
+    // Streamed: content deltas, the last event has stop: true; no [DONE] (llama.cpp sends none).
+    const streamed = await infill({ ...vscodeBody, stream: true });
+    assert.match(streamed.type, /text\/event-stream/);
+    const events = streamed.text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => JSON.parse(e.slice(6)));
+    assert.equal(events.map((e) => e.content).join(''), vscode.content);
+    assert.equal(events.at(-1).stop, true);
+    assert.ok(events.slice(0, -1).every((e) => e.stop === false));
+    // A context that does not fit is cut from its far end, the extra context first.
+    const long = JSON.parse((await infill({ ...vscodeBody, input_extra: [{ filename: 'big.py', text: 'x = 1\n'.repeat(4000) }] })).text);
+    assert.equal(long.truncated, true);
+    return `${JSON.stringify(vscode.content)} (${vscode.stop_type}, ${vscode.tokens_evaluated} prompt tokens)`;
+  });
+
   await check('/metrics is Prometheus text with the serving figures', async () => {
     const { text, value } = await metrics(server.url);
     for (const name of ['maskfill_http_requests_total', 'maskfill_request_duration_seconds_bucket', 'maskfill_queue_depth',

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "inference/model_files.h"
+#include "infill/prompt_builder.h"
 #include "inference/tokenizer.h"
 #include "serve/http_server.h"
 #include "serve/remote_engine.h"
@@ -406,4 +407,35 @@ TEST_CASE("serve: GET /v1/models/{id} answers the model, or OpenAI's 404 for ano
   CHECK(final_status(missing) == "HTTP/1.1 404 Not Found");
   CHECK(missing.find(R"("code":"model_not_found")") != std::string::npos);
   CHECK(missing.find("'gpt-4' does not exist") != std::string::npos);
+}
+
+TEST_CASE("infill: llama.cpp's request becomes the SPM prompt, extra context first; n_predict 0 decodes nothing", "[serve]") {
+  FakeEngine engine;
+  serve::ApiSettings settings;
+  settings.model_id = "maskfill-tiny";
+  serve::json body = {{"input_prefix", "def add(a, b):\n"}, {"prompt", "    return "}, {"input_suffix", "\n\nprint(add(1, 2))\n"},
+                      {"input_extra", {{{"filename", "util.py"}, {"text", "def sub(a, b):\n    return a - b"}}}},
+                      {"n_predict", 24}, {"top_k", 40}, {"top_p", 0.9}, {"samplers", {"top_k", "top_p", "infill"}}};
+  serve::ApiRequest request = serve::parse_infill_request(body, engine, settings);
+  REQUIRE(request.job->choices.size() == 1);
+  std::optional<int32_t> bos;
+  if (engine.tokenizer_config().add_bos_token) bos = engine.config().bos_token_id;
+  FimPrompt expected = build_fim_prompt(engine.tokenizer(), "def sub(a, b):\n    return a - b\ndef add(a, b):\n    return ",
+                                        "\n\nprint(add(1, 2))\n", {1000, 1000}, bos);
+  CHECK(request.job->choices[0].prompt == expected.ids);
+  CHECK(request.job->max_tokens == 24);
+  CHECK_FALSE(request.truncated);
+  body["n_predict"] = 0;
+  CHECK(serve::parse_infill_request(body, engine, settings).job->choices.empty());
+  for (auto [name, value] : {std::pair<const char*, serve::json>{"input_extra", "text"}, {"n_predict", "many"}, {"input_suffix", 5}}) {
+    serve::json broken = body;
+    broken[name] = value;
+    try {
+      serve::parse_infill_request(broken, engine, settings);
+      FAIL_CHECK(name << " was accepted");
+    } catch (const serve::ApiError& e) {
+      CHECK(e.status == 400);
+      CHECK(e.param == name);
+    }
+  }
 }
