@@ -42,6 +42,7 @@ struct ServeFlags {
   std::string threshold = "default";
   bool log_prompts = false;
   std::string log_level = "info", log_file;
+  std::vector<std::string> cors_origins;
 };
 
 void setup_logging(const ServeFlags& flags) {
@@ -91,6 +92,13 @@ int run_serve(int argc, char** argv) {
       ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--threshold", f.threshold, "default parallel-commit threshold in (0,1], or 'none' for one token per step (requests may override)");
   app.add_option("--prompt-cache-mb", f.prompt_cache_mb, "prompt cache size (default: the engine's)")->check(CLI::Range(0, 1 << 20));
+  app.add_option("--cors-origin", f.cors_origins,
+                 "a browser origin allowed to call the API (repeat for several; '*' for any); preflights are answered before the key check")
+      ->check([](const std::string& origin) {
+        return origin == "*" || origin.rfind("http://", 0) == 0 || origin.rfind("https://", 0) == 0
+                   ? std::string()
+                   : std::string("an origin is '*' or starts with http:// or https://");
+      });
   app.add_flag("--log-prompts", f.log_prompts, "log request bodies (prompts are not logged otherwise)");
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
@@ -124,6 +132,7 @@ int run_serve(int argc, char** argv) {
   http.max_connections = f.max_connections;
   http.idle_timeout_ms = f.idle_timeout_ms;
   http.header_timeout_ms = f.header_timeout_ms;
+  http.cors_origins = f.cors_origins;
   if (!f.api_key_file.empty()) http.api_key = read_api_key(f.api_key_file);
   if (!serve::is_loopback_host(f.host) && !http.api_key) {
     std::fprintf(stderr,

@@ -131,7 +131,8 @@ class Connection final : public HttpResponder {
     answered_ = true;
     http::response<http::string_body> response{static_cast<http::status>(status), 11};
     response.set(http::field::server, "maskfill");
-    response.set(http::field::content_type, content_type);
+    if (!content_type.empty()) response.set(http::field::content_type, content_type);
+    for (const auto& [name, value] : headers_) response.set(name, value);
     response.keep_alive(keep_alive());
     response.body() = body;
     response.prepare_payload();
@@ -152,6 +153,7 @@ class Connection final : public HttpResponder {
     response.set(http::field::server, "maskfill");
     response.set(http::field::content_type, "text/event-stream");
     response.set(http::field::cache_control, "no-cache");
+    for (const auto& [name, value] : headers_) response.set(name, value);
     response.keep_alive(keep_alive());
     response.chunked(true);
     http::response_serializer<http::empty_body> serializer{response};
@@ -219,6 +221,7 @@ class Connection final : public HttpResponder {
   bool broken() const { return broken_; }
   bool streaming() const { return streaming_; }
   int status() const { return status_; }
+  void add_header(std::string name, std::string value) { headers_.emplace_back(std::move(name), std::move(value)); }
 
  private:
   bool keep_alive() const { return keep_alive_ && !(stopping_ && *stopping_); }
@@ -232,6 +235,7 @@ class Connection final : public HttpResponder {
   bool keep_alive_;
   bool interim_ok_;  // HTTP/1.1: a 100 Continue may precede the answer
   const std::atomic<bool>* stopping_;
+  std::vector<std::pair<std::string, std::string>> headers_;  // on every answer (CORS)
   bool answered_ = false, broken_ = false, streaming_ = false, probed_ = false;
   int status_ = 0;
 };
@@ -272,47 +276,77 @@ struct HttpServer::Impl {
     return constant_time_equal(value.substr(scheme.size()), *options.api_key);
   }
 
-  struct Refusal {
+  // An answer given from the header alone (a refusal, or a CORS preflight); the connection ends.
+  struct EarlyAnswer {
     int status;
-    std::string reason;  // for metrics (RejectListener)
+    std::string reason;  // for metrics (RejectListener); empty: not a refusal
     std::string body;
+    std::vector<std::pair<std::string, std::string>> headers = {};
   };
+
+  // The Origin a browser sent, when the CORS allow-list (opt-in) lists it ("*": any).
+  std::optional<std::string> allowed_origin(const http::request_header<>& header) const {
+    auto origin = header.find(http::field::origin);
+    if (options.cors_origins.empty() || origin == header.end()) return std::nullopt;
+    std::string value(origin->value());
+    for (const std::string& allowed : options.cors_origins)
+      if (allowed == "*" || allowed == value) return value;
+    return std::nullopt;
+  }
+
+  std::vector<std::pair<std::string, std::string>> cors_headers(const http::request_header<>& header) const {
+    if (auto origin = allowed_origin(header)) return {{"Access-Control-Allow-Origin", *origin}, {"Vary", "Origin"}};
+    return {};
+  }
+
+  // A browser's preflight carries no credentials, so it is answered before authentication.
+  std::optional<EarlyAnswer> answer_preflight(const http::request_header<>& header) const {
+    if (options.cors_origins.empty() || header.method() != http::verb::options ||
+        header.find(http::field::access_control_request_method) == header.end())
+      return std::nullopt;
+    if (!allowed_origin(header))
+      return EarlyAnswer{403, "cors", json_error("This origin is not in the server's CORS allow-list (--cors-origin)", "invalid_request_error")};
+    return EarlyAnswer{204, "", "", {{"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
+                                     {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
+                                     {"Access-Control-Max-Age", "600"}}};
+  }
 
   // What the header alone refuses, before a byte of the body is read: a client without the key
   // cannot make the server wait for (or buffer) a body it declared.
-  std::optional<Refusal> refuse_from_header(const http::request_parser<http::string_body>& parser) {
+  std::optional<EarlyAnswer> answer_from_header(const http::request_parser<http::string_body>& parser) {
     const auto& header = parser.get();
     if (stopping)  // a drain began while this connection waited: only requests in flight finish
-      return Refusal{503, "busy", json_error("server is shutting down", "server_error", "shutting_down")};
+      return EarlyAnswer{503, "busy", json_error("server is shutting down", "server_error", "shutting_down")};
     // Only chunked framing is understood. Any other transfer coding (gzip, "gzip, chunked")
     // would leave the body's end unknown, and bytes after it could be read as a second
     // request (smuggling): refuse it and close, as RFC 9112 asks of a server.
     auto coding = header.find(http::field::transfer_encoding);
     if (coding != header.end() && !beast::iequals(boost::algorithm::trim_copy(std::string(coding->value())), "chunked"))
-      return Refusal{400, "bad_request",
+      return EarlyAnswer{400, "bad_request",
                      json_error("Transfer-Encoding '" + std::string(coding->value()).substr(0, 64) + "' is not supported (only chunked)",
                                 "invalid_request_error")};
+    if (auto preflight = answer_preflight(header)) return preflight;
     if (!authorized(header))
-      return Refusal{401, "unauthorized",
+      return EarlyAnswer{401, "unauthorized",
                      json_error("Missing or wrong API key (send Authorization: Bearer <key>)", "invalid_request_error", "invalid_api_key")};
     if (auto length = parser.content_length(); length && *length > options.max_body) return too_large();
     return std::nullopt;
   }
 
-  Refusal too_large() const {
+  EarlyAnswer too_large() const {
     return {413, "too_large",
             json_error("The request body is larger than " + std::to_string(options.max_body) + " bytes", "invalid_request_error",
                        "request_too_large")};
   }
 
   // What a failed read answers: nothing for a closed, reset or timed-out connection.
-  std::optional<Refusal> refuse_from_error(const beast::error_code& ec) const {
+  std::optional<EarlyAnswer> answer_from_error(const beast::error_code& ec) const {
     if (ec == http::error::body_limit) return too_large();
     if (ec == http::error::header_limit)
-      return Refusal{431, "too_large", json_error("The request headers are too large", "invalid_request_error")};
+      return EarlyAnswer{431, "too_large", json_error("The request headers are too large", "invalid_request_error")};
     if (ec.category() == http::make_error_code(http::error::end_of_stream).category() && ec != http::error::end_of_stream &&
         ec != http::error::partial_message)
-      return Refusal{400, "bad_request", json_error("Malformed HTTP request: " + ec.message(), "invalid_request_error")};
+      return EarlyAnswer{400, "bad_request", json_error("Malformed HTTP request: " + ec.message(), "invalid_request_error")};
     return std::nullopt;
   }
 
@@ -327,11 +361,11 @@ struct HttpServer::Impl {
   }
 
   // The header within the header timeout, then (once the header is accepted) the body within the
-  // body timeout. Sets `refusal` when the request is answered with an error and the connection ends.
+  // body timeout. Sets `early` when the request is answered with an error and the connection ends.
   std::optional<http::request<http::string_body>> read_request(tcp::socket& socket, beast::flat_buffer& buffer,
-                                                               Registry::Entry* entry, std::optional<Refusal>& refusal) {
+                                                               Registry::Entry* entry, std::optional<EarlyAnswer>& early) {
     http::request_parser<http::string_body> parser;
-    // A declared length is judged after authentication (refuse_from_header). Not boost::none:
+    // A declared length is judged after authentication (answer_from_header). Not boost::none:
     // Beast 1.74 compares a length with an empty limit as "too large".
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     parser.header_limit(64 * 1024);
@@ -339,7 +373,10 @@ struct HttpServer::Impl {
     registry.set_deadline(entry, Clock::now() + std::chrono::milliseconds(options.header_timeout_ms));
     http::read_header(socket, buffer, parser, ec);
     registry.set_busy(entry, !ec);  // a drain waits for this request (cleared when answered)
-    if (!ec && (refusal = refuse_from_header(parser))) return std::nullopt;
+    if (!ec && (early = answer_from_header(parser))) {
+      for (auto& h : cors_headers(parser.get())) early->headers.push_back(std::move(h));  // so a browser can read it
+      return std::nullopt;
+    }
     parser.body_limit(options.max_body);  // chunked bodies
     registry.set_deadline(entry, Clock::now() + std::chrono::milliseconds(options.idle_timeout_ms));
     // curl and others wait (about a second) for this before sending a large body.
@@ -348,7 +385,7 @@ struct HttpServer::Impl {
     if (!ec && !parser.is_done()) http::read(socket, buffer, parser, ec);
     registry.set_deadline(entry, Clock::time_point::max());
     if (ec) {
-      refusal = refuse_from_error(ec);
+      early = answer_from_error(ec);
       return std::nullopt;
     }
     return parser.release();
@@ -358,6 +395,7 @@ struct HttpServer::Impl {
   bool answer(tcp::socket& socket, Registry::Entry* entry, http::request<http::string_body>& request, const std::string& peer) {
     bool keep_alive = request.keep_alive() && !stopping;
     Connection connection(socket, registry, entry, options.idle_timeout_ms, keep_alive, request.version() >= 11, &stopping);
+    for (const auto& [name, value] : cors_headers(request)) connection.add_header(name, value);
     HttpRequest r{std::string(request.method_string()), std::string(request.target()), std::move(request.body()), peer};
     try {
       handler(r, connection);
@@ -395,11 +433,13 @@ struct HttpServer::Impl {
     Registry::Entry* entry = registry.add(socket.native_handle());
     beast::flat_buffer buffer;
     for (bool first = true; !stopping && await_request(socket, buffer, entry, first); first = false) {
-      std::optional<Refusal> refusal;
-      std::optional<http::request<http::string_body>> request = read_request(socket, buffer, entry, refusal);
-      if (refusal) {
-        reject(refusal->reason, "");
-        Connection(socket, registry, entry, options.idle_timeout_ms, false).send(refusal->status, "application/json", refusal->body);
+      std::optional<EarlyAnswer> early;
+      std::optional<http::request<http::string_body>> request = read_request(socket, buffer, entry, early);
+      if (early) {
+        if (!early->reason.empty()) reject(early->reason, "");
+        Connection connection(socket, registry, entry, options.idle_timeout_ms, false);
+        for (const auto& [name, value] : early->headers) connection.add_header(name, value);
+        connection.send(early->status, early->body.empty() ? "" : "application/json", early->body);
         linger(socket, entry);
       }
       if (!request || !answer(socket, entry, *request, peer)) break;

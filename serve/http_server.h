@@ -1,7 +1,7 @@
 // A small HTTP/1.1 server on Boost.Beast: keep-alive, chunked server-sent events, a thread per
 // connection (bounded by max_connections; more get 503), a body limit (413), an idle / slow-client
-// timeout, Bearer authentication compared in constant time, a bounded drain on shutdown, and
-// half-closed clients served. It knows nothing of the API:
+// timeout, Bearer authentication compared in constant time, a bounded drain on shutdown,
+// half-closed clients served, and an opt-in CORS allow-list. It knows nothing of the API:
 // every request goes to one handler.
 #pragma once
 
@@ -38,7 +38,7 @@ class HttpResponder {
 };
 
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponder&)>;
-// What the HTTP layer refused, for metrics: "too_large", "unauthorized", "busy", "bad_request".
+// What the HTTP layer refused, for metrics: "too_large", "unauthorized", "busy", "bad_request", "cors".
 using RejectListener = std::function<void(const std::string& reason, const std::string& target)>;
 
 struct HttpOptions {
@@ -50,6 +50,9 @@ struct HttpOptions {
   int idle_timeout_ms = 30000;      // keep-alive idle, a request's body, a write
   std::optional<std::string> api_key;  // Bearer token; nullopt: no authentication
   std::vector<std::string> public_paths = {"/health"};  // served without the key
+  // Browser origins allowed to call the API ("https://app.example", or "*"); empty: CORS off.
+  // Their preflights (OPTIONS) are answered before authentication.
+  std::vector<std::string> cors_origins;
 };
 
 class HttpServer {

@@ -439,3 +439,40 @@ TEST_CASE("infill: llama.cpp's request becomes the SPM prompt, extra context fir
     }
   }
 }
+
+TEST_CASE("serve: CORS is opt-in; a listed origin's preflight is answered before the key check", "[serve]") {
+  FakeEngine engine;
+  serve::HttpOptions http;
+  http.cors_origins = {"https://app.example"};
+  Server server(engine, std::string("secret-key-0123456789"), http);
+  auto send = [&](const std::string& request) {
+    RawClient client(server.port());
+    client.send(request);
+    return client.read_until_closed(5s);
+  };
+  auto preflight = [](const std::string& origin) {
+    return "OPTIONS /v1/completions HTTP/1.1\r\nHost: x\r\nOrigin: " + origin +
+           "\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: authorization, content-type\r\n\r\n";
+  };
+  std::string allowed = send(preflight("https://app.example"));
+  CHECK(final_status(allowed) == "HTTP/1.1 204 No Content");
+  CHECK(allowed.find("Access-Control-Allow-Origin: https://app.example") != std::string::npos);
+  CHECK(allowed.find("Access-Control-Allow-Headers: Authorization, Content-Type") != std::string::npos);
+  std::string other = send(preflight("https://evil.example"));
+  CHECK(final_status(other) == "HTTP/1.1 403 Forbidden");
+  CHECK(other.find("Access-Control-Allow-Origin") == std::string::npos);
+  // Answers to a listed origin carry the header, refusals too (so the page can read the error).
+  std::string health = send("GET /health HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\nConnection: close\r\n\r\n");
+  CHECK(final_status(health) == "HTTP/1.1 200 OK");
+  CHECK(health.find("Access-Control-Allow-Origin: https://app.example") != std::string::npos);
+  std::string keyless = send("GET /metrics HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\n\r\n");
+  CHECK(final_status(keyless) == "HTTP/1.1 401 Unauthorized");
+  CHECK(keyless.find("Access-Control-Allow-Origin: https://app.example") != std::string::npos);
+  // Without an allow-list nothing changes: a preflight is just an unauthenticated request.
+  Server plain(engine, std::string("secret-key-0123456789"));
+  RawClient client(plain.port());
+  client.send(preflight("https://app.example"));
+  std::string refused = client.read_until_closed(5s);
+  CHECK(final_status(refused) == "HTTP/1.1 401 Unauthorized");
+  CHECK(refused.find("Access-Control-Allow-Origin") == std::string::npos);
+}
