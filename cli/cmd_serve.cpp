@@ -26,7 +26,8 @@ const char* kQuickStart = R"(
 A team shares one model box in two lines:
   maskfill serve --host 0.0.0.0 --api-key-file /etc/maskfill/api-key --model /models/Stable-DiffCoder-8B-Instruct --device cuda
   MASKFILL_API_KEY=... maskfill lsp --backend http://model-box:8080      (or the editors' maskfill.backend.url setting)
-Endpoints: POST /v1/completions, POST /v1/chat/completions, GET /v1/models, /health, /metrics.
+Endpoints: POST /v1/completions, POST /v1/chat/completions, GET /v1/models[/{id}], /health, /metrics,
+and llama.cpp's POST /infill (llama.vim, llama.vscode).
 See docs/deploy.md for TLS, several boxes and the systemd unit.)";
 
 struct ServeFlags {
