@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -24,7 +26,8 @@ const char* kQuickStart = R"(
 A team shares one model box in two lines:
   maskfill serve --host 0.0.0.0 --api-key-file /etc/maskfill/api-key --model /models/Stable-DiffCoder-8B-Instruct --device cuda
   MASKFILL_API_KEY=... maskfill lsp --backend http://model-box:8080      (or the editors' maskfill.backend.url setting)
-Endpoints: POST /v1/completions, POST /v1/chat/completions, GET /v1/models, /health, /metrics.
+Endpoints: POST /v1/completions, POST /v1/chat/completions, GET /v1/models[/{id}], /health, /metrics,
+and llama.cpp's POST /infill (llama.vim, llama.vscode).
 See docs/deploy.md for TLS, several boxes and the systemd unit.)";
 
 struct ServeFlags {
@@ -34,10 +37,13 @@ struct ServeFlags {
   std::string model, device = "auto", dtype = "auto", model_id;
   int threads = 0;
   int max_batch = 16, max_queue = 256, max_connections = 64, idle_timeout_ms = 30000, prompt_cache_mb = -1, max_n = 16;
+  int header_timeout_ms = 10000;
+  double drain_seconds = 10;
   size_t max_body = 4 << 20;
   std::string threshold = "default";
   bool log_prompts = false;
   std::string log_level = "info", log_file;
+  std::vector<std::string> cors_origins;
 };
 
 void setup_logging(const ServeFlags& flags) {
@@ -78,9 +84,22 @@ int run_serve(int argc, char** argv) {
   app.add_option("--max-connections", f.max_connections, "open connections; more get 503")->check(CLI::Range(1, 65536));
   app.add_option("--max-body", f.max_body, "largest request body in bytes; larger get 413")->check(CLI::Range(size_t(1024), size_t(1) << 30));
   app.add_option("--max-n", f.max_n, "largest n (choices per request)")->check(CLI::Range(1, 256));
-  app.add_option("--idle-timeout-ms", f.idle_timeout_ms, "close a connection idle (or sending a request) this long")->check(CLI::Range(100, 3600000));
+  app.add_option("--idle-timeout-ms", f.idle_timeout_ms, "close a connection idle between requests, or sending a body, or not reading an answer, this long")
+      ->check(CLI::Range(100, 3600000));
+  app.add_option("--header-timeout-ms", f.header_timeout_ms, "close a connection whose request header (or a new connection's first byte) takes longer")
+      ->check(CLI::Range(100, 3600000));
+  app.add_option("--drain-seconds", f.drain_seconds,
+                 "on SIGTERM/SIGINT, let requests in flight finish for at most this long (a second signal stops at once)")
+      ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--threshold", f.threshold, "default parallel-commit threshold in (0,1], or 'none' for one token per step (requests may override)");
   app.add_option("--prompt-cache-mb", f.prompt_cache_mb, "prompt cache size (default: the engine's)")->check(CLI::Range(0, 1 << 20));
+  app.add_option("--cors-origin", f.cors_origins,
+                 "a browser origin allowed to call the API (repeat for several; '*' for any); preflights are answered before the key check")
+      ->check([](const std::string& origin) {
+        return origin == "*" || origin.rfind("http://", 0) == 0 || origin.rfind("https://", 0) == 0
+                   ? std::string()
+                   : std::string("an origin is '*' or starts with http:// or https://");
+      });
   app.add_flag("--log-prompts", f.log_prompts, "log request bodies (prompts are not logged otherwise)");
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
@@ -113,6 +132,8 @@ int run_serve(int argc, char** argv) {
   http.max_body = f.max_body;
   http.max_connections = f.max_connections;
   http.idle_timeout_ms = f.idle_timeout_ms;
+  http.header_timeout_ms = f.header_timeout_ms;
+  http.cors_origins = f.cors_origins;
   if (!f.api_key_file.empty()) http.api_key = read_api_key(f.api_key_file);
   if (!serve::is_loopback_host(f.host) && !http.api_key) {
     std::fprintf(stderr,
@@ -154,13 +175,26 @@ int run_serve(int argc, char** argv) {
                       std::to_string(server.port());
   std::fprintf(stderr, "maskfill serve: listening on %s (model %s: %s, max batch %d%s)\n", where.c_str(),
                api.model_id.c_str(), engine->description().c_str(), f.max_batch, http.api_key ? ", API key required" : "");
+  // The first signal drains (no new requests; those in flight finish within --drain-seconds),
+  // a second one stops at once.
+  std::atomic<bool> finished{false};
   std::thread signal_thread([&] {
-    int received = 0;
-    sigwait(&signals, &received);
-    spdlog::info("serve: signal {}: stopping", received);
-    server.stop();
+    for (int count = 0; !finished; ++count) {
+      int received = 0;
+      sigwait(&signals, &received);
+      if (finished) return;
+      if (count == 0) {
+        spdlog::info("serve: signal {}: draining (at most {} s)", received, f.drain_seconds);
+        server.drain(std::chrono::milliseconds(int64_t(f.drain_seconds * 1000)));
+      } else {
+        spdlog::info("serve: signal {}: stopping now", received);
+        server.stop();
+        return;
+      }
+    }
   });
   server.run();
+  finished = true;
   service.stop();
   // The signal thread is still in sigwait when run() ended for another reason.
   pthread_kill(signal_thread.native_handle(), SIGTERM);

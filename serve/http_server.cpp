@@ -8,8 +8,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <limits>
 #include <list>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
@@ -55,6 +57,7 @@ class Registry {
   struct Entry {
     int fd;
     Clock::time_point deadline;
+    bool busy = false;  // a request is being read or answered
   };
   Entry* add(int fd) {
     std::lock_guard lock(mutex_);
@@ -64,7 +67,28 @@ class Registry {
   void remove(Entry* entry) {
     std::lock_guard lock(mutex_);
     entries_.remove_if([&](const Entry& e) { return &e == entry; });
-    if (entries_.empty()) empty_.notify_all();
+    changed_.notify_all();
+  }
+  void set_busy(Entry* entry, bool busy) {
+    std::lock_guard lock(mutex_);
+    entry->busy = busy;
+    if (!busy) changed_.notify_all();
+  }
+  // Until no request is in flight or the drain deadline (which end_drain() moves to now) passes.
+  void wait_quiet() {
+    std::unique_lock lock(mutex_);
+    changed_.wait_until(lock, drain_until_, [&] {
+      return Clock::now() >= drain_until_ || std::none_of(entries_.begin(), entries_.end(), [](const Entry& e) { return e.busy; });
+    });
+  }
+  void start_drain(Clock::time_point until) {
+    std::lock_guard lock(mutex_);
+    drain_until_ = until;
+  }
+  void end_drain() {
+    std::lock_guard lock(mutex_);
+    drain_until_ = Clock::now();
+    changed_.notify_all();
   }
   void set_deadline(Entry* entry, Clock::time_point deadline) {
     std::lock_guard lock(mutex_);
@@ -82,10 +106,6 @@ class Registry {
     std::lock_guard lock(mutex_);
     for (Entry& e : entries_) ::shutdown(e.fd, SHUT_RDWR);
   }
-  void wait_empty() {
-    std::unique_lock lock(mutex_);
-    empty_.wait(lock, [&] { return entries_.empty(); });
-  }
   size_t size() {
     std::lock_guard lock(mutex_);
     return entries_.size();
@@ -93,22 +113,27 @@ class Registry {
 
  private:
   std::mutex mutex_;
-  std::condition_variable empty_;
+  std::condition_variable changed_;
   std::list<Entry> entries_;
+  Clock::time_point drain_until_ = Clock::time_point::min();  // min: stop without draining
 };
 
 class Connection final : public HttpResponder {
  public:
-  Connection(tcp::socket& socket, Registry& registry, Registry::Entry* entry, int timeout_ms, bool keep_alive)
-      : socket_(socket), registry_(registry), entry_(entry), timeout_(timeout_ms), keep_alive_(keep_alive) {}
+  // `stopping`: once set (a drain began), answers say Connection: close.
+  Connection(tcp::socket& socket, Registry& registry, Registry::Entry* entry, int timeout_ms, bool keep_alive,
+             bool interim_ok = false, const std::atomic<bool>* stopping = nullptr)
+      : socket_(socket), registry_(registry), entry_(entry), timeout_(timeout_ms), keep_alive_(keep_alive),
+        interim_ok_(interim_ok), stopping_(stopping) {}
 
   void send(int status, const std::string& content_type, const std::string& body) override {
     if (answered_) return;
     answered_ = true;
     http::response<http::string_body> response{static_cast<http::status>(status), 11};
     response.set(http::field::server, "maskfill");
-    response.set(http::field::content_type, content_type);
-    response.keep_alive(keep_alive_);
+    if (!content_type.empty()) response.set(http::field::content_type, content_type);
+    for (const auto& [name, value] : headers_) response.set(name, value);
+    response.keep_alive(keep_alive());
     response.body() = body;
     response.prepare_payload();
     beast::error_code ec;
@@ -128,7 +153,8 @@ class Connection final : public HttpResponder {
     response.set(http::field::server, "maskfill");
     response.set(http::field::content_type, "text/event-stream");
     response.set(http::field::cache_control, "no-cache");
-    response.keep_alive(keep_alive_);
+    for (const auto& [name, value] : headers_) response.set(name, value);
+    response.keep_alive(keep_alive());
     response.chunked(true);
     http::response_serializer<http::empty_body> serializer{response};
     beast::error_code ec;
@@ -160,19 +186,45 @@ class Connection final : public HttpResponder {
     streaming_ = false;
   }
 
+  // The peer's FIN alone does not say it is gone: a client may half-close (shutdown(SHUT_WR))
+  // after its request and still read the answer. So the first FIN is answered with a probe the
+  // client ignores; a peer that closed its socket answers the probe with a reset, which the next
+  // call sees (POLLERR / POLLHUP), while a half-closed one reads on and is served.
   bool client_gone() override {
     if (broken_) return true;
     pollfd p{socket_.native_handle(), POLLIN | POLLRDHUP, 0};
-    if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) broken_ = true;
+    if (::poll(&p, 1, 0) <= 0) return false;
+    if (p.revents & (POLLHUP | POLLERR))
+      broken_ = true;
+    else if ((p.revents & POLLRDHUP) && !probed_)
+      probe();
     return broken_;
+  }
+
+  // An SSE comment inside a stream; before the answer, an interim 100 Continue, which HTTP/1.1
+  // clients must accept at any time. HTTP/1.0 has no interim answers: its FIN means gone.
+  void probe() {
+    probed_ = true;
+    beast::error_code ec;
+    arm();
+    if (streaming_)
+      asio::write(socket_, http::make_chunk(asio::buffer(std::string_view(":\n\n"))), ec);
+    else if (!answered_ && interim_ok_)
+      asio::write(socket_, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), ec);
+    else
+      ec = asio::error::eof;
+    disarm();
+    if (ec) broken_ = true;
   }
 
   bool answered() const { return answered_; }
   bool broken() const { return broken_; }
   bool streaming() const { return streaming_; }
   int status() const { return status_; }
+  void add_header(std::string name, std::string value) { headers_.emplace_back(std::move(name), std::move(value)); }
 
  private:
+  bool keep_alive() const { return keep_alive_ && !(stopping_ && *stopping_); }
   void arm() { registry_.set_deadline(entry_, Clock::now() + timeout_); }
   void disarm() { registry_.set_deadline(entry_, Clock::time_point::max()); }
 
@@ -181,7 +233,10 @@ class Connection final : public HttpResponder {
   Registry::Entry* entry_;
   std::chrono::milliseconds timeout_;
   bool keep_alive_;
-  bool answered_ = false, broken_ = false, streaming_ = false;
+  bool interim_ok_;  // HTTP/1.1: a 100 Continue may precede the answer
+  const std::atomic<bool>* stopping_;
+  std::vector<std::pair<std::string, std::string>> headers_;  // on every answer (CORS)
+  bool answered_ = false, broken_ = false, streaming_ = false, probed_ = false;
   int status_ = 0;
 };
 
@@ -194,11 +249,14 @@ struct HttpServer::Impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
   Registry registry;
-  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopping{false};  // no more accepts, no new requests
+  std::atomic<bool> finished{false};  // run() is returning
   std::atomic<int> threads{0};
   std::mutex threads_mutex;
   std::condition_variable threads_done;
   std::thread janitor;
+
+  void stop_accepting();
 
   void reject(const std::string& reason, const std::string& target) {
     if (on_reject) on_reject(reason, target);
@@ -218,6 +276,155 @@ struct HttpServer::Impl {
     return constant_time_equal(value.substr(scheme.size()), *options.api_key);
   }
 
+  // An answer given from the header alone (a refusal, or a CORS preflight); the connection ends.
+  struct EarlyAnswer {
+    int status;
+    std::string reason;  // for metrics (RejectListener); empty: not a refusal
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers = {};
+  };
+
+  // The Origin a browser sent, when the CORS allow-list (opt-in) lists it ("*": any).
+  std::optional<std::string> allowed_origin(const http::request_header<>& header) const {
+    auto origin = header.find(http::field::origin);
+    if (options.cors_origins.empty() || origin == header.end()) return std::nullopt;
+    std::string value(origin->value());
+    for (const std::string& allowed : options.cors_origins)
+      if (allowed == "*" || allowed == value) return value;
+    return std::nullopt;
+  }
+
+  std::vector<std::pair<std::string, std::string>> cors_headers(const http::request_header<>& header) const {
+    if (auto origin = allowed_origin(header)) return {{"Access-Control-Allow-Origin", *origin}, {"Vary", "Origin"}};
+    return {};
+  }
+
+  // A browser's preflight carries no credentials, so it is answered before authentication.
+  std::optional<EarlyAnswer> answer_preflight(const http::request_header<>& header) const {
+    if (options.cors_origins.empty() || header.method() != http::verb::options ||
+        header.find(http::field::access_control_request_method) == header.end())
+      return std::nullopt;
+    if (!allowed_origin(header))
+      return EarlyAnswer{403, "cors", json_error("This origin is not in the server's CORS allow-list (--cors-origin)", "invalid_request_error")};
+    return EarlyAnswer{204, "", "", {{"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
+                                     {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
+                                     {"Access-Control-Max-Age", "600"}}};
+  }
+
+  // What the header alone refuses, before a byte of the body is read: a client without the key
+  // cannot make the server wait for (or buffer) a body it declared.
+  std::optional<EarlyAnswer> answer_from_header(const http::request_parser<http::string_body>& parser) {
+    const auto& header = parser.get();
+    if (stopping)  // a drain began while this connection waited: only requests in flight finish
+      return EarlyAnswer{503, "busy", json_error("server is shutting down", "server_error", "shutting_down")};
+    // Only chunked framing is understood. Any other transfer coding (gzip, "gzip, chunked")
+    // would leave the body's end unknown, and bytes after it could be read as a second
+    // request (smuggling): refuse it and close, as RFC 9112 asks of a server.
+    auto coding = header.find(http::field::transfer_encoding);
+    if (coding != header.end() && !beast::iequals(boost::algorithm::trim_copy(std::string(coding->value())), "chunked"))
+      return EarlyAnswer{400, "bad_request",
+                     json_error("Transfer-Encoding '" + std::string(coding->value()).substr(0, 64) + "' is not supported (only chunked)",
+                                "invalid_request_error")};
+    if (auto preflight = answer_preflight(header)) return preflight;
+    if (!authorized(header))
+      return EarlyAnswer{401, "unauthorized",
+                     json_error("Missing or wrong API key (send Authorization: Bearer <key>)", "invalid_request_error", "invalid_api_key")};
+    if (auto length = parser.content_length(); length && *length > options.max_body) return too_large();
+    return std::nullopt;
+  }
+
+  EarlyAnswer too_large() const {
+    return {413, "too_large",
+            json_error("The request body is larger than " + std::to_string(options.max_body) + " bytes", "invalid_request_error",
+                       "request_too_large")};
+  }
+
+  // What a failed read answers: nothing for a closed, reset or timed-out connection.
+  std::optional<EarlyAnswer> answer_from_error(const beast::error_code& ec) const {
+    if (ec == http::error::body_limit) return too_large();
+    if (ec == http::error::header_limit)
+      return EarlyAnswer{431, "too_large", json_error("The request headers are too large", "invalid_request_error")};
+    if (ec.category() == http::make_error_code(http::error::end_of_stream).category() && ec != http::error::end_of_stream &&
+        ec != http::error::partial_message)
+      return EarlyAnswer{400, "bad_request", json_error("Malformed HTTP request: " + ec.message(), "invalid_request_error")};
+    return std::nullopt;
+  }
+
+  // Waits for a request's first byte: a fresh connection for at most the header timeout (one that
+  // sends nothing holds a slot as much as one that trickles), a kept-alive one for the idle timeout.
+  bool await_request(tcp::socket& socket, const beast::flat_buffer& buffer, Registry::Entry* entry, bool first) {
+    if (buffer.size() > 0) return true;
+    registry.set_deadline(entry, Clock::now() + std::chrono::milliseconds(first ? options.header_timeout_ms : options.idle_timeout_ms));
+    beast::error_code ec;
+    socket.wait(tcp::socket::wait_read, ec);
+    return !ec;
+  }
+
+  // The header within the header timeout, then (once the header is accepted) the body within the
+  // body timeout. Sets `early` when the request is answered with an error and the connection ends.
+  std::optional<http::request<http::string_body>> read_request(tcp::socket& socket, beast::flat_buffer& buffer,
+                                                               Registry::Entry* entry, std::optional<EarlyAnswer>& early) {
+    http::request_parser<http::string_body> parser;
+    // A declared length is judged after authentication (answer_from_header). Not boost::none:
+    // Beast 1.74 compares a length with an empty limit as "too large".
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    parser.header_limit(64 * 1024);
+    beast::error_code ec;
+    registry.set_deadline(entry, Clock::now() + std::chrono::milliseconds(options.header_timeout_ms));
+    http::read_header(socket, buffer, parser, ec);
+    registry.set_busy(entry, !ec);  // a drain waits for this request (cleared when answered)
+    if (!ec && (early = answer_from_header(parser))) {
+      for (auto& h : cors_headers(parser.get())) early->headers.push_back(std::move(h));  // so a browser can read it
+      return std::nullopt;
+    }
+    parser.body_limit(options.max_body);  // chunked bodies
+    registry.set_deadline(entry, Clock::now() + std::chrono::milliseconds(options.idle_timeout_ms));
+    // curl and others wait (about a second) for this before sending a large body.
+    if (!ec && !parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue"))
+      asio::write(socket, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), ec);
+    if (!ec && !parser.is_done()) http::read(socket, buffer, parser, ec);
+    registry.set_deadline(entry, Clock::time_point::max());
+    if (ec) {
+      early = answer_from_error(ec);
+      return std::nullopt;
+    }
+    return parser.release();
+  }
+
+  // Runs the handler; false when the connection must end.
+  bool answer(tcp::socket& socket, Registry::Entry* entry, http::request<http::string_body>& request, const std::string& peer) {
+    bool keep_alive = request.keep_alive() && !stopping;
+    Connection connection(socket, registry, entry, options.idle_timeout_ms, keep_alive, request.version() >= 11, &stopping);
+    for (const auto& [name, value] : cors_headers(request)) connection.add_header(name, value);
+    HttpRequest r{std::string(request.method_string()), std::string(request.target()), std::move(request.body()), peer};
+    try {
+      handler(r, connection);
+    } catch (const std::exception& e) {
+      spdlog::error("serve: {} {}: {}", r.method, r.target, e.what());
+    }
+    // A handler that left without answering saw its client go; else it is a bug.
+    if (!connection.answered() && !connection.client_gone())
+      connection.send(500, "application/json", json_error("internal error", "server_error"));
+    else if (connection.streaming())
+      connection.end_events();
+    return keep_alive && !connection.broken();
+  }
+
+  // Closing with unread request bytes would reset the connection before the client read the
+  // answer: stop sending, then drain what it still sends (bounded in bytes and time).
+  void linger(tcp::socket& socket, Registry::Entry* entry) {
+    beast::error_code ec;
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    registry.set_deadline(entry, Clock::now() + std::min(std::chrono::milliseconds(options.idle_timeout_ms), std::chrono::milliseconds(2000)));
+    std::array<char, 16384> sink;
+    size_t drained = 0;
+    while (drained < (64u << 20)) {
+      size_t n = socket.read_some(asio::buffer(sink), ec);
+      if (ec) break;
+      drained += n;
+    }
+  }
+
   void serve(tcp::socket socket) {
     beast::error_code ec;
     std::string peer;
@@ -225,94 +432,18 @@ struct HttpServer::Impl {
     if (!ec) peer = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
     Registry::Entry* entry = registry.add(socket.native_handle());
     beast::flat_buffer buffer;
-    const auto timeout = std::chrono::milliseconds(options.idle_timeout_ms);
-    bool linger = false;  // an error answer left request bytes unread
-    while (!stopping) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(options.max_body);
-      parser.header_limit(64 * 1024);
-      registry.set_deadline(entry, Clock::now() + timeout);
-      http::read_header(socket, buffer, parser, ec);
-      // Only chunked framing is understood. Any other transfer coding (gzip, "gzip, chunked")
-      // would leave the body's end unknown, and bytes after it could be read as a second
-      // request (smuggling): refuse it and close, as RFC 9112 asks of a server.
-      if (!ec) {
-        auto coding = parser.get().find(http::field::transfer_encoding);
-        if (coding != parser.get().end() && !beast::iequals(boost::algorithm::trim_copy(std::string(coding->value())), "chunked")) {
-          reject("bad_request", "");
-          Connection c(socket, registry, entry, options.idle_timeout_ms, false);
-          c.send(400, "application/json",
-                 json_error("Transfer-Encoding '" + std::string(coding->value()).substr(0, 64) +
-                                "' is not supported (only chunked)", "invalid_request_error"));
-          linger = true;
-          break;
-        }
+    for (bool first = true; !stopping && await_request(socket, buffer, entry, first); first = false) {
+      std::optional<EarlyAnswer> early;
+      std::optional<http::request<http::string_body>> request = read_request(socket, buffer, entry, early);
+      if (early) {
+        if (!early->reason.empty()) reject(early->reason, "");
+        Connection connection(socket, registry, entry, options.idle_timeout_ms, false);
+        for (const auto& [name, value] : early->headers) connection.add_header(name, value);
+        connection.send(early->status, early->body.empty() ? "" : "application/json", early->body);
+        linger(socket, entry);
       }
-      // curl and others wait (about a second) for this before sending a large body.
-      if (!ec && !parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue"))
-        asio::write(socket, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), ec);
-      if (!ec && !parser.is_done()) http::read(socket, buffer, parser, ec);
-      registry.set_deadline(entry, Clock::time_point::max());
-      if (ec == http::error::body_limit) {
-        reject("too_large", "");
-        Connection c(socket, registry, entry, options.idle_timeout_ms, false);
-        c.send(413, "application/json",
-               json_error("The request body is larger than " + std::to_string(options.max_body) + " bytes", "invalid_request_error",
-                          "request_too_large"));
-        linger = true;
-        break;
-      }
-      if (ec == http::error::header_limit) {
-        reject("too_large", "");
-        Connection c(socket, registry, entry, options.idle_timeout_ms, false);
-        c.send(431, "application/json", json_error("The request headers are too large", "invalid_request_error"));
-        linger = true;
-        break;
-      }
-      if (ec) {
-        // A closed, reset or timed-out connection ends quietly; a request that is not HTTP gets a 400.
-        if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
-            ec != http::error::end_of_stream && ec != http::error::partial_message) {
-          reject("bad_request", "");
-          Connection c(socket, registry, entry, options.idle_timeout_ms, false);
-          c.send(400, "application/json", json_error("Malformed HTTP request: " + ec.message(), "invalid_request_error"));
-          linger = true;
-        }
-        break;
-      }
-      http::request<http::string_body> request = parser.release();
-      bool keep_alive = request.keep_alive() && !stopping;
-      Connection connection(socket, registry, entry, options.idle_timeout_ms, keep_alive);
-      if (!authorized(request)) {
-        reject("unauthorized", std::string(request.target()));
-        connection.send(401, "application/json",
-                        json_error("Missing or wrong API key (send Authorization: Bearer <key>)", "invalid_request_error", "invalid_api_key"));
-      } else {
-        HttpRequest r{std::string(request.method_string()), std::string(request.target()), std::move(request.body()), peer};
-        try {
-          handler(r, connection);
-        } catch (const std::exception& e) {
-          spdlog::error("serve: {} {}: {}", r.method, r.target, e.what());
-        }
-        if (!connection.answered())
-          connection.send(500, "application/json", json_error("internal error", "server_error"));
-        else if (connection.streaming())
-          connection.end_events();
-      }
-      if (!keep_alive || connection.broken()) break;
-    }
-    if (linger) {
-      // Closing with unread request bytes would reset the connection before the client read the
-      // answer: stop sending, then drain what it still sends (bounded in bytes and time).
-      socket.shutdown(tcp::socket::shutdown_send, ec);
-      registry.set_deadline(entry, Clock::now() + std::min(timeout, std::chrono::milliseconds(2000)));
-      std::array<char, 16384> sink;
-      size_t drained = 0;
-      while (drained < (64u << 20)) {
-        size_t n = socket.read_some(asio::buffer(sink), ec);
-        if (ec) break;
-        drained += n;
-      }
+      if (!request || !answer(socket, entry, *request, peer)) break;
+      registry.set_busy(entry, false);
     }
     registry.remove(entry);  // before the close, so the janitor never sees a reused descriptor
     socket.shutdown(tcp::socket::shutdown_both, ec);
@@ -347,8 +478,9 @@ void HttpServer::listen() {
 
 void HttpServer::run() {
   Impl& m = *impl_;
+  // Deadlines still hold during a drain: the janitor runs until run() returns.
   m.janitor = std::thread([&m] {
-    while (!m.stopping) {
+    while (!m.finished) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       m.registry.expire(Clock::now());
     }
@@ -385,17 +517,28 @@ void HttpServer::run() {
       m.threads_done.notify_all();
     }).detach();
   }
+  m.registry.wait_quiet();  // a drain: requests in flight finish (bounded)
   m.registry.shutdown_all();
   std::unique_lock lock(m.threads_mutex);
   m.threads_done.wait(lock, [&] { return m.threads == 0; });
+  m.finished = true;
+}
+
+void HttpServer::Impl::stop_accepting() {
+  if (stopping.exchange(true)) return;
+  // Wakes a blocking accept() (close() from another thread would race it).
+  ::shutdown(acceptor.native_handle(), SHUT_RDWR);
 }
 
 void HttpServer::stop() {
-  Impl& m = *impl_;
-  if (m.stopping.exchange(true)) return;
-  // Wakes a blocking accept() (close() from another thread would race it).
-  ::shutdown(m.acceptor.native_handle(), SHUT_RDWR);
-  m.registry.shutdown_all();
+  impl_->registry.end_drain();
+  impl_->stop_accepting();
+  impl_->registry.shutdown_all();
+}
+
+void HttpServer::drain(std::chrono::milliseconds grace) {
+  impl_->registry.start_drain(Clock::now() + grace);
+  impl_->stop_accepting();
 }
 
 }  // namespace maskfill::serve

@@ -1,10 +1,12 @@
 // A small HTTP/1.1 server on Boost.Beast: keep-alive, chunked server-sent events, a thread per
 // connection (bounded by max_connections; more get 503), a body limit (413), an idle / slow-client
-// timeout, and Bearer authentication compared in constant time. It knows nothing of the API:
+// timeout, Bearer authentication compared in constant time, a bounded drain on shutdown,
+// half-closed clients served, and an opt-in CORS allow-list. It knows nothing of the API:
 // every request goes to one handler.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -36,7 +38,7 @@ class HttpResponder {
 };
 
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponder&)>;
-// What the HTTP layer refused, for metrics: "too_large", "unauthorized", "busy", "bad_request".
+// What the HTTP layer refused, for metrics: "too_large", "unauthorized", "busy", "bad_request", "cors".
 using RejectListener = std::function<void(const std::string& reason, const std::string& target)>;
 
 struct HttpOptions {
@@ -44,9 +46,13 @@ struct HttpOptions {
   int port = 8080;  // 0: any free port (see HttpServer::port())
   size_t max_body = 4 << 20;
   int max_connections = 64;
-  int idle_timeout_ms = 30000;      // keep-alive idle, and a whole request's read / a write
+  int header_timeout_ms = 10000;    // a request's header (and a new connection's first byte)
+  int idle_timeout_ms = 30000;      // keep-alive idle, a request's body, a write
   std::optional<std::string> api_key;  // Bearer token; nullopt: no authentication
   std::vector<std::string> public_paths = {"/health"};  // served without the key
+  // Browser origins allowed to call the API ("https://app.example", or "*"); empty: CORS off.
+  // Their preflights (OPTIONS) are answered before authentication.
+  std::vector<std::string> cors_origins;
 };
 
 class HttpServer {
@@ -56,9 +62,13 @@ class HttpServer {
   // Binds and listens; throws std::runtime_error naming the address on failure.
   void listen();
   int port() const { return port_; }
-  // Accepts until stop(); returns after every connection thread has ended.
+  // Accepts until stop() or drain(); returns after every connection thread has ended.
   void run();
-  void stop();  // any thread, or a signal-waiting thread
+  void stop();  // any thread, or a signal-waiting thread; during a drain, ends it now
+  // Stops accepting; requests in flight finish, for at most `grace`, then every connection is
+  // closed. A request that arrives meanwhile on an open connection gets 503 "server is
+  // shutting down". Any thread.
+  void drain(std::chrono::milliseconds grace);
 
  private:
   struct Impl;

@@ -17,7 +17,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   latency_ = &prometheus::BuildHistogram().Name("maskfill_request_duration_seconds")
                   .Help("Time from a request's arrival to its last byte, by endpoint").Register(r);
   rejected_ = &prometheus::BuildCounter().Name("maskfill_rejected_requests_total")
-                   .Help("Requests refused before inference (busy = 429, too_large = 413, unauthorized = 401, bad_request = 400)")
+                   .Help("Requests refused before inference (busy = 429 or 503, too_large = 413 or 431, unauthorized = 401, bad_request = 400, cors = 403)")
                    .Register(r);
   queue_wait_ = &prometheus::BuildHistogram().Name("maskfill_queue_wait_seconds")
                      .Help("Time a sequence waited for a batch slot").Register(r)

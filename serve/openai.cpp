@@ -79,16 +79,48 @@ std::vector<std::string> stop_strings(const json& body) {
   return out;
 }
 
-// Fields of the OpenAI API this server does not implement: refused rather than ignored when set
-// to something that would change the answer.
+// Fields of the OpenAI API (and vLLM's sampling extras) this server does not implement, each with
+// the values that leave the answer unchanged: any other value is refused with 400 naming the
+// field, never ignored (a client asking for nucleus sampling must not get greedy text unawares).
+struct Unsupported {
+  const char* name;
+  bool (*neutral)(const json&);
+  const char* allowed;  // the neutral values, for the message
+};
+
+bool is_number_equal(const json& v, double x) { return v.is_number() && v.get<double>() == x; }
+bool is_false_or_zero(const json& v) { return (v.is_boolean() && !v.get<bool>()) || is_number_equal(v, 0); }
+bool is_zero(const json& v) { return is_number_equal(v, 0); }
+bool is_one(const json& v) { return is_number_equal(v, 1); }
+bool is_empty(const json& v) { return (v.is_object() || v.is_array()) && v.empty(); }
+bool at_most_one(const json& v) { return v.is_number_integer() && v.get<int64_t>() <= 1; }
+bool is_text_format(const json& v) { return v.is_object() && v.value("type", json()) == "text"; }
+bool no_tool_call(const json& v) { return v == "none" || v == "auto"; }
+bool top_k_off(const json& v) { return is_number_equal(v, 0) || is_number_equal(v, -1); }
+
+constexpr Unsupported kUnsupported[] = {
+    {"logprobs", is_false_or_zero, "false, 0 or null"},
+    {"top_logprobs", is_zero, "0 or null"},
+    {"echo", is_false_or_zero, "false or null"},
+    {"best_of", at_most_one, "1 or null; use n"},
+    {"tools", is_empty, "an empty list or null"},
+    {"functions", is_empty, "an empty list or null"},
+    {"tool_choice", no_tool_call, "\"none\", \"auto\" or null"},
+    {"top_p", is_one, "1 or null"},
+    {"frequency_penalty", is_zero, "0 or null"},
+    {"presence_penalty", is_zero, "0 or null"},
+    {"repetition_penalty", is_one, "1 or null"},
+    {"logit_bias", is_empty, "an empty object or null"},
+    {"response_format", is_text_format, "{\"type\": \"text\"} or null"},
+    {"top_k", top_k_off, "0, -1 or null"},
+    {"min_p", is_zero, "0 or null"},
+};
+
 void refuse_unsupported(const json& body) {
-  if (const json* v = field(body, "logprobs"); v && !(v->is_boolean() && !v->get<bool>()) && !(v->is_number() && v->get<double>() == 0))
-    throw ApiError(400, "'logprobs' is not supported by this server", "invalid_request_error", "logprobs");
-  if (boolean(body, "echo", false)) throw ApiError(400, "'echo' is not supported by this server", "invalid_request_error", "echo");
-  if (const json* v = field(body, "best_of"); v && !(v->is_number_integer() && v->get<int64_t>() <= 1))
-    throw ApiError(400, "'best_of' is not supported by this server (use n)", "invalid_request_error", "best_of");
-  if (const json* v = field(body, "tools"); v && !v->empty())
-    throw ApiError(400, "'tools' are not supported by this server", "invalid_request_error", "tools");
+  for (const Unsupported& u : kUnsupported)
+    if (const json* v = field(body, u.name); v && !u.neutral(*v))
+      throw ApiError(400, std::string("'") + u.name + "' is not supported by this server (only " + u.allowed + ")",
+                     "invalid_request_error", u.name);
 }
 
 // Everything but the prompt: lengths, sampling and the block-diffusion options.
@@ -355,7 +387,158 @@ ApiRequest parse_chat_request(const json& body, const Engine& engine, const ApiS
   return request;
 }
 
+namespace {
+
+constexpr int64_t kInfillDefaultTokens = 128;  // llama.vim's n_predict; llama.cpp's -1 means "until done"
+
+std::string string_field(const json& body, const char* name) {
+  const json* value = field(body, name);
+  if (!value) return "";
+  if (!value->is_string()) bad(name, std::string("'") + name + "' must be a string");
+  return value->get<std::string>();
+}
+
+// input_extra: chunks of other files, joined before the prefix (llama.cpp does the same for a
+// model without repository-level FIM tokens).
+std::string infill_extra(const json& body) {
+  const json* extra = field(body, "input_extra");
+  if (!extra) return "";
+  if (!extra->is_array()) bad("input_extra", "'input_extra' must be an array of {filename, text} objects");
+  std::string joined;
+  for (const json& chunk : *extra) {
+    if (!chunk.is_object() || !chunk.contains("text") || !chunk["text"].is_string() ||
+        (chunk.contains("filename") && !chunk["filename"].is_string()))
+      bad("input_extra", "each 'input_extra' item must be an object with a string 'text' (and a string 'filename')");
+    joined += chunk["text"].get<std::string>();
+    if (!joined.empty() && joined.back() != '\n') joined += '\n';
+  }
+  return joined;
+}
+
+// The OpenAI-named fields decoding_options() reads, from llama.cpp's names and the shared ones.
+json infill_decoding_fields(const json& body, int64_t max_tokens) {
+  json mapped = {{"max_tokens", max_tokens}};
+  if (int64_t ms = integer(body, "t_max_predict_ms", 0, 0, 3600 * 1000); ms > 0) mapped["max_ms"] = ms;
+  for (const char* name : {"temperature", "seed", "stop", "ignore_eos", "max_forwards", "threshold", "dllm_confidence_threshold",
+                           "dllm_unmasking_strategy", "dllm_block_length", "dllm_denoising_steps", "steps", "remasking"})
+    if (auto it = body.find(name); it != body.end()) mapped[name] = *it;
+  if (is_number_equal(mapped.value("seed", json()), -1)) mapped.erase("seed");  // llama.cpp: -1 = any seed
+  return mapped;
+}
+
+std::vector<std::string> response_fields(const json& body) {
+  const json* fields = field(body, "response_fields");
+  if (!fields) return {};
+  if (!fields->is_array()) bad("response_fields", "'response_fields' must be an array of strings");
+  std::vector<std::string> out;
+  for (const json& f : *fields) {
+    if (!f.is_string()) bad("response_fields", "'response_fields' must be an array of strings");
+    out.push_back(f.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+ApiRequest parse_infill_request(const json& body, const Engine& engine, const ApiSettings& settings) {
+  if (!body.is_object()) bad("", "the request body must be a JSON object");
+  const int64_t context = engine.config().max_position_embeddings;
+  int64_t n_predict = integer(body, "n_predict", -1, -1, context);
+  int64_t max_tokens = n_predict < 0 ? std::min(context, kInfillDefaultTokens) : std::max<int64_t>(n_predict, 1);
+  Decoding d = decoding_options(infill_decoding_fields(body, max_tokens), engine, settings, false);
+  ApiRequest request = start(false, body, settings, d);
+  request.infill = true;
+  request.id = new_id("infill");
+  request.response_fields = response_fields(body);
+  // The text before the cursor is the extra context, the lines above, then the line's start.
+  std::string prefix = infill_extra(body) + string_field(body, "input_prefix") + string_field(body, "prompt");
+  std::string suffix = string_field(body, "input_suffix");
+  // What is left of the context after the completion: a quarter for the suffix, the rest for the
+  // prefix, whose far end (the extra context first) is cut.
+  int room = int(std::max<int64_t>(context - d.options.gen_length - d.options.extend_max - 4, 8));
+  FimPrompt fim;
+  try {
+    fim = build_fim_prompt(engine.tokenizer(), prefix, suffix, {room - room / 4, room / 4}, bos_id(engine));
+  } catch (const std::runtime_error& e) {
+    bad("input_prefix", e.what());
+  }
+  request.truncated = fim.prefix_window.size() < prefix.size() || fim.suffix_window.size() < suffix.size();
+  check_length(fim.ids, d, engine, "input_prefix");
+  request.prompt_tokens.push_back(int(fim.ids.size()));
+  if (n_predict != 0) add_choices(request, std::move(fim.ids), d);  // 0: a warm-up, nothing to decode
+  return request;
+}
+
+namespace {
+
+const char* infill_stop_type(const ChoiceEvent* event) {
+  if (!event) return "limit";
+  switch (event->result.stop) {
+    case StopReason::Eos: return "eos";
+    case StopReason::StopString: return "word";
+    case StopReason::Cancelled: return "none";
+    default: return "limit";
+  }
+}
+
+json infill_timings(const ChoiceEvent* event) {
+  const DecodeStats stats = event ? event->result.stats : DecodeStats{};
+  double predicted = event ? double(event->tokens.size()) : 0;
+  auto per_token = [](double ms, double n) { return n > 0 ? ms / n : 0.0; };
+  auto per_second = [](double ms, double n) { return ms > 0 ? n * 1000 / ms : 0.0; };
+  return {{"prompt_n", stats.prompt_tokens_computed},
+          {"prompt_ms", stats.prefill_ms},
+          {"prompt_per_token_ms", per_token(stats.prefill_ms, stats.prompt_tokens_computed)},
+          {"prompt_per_second", per_second(stats.prefill_ms, stats.prompt_tokens_computed)},
+          {"predicted_n", predicted},
+          {"predicted_ms", stats.decode_ms},
+          {"predicted_per_token_ms", per_token(stats.decode_ms, predicted)},
+          {"predicted_per_second", per_second(stats.decode_ms, predicted)}};
+}
+
+// llama.cpp's final /infill (and /completion) answer; `event` is null when nothing was decoded.
+json infill_final(const ApiRequest& request, const ChoiceEvent* event, const std::string& content) {
+  int prompt = request.prompt_tokens.empty() ? 0 : request.prompt_tokens[0];
+  int computed = event ? event->result.stats.prompt_tokens_computed : 0;
+  return {{"index", 0},
+          {"content", content},
+          {"id_slot", 0},
+          {"stop", true},
+          {"model", request.model},
+          {"tokens_predicted", event ? event->tokens.size() : 0},
+          {"tokens_evaluated", prompt},
+          {"has_new_line", content.find('\n') != std::string::npos},
+          {"truncated", request.truncated},
+          {"stop_type", infill_stop_type(event)},
+          {"stopping_word", ""},
+          {"tokens_cached", event ? prompt - computed : 0},
+          {"timings", infill_timings(event)}};
+}
+
+// Only the asked-for fields, each under its path as the key ("timings/prompt_n"), as llama.cpp does.
+json select_fields(const json& full, const std::vector<std::string>& paths) {
+  if (paths.empty()) return full;
+  json out = json::object();
+  for (const std::string& path : paths) {
+    const json* node = &full;
+    for (size_t start = 0; node && start <= path.size();) {
+      size_t end = std::min(path.find('/', start), path.size());
+      auto it = node->is_object() ? node->find(path.substr(start, end - start)) : node->end();
+      node = node->is_object() && it != node->end() ? &*it : nullptr;
+      start = end + 1;
+    }
+    if (node) out[path] = *node;
+  }
+  return out;
+}
+
+}  // namespace
+
 json make_response(const ApiRequest& request, const std::vector<ChoiceEvent>& finals) {
+  if (request.infill) {
+    const ChoiceEvent* event = finals.empty() ? nullptr : &finals[0];
+    return select_fields(infill_final(request, event, event ? event->text : ""), request.response_fields);
+  }
   std::vector<const ChoiceEvent*> ordered;
   for (const ChoiceEvent& e : finals) ordered.push_back(&e);
   std::sort(ordered.begin(), ordered.end(), [](auto* a, auto* b) { return a->index < b->index; });
@@ -384,6 +567,8 @@ json make_response(const ApiRequest& request, const std::vector<ChoiceEvent>& fi
 }
 
 json make_chunk(const ApiRequest& request, const ChoiceEvent& event, bool first_for_choice) {
+  if (request.infill && event.done) return infill_final(request, &event, event.delta);
+  if (request.infill) return {{"index", 0}, {"content", event.delta}, {"id_slot", 0}, {"stop", false}};
   json choice = {{"index", event.index}, {"finish_reason", event.done ? json(event.finish_reason) : json()}};
   if (request.chat) {
     json delta = json::object();

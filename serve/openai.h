@@ -3,7 +3,8 @@
 // and /v1/chat/completions (the model's chat template), plus the block-diffusion options as
 // extra fields named after LMDeploy's dLLM options (dllm_block_length, dllm_denoising_steps,
 // dllm_confidence_threshold, dllm_unmasking_strategy) or the official generate_block arguments
-// (gen_length, steps, threshold, remasking). Parsing never throws anything but ApiError.
+// (gen_length, steps, threshold, remasking); and llama.cpp's /infill for the editors' llama.cpp
+// plugins. Parsing never throws anything but ApiError.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +45,9 @@ struct ApiSettings {
 // A parsed request: the job for the batcher plus what the response needs.
 struct ApiRequest {
   bool chat = false;
+  bool infill = false;                       // llama.cpp's /infill shapes (content, stop, timings)
+  std::vector<std::string> response_fields;  // /infill: keep only these ("timings/prompt_n"); empty: all
+  bool truncated = false;                    // /infill: the prefix or suffix was cut to fit the context
   std::shared_ptr<Job> job;
   int n = 1;
   std::vector<int> prompt_tokens;  // per prompt (choices i*n .. i*n+n-1 belong to prompt i)
@@ -55,6 +59,12 @@ struct ApiRequest {
 
 ApiRequest parse_completion_request(const json& body, const Engine& engine, const ApiSettings& settings);
 ApiRequest parse_chat_request(const json& body, const Engine& engine, const ApiSettings& settings);
+// llama.cpp's POST /infill (what llama.vim and llama.vscode send): input_prefix, prompt (the
+// text before the cursor on its line) and input_suffix become this model's SPM prompt, with
+// input_extra ({filename, text} chunks from other files) before the prefix, cut first when the
+// context is short. n_predict 0 (a cache warm-up) gives a request without choices. llama.cpp's
+// own sampler knobs (top_k, top_p, samplers, min_p, ...) are ignored: the editors always send them.
+ApiRequest parse_infill_request(const json& body, const Engine& engine, const ApiSettings& settings);
 
 // The whole answer, from the final event of every choice (any order).
 json make_response(const ApiRequest& request, const std::vector<ChoiceEvent>& finals);

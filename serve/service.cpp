@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -43,6 +44,21 @@ class Recorder final : public HttpResponder {
 
 std::string path_of(const std::string& target) { return target.substr(0, target.find('?')); }
 
+// %XX escapes decoded (the SDKs escape a model id's '/'); a malformed escape stays as it is.
+std::string percent_decode(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out += char(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 std::optional<std::string> read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
@@ -53,9 +69,10 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
 
 // Endpoint label for metrics: known routes only, so label cardinality stays bounded.
 std::string endpoint_label(const std::string& path) {
-  static const std::set<std::string> known = {"/v1/completions", "/v1/chat/completions", "/v1/models", "/health", "/metrics"};
+  static const std::set<std::string> known = {"/v1/completions", "/v1/chat/completions", "/infill", "/v1/models", "/health", "/metrics"};
   if (known.count(path)) return path;
   if (path.rfind("/v1/maskfill/model-files/", 0) == 0) return "/v1/maskfill/model-files";
+  if (path.rfind("/v1/models/", 0) == 0) return "/v1/models";
   return "other";
 }
 
@@ -80,26 +97,17 @@ void Service::handle(const HttpRequest& request, HttpResponder& raw) {
     respond(responder, 405, error_body("Use " + std::string(method) + " for " + path, "invalid_request_error"));
     return false;
   };
-  if (path == "/v1/completions" || path == "/v1/chat/completions") {
-    if (method_is("POST")) completions(request, responder, path == "/v1/chat/completions");
+  if (path == "/v1/completions" || path == "/v1/chat/completions" || path == "/infill") {
+    if (method_is("POST"))
+      completions(request, responder, path == "/infill" ? parse_infill_request
+                                      : path == "/v1/chat/completions" ? parse_chat_request : parse_completion_request);
   } else if (path == "/health") {
     if (method_is("GET"))
       respond(responder, 200, {{"status", "ok"}, {"model", options_.api.model_id}, {"active", batcher_->active()}, {"waiting", batcher_->waiting()}});
   } else if (path == "/v1/models") {
-    if (method_is("GET")) {
-      const ModelConfig& config = engine_.config();
-      json model = {{"id", options_.api.model_id},
-                    {"object", "model"},
-                    {"created", 0},
-                    {"owned_by", "maskfill"},
-                    {"max_model_len", config.max_position_embeddings},
-                    {"maskfill", {{"description", engine_.description()},
-                                  {"block_size", config.block_size},
-                                  {"vocab_size", config.vocab_size},
-                                  {"default_threshold", options_.api.threshold ? json(*options_.api.threshold) : json()},
-                                  {"max_batch", options_.batch.max_batch}}}};
-      respond(responder, 200, {{"object", "list"}, {"data", json::array({model})}});
-    }
+    if (method_is("GET")) respond(responder, 200, {{"object", "list"}, {"data", json::array({model_object()})}});
+  } else if (path.rfind("/v1/models/", 0) == 0) {
+    if (method_is("GET")) retrieve_model(responder, percent_decode(path.substr(std::string("/v1/models/").size())));
   } else if (path == "/metrics") {
     if (method_is("GET")) {
       metrics_.set_prompt_cache(batcher_->prompt_cache_stats());
@@ -130,7 +138,31 @@ void Service::handle(const HttpRequest& request, HttpResponder& raw) {
   spdlog::info("serve: {} {} {} {} {:.1f} ms", request.peer, request.method, endpoint, status, seconds * 1000);
 }
 
-void Service::completions(const HttpRequest& request, HttpResponder& responder, bool chat) {
+json Service::model_object() const {
+  const ModelConfig& config = engine_.config();
+  return {{"id", options_.api.model_id},
+          {"object", "model"},
+          {"created", 0},
+          {"owned_by", "maskfill"},
+          {"max_model_len", config.max_position_embeddings},
+          {"maskfill", {{"description", engine_.description()},
+                        {"block_size", config.block_size},
+                        {"vocab_size", config.vocab_size},
+                        {"default_threshold", options_.api.threshold ? json(*options_.api.threshold) : json()},
+                        {"max_batch", options_.batch.max_batch}}}};
+}
+
+// GET /v1/models/{id} (the SDKs' models.retrieve): the one model, or OpenAI's 404.
+void Service::retrieve_model(HttpResponder& responder, const std::string& id) {
+  if (id == options_.api.model_id) {
+    respond(responder, 200, model_object());
+    return;
+  }
+  respond(responder, 404, error_body("The model '" + id.substr(0, 200) + "' does not exist; this server serves '" + options_.api.model_id + "'",
+                                     "invalid_request_error", "model", "model_not_found"));
+}
+
+void Service::completions(const HttpRequest& request, HttpResponder& responder, Parser parse) {
   // Request bodies nest a few levels; the limit keeps a hostile 100,000-deep array from
   // overflowing the stack when the value is copied (common/json_fields.h).
   json body;
@@ -142,7 +174,7 @@ void Service::completions(const HttpRequest& request, HttpResponder& responder, 
   }
   ApiRequest api;
   try {
-    api = chat ? parse_chat_request(body, engine_, options_.api) : parse_completion_request(body, engine_, options_.api);
+    api = parse(body, engine_, options_.api);
   } catch (const ApiError& e) {
     respond(responder, e.status, error_body(e.what(), e.type, e.param, e.code));
     return;
@@ -154,6 +186,10 @@ void Service::completions(const HttpRequest& request, HttpResponder& responder, 
     return;
   }
   std::shared_ptr<Job> job = api.job;
+  if (job->choices.empty()) {  // /infill with n_predict 0: the editor only warms the prompt
+    respond(responder, 200, make_response(api, {}));
+    return;
+  }
   if (!batcher_->submit(job)) {
     respond(responder, 429, error_body("The server is busy (queue full); retry later", "rate_limit_exceeded", "", "queue_full"));
     return;
@@ -181,7 +217,7 @@ void Service::completions(const HttpRequest& request, HttpResponder& responder, 
     if (auto error = job->error()) {
       if (streaming) {
         responder.send_event(error_body(error->second, error->first >= 500 ? "server_error" : "invalid_request_error").dump());
-        responder.send_event("[DONE]");
+        if (!api.infill) responder.send_event("[DONE]");
       } else {
         respond(responder, error->first, error_body(error->second, error->first >= 500 ? "server_error" : "invalid_request_error"));
       }
@@ -194,11 +230,11 @@ void Service::completions(const HttpRequest& request, HttpResponder& responder, 
       return;
     }
   }
-  if (streaming) {
+  if (!streaming) {
+    respond(responder, 200, make_response(api, finals));
+  } else if (!api.infill) {  // llama.cpp's /infill stream ends with its stop: true event
     if (api.include_usage) responder.send_event(make_usage_chunk(api, finals).dump());
     responder.send_event("[DONE]");
-  } else {
-    respond(responder, 200, make_response(api, finals));
   }
 }
 

@@ -1,6 +1,7 @@
 // `maskfill serve`: the routes of the OpenAI-compatible server over one engine and one batcher.
 //   POST /v1/completions, POST /v1/chat/completions   (see serve/openai.h)
-//   GET  /v1/models, GET /health, GET /metrics (Prometheus text)
+//   POST /infill   llama.cpp's shape, for llama.vim and llama.vscode (see serve/openai.h)
+//   GET  /v1/models, GET /v1/models/{id}, GET /health, GET /metrics (Prometheus text)
 //   GET  /v1/maskfill/model-files/{config.json,tokenizer.json,tokenizer_config.json,generation_config.json}
 //        the model's own files, so a remote language server tokenizes and plans locally.
 #pragma once
@@ -34,7 +35,10 @@ class Service {
   void stop() { batcher_->stop(); }
 
  private:
-  void completions(const HttpRequest& request, HttpResponder& responder, bool chat);
+  using Parser = ApiRequest (*)(const json& body, const Engine& engine, const ApiSettings& settings);
+  void completions(const HttpRequest& request, HttpResponder& responder, Parser parse);
+  json model_object() const;
+  void retrieve_model(HttpResponder& responder, const std::string& id);
   void respond(HttpResponder& responder, int status, const json& body);
 
   Engine& engine_;

@@ -42,6 +42,17 @@ async function main() {
     return list.data[0].maskfill.description;
   });
 
+  await check('models.retrieve gives the model; an unknown id gets 404 model_not_found', async () => {
+    const model = await client.models.retrieve(modelId);
+    assert.equal(model.id, modelId);
+    assert.equal(model.object, 'model');
+    await assert.rejects(client.models.retrieve('org/no-such-model'), (e) => {
+      assert.equal(e.status, 404);
+      assert.equal(e.error?.code ?? e.code, 'model_not_found');
+      return true;
+    });
+  });
+
   let fim;
   await check('completion with a suffix (SPM fill-in-the-middle): text, usage with forwards, deterministic', async () => {
     const request = { model: modelId, prompt: prefix, suffix, max_tokens: 16, temperature: 0 };
@@ -163,6 +174,9 @@ async function main() {
       [{ model: modelId, prompt: 'x', dllm_block_length: 8 }, 400, 'dllm_block_length'],
       [{ model: modelId, prompt: 'x', stop: 5 }, 400, 'stop'],
       [{ model: modelId, prompt: 'x', logprobs: 3 }, 400, 'logprobs'],
+      [{ model: modelId, prompt: 'x', top_p: 0.5 }, 400, 'top_p'],
+      [{ model: modelId, prompt: 'x', frequency_penalty: 0.5 }, 400, 'frequency_penalty'],
+      [{ model: modelId, prompt: 'x', logit_bias: { 1: 5 } }, 400, 'logit_bias'],
       [{ model: 'gpt-4', prompt: 'x' }, 404, 'model'],
     ];
     for (const [body, status, param] of cases) {
@@ -175,6 +189,8 @@ async function main() {
     }
     await assert.rejects(client.chat.completions.create({ model: modelId, messages: [] }), (e) => e.status === 400);
     await assert.rejects(client.chat.completions.create({ model: modelId, messages: [{ role: 'wizard', content: 'x' }] }), (e) => e.status === 400);
+    await assert.rejects(client.chat.completions.create({ model: modelId, messages: [{ role: 'user', content: 'x' }], presence_penalty: 1 }),
+      (e) => e.status === 400 && (e.error?.param ?? e.param) === 'presence_penalty');
     // What the client library would never send: broken JSON, a JSON array, a wrong method, no route.
     for (const [method, route, body, status] of [
       ['POST', '/v1/completions', '{"prompt": ', 400],
@@ -286,6 +302,59 @@ async function main() {
     assert.equal(health.active, 0);
   });
 
+  await check('POST /infill answers llama.vim- and llama.vscode-shaped requests in llama.cpp\'s shape', async () => {
+    const infill = async (body) => {
+      const response = await fetch(`${server.url}/infill`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.equal(response.status, 200, JSON.stringify(body).slice(0, 80));
+      return { text: await response.text(), type: response.headers.get('content-type') };
+    };
+    const extra = [{ text: 'def sub(a, b):\n    return a - b\n', time: 1700000000, filename: 'util.py' }];
+    // llama.vim (autoload/llama.vim, llama#fim): the lines above, the line up to the cursor as
+    // `prompt`, the rest as the suffix; only the fields it reads come back.
+    const vim = JSON.parse((await infill({
+      id_slot: 0, input_prefix: 'def add(a, b):\n', input_suffix: '\n\nprint(add(1, 2))\n', input_extra: extra, prompt: '    return ',
+      n_predict: 16, stop: [], n_indent: 4, top_k: 40, top_p: 0.90, samplers: ['top_k', 'top_p', 'infill'], stream: false,
+      cache_prompt: true, t_max_prompt_ms: 500, t_max_predict_ms: 1000, model: 'anything',
+      response_fields: ['content', 'timings/prompt_n', 'timings/prompt_ms', 'timings/prompt_per_token_ms', 'timings/prompt_per_second',
+        'timings/predicted_n', 'timings/predicted_ms', 'timings/predicted_per_token_ms', 'timings/predicted_per_second', 'truncated', 'tokens_cached'],
+    })).text);
+    assert.deepEqual(Object.keys(vim).sort(), ['content', 'timings/predicted_ms', 'timings/predicted_n', 'timings/predicted_per_second',
+      'timings/predicted_per_token_ms', 'timings/prompt_ms', 'timings/prompt_n', 'timings/prompt_per_second', 'timings/prompt_per_token_ms',
+      'tokens_cached', 'truncated']);
+    assert.equal(typeof vim.content, 'string');
+    assert.ok(vim['timings/predicted_n'] <= 16);
+    assert.equal(vim.truncated, false);
+    // Its ring-buffer warm-up: n_predict 0, nothing decoded, nothing asked back.
+    const warm = JSON.parse((await infill({
+      id_slot: 0, input_prefix: '', input_suffix: '', input_extra: extra, prompt: '', n_predict: 0, temperature: 0.0, samplers: [],
+      stream: false, cache_prompt: true, t_max_prompt_ms: 1, t_max_predict_ms: 1, response_fields: [''],
+    })).text);
+    assert.deepEqual(warm, {});
+    // llama.vscode (src/llama-server.ts): the same fields without response_fields: the whole answer.
+    const vscodeBody = {
+      id_slot: 0, input_prefix: 'def add(a, b):\n', input_suffix: '\n\nprint(add(1, 2))\n', input_extra: extra, prompt: '    return ',
+      n_predict: 16, top_k: 40, top_p: 0.99, stream: false, samplers: ['top_k', 'top_p', 'infill'], cache_prompt: true,
+      t_max_prompt_ms: 500, t_max_predict_ms: 2500,
+    };
+    const vscode = JSON.parse((await infill(vscodeBody)).text);
+    assert.equal(vscode.content, vim.content, 'the same request decodes the same text');
+    assert.equal(vscode.stop, true);
+    assert.ok(['eos', 'limit', 'word'].includes(vscode.stop_type));
+    assert.equal(vscode.tokens_predicted, vim['timings/predicted_n']);
+    assert.ok(vscode.tokens_evaluated > 10 && vscode.timings.prompt_n <= vscode.tokens_evaluated);
+    // Streamed: content deltas, the last event has stop: true; no [DONE] (llama.cpp sends none).
+    const streamed = await infill({ ...vscodeBody, stream: true });
+    assert.match(streamed.type, /text\/event-stream/);
+    const events = streamed.text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => JSON.parse(e.slice(6)));
+    assert.equal(events.map((e) => e.content).join(''), vscode.content);
+    assert.equal(events.at(-1).stop, true);
+    assert.ok(events.slice(0, -1).every((e) => e.stop === false));
+    // A context that does not fit is cut from its far end, the extra context first.
+    const long = JSON.parse((await infill({ ...vscodeBody, input_extra: [{ filename: 'big.py', text: 'x = 1\n'.repeat(4000) }] })).text);
+    assert.equal(long.truncated, true);
+    return `${JSON.stringify(vscode.content)} (${vscode.stop_type}, ${vscode.tokens_evaluated} prompt tokens)`;
+  });
+
   await check('/metrics is Prometheus text with the serving figures', async () => {
     const { text, value } = await metrics(server.url);
     for (const name of ['maskfill_http_requests_total', 'maskfill_request_duration_seconds_bucket', 'maskfill_queue_depth',
@@ -307,6 +376,43 @@ async function main() {
   });
 
   assert.equal(await server.stop(), 0, 'SIGTERM ends the server with status 0');
+
+  await check('SIGTERM drains: a stream in flight ends in full, a new request on an open connection gets 503, exit 0', async () => {
+    const net = await import('node:net');
+    const draining = await startServer(['--drain-seconds', '60']);
+    const local = new OpenAI({ baseURL: `${draining.url}/v1`, apiKey: 'unused-on-loopback', maxRetries: 0, timeout: 120000 });
+    // An idle keep-alive connection, opened before the signal.
+    const idle = await new Promise((resolve, reject) => {
+      const socket = net.connect(new URL(draining.url).port, '127.0.0.1', () => resolve(socket));
+      socket.on('error', reject);
+    });
+    let lateReply = '';
+    idle.on('data', (d) => { lateReply += d; });
+    const body = JSON.stringify({ model: modelId, prompt: 'x = ', max_tokens: 4 });
+    const stream = await local.completions.create({
+      model: modelId, prompt: prefix, max_tokens: 256, ignore_eos: true, dllm_unmasking_strategy: 'low_confidence_static', stream: true,
+    });
+    let text = '';
+    let finish = null;
+    let signalled = false;
+    for await (const chunk of stream) {
+      if (!signalled) {
+        signalled = true;
+        draining.child.kill('SIGTERM');
+        await new Promise((r) => setTimeout(r, 150));
+        idle.write(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      }
+      for (const choice of chunk.choices) {
+        text += choice.text;
+        if (choice.finish_reason) finish = choice.finish_reason;
+      }
+    }
+    assert.equal(finish, 'length', 'the stream ended with its finish_reason');
+    assert.match(lateReply, /^HTTP\/1\.1 503/);
+    assert.match(lateReply, /server is shutting down/);
+    assert.equal(await draining.exited, 0);
+    return `${text.length} characters, finish_reason ${finish}`;
+  });
 
   await check('a non-loopback address without --api-key-file is refused', async () => {
     const { code, stderr } = await runToExit(['--host', '0.0.0.0', '--port', '0']);

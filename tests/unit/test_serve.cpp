@@ -5,18 +5,26 @@
 // stream's stop strings and hold-back.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <thread>
 
 #include "inference/model_files.h"
+#include "infill/prompt_builder.h"
 #include "inference/tokenizer.h"
 #include "serve/http_server.h"
 #include "serve/remote_engine.h"
 #include "tests/support/fake_engine.h"
 #include "serve/batcher.h"
 #include "serve/metrics.h"
+#include "serve/openai.h"
 #include "serve/service.h"
 #include "inference/text_stream.h"
 
@@ -43,12 +51,11 @@ class FakeEngine : public maskfill::testing::ScriptedFakeEngine {
 
 // `maskfill serve` on a free loopback port in this process.
 struct Server {
-  explicit Server(Engine& engine, std::optional<std::string> key = std::nullopt) {
+  explicit Server(Engine& engine, std::optional<std::string> key = std::nullopt, serve::HttpOptions http = {}) {
     serve::ServiceOptions options;
     options.model_dir = bundled_model_dir();
     options.api.model_id = "maskfill-tiny";
     service = std::make_unique<serve::Service>(engine, options);
-    serve::HttpOptions http;
     http.port = 0;
     http.api_key = key;
     server = std::make_unique<serve::HttpServer>(http, [this](const serve::HttpRequest& r, serve::HttpResponder& w) { service->handle(r, w); });
@@ -61,11 +68,68 @@ struct Server {
     thread.join();
     service->stop();
   }
+  int port() const { return server->port(); }
   std::unique_ptr<serve::Service> service;
   std::unique_ptr<serve::HttpServer> server;
   std::string url;
   std::thread thread;
 };
+
+// A loopback client on a raw socket, for what HTTP client libraries never do: half-close, send
+// a header and stop, lie about the body's length.
+class RawClient {
+ public:
+  explicit RawClient(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(uint16_t(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  }
+  ~RawClient() { close(); }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+  void send(const std::string& bytes) { REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size())); }
+  void half_close() { ::shutdown(fd_, SHUT_WR); }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  // Everything the server sends until it closes the connection or `limit` passes.
+  std::string read_until_closed(std::chrono::milliseconds limit = 10s) {
+    std::string out;
+    auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      pollfd p{fd_, POLLIN, 50};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      char buffer[4096];
+      ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (n <= 0) {
+        closed_ = true;
+        break;
+      }
+      out.append(buffer, size_t(n));
+    }
+    return out;
+  }
+  bool closed_by_server() const { return closed_; }
+
+ private:
+  int fd_;
+  bool closed_ = false;
+};
+
+// The final answer's status line, past any interim (1xx) answers.
+std::string final_status(std::string reply) {
+  while (reply.rfind("HTTP/1.1 1", 0) == 0 && reply.find("\r\n\r\n") != std::string::npos)
+    reply = reply.substr(reply.find("\r\n\r\n") + 4);
+  return reply.substr(0, reply.find("\r\n"));
+}
+
+std::string post(const std::string& path, const std::string& body, const std::string& headers = "") {
+  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + headers +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
 
 DecodeOptions options_with(uint64_t seed, int gen = 16) {
   DecodeOptions o;
@@ -214,4 +278,201 @@ TEST_CASE("text stream: stop strings across tokens, hold-back while a stop may s
     CHECK(stream.tokens().size() == 3);
     CHECK(sent == tokenizer.decode({all.begin(), all.begin() + 3}));
   }
+}
+
+TEST_CASE("serve: a client that half-closes after its request still gets the whole answer", "[serve]") {
+  FakeEngine engine(/*step_ms=*/40);  // 4 blocks: the FIN arrives while the request decodes
+  Server server(engine);
+  SECTION("whole answer") {
+    RawClient client(server.port());
+    client.send(post("/v1/completions", R"({"prompt": "a = 1\n", "max_tokens": 16})"));
+    client.half_close();
+    std::string reply = client.read_until_closed();
+    CHECK(final_status(reply) == "HTTP/1.1 200 OK");
+    CHECK(reply.find("\"text\":\"x = 0 + ") != std::string::npos);
+  }
+  SECTION("streamed answer") {
+    RawClient client(server.port());
+    client.send(post("/v1/completions", R"({"prompt": "a = 1\n", "max_tokens": 16, "stream": true})"));
+    client.half_close();
+    std::string reply = client.read_until_closed();
+    CHECK(final_status(reply) == "HTTP/1.1 200 OK");
+    CHECK(reply.find("data: [DONE]") != std::string::npos);
+  }
+  CHECK(engine.cancelled == 0);
+}
+
+TEST_CASE("serve: a client that closes its socket is still cancelled", "[serve]") {
+  FakeEngine engine(/*step_ms=*/20);  // 64 tokens: 16 steps of 20 ms
+  Server server(engine);
+  RawClient client(server.port());
+  client.send(post("/v1/completions", R"({"prompt": "a = 1\n", "max_tokens": 64})"));
+  std::this_thread::sleep_for(60ms);
+  client.close();
+  for (int i = 0; i < 300 && engine.cancelled == 0; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(engine.cancelled == 1);
+}
+
+TEST_CASE("serve: the key is checked from the header, before any body is read or its length judged", "[serve]") {
+  FakeEngine engine;
+  const std::string key = "secret-key-0123456789";
+  Server server(engine, key);
+  for (const char* length : {"3000000", "1000000000000"}) {
+    RawClient client(server.port());
+    auto start = std::chrono::steady_clock::now();
+    client.send(std::string("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: ") + length + "\r\n\r\n{");
+    std::string reply = client.read_until_closed(5s);
+    CHECK(final_status(reply) == "HTTP/1.1 401 Unauthorized");
+    CHECK(std::chrono::steady_clock::now() - start < 4s);  // the body it declared was never awaited
+  }
+  RawClient keyed(server.port());
+  keyed.send("POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key + "\r\nContent-Length: 1000000000000\r\n\r\n{");
+  CHECK(final_status(keyed.read_until_closed(5s)) == "HTTP/1.1 413 Payload Too Large");
+}
+
+TEST_CASE("serve: a header that trickles is cut at the header timeout, not the idle timeout", "[serve]") {
+  FakeEngine engine;
+  serve::HttpOptions http;
+  http.header_timeout_ms = 300;
+  http.idle_timeout_ms = 30000;
+  Server server(engine, std::nullopt, http);
+  RawClient silent(server.port());
+  RawClient trickle(server.port());
+  trickle.send("P");
+  auto start = std::chrono::steady_clock::now();
+  CHECK(trickle.read_until_closed(5s).empty());
+  CHECK(trickle.closed_by_server());
+  CHECK(silent.read_until_closed(5s).empty());
+  CHECK(silent.closed_by_server());
+  CHECK(std::chrono::steady_clock::now() - start < 3s);
+  // A kept-alive connection waits the idle timeout between requests, not the header timeout.
+  RawClient kept(server.port());
+  kept.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::this_thread::sleep_for(600ms);
+  kept.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string both = kept.read_until_closed(5s);
+  size_t first = both.find("HTTP/1.1 200");
+  CHECK(first != std::string::npos);
+  CHECK(both.find("HTTP/1.1 200", first + 1) != std::string::npos);
+}
+
+TEST_CASE("openai: sampling fields this server does not implement are refused with 400 naming the field", "[serve]") {
+  FakeEngine engine;
+  serve::ApiSettings settings;
+  settings.model_id = "maskfill-tiny";
+  const serve::json refused[] = {
+      {{"top_p", 0.9}},           {{"frequency_penalty", 0.5}}, {{"presence_penalty", -1}},
+      {{"logit_bias", {{"50256", -100}}}}, {{"top_k", 40}},   {{"min_p", 0.05}},
+      {{"repetition_penalty", 1.1}}, {{"response_format", {{"type", "json_object"}}}}, {{"tool_choice", "required"}},
+      {{"top_logprobs", 2}},      {{"logprobs", 3}},            {{"best_of", 3}},
+  };
+  for (const serve::json& extra : refused) {
+    const std::string name = extra.begin().key();
+    serve::json completion = {{"prompt", "a = 1\n"}}, chat = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+    completion.update(extra);
+    chat.update(extra);
+    for (const serve::json& body : {completion, chat}) {
+      bool is_chat = body.contains("messages");
+      try {
+        is_chat ? serve::parse_chat_request(body, engine, settings) : serve::parse_completion_request(body, engine, settings);
+        FAIL_CHECK(name << " was accepted");
+      } catch (const serve::ApiError& e) {
+        CHECK(e.status == 400);
+        CHECK(e.param == name);
+        CHECK(std::string(e.what()).find("'" + name + "'") != std::string::npos);
+      }
+    }
+  }
+  // The values that change nothing are accepted.
+  serve::json neutral = {{"prompt", "a = 1\n"}, {"top_p", 1},  {"frequency_penalty", 0}, {"presence_penalty", 0.0},
+                         {"logit_bias", serve::json::object()}, {"top_k", -1}, {"response_format", {{"type", "text"}}},
+                         {"tool_choice", "none"}, {"logprobs", nullptr}};
+  CHECK_NOTHROW(serve::parse_completion_request(neutral, engine, settings));
+}
+
+TEST_CASE("serve: GET /v1/models/{id} answers the model, or OpenAI's 404 for another id", "[serve]") {
+  FakeEngine engine;
+  Server server(engine);
+  auto get = [&](const std::string& path) {
+    RawClient client(server.port());
+    client.send("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    return client.read_until_closed(5s);
+  };
+  std::string found = get("/v1/models/maskfill-tiny");
+  CHECK(final_status(found) == "HTTP/1.1 200 OK");
+  CHECK(found.find(R"("id":"maskfill-tiny")") != std::string::npos);
+  CHECK(found.find(R"("object":"model")") != std::string::npos);
+  CHECK(final_status(get("/v1/models/maskfill%2Dtiny")) == "HTTP/1.1 200 OK");  // escaped, as the SDKs send it
+  std::string missing = get("/v1/models/gpt-4");
+  CHECK(final_status(missing) == "HTTP/1.1 404 Not Found");
+  CHECK(missing.find(R"("code":"model_not_found")") != std::string::npos);
+  CHECK(missing.find("'gpt-4' does not exist") != std::string::npos);
+}
+
+TEST_CASE("infill: llama.cpp's request becomes the SPM prompt, extra context first; n_predict 0 decodes nothing", "[serve]") {
+  FakeEngine engine;
+  serve::ApiSettings settings;
+  settings.model_id = "maskfill-tiny";
+  serve::json body = {{"input_prefix", "def add(a, b):\n"}, {"prompt", "    return "}, {"input_suffix", "\n\nprint(add(1, 2))\n"},
+                      {"input_extra", {{{"filename", "util.py"}, {"text", "def sub(a, b):\n    return a - b"}}}},
+                      {"n_predict", 24}, {"top_k", 40}, {"top_p", 0.9}, {"samplers", {"top_k", "top_p", "infill"}}};
+  serve::ApiRequest request = serve::parse_infill_request(body, engine, settings);
+  REQUIRE(request.job->choices.size() == 1);
+  std::optional<int32_t> bos;
+  if (engine.tokenizer_config().add_bos_token) bos = engine.config().bos_token_id;
+  FimPrompt expected = build_fim_prompt(engine.tokenizer(), "def sub(a, b):\n    return a - b\ndef add(a, b):\n    return ",
+                                        "\n\nprint(add(1, 2))\n", {1000, 1000}, bos);
+  CHECK(request.job->choices[0].prompt == expected.ids);
+  CHECK(request.job->max_tokens == 24);
+  CHECK_FALSE(request.truncated);
+  body["n_predict"] = 0;
+  CHECK(serve::parse_infill_request(body, engine, settings).job->choices.empty());
+  for (auto [name, value] : {std::pair<const char*, serve::json>{"input_extra", "text"}, {"n_predict", "many"}, {"input_suffix", 5}}) {
+    serve::json broken = body;
+    broken[name] = value;
+    try {
+      serve::parse_infill_request(broken, engine, settings);
+      FAIL_CHECK(name << " was accepted");
+    } catch (const serve::ApiError& e) {
+      CHECK(e.status == 400);
+      CHECK(e.param == name);
+    }
+  }
+}
+
+TEST_CASE("serve: CORS is opt-in; a listed origin's preflight is answered before the key check", "[serve]") {
+  FakeEngine engine;
+  serve::HttpOptions http;
+  http.cors_origins = {"https://app.example"};
+  Server server(engine, std::string("secret-key-0123456789"), http);
+  auto send = [&](const std::string& request) {
+    RawClient client(server.port());
+    client.send(request);
+    return client.read_until_closed(5s);
+  };
+  auto preflight = [](const std::string& origin) {
+    return "OPTIONS /v1/completions HTTP/1.1\r\nHost: x\r\nOrigin: " + origin +
+           "\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: authorization, content-type\r\n\r\n";
+  };
+  std::string allowed = send(preflight("https://app.example"));
+  CHECK(final_status(allowed) == "HTTP/1.1 204 No Content");
+  CHECK(allowed.find("Access-Control-Allow-Origin: https://app.example") != std::string::npos);
+  CHECK(allowed.find("Access-Control-Allow-Headers: Authorization, Content-Type") != std::string::npos);
+  std::string other = send(preflight("https://evil.example"));
+  CHECK(final_status(other) == "HTTP/1.1 403 Forbidden");
+  CHECK(other.find("Access-Control-Allow-Origin") == std::string::npos);
+  // Answers to a listed origin carry the header, refusals too (so the page can read the error).
+  std::string health = send("GET /health HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\nConnection: close\r\n\r\n");
+  CHECK(final_status(health) == "HTTP/1.1 200 OK");
+  CHECK(health.find("Access-Control-Allow-Origin: https://app.example") != std::string::npos);
+  std::string keyless = send("GET /metrics HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\n\r\n");
+  CHECK(final_status(keyless) == "HTTP/1.1 401 Unauthorized");
+  CHECK(keyless.find("Access-Control-Allow-Origin: https://app.example") != std::string::npos);
+  // Without an allow-list nothing changes: a preflight is just an unauthenticated request.
+  Server plain(engine, std::string("secret-key-0123456789"));
+  RawClient client(plain.port());
+  client.send(preflight("https://app.example"));
+  std::string refused = client.read_until_closed(5s);
+  CHECK(final_status(refused) == "HTTP/1.1 401 Unauthorized");
+  CHECK(refused.find("Access-Control-Allow-Origin") == std::string::npos);
 }
