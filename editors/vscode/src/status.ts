@@ -6,6 +6,7 @@ export interface ServerStatus {
   state: ServerState;
   message?: string;
   model?: string;
+  context?: { snippets: number; tokens: number }; // cross-file context of the latest prompt
 }
 
 const STATES: readonly ServerState[] = ['loading', 'ready', 'busy', 'error'];
@@ -24,6 +25,9 @@ export function parseStatus(raw: unknown): ServerStatus {
   const status: ServerStatus = { state: state as ServerState };
   if (typeof record.message === 'string' && record.message) status.message = record.message;
   if (typeof record.model === 'string' && record.model) status.model = record.model;
+  const context = record.context as Record<string, unknown> | undefined;
+  if (context && typeof context.snippets === 'number' && typeof context.tokens === 'number')
+    status.context = { snippets: context.snippets, tokens: context.tokens };
   return status;
 }
 
@@ -48,6 +52,8 @@ export function presentStatus(status: ServerStatus): StatusPresentation {
   const lines = [`maskfill server: ${status.state}`];
   if (status.model) lines.push(`model: ${status.model}`);
   if (status.message) lines.push(status.message);
+  if (status.context && status.context.snippets > 0)
+    lines.push(`context: ${status.context.snippets} snippet${status.context.snippets === 1 ? '' : 's'} from other files (${status.context.tokens} tokens) in the last prompt`);
   return { text: `${ICONS[status.state]} ${label}`, tooltip: lines.join('\n'), isError: status.state === 'error' };
 }
 

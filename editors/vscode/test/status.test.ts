@@ -14,6 +14,13 @@ test('each state has its own icon and label', () => {
   assert.match(error.tooltip, /no model at \/x/);
 });
 
+test('the tooltip says how many context snippets the last prompt used', () => {
+  const ready = presentStatus(parseStatus({ state: 'ready', context: { snippets: 3, tokens: 210 } }));
+  assert.match(ready.tooltip, /context: 3 snippets from other files \(210 tokens\) in the last prompt/);
+  assert.doesNotMatch(presentStatus(parseStatus({ state: 'ready', context: { snippets: 0, tokens: 0 } })).tooltip, /context/);
+  assert.equal(parseStatus({ state: 'ready', context: { snippets: 'x' } }).context, undefined);
+});
+
 test('a remote backend is named in the item', () => {
   const ready = presentStatus(parseStatus({ state: 'ready', model: 'remote: http://gpu-box:8080 (maskfill-tiny on cpu/float32)' }));
   assert.equal(ready.text, '$(check) maskfill remote: http://gpu-box:8080');
