@@ -13,28 +13,7 @@ const { spawn } = require('node:child_process');
 const rpc = require('vscode-languageserver-protocol/node');
 
 const binary = path.resolve(process.env.MASKFILL_BUILD_DIR, 'maskfill');
-const results = [];
-
-async function check(name, body) {
-  const t0 = Date.now();
-  try {
-    const detail = await body();
-    results.push(true);
-    console.log(`ok - ${name} (${Date.now() - t0} ms)${detail ? ': ' + detail : ''}`);
-  } catch (error) {
-    results.push(false);
-    console.log(`not ok - ${name}: ${error.stack || error}`);
-  }
-}
-
-async function waitFor(predicate, ms) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await predicate()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
+const { check, waitFor, results } = require('./checks');
 
 function makeWorkspace() {
   const ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'maskfill-ctx-')));

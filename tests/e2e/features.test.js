@@ -12,7 +12,7 @@ const rpc = require('vscode-languageserver-protocol/node');
 
 const binary = path.resolve(process.env.MASKFILL_BUILD_DIR, 'maskfill');
 const root = path.resolve(__dirname, '../..');
-const results = [];
+const { check, waitFor, results } = require('./checks');
 
 function start(capabilities) {
   const child = spawn(binary, ['lsp', '--enable-test-methods', '--log-level', 'warn'], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -35,18 +35,6 @@ function start(capabilities) {
   return { child, connection, exited, statuses, applied, capabilities };
 }
 
-async function check(name, body) {
-  const t0 = Date.now();
-  try {
-    const detail = await body();
-    results.push(true);
-    console.log(`ok - ${name} (${Date.now() - t0} ms)${detail ? ': ' + detail : ''}`);
-  } catch (error) {
-    results.push(false);
-    console.log(`not ok - ${name}: ${error.stack || error}`);
-  }
-}
-
 function applyEdits(text, edits) {
   // Edits are non-overlapping; apply from the end (positions are UTF-16 like JS strings).
   const starts = [0];
@@ -55,15 +43,6 @@ function applyEdits(text, edits) {
   const sorted = [...edits].sort((a, b) => offset(b.range.start) - offset(a.range.start));
   for (const e of sorted) text = text.slice(0, offset(e.range.start)) + e.newText + text.slice(offset(e.range.end));
   return text;
-}
-
-async function waitFor(predicate, ms) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (predicate()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
 }
 
 async function main() {
