@@ -19,13 +19,14 @@ int edit(int argc, char** argv) {
                "unified diff with --diff.",
                "maskfill edit"};
   std::string path, range, instruction, model_dir = default_model_dir();
-  bool diff = false;
+  bool diff = false, allow_syntax_errors = false;
   DeviceOptions device;
   InfillSettings settings;
   app.add_option("FILE", path, "source file")->required()->check(CLI::ExistingFile);
   app.add_option("--range", range, "range to rewrite, L1:C1-L2:C2 (1-based, columns in characters)")->required();
   app.add_option("--instruction", instruction, "what to change")->required();
   app.add_flag("--diff", diff, "print a unified diff instead of the new file");
+  app.add_flag("--allow-syntax-errors", allow_syntax_errors, "print the rewrite even when it adds syntax errors");
   app.add_option("--model", model_dir, "model directory (HF snapshot layout, with a chat template)")
       ->capture_default_str();
   app.add_option("--device", device.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
@@ -52,9 +53,14 @@ int edit(int argc, char** argv) {
                  outcome.declined_reason.empty() ? "the model returned no code" : outcome.declined_reason.c_str());
     return 1;
   }
-  const Candidate& best = outcome.candidates.front();
-  if (!best.syntax_ok) std::fprintf(stderr, "maskfill edit: warning: the rewrite adds syntax errors\n");
-  std::fputs(render_result(doc, best, path, diff).c_str(), stdout);
+  const Candidate* best = printable_candidate(outcome, allow_syntax_errors);
+  if (!best) {
+    std::fprintf(stderr, "maskfill edit: the rewrite adds syntax errors, so nothing is printed; "
+                         "--seed N tries another, --allow-syntax-errors prints it anyway\n");
+    return 1;
+  }
+  if (!best->syntax_ok) std::fprintf(stderr, "maskfill edit: warning: the rewrite adds syntax errors\n");
+  std::fputs(render_result(doc, *best, path, diff).c_str(), stdout);
   return 0;
 }
 

@@ -24,7 +24,7 @@ int fill(int argc, char** argv) {
                "maskfill fill"};
   std::string path, range, model_dir = default_model_dir();
   int line = 0, column = 0, candidates = 1;
-  bool diff = false, show_prompt = false;
+  bool diff = false, show_prompt = false, allow_syntax_errors = false;
   std::string workspace;
   ContextSettings context_settings;
   DeviceOptions device;
@@ -41,6 +41,8 @@ int fill(int argc, char** argv) {
   app.add_option("--context-tokens", context_settings.max_tokens, "token budget of the cross-file context (0: none)")
       ->capture_default_str()->check(CLI::Range(0, 8192));
   app.add_flag("--show-prompt", show_prompt, "print the assembled prompt as text before the result");
+  app.add_flag("--allow-syntax-errors", allow_syntax_errors,
+               "print the best candidate even when every candidate adds syntax errors");
   app.add_option("--model", model_dir, "model directory (HF snapshot layout)")->capture_default_str();
   app.add_option("--device", device.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
   app.add_option("--dtype", device.dtype, "auto | float32 | bfloat16 | float16")->capture_default_str();
@@ -93,9 +95,16 @@ int fill(int argc, char** argv) {
                                                  : outcome.declined_reason.c_str());
     return 1;
   }
-  const Candidate& best = outcome.candidates.front();
-  if (!best.syntax_ok) std::fprintf(stderr, "maskfill fill: warning: the best candidate adds syntax errors\n");
-  std::fputs(render_result(doc, best, path, diff).c_str(), stdout);
+  const Candidate* best = printable_candidate(outcome, allow_syntax_errors);
+  if (!best) {
+    std::fprintf(stderr,
+                 "maskfill fill: every candidate (%zu) adds syntax errors here, so nothing is printed; "
+                 "--candidates N tries more, --allow-syntax-errors prints the best anyway\n",
+                 outcome.candidates.size());
+    return 1;
+  }
+  if (!best->syntax_ok) std::fprintf(stderr, "maskfill fill: warning: the best candidate adds syntax errors\n");
+  std::fputs(render_result(doc, *best, path, diff).c_str(), stdout);
   return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "common/read_file.h"
 #include "common/utf8.h"
+#include "infill/plan.h"
 #include "infill/text_lines.h"
 
 namespace maskfill {
@@ -53,6 +54,12 @@ ByteRange parse_range(std::string_view text, std::string_view spec) {
 #include "infill/plan.h"
 
 namespace maskfill {
+
+const Candidate* printable_candidate(const CompletionOutcome& outcome, bool allow_syntax_errors) {
+  if (outcome.candidates.empty()) return nullptr;
+  const Candidate& best = outcome.candidates.front();
+  return best.syntax_ok || allow_syntax_errors ? &best : nullptr;
+}
 
 std::string render_result(const SourceDocument& doc, const Candidate& candidate, const std::string& path, bool diff) {
   std::string updated = apply_edits(doc.text(), candidate.edits);

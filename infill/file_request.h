@@ -26,6 +26,12 @@ ByteRange parse_range(std::string_view text, std::string_view spec);
 namespace maskfill {
 
 struct Candidate;
+struct CompletionOutcome;
+
+// The candidate a command prints: the best one that parses (ranking puts those first). Null
+// when every candidate adds syntax errors, so the command says so instead of printing a broken
+// result, unless `allow_syntax_errors`.
+const Candidate* printable_candidate(const CompletionOutcome& outcome, bool allow_syntax_errors);
 
 // The file after applying the candidate's edits, or its unified diff (a/PATH, b/PATH) when `diff`.
 std::string render_result(const SourceDocument& doc, const Candidate& candidate, const std::string& path, bool diff);

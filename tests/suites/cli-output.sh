@@ -17,7 +17,8 @@ fail() { echo "FAIL $1" >&2; failures=$((failures + 1)); }
 ok() { echo "ok   $1" >&2; }
 
 # Log at info level so that there is something to keep off stdout.
-run_fill() { "$build/maskfill" fill "$sample" --line 17 --col 9 --device cpu "$@"; }
+# --allow-syntax-errors: this suite checks the output's framing, whatever the tiny model writes.
+run_fill() { "$build/maskfill" fill "$sample" --line 17 --col 9 --device cpu --allow-syntax-errors "$@"; }
 run_fill >"$scratch/out" 2>"$scratch/err" || { cat "$scratch/err" >&2; fail "maskfill fill exited non-zero"; exit 1; }
 run_fill --diff >"$scratch/diff" 2>"$scratch/diff.err" || { cat "$scratch/diff.err" >&2; fail "maskfill fill --diff exited non-zero"; exit 1; }
 
@@ -41,6 +42,19 @@ if patch --quiet "$scratch/patched.py" <"$scratch/diff" && cmp -s "$scratch/patc
   ok "--diff applied to the file gives exactly stdout"
 else fail "--diff and the whole-file output disagree"; fi
 echo "stderr of the fill: $(wc -l <"$scratch/err") lines" >&2
+
+# A candidate that breaks the syntax is never printed unasked: with one candidate at a point
+# where the bundled model's greedy fill does not parse, the command prints nothing and says why;
+# with more candidates it prints the best one that parses.
+one="$("$build/maskfill" fill "$sample" --line 17 --col 9 --device cpu --candidates 1 2>"$scratch/one.err")" && one_rc=0 || one_rc=$?
+if grep -q "adds syntax errors" "$scratch/one.err"; then
+  if [[ $one_rc -eq 1 && -z "$one" ]] && grep -q "every candidate (1) adds syntax errors here, so nothing is printed" "$scratch/one.err"
+  then ok "a fill whose only candidate breaks the syntax prints nothing and says so"
+  else fail "a syntax-breaking fill: rc $one_rc, $(wc -c <<<"$one") bytes on stdout, stderr: $(tail -n 2 "$scratch/one.err")"; fi
+else echo "note: the greedy fill parses here; the refusal is covered by the unit test of printable_candidate" >&2; fi
+if "$build/maskfill" fill "$sample" --line 17 --col 9 --device cpu --candidates 4 >"$scratch/four" 2>"$scratch/four.err" &&
+   ! grep -q "adds syntax errors" "$scratch/four.err"; then ok "with 4 candidates a parseable fill is printed"
+else fail "4 candidates: $(tail -n 2 "$scratch/four.err")"; fi
 
 # `maskfill lsp --stdio`, as generic client configurations start language servers: it answers
 # initialize over stdio (the default transport), and refuses --stdio with --listen.
