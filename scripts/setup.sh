@@ -1,14 +1,29 @@
 #!/usr/bin/env bash
 # Installs what is missing from Debian and npm, then fetches the tree-sitter grammars.
 # Safe to re-run: installed packages and fetched grammars are skipped.
+#   --profile demo   what building and running maskfill needs (scripts/demo.sh)
+#   --profile test   that plus the test tools: editors, browsers, clang (scripts/test.sh; default)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+profile=test
+while (($#)); do
+  case "$1" in
+    --profile) profile="${2:-}"; shift 2 ;;
+    *) echo "setup: unknown argument $1 (use --profile demo|test)" >&2; exit 2 ;;
+  esac
+done
+# Build and run: the compiler, the libraries, and npm for the pinned grammars.
 packages=(g++ cmake ninja-build pkg-config ccache git ca-certificates
   libtorch-dev libopenblas0-openmp nlohmann-json3-dev libboost-dev libboost-system-dev
-  libspdlog-dev libcli11-dev libdtl-dev catch2 prometheus-cpp-dev libcurl4-openssl-dev libtree-sitter-dev libpcre2-dev libssl-dev patch
-  neovim tmux nodejs npm python3 clang libclang-rt-14-dev
-  emacs-nox elpa-eglot
-  chromium libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev)  # tests/suites/vscode-real.sh
+  libspdlog-dev libcli11-dev libdtl-dev prometheus-cpp-dev libcurl4-openssl-dev libtree-sitter-dev libpcre2-dev libssl-dev patch
+  nodejs npm)
+case "$profile" in
+  demo) ;;
+  test) packages+=(catch2 neovim tmux python3 clang libclang-rt-14-dev  # unit tests, nvim suites, fuzzers
+          emacs-nox elpa-eglot                                          # tests/suites/eglot.sh
+          chromium libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev) ;;  # tests/suites/vscode-real.sh
+  *) echo "setup: unknown profile '$profile' (demo or test)" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,8 +4,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${MASKFILL_BUILD_DIR:-$root/build}"
-"$root/scripts/setup.sh"
-"$root/scripts/build.sh"
+"$root/scripts/setup.sh" --profile test
+"$root/scripts/build.sh" -DMASKFILL_TESTS=ON  # ON again after a demo build configured it OFF
 echo "== unit tests (ctest)" >&2
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)"
 for suite in "$root"/tests/suites/*.sh; do
