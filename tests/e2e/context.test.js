@@ -2,8 +2,8 @@
 // vscode-languageserver-protocol client: a workspace where `parse_config` is defined only in
 // another file, the prompt logged at trace level must hold its definition; a file created on disk
 // and reported by didChangeWatchedFiles joins the index; the status counts the snippets. The same
-// workspace holds the hostile cases (a symlink loop, an unreadable file, a 50 MB file, more files
-// than the index takes): each gets a log line and none blocks a completion.
+// workspace holds the hostile cases (a symlink loop, an unreadable file, a 50 MB file, 200,000
+// files): each gets a log line and none blocks a completion.
 'use strict';
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -29,7 +29,12 @@ function makeWorkspace() {
   fs.writeFileSync(path.join(ws, 'huge.py'), 'x = 1\n'.repeat(50 * 1024 * 1024 / 6));
   const many = path.join(ws, 'many');
   fs.mkdirSync(many);
-  for (let i = 0; i < 20500; i++) fs.writeFileSync(path.join(many, `m${i}.py`), `def f${i}(): pass\n`);
+  // 200,000 files in 200 folders: the walk stops at the index's 20,000-file cap.
+  for (let d = 0; d < 200; d++) {
+    const folder = path.join(many, `d${d}`);
+    fs.mkdirSync(folder);
+    for (let i = 0; i < 1000; i++) fs.writeFileSync(path.join(folder, `m${i}.py`), `def f${d}_${i}(): pass\n`);
+  }
   return ws;
 }
 
