@@ -2,7 +2,8 @@
 # Installs what is missing from Debian and npm, then fetches the tree-sitter grammars.
 # Safe to re-run: installed packages and fetched grammars are skipped.
 #   --profile demo   what building and running maskfill needs (scripts/demo.sh)
-#   --profile test   that plus the test tools: editors, browsers, clang (scripts/test.sh; default)
+#   --profile test   that plus the test tools: editors (and Neovim 0.12 into deps/), browsers,
+#                    clang (scripts/test.sh; default)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 profile=test
@@ -45,3 +46,5 @@ if [[ -e /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3 ]]; then
     /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3 >/dev/null 2>&1 || true
 fi
 "$root/scripts/fetch-grammars.sh"
+# Neovim 0.12 beside Debian's 0.7.2: the Neovim suites run both (native inline completion).
+if [[ "$profile" == test ]]; then "$root/scripts/fetch-neovim.sh" >/dev/null; fi

@@ -1,18 +1,22 @@
 -- The plugin's own logic against tests/fake_server.js (scripted answers, records what it got):
 -- attach, status, debounce, cancellation, ghost text, accept + didAccept, cycling, fill, edit,
 -- the code-action command and :checkhealth. The real server is tested by real_server_spec.lua.
+-- The plugin's own ghost text is forced (native = false), so it is tested on 0.12 too, where
+-- it is what `inline_completion.native = false` gives; native_spec.lua covers the 0.12 path.
 local H = dofile(vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':h') .. '/harness.lua')
 local here = vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':h')
 local maskfill = require('maskfill')
 local ghost = require('maskfill.ghost')
+local compat = require('maskfill.compat').new()
 
 vim.cmd('filetype on')
 vim.o.hidden = true
 vim.o.showmode = false
-maskfill.setup({ cmd = { 'node', here .. '/fake_server.js' }, inline_completion = { debounce_ms = 80 } })
+local plugin_ghost = { debounce_ms = 80, native = false }
+maskfill.setup({ cmd = { 'node', here .. '/fake_server.js' }, inline_completion = plugin_ghost })
 
 local function fake_log()
-  local response = maskfill.client().request_sync('fake/log', {}, 2000)
+  local response = compat.request_sync(maskfill.client(), 'fake/log', {}, 2000)
   return response and response.result or {}
 end
 
@@ -35,7 +39,7 @@ end)
 H.test('maskfill/status notification and request', function()
   H.wait_for('ready status', 5000, function() return maskfill.status.state == 'ready' end)
   H.eq('fake', maskfill.status.model, 'model')
-  local response = maskfill.client().request_sync('maskfill/status', {}, 2000)
+  local response = compat.request_sync(maskfill.client(), 'maskfill/status', {}, 2000)
   H.eq({ state = 'ready', model = 'fake' }, response.result, 'status request')
   H.eq('maskfill', maskfill.statusline(), 'statusline')
 end)
@@ -160,7 +164,11 @@ H.test('code action "Edit with instruction…" runs the client-side prompt', fun
   end
   vim.ui.input = function(_, on_confirm) on_confirm('from code action') end
   vim.api.nvim_win_set_cursor(0, { 2, 0 })
-  vim.lsp.buf.range_code_action(nil, { 2, 0 }, { 2, 5 })
+  if vim.fn.has('nvim-0.8') == 1 then -- range_code_action was deprecated in 0.8 and removed in 0.12
+    vim.lsp.buf.code_action({ range = { start = { 2, 0 }, ['end'] = { 2, 5 } } })
+  else
+    vim.lsp.buf.range_code_action(nil, { 2, 0 }, { 2, 5 })
+  end
   H.wait_for('code action edit', 3000, function() return H.lines()[2]:match('^EDITED%(from code action%)') end)
   vim.ui.select, vim.ui.input = select, input
   H.eq({ 'Fill selection with maskfill', 'Edit with instruction…' }, titles, 'code action titles')
@@ -168,7 +176,7 @@ end)
 
 H.test('setup() again sends the new settings to the running server', function()
   local id = maskfill.client_id
-  maskfill.setup({ cmd = { 'node', here .. '/fake_server.js' }, model_path = '/models/other', inline_completion = { debounce_ms = 80 } })
+  maskfill.setup({ cmd = { 'node', here .. '/fake_server.js' }, model_path = '/models/other', inline_completion = plugin_ghost })
   local change = H.wait_for('didChangeConfiguration', 2000, function() return events('didChangeConfiguration')[1] end)
   H.eq('/models/other', change.settings.maskfill.modelPath, 'new model path')
   H.eq({ enabled = true, debounceMs = 0 }, change.settings.maskfill.inlineCompletion, 'inline settings')

@@ -183,4 +183,30 @@ H.test('partial accept pieces', function()
   H.eq('', partial.take('', 'word'), 'nothing')
 end)
 
+H.test('project root: vim.fs.root (0.10+), vim.fs.find upward (0.8), the cwd otherwise', function()
+  local markers = { '.git' }
+  local v10 = stub('0.10')
+  v10.api = { nvim_buf_get_name = function() return '/p/sub/a.py' end }
+  v10.uv.cwd = function() return '/cwd' end
+  v10.fs = { root = function(bufnr, m) H.eq(markers, m, 'markers') return bufnr == 3 and '/p' or nil end }
+  local c10 = compat_module.new(v10)
+  H.eq('/p', c10.root_dir(3, markers), 'vim.fs.root')
+  H.eq('/cwd', c10.root_dir(4, markers), 'no marker: the cwd')
+  local v8 = stub('0.8')
+  v8.api = v10.api
+  v8.loop.cwd = function() return '/cwd' end
+  v8.fs = {
+    dirname = function(p) return (p:gsub('/[^/]*$', '')) end,
+    find = function(m, opts)
+      H.eq({ upward = true, path = '/p/sub' }, opts, 'searched upward from the file')
+      return { '/p/' .. m[1] }
+    end,
+  }
+  H.eq('/p', compat_module.new(v8).root_dir(3, markers), 'vim.fs.find')
+  local v7 = stub('0.7')
+  v7.api = v10.api
+  v7.loop.cwd = function() return '/cwd' end
+  H.eq('/cwd', compat_module.new(v7).root_dir(3, markers), '0.7: the cwd')
+end)
+
 H.run()

@@ -6,7 +6,7 @@ local compat = require('maskfill.compat').new()
 local M = {}
 
 local function client_or_warn()
-  local c = require('maskfill').client()
+  local c = require('maskfill').client(vim.api.nvim_get_current_buf())
   if not c then util.notify('the server is not running (see :checkhealth maskfill)', vim.log.levels.ERROR) end
   return c
 end

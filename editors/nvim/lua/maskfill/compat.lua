@@ -66,6 +66,23 @@ function M.new(v)
     return id
   end
 
+  -- The project root of `bufnr`'s file: the nearest folder above it holding one of `markers`
+  -- (vim.fs.root on 0.10+, vim.fs.find on 0.8+); the current directory when none does, when
+  -- the buffer has no file, and on 0.7.
+  function C.root_dir(bufnr, markers)
+    local name = v.api.nvim_buf_get_name(bufnr)
+    local found
+    if name ~= '' and markers and #markers > 0 then
+      if v.fs and v.fs.root then
+        found = v.fs.root(bufnr, markers)
+      elseif v.fs and v.fs.find then
+        local hit = v.fs.find(markers, { upward = true, path = v.fs.dirname(name) })[1]
+        found = hit and v.fs.dirname(hit)
+      end
+    end
+    return found or C.uv.cwd()
+  end
+
   -- A throw-away client not attached to any buffer (for :checkhealth).
   function C.start_detached(config)
     if C.start_mode() == 'config' then

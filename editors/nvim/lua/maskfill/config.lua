@@ -15,6 +15,9 @@ M.defaults = {
     max_tokens = 1024, -- 0: the prompt is the file's window only
     workspace_index = true, -- index the workspace's definitions in the background
   },
+  -- The project root (the workspace folder the server indexes) is the nearest folder above the
+  -- file that holds one of these.
+  root_markers = { '.git', '.hg', '.svn', '.jj' },
   filetypes = { 'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'c', 'cpp', 'go', 'rust', 'java' },
   inline_completion = {
     enabled = true,
@@ -42,6 +45,7 @@ function M.setup(opts)
     device = { merged.device, 'string' },
     dtype = { merged.dtype, 'string' },
     filetypes = { merged.filetypes, 'table' },
+    root_markers = { merged.root_markers, 'table' },
     backend_url = { merged.backend.url, 'string' },
     backend_api_key_file = { merged.backend.api_key_file, 'string' },
     debounce_ms = { merged.inline_completion.debounce_ms, 'number' },

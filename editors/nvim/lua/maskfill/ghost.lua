@@ -27,7 +27,7 @@ function M.native()
   return compat.native_inline(config.options.inline_completion) ~= nil
 end
 
-local function client() return require('maskfill').client() end
+local function client(bufnr) return require('maskfill').client(bufnr) end
 
 local function cursor_key(bufnr)
   local cursor = vim.api.nvim_win_get_cursor(0)
@@ -44,7 +44,7 @@ function M.cancel(bufnr)
   local st = state(bufnr)
   if st.timer then st.timer:stop() end
   if st.request_id then
-    local c = client()
+    local c = client(bufnr)
     if c then compat.cancel_request(c, st.request_id) end
     st.request_id = nil
   end
@@ -105,8 +105,8 @@ function M.current(bufnr)
 end
 
 function M.request(bufnr, trigger_kind)
-  local c = client()
-  if not c or not require('maskfill').inline_available() then return false end
+  local c = client(bufnr)
+  if not c or not require('maskfill').inline_available(bufnr) then return false end
   M.cancel(bufnr)
   local st = state(bufnr)
   local cursor = vim.api.nvim_win_get_cursor(0)
@@ -158,7 +158,7 @@ end
 
 local function execute(command, bufnr)
   if not command or type(command.command) ~= 'string' then return end
-  local c = client()
+  local c = client(bufnr)
   local handler = vim.lsp.commands[command.command]
   if handler then return handler(command, { bufnr = bufnr, client_id = c and c.id }) end
   if c then compat.request(c, 'workspace/executeCommand', { command = command.command, arguments = command.arguments }, function() end, bufnr) end
@@ -169,7 +169,7 @@ function M.accept(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   local st = state(bufnr)
   local item = st.items[st.index]
-  local c = client()
+  local c = client(bufnr)
   if not item or not c then return false end
   local encoding = c.offset_encoding or 'utf-16'
   local range = item.range or { start = util.lsp_position(bufnr, st.row, st.col, encoding), ['end'] = util.lsp_position(bufnr, st.row, st.col, encoding) }
@@ -203,7 +203,7 @@ function M.accept_partial(bufnr, kind)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   local st = state(bufnr)
   local item = st.items[st.index]
-  if not item or not client() then return false end
+  if not item or not client(bufnr) then return false end
   local piece = partial.take(item.ghost, kind)
   if piece == item.ghost then return M.accept(bufnr) end
   M.cancel(bufnr)

@@ -11,12 +11,22 @@ local warn = health.warn or health.report_warn
 local error = health.error or health.report_error
 local info = health.info or health.report_info
 
+-- The command the client runs: the running client's, else vim.lsp.config's (0.11+, for users
+-- who only call vim.lsp.enable), else the plugin's options.
+local function server_cmd()
+  local client = require('maskfill').client(vim.api.nvim_get_current_buf())
+  if client and type(client.config.cmd) == 'table' then return client.config.cmd end
+  local ok_config, resolved = pcall(function() return vim.lsp.config and vim.lsp.config.maskfill end)
+  if ok_config and type(resolved) == 'table' and type(resolved.cmd) == 'table' then return resolved.cmd end
+  return config.cmd()
+end
+
 -- Asks a running client, or starts a throw-away one, for maskfill/status.
 local function query_status()
   local maskfill = require('maskfill')
   local client, temporary = maskfill.client(), false
   if not client then
-    local id = compat.start_detached({ name = 'maskfill-health', cmd = config.cmd(), init_options = config.init_options() })
+    local id = compat.start_detached({ name = 'maskfill-health', cmd = server_cmd(), init_options = config.init_options() })
     client = id and vim.lsp.get_client_by_id(id)
     temporary = true
     if not client then return nil, 'could not start a client (vim.lsp.start / start_client failed)' end
@@ -38,10 +48,11 @@ end
 
 function M.check()
   start('maskfill')
-  local cmd = config.cmd()
+  local cmd = server_cmd()
   local path = vim.fn.exepath(cmd[1])
   if path == '' then
-    error(('server binary "%s" not found'):format(cmd[1]), { 'put maskfill on $PATH or set server_path in setup()' })
+    error(('server binary "%s" not found'):format(cmd[1]),
+      { "put maskfill on $PATH, or set server_path in setup() or cmd in vim.lsp.config('maskfill', ...)" })
     return
   end
   ok('server binary: ' .. path)

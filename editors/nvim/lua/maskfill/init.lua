@@ -19,7 +19,13 @@ local function set_status(status)
   vim.api.nvim_exec_autocmds('User', { pattern = 'MaskfillStatus', modeline = false })
 end
 
-function M.client()
+-- The maskfill client serving `bufnr` (vim.lsp.enable may start one per project root), else
+-- the latest one started.
+function M.client(bufnr)
+  if bufnr and vim.lsp.get_clients then
+    local attached = vim.lsp.get_clients({ bufnr = bufnr, name = 'maskfill' })
+    if attached[1] and not compat.is_stopped(attached[1]) then return attached[1] end
+  end
   if not M.client_id then return nil end
   local client = vim.lsp.get_client_by_id(M.client_id)
   if not client or compat.is_stopped(client) then return nil end
@@ -27,8 +33,8 @@ function M.client()
 end
 
 -- True when the server offers textDocument/inlineCompletion (statically or registered).
-function M.inline_available()
-  local client = M.client()
+function M.inline_available(bufnr)
+  local client = M.client(bufnr)
   if not client or not client.server_capabilities then return false end
   return client.server_capabilities.inlineCompletionProvider ~= nil and client.server_capabilities.inlineCompletionProvider ~= false
     or next(inline_registrations) ~= nil
@@ -59,13 +65,16 @@ local function capabilities()
   return caps
 end
 
--- The client configuration (also what lsp/maskfill.lua returns for vim.lsp.config on 0.11+).
-function M.lsp_config()
+-- The client configuration (also what lsp/maskfill.lua returns for vim.lsp.config on 0.11+,
+-- where vim.lsp.enable finds the root from `root_markers`). With `bufnr` (setup()'s path) the
+-- root is found here: the nearest folder above the buffer's file that holds a marker.
+function M.lsp_config(bufnr)
   return {
     name = 'maskfill',
     cmd = config.cmd(),
     filetypes = config.options.filetypes,
-    root_dir = compat.uv.cwd(),
+    root_markers = config.options.root_markers,
+    root_dir = bufnr and compat.root_dir(bufnr, config.options.root_markers) or nil,
     init_options = config.init_options(),
     capabilities = capabilities(),
     handlers = handlers,
@@ -94,9 +103,10 @@ end
 
 -- Starts the client if needed and attaches it to `bufnr`: vim.lsp.config + vim.lsp.start on
 -- 0.11+, vim.lsp.start on 0.8+, vim.lsp.start_client on 0.7 (see compat.lua).
+-- One server serves every buffer on this path: the root is the first buffer's project.
 function M.start(bufnr)
   local running = M.client()
-  if running and (not bufnr or compat.start_mode() == 'start_client') then
+  if running then
     if bufnr and not vim.lsp.buf_is_attached(bufnr, running.id) then vim.lsp.buf_attach_client(bufnr, running.id) end
     return running.id
   end
@@ -107,7 +117,7 @@ function M.start(bufnr)
     return nil
   end
   if not running then M.status = { state = 'loading', message = 'starting maskfill lsp' } end
-  M.client_id = compat.start(M.lsp_config(), bufnr)
+  M.client_id = compat.start(M.lsp_config(bufnr or vim.api.nvim_get_current_buf()), bufnr)
   return M.client_id
 end
 
