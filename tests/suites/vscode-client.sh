@@ -7,6 +7,8 @@ export MASKFILL_BUILD_DIR="${MASKFILL_BUILD_DIR:-$root/build}"
 cd "$root/editors/vscode"
 echo "vscode-client: npm ci" >&2
 npm ci --no-audit --no-fund --loglevel=error
+echo "vscode-client: README settings table against editors/protocol.json" >&2
+node scripts/readme-settings.js --check
 echo "vscode-client: typecheck" >&2
 npm run -s typecheck
 echo "vscode-client: unit tests" >&2

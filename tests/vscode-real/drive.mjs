@@ -1,7 +1,7 @@
 // Drives a running code-server (real VS Code 1.139 in the browser) through Debian's headless
 // Chromium with puppeteer-core, as a user would: type in a Python file, see maskfill's ghost text,
-// accept it with Tab, fill a selection from the light bulb, edit with an instruction, watch the
-// status bar item, break the model path. Started by tests/suites/vscode-real.sh, which owns every
+// accept it with Tab, snooze it from the status menu and resume, fill a selection from the light
+// bulb, edit with an instruction, watch the status bar item, break the model path. Started by tests/suites/vscode-real.sh, which owns every
 // process; this script only closes the browser it launched.
 //
 // Usage: node drive.mjs <url> <workspace dir> <machine settings.json> <screenshot dir>
@@ -260,6 +260,30 @@ async function runChecks() {
     return `ghost ${JSON.stringify(typed + ghost.inline)}${ghost.below.length ? ` + ${ghost.below.length} line(s)` : ''}, on disk, cursor ${await cursorPosition()}`;
   });
 
+  await check('the status menu snoozes ghost text for 5 minutes; Resume brings it back', async () => {
+    await pickFromStatusMenu('Snooze for 5 minutes');
+    await until('the status item to say snoozed', async () => /^codicon-clock\|maskfill: snoozed/.test(await currentStatus()));
+    await screenshot('snoozed');
+    await gotoLine(10, 5); // the empty line in clamp()
+    await page.keyboard.type('i');
+    // A negative check needs a wait: 5 s is over 30 times the debounce plus a model step here,
+    // and a slower machine can only make a wrong ghost less likely to show, never fail this.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const snoozedGhost = await ghostText();
+    if (snoozedGhost.count !== 0) throw new Error(`ghost text while snoozed: ${JSON.stringify(snoozedGhost)}`);
+    await pickFromStatusMenu('Resume suggestions');
+    await until('the status item to say ready again', async () => (await currentStatus()).startsWith('codicon-check|'));
+    await page.keyboard.type('f');
+    const ghost = await until('ghost text after resuming', async () => {
+      const g = await ghostText();
+      return g.inline.trim() || g.below.some((l) => l.trim()) ? g : null;
+    }, MODEL_WAIT_MS);
+    await screenshot('resumed-ghost');
+    await press('Escape');
+    await press('Control', 'KeyZ'); // the typed "if": inline.py is left as the accept test saved it
+    return `nothing shown while snoozed; after Resume ${JSON.stringify('if' + ghost.inline)}`;
+  });
+
   await check('"Fill selection with maskfill" from the light bulb applies one undoable edit', async () => {
     await openFromExplorer('fill.py');
     const before = fs.readFileSync(fillFile, 'utf8');
@@ -319,6 +343,18 @@ async function runChecks() {
     await screenshot('error-state');
     return JSON.stringify(reason.slice(0, 160));
   });
+}
+
+// Clicks maskfill's status bar item and picks `label` from the quick pick it opens.
+async function pickFromStatusMenu(label) {
+  await page.click('.statusbar-item[id="maskfill.maskfill"]');
+  const row = await until(`"${label}" in the maskfill menu`, () => page.evaluateHandle((l) =>
+    [...document.querySelectorAll('.quick-input-widget .monaco-list-row')].find((r) => r.textContent.includes(l)) || null, label)
+    .then((h) => (h.asElement() ? h : null)));
+  await screenshot(`menu-${label.split(' ')[0].toLowerCase()}`);
+  await row.click();
+  await until('the menu to close', () => page.evaluate(() =>
+    !document.querySelector('.quick-input-widget') || getComputedStyle(document.querySelector('.quick-input-widget')).display === 'none'));
 }
 
 // The extension shows the proposed instruction edit in a diff editor and asks Accept / Discard

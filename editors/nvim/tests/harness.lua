@@ -104,4 +104,19 @@ function H.ghost_text(bufnr)
   return table.concat(parts, '\n')
 end
 
+-- The same for Neovim 0.12's native inline completion (vim.lsp.inline_completion's marks).
+function H.native_ghost_text(bufnr)
+  local ns = vim.api.nvim_get_namespaces()['nvim.lsp.inline_completion']
+  if not ns then return nil end
+  local marks = vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { details = true })
+  if #marks == 0 then return nil end
+  local details = marks[1][4]
+  local parts = { details.virt_text[1][1] }
+  for _, line in ipairs(details.virt_lines or {}) do table.insert(parts, line[1][1]) end
+  return table.concat(parts, '\n')
+end
+
+-- Whichever ghost text is shown: the plugin's or the native one.
+function H.any_ghost_text(bufnr) return H.ghost_text(bufnr) or H.native_ghost_text(bufnr) end
+
 return H

@@ -36,15 +36,7 @@ local function events(bufnr, kind)
   return found
 end
 
-local native_ns = vim.api.nvim_create_namespace('nvim.lsp.inline_completion')
-local function native_ghost(bufnr)
-  local marks = vim.api.nvim_buf_get_extmarks(bufnr, native_ns, 0, -1, { details = true })
-  if #marks == 0 then return nil end
-  local details = marks[1][4]
-  local parts = { details.virt_text[1][1] }
-  for _, line in ipairs(details.virt_lines or {}) do table.insert(parts, line[1][1]) end
-  return table.concat(parts, '\n')
-end
+local native_ghost = H.native_ghost_text
 
 local project = vim.fn.tempname()
 local bufnr

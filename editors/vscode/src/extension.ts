@@ -6,12 +6,16 @@ import {
   COMMAND_TOGGLE_INLINE, EditTarget, METHOD_EDIT, METHOD_FILL, METHOD_STATUS, TextEdit,
   applyEditsToText, checkFillResult, commandHandling, editParams, fillParams, parseEditTarget, validateInstruction,
 } from './requests';
+import { MenuAction, gateNote, menuItems } from './gate';
 import { MaskfillSettings, needsRestart, readSettings, serverSettingsChange } from './settings';
 import { STARTING, ServerStatus, parseStatus, presentStatus } from './status';
 
 let client: LanguageClient | undefined;
 let settings: MaskfillSettings;
 let statusItem: vscode.StatusBarItem;
+let lastStatus: ServerStatus = STARTING;
+let snoozedUntil: number | undefined; // epoch ms; this window only, as Copilot's snooze
+let snoozeTimer: NodeJS.Timeout | undefined;
 const PREVIEW_SCHEME = 'maskfill-preview';
 const previews = new Map<string, string>(); // preview uri → proposed text
 
@@ -20,8 +24,13 @@ function currentSettings(): MaskfillSettings {
   return readSettings((key) => config.get(key));
 }
 
-function showStatus(status: ServerStatus): void {
-  const view = presentStatus(status);
+function showStatus(status: ServerStatus = lastStatus): void {
+  lastStatus = status;
+  const languageId = vscode.window.activeTextEditor?.document.languageId;
+  const gate = settings && languageId
+    ? gateNote({ enabled: settings.inlineCompletionEnabled, languages: settings.inlineLanguages, languageId, snoozedUntil, now: Date.now() })
+    : undefined;
+  const view = presentStatus(status, gate);
   statusItem.text = view.text;
   statusItem.tooltip = view.tooltip;
   statusItem.backgroundColor = view.isError ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
@@ -33,7 +42,7 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
   showStatus(STARTING);
   // Client id 'maskfill': vscode-languageclient reads the `maskfill.trace.server` setting itself.
   const started = new LanguageClient('maskfill', 'maskfill', buildServerOptions(settings),
-    buildClientOptions(() => settings, {}, (command, args, next) => runServerCommand(command, args, next)));
+    buildClientOptions(() => settings, {}, (command, args, next) => runServerCommand(command, args, next), () => snoozedUntil));
   client = started;
   started.onNotification(METHOD_STATUS, (raw: unknown) => showStatus(parseStatus(raw)));
   try {
@@ -122,11 +131,60 @@ async function previewAccepted(document: vscode.TextDocument, edits: TextEdit[],
   }
 }
 
-async function toggleInlineCompletion(): Promise<void> {
-  const config = vscode.workspace.getConfiguration('maskfill');
-  const enabled = !settings.inlineCompletionEnabled;
-  await config.update('inlineCompletion.enabled', enabled, vscode.ConfigurationTarget.Global);
+// Switches are written for the open workspace when there is one, else for the user.
+function switchTarget(): vscode.ConfigurationTarget {
+  return vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+}
+
+async function setInlineEnabled(enabled: boolean, target = switchTarget()): Promise<void> {
+  await vscode.workspace.getConfiguration('maskfill').update('inlineCompletion.enabled', enabled, target);
   void vscode.window.setStatusBarMessage(`maskfill: inline suggestions ${enabled ? 'on' : 'off'}`, 3000);
+}
+
+async function toggleInlineCompletion(): Promise<void> {
+  await setInlineEnabled(!settings.inlineCompletionEnabled);
+}
+
+function snooze(minutes: number | undefined): void {
+  if (snoozeTimer) clearTimeout(snoozeTimer);
+  snoozeTimer = undefined;
+  snoozedUntil = minutes ? Date.now() + minutes * 60_000 : undefined;
+  if (minutes) snoozeTimer = setTimeout(() => snooze(undefined), minutes * 60_000);
+  // Hide what is on screen now; the middleware refuses new requests until the snooze ends.
+  if (minutes) void vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
+  showStatus();
+}
+
+async function setLanguageEnabled(languageId: string, enable: boolean): Promise<void> {
+  const config = vscode.workspace.getConfiguration('maskfill');
+  const target = switchTarget();
+  const inspected = config.inspect<Record<string, boolean>>('inlineCompletion.languages');
+  const current = (target === vscode.ConfigurationTarget.Workspace ? inspected?.workspaceValue : inspected?.globalValue) ?? settings.inlineLanguages;
+  await config.update('inlineCompletion.languages', { ...current, [languageId]: enable }, target);
+}
+
+async function runMenuAction(action: MenuAction, context: vscode.ExtensionContext): Promise<void> {
+  switch (action.kind) {
+    case 'snooze': return snooze(action.minutes);
+    case 'resume': return snooze(undefined);
+    case 'language': return setLanguageEnabled(action.languageId, action.enable);
+    case 'workspace': return setInlineEnabled(action.enable, vscode.ConfigurationTarget.Workspace);
+    case 'toggle': return toggleInlineCompletion();
+    case 'logs': return client?.outputChannel.show(true);
+    case 'restart': return restart(context);
+  }
+}
+
+// The status bar item's menu (as Copilot's and Tabby's).
+async function showMenu(context: vscode.ExtensionContext): Promise<void> {
+  const workspaceValue = vscode.workspace.getConfiguration('maskfill').inspect<boolean>('inlineCompletion.enabled')?.workspaceValue;
+  const items = menuItems({
+    enabled: settings.inlineCompletionEnabled, snoozedUntil, now: Date.now(),
+    languageId: vscode.window.activeTextEditor?.document.languageId, languages: settings.inlineLanguages,
+    workspaceOpen: Boolean(vscode.workspace.workspaceFolders?.length), workspaceValue,
+  });
+  const picked = await vscode.window.showQuickPick(items, { title: 'maskfill', placeHolder: lastStatus.model ?? 'inline suggestions' });
+  if (picked) await runMenuAction(picked.action, context);
 }
 
 // Settings changed: a new binary restarts the server; anything else is pushed to it (it applies
@@ -136,6 +194,7 @@ async function onSettingsChanged(context: vscode.ExtensionContext): Promise<void
   const after = currentSettings();
   if (needsRestart(before, after)) return restart(context);
   settings = after;
+  showStatus();
   const change = serverSettingsChange(before, after);
   if (change && client?.isRunning()) await client.sendNotification(DidChangeConfigurationNotification.type, { settings: change });
 }
@@ -169,9 +228,14 @@ function reportErrors<A extends unknown[]>(run: (...args: A) => Promise<void>) {
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
-  statusItem.command = 'maskfill.restartServer';
+  statusItem.command = 'maskfill.showMenu';
   context.subscriptions.push(
     statusItem,
+    { dispose: () => snoozeTimer && clearTimeout(snoozeTimer) },
+    vscode.commands.registerCommand('maskfill.showMenu', reportErrors(() => showMenu(context))),
+    vscode.commands.registerCommand('maskfill.snooze', reportErrors(async (minutes?: unknown) => snooze(typeof minutes === 'number' && minutes > 0 ? minutes : 5))),
+    vscode.commands.registerCommand('maskfill.openLogs', reportErrors(async () => client?.outputChannel.show(true))),
+    vscode.window.onDidChangeActiveTextEditor(() => showStatus()),
     vscode.commands.registerTextEditorCommand('maskfill.fill', reportErrors(fillSelection)),
     vscode.commands.registerTextEditorCommand('maskfill.edit', reportErrors((editor) => editWithInstruction(editTargetOfEditor(editor)))),
     vscode.commands.registerCommand('maskfill.restartServer', reportErrors(() => restart(context))),

@@ -1,5 +1,6 @@
 // Settings → how to start the server and what to send as initializationOptions.
 // Pure: no `vscode` import, so it is unit-tested under plain node.
+import type { LanguageSwitches } from './gate';
 
 // Names, types and defaults follow editors/protocol.json (tests/protocol/check-clients.js checks).
 export interface MaskfillSettings {
@@ -9,6 +10,7 @@ export interface MaskfillSettings {
   dtype: string;
   inlineCompletionEnabled: boolean;
   debounceMs: number;
+  inlineLanguages: LanguageSwitches; // client-only: per-language switch, "*" for the rest
   previewInstructionEdits: boolean; // client-only: diff preview before an instruction edit lands
   backendUrl: string; // a shared model server (`maskfill serve`); empty: the model runs locally
   backendApiKeyFile: string;
@@ -34,6 +36,7 @@ export const DEFAULT_SETTINGS: MaskfillSettings = {
   dtype: 'auto',
   inlineCompletionEnabled: true,
   debounceMs: 150,
+  inlineLanguages: { '*': true },
   previewInstructionEdits: true,
   backendUrl: '',
   backendApiKeyFile: '',
@@ -62,6 +65,7 @@ export function readSettings(get: (key: string) => unknown): MaskfillSettings {
     dtype: text('dtype', DEFAULT_SETTINGS.dtype),
     inlineCompletionEnabled: typeof enabled === 'boolean' ? enabled : DEFAULT_SETTINGS.inlineCompletionEnabled,
     debounceMs: clampDebounce(get('inlineCompletion.debounceMs')),
+    inlineLanguages: readLanguageSwitches(get('inlineCompletion.languages')),
     previewInstructionEdits: typeof preview === 'boolean' ? preview : DEFAULT_SETTINGS.previewInstructionEdits,
     backendUrl: text('backend.url', ''),
     backendApiKeyFile: text('backend.apiKeyFile', ''),
@@ -71,6 +75,16 @@ export function readSettings(get: (key: string) => unknown): MaskfillSettings {
         ? (get('context.workspaceIndex') as boolean)
         : DEFAULT_SETTINGS.contextWorkspaceIndex,
   };
+}
+
+// A hand-edited settings.json can hold anything: only boolean entries count.
+function readLanguageSwitches(value: unknown): LanguageSwitches {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ...DEFAULT_SETTINGS.inlineLanguages };
+  const switches: LanguageSwitches = {};
+  for (const [language, on] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof on === 'boolean') switches[language] = on;
+  }
+  return switches;
 }
 
 function clampInteger(value: unknown, min: number, max: number, fallback: number): number {

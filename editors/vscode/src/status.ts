@@ -44,17 +44,23 @@ const ICONS: Record<ServerState, string> = {
   error: '$(error)',
 };
 
-export function presentStatus(status: ServerStatus): StatusPresentation {
+// `gate`: why suggestions are not shown in the active editor ("snoozed", "off for markdown"),
+// shown in place of a ready state and in the tooltip.
+export function presentStatus(status: ServerStatus, gate?: string): StatusPresentation {
   // A remote backend shows in the item itself: "maskfill remote: http://gpu-box:8080".
   const remote = /^remote: (\S+)/.exec(status.model ?? '');
   const name = remote ? `maskfill remote: ${remote[1]}` : 'maskfill';
-  const label = status.state === 'ready' ? name : `${name}: ${status.state}`;
+  const gated = gate !== undefined && status.state === 'ready';
+  const label = gated ? `${name}: ${gate}` : status.state === 'ready' ? name : `${name}: ${status.state}`;
+  const icon = gated ? (gate === 'snoozed' ? '$(clock)' : '$(circle-slash)') : ICONS[status.state];
   const lines = [`maskfill server: ${status.state}`];
+  if (gate !== undefined) lines.push(`inline suggestions: ${gate}`);
   if (status.model) lines.push(`model: ${status.model}`);
   if (status.message) lines.push(status.message);
   if (status.context && status.context.snippets > 0)
     lines.push(`context: ${status.context.snippets} snippet${status.context.snippets === 1 ? '' : 's'} from other files (${status.context.tokens} tokens) in the last prompt`);
-  return { text: `${ICONS[status.state]} ${label}`, tooltip: lines.join('\n'), isError: status.state === 'error' };
+  lines.push('Click for the menu: snooze, per-language and workspace switches, logs, restart.');
+  return { text: `${icon} ${label}`, tooltip: lines.join('\n'), isError: status.state === 'error' };
 }
 
 // Before the server answered at all.

@@ -154,6 +154,22 @@ test('the extension\'s client options against the real server', { timeout: LOAD_
       const change = (appliedEdits[0] as { edit: { documentChanges: { textDocument: { uri: string; version: number } }[] } }).edit.documentChanges[0];
       assert.deepEqual(change.textDocument, { uri, version: 1 });
     });
+    await t.test('a notebook cell is served: the other cells reach its prompt', async () => {
+      const selector = clientOptions.documentSelector as { scheme: string; language: string }[];
+      assert.ok(selector.some((s) => s.scheme === 'vscode-notebook-cell' && s.language === 'python'), 'selector covers notebook cells');
+      // VS Code's cell URIs: the notebook's path, the cell in the fragment.
+      const cell = (n: number) => `vscode-notebook-cell:/tmp/maskfill-protocol-test/analysis.ipynb#W${n}sZmlsZQ%3D%3D`;
+      connection.sendNotification('textDocument/didOpen', { textDocument: {
+        uri: cell(0), languageId: 'python', version: 1, text: 'def normalise_scores(scores, *, floor=0.0):\n    top = max(scores)\n    return [max(floor, s / top) for s in scores]\n' } });
+      connection.sendNotification('textDocument/didOpen', { textDocument: { uri: cell(1), languageId: 'python', version: 1, text: 'ranked = normalise_sc' } });
+      const result = (await connection.sendRequest('textDocument/inlineCompletion', {
+        textDocument: { uri: cell(1) }, position: { line: 0, character: 20 }, context: { triggerKind: 1 },
+      })) as { items: unknown[] } | unknown[] | null;
+      assert.ok(result !== null, 'the cell gets an answer');
+      const now = parseStatus(await connection.sendRequest(METHOD_STATUS, {}));
+      t.diagnostic(`cell items: ${JSON.stringify(result).slice(0, 300)}; context: ${JSON.stringify(now.context)}`);
+      assert.ok((now.context?.snippets ?? 0) >= 1, `the other cell's definition is in the prompt: ${JSON.stringify(now.context)}`);
+    });
   } else {
     t.diagnostic('SKIPPED model round trips (inline completion, fill, instruction edit): server has no model');
   }

@@ -67,3 +67,9 @@ test('device accepts auto, cpu, cuda and cuda:N', () => {
   for (const device of ['auto', 'cpu', 'cuda', 'cuda:0', 'cuda:12']) assert.equal(readSettings(fromMap({ device })).device, device);
   for (const device of ['gpu', 'cuda:', 'cuda:x', 'CUDA']) assert.equal(readSettings(fromMap({ device })).device, 'auto');
 });
+
+test('inlineCompletion.languages keeps only boolean switches; anything else is the default', () => {
+  assert.deepEqual(readSettings(fromMap({ 'inlineCompletion.languages': { '*': true, markdown: false, go: 'no' } })).inlineLanguages, { '*': true, markdown: false });
+  assert.deepEqual(readSettings(fromMap({ 'inlineCompletion.languages': ['python'] })).inlineLanguages, { '*': true });
+  assert.equal(JSON.stringify(toInitializationOptions(readSettings(fromMap({ 'inlineCompletion.languages': { python: false } })))).includes('python'), false, 'client-only: not sent');
+});

@@ -4,7 +4,9 @@ import { parseStatus, presentStatus } from '../src/status';
 
 test('each state has its own icon and label', () => {
   assert.deepEqual(presentStatus(parseStatus({ state: 'ready', model: 'maskfill-tiny on cpu/float32' })), {
-    text: '$(check) maskfill', tooltip: 'maskfill server: ready\nmodel: maskfill-tiny on cpu/float32', isError: false,
+    text: '$(check) maskfill',
+    tooltip: 'maskfill server: ready\nmodel: maskfill-tiny on cpu/float32\nClick for the menu: snooze, per-language and workspace switches, logs, restart.',
+    isError: false,
   });
   assert.equal(presentStatus(parseStatus({ state: 'loading' })).text, '$(sync~spin) maskfill: loading');
   assert.equal(presentStatus(parseStatus({ state: 'busy' })).text, '$(loading~spin) maskfill: busy');
@@ -33,4 +35,12 @@ test('malformed payloads become visible errors', () => {
   assert.deepEqual(parseStatus(null), { state: 'error', message: 'malformed maskfill/status: null' });
   assert.deepEqual(parseStatus({ state: 'sleeping' }), { state: 'error', message: 'unknown maskfill/status state: "sleeping"' });
   assert.deepEqual(parseStatus({ state: 'ready', message: 7, model: '' }), { state: 'ready' });
+});
+
+test('a snooze or a switched-off language shows in the item while the server is ready', () => {
+  const snoozed = presentStatus(parseStatus({ state: 'ready' }), 'snoozed');
+  assert.equal(snoozed.text, '$(clock) maskfill: snoozed');
+  assert.match(snoozed.tooltip, /inline suggestions: snoozed/);
+  assert.equal(presentStatus(parseStatus({ state: 'ready' }), 'off for markdown').text, '$(circle-slash) maskfill: off for markdown');
+  assert.equal(presentStatus(parseStatus({ state: 'error' }), 'snoozed').text, '$(error) maskfill: error', 'an error wins');
 });
