@@ -22,7 +22,8 @@ case "$profile" in
   demo) ;;
   test) packages+=(catch2 neovim tmux python3 clang libclang-rt-14-dev  # unit tests, nvim suites, fuzzers
           emacs-nox elpa-eglot                                          # tests/suites/eglot.sh
-          chromium libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev) ;;  # tests/suites/vscode-real.sh
+          chromium libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev  # tests/suites/vscode-real.sh
+          debootstrap) ;;                                               # tests/suites/package.sh
   *) echo "setup: unknown profile '$profile' (demo or test)" >&2; exit 2 ;;
 esac
 missing=()
