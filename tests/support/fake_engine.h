@@ -30,10 +30,8 @@
 
 namespace maskfill::testing {
 
-// models/maskfill-tiny in the source tree.
-inline std::string bundled_model_dir() {
-  return (std::filesystem::path(__FILE__).parent_path() / "../../models/maskfill-tiny").lexically_normal().string();
-}
+// models/maskfill-tiny in the source tree (MASKFILL_SOURCE_DIR from tests/CMakeLists.txt).
+inline std::string bundled_model_dir() { return std::string(MASKFILL_SOURCE_DIR) + "/models/maskfill-tiny"; }
 
 // What a FakeEngine answers and what it saw. generate() picks its text in this order: the next of
 // `replies` ("<cancelled>" answers StopReason::Cancelled), else `reply(prompt, options)`, else
