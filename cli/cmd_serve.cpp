@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/command.h"
+#include "inference/tokenizer.h"
 #include "infill/plan.h"
 #include "serve/http_server.h"
 #include "serve/service.h"
