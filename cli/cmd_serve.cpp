@@ -1,10 +1,12 @@
 // `maskfill serve`: the OpenAI-compatible HTTP inference server (serve/), with batching across
 // requests. Loopback by default; any other address needs --api-key-file.
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include <thread>
 
 #include "common/command.h"
+#include "inference/tokenizer.h"
 #include "infill/plan.h"
 #include "serve/http_server.h"
 #include "serve/service.h"
@@ -39,7 +42,7 @@ struct ServeFlags {
   int max_batch = 16, max_queue = 256, max_connections = 64, idle_timeout_ms = 30000, prompt_cache_mb = -1, max_n = 16;
   int header_timeout_ms = 10000;
   double drain_seconds = 10;
-  size_t max_body = 4 << 20;
+  size_t max_body = 0;  // 0: sized to the model's context (body_limit_for)
   std::string threshold = "default";
   bool log_prompts = false;
   std::string log_level = "info", log_file;
@@ -67,6 +70,32 @@ std::string read_api_key(const std::string& path) {
   return key;
 }
 
+// A body can carry at most a context of text that matters (every token stands for at most
+// max_token_bytes() bytes); the factor leaves room for JSON escapes (\n, \uXXXX), a suffix and
+// llama.cpp's input_extra, which the server cuts to fit. Without a limit tied to the context a
+// client makes the server hold and parse megabytes that can only be refused afterwards.
+constexpr size_t kBodyBytesPerContextByte = 4;
+constexpr size_t kMinBodyLimit = size_t(1) << 20;
+
+size_t body_limit_for(const Engine& engine) {
+  size_t token_bytes = engine.tokenizer().max_token_bytes();
+  if (token_bytes == 0) return size_t(16) << 20;  // no bound known: the old fixed limit, raised
+  size_t context = size_t(std::max<int64_t>(engine.config().max_position_embeddings, 1));
+  return std::clamp(context * token_bytes * kBodyBytesPerContextByte, kMinBodyLimit, size_t(1) << 30);
+}
+
+// Large buffers (request bodies, parsed prompts) from mmap and straight back to the system when
+// freed: glibc otherwise raises its mmap threshold after the first freed large buffer and serves
+// the next ones from arenas that keep the memory (measured: bench/results/serve-hostile-*.txt).
+// MASKFILL_MALLOC_DEFAULTS=1 keeps glibc's defaults (to measure the difference).
+void tune_malloc() {
+#ifdef __GLIBC__
+  if (const char* keep = std::getenv("MASKFILL_MALLOC_DEFAULTS"); keep && std::string(keep) == "1") return;
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1 << 20);
+#endif
+}
+
 int run_serve(int argc, char** argv) {
   CLI::App app{"Serve the model over an OpenAI-compatible HTTP API, batching requests across users", "maskfill serve"};
   app.footer(kQuickStart);
@@ -82,7 +111,9 @@ int run_serve(int argc, char** argv) {
   app.add_option("--max-batch", f.max_batch, "sequences denoised together, one forward per step (1: one at a time)")->check(CLI::Range(1, 1024));
   app.add_option("--max-queue", f.max_queue, "sequences allowed to wait for a batch slot; more get 429")->check(CLI::Range(1, 1 << 20));
   app.add_option("--max-connections", f.max_connections, "open connections; more get 503")->check(CLI::Range(1, 65536));
-  app.add_option("--max-body", f.max_body, "largest request body in bytes; larger get 413")->check(CLI::Range(size_t(1024), size_t(1) << 30));
+  app.add_option("--max-body", f.max_body,
+                 "largest request body in bytes; larger get 413 (default: what the model's context can use, at least 1 MiB)")
+      ->check(CLI::Range(size_t(1024), size_t(1) << 30));
   app.add_option("--max-n", f.max_n, "largest n (choices per request)")->check(CLI::Range(1, 256));
   app.add_option("--idle-timeout-ms", f.idle_timeout_ms, "close a connection idle between requests, or sending a body, or not reading an answer, this long")
       ->check(CLI::Range(100, 3600000));
@@ -110,6 +141,7 @@ int run_serve(int argc, char** argv) {
     return app.exit(e);
   }
   setup_logging(f);
+  tune_malloc();
   serve::ApiSettings api;
   api.max_n = f.max_n;
   if (f.threshold == "none") {
@@ -129,7 +161,6 @@ int run_serve(int argc, char** argv) {
   serve::HttpOptions http;
   http.host = f.host;
   http.port = f.port;
-  http.max_body = f.max_body;
   http.max_connections = f.max_connections;
   http.idle_timeout_ms = f.idle_timeout_ms;
   http.header_timeout_ms = f.header_timeout_ms;
@@ -160,6 +191,8 @@ int run_serve(int argc, char** argv) {
   DeviceOptions device{f.device, f.dtype, f.threads};
   std::unique_ptr<Engine> engine = load_engine(dir, device);
   if (f.prompt_cache_mb >= 0) engine->set_prompt_cache_limit_mb(f.prompt_cache_mb);
+  http.max_body = f.max_body ? f.max_body : body_limit_for(*engine);
+  spdlog::info("serve: request bodies up to {} bytes{}", http.max_body, f.max_body ? "" : " (sized to the context)");
   serve::ServiceOptions options;
   options.model_dir = dir;
   options.api = api;

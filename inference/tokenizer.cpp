@@ -4,6 +4,9 @@
 // cached per piece. The post-processor is not applied: callers add BOS per tokenizer_config.
 #include "inference/tokenizer.h"
 
+#include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <queue>
@@ -80,11 +83,43 @@ struct BpeTokenizer {
   bool ignore_merges = false;
   std::unique_ptr<AddedTokenSplitter> raw_splitter, normalized_splitter;
   std::unique_ptr<PreTokenizer> pre_tokenizer;
+  size_t max_token_bytes = 0;  // 0: no bound (see Tokenizer::max_token_bytes)
+  // Added tokens with lstrip/rstrip: next to one, any run of whitespace joins a single token.
+  std::vector<std::string> stripping_tokens;
+
+  // The bytes that surely hold more than `max_tokens` tokens of `text`, or SIZE_MAX when no such
+  // bound holds for it.
+  size_t bytes_bound(std::string_view text, size_t max_tokens) const;
   mutable BpeCache cache;
 
   void bpe(std::string_view piece, std::vector<int32_t>& out) const;
-  void encode_section(std::string_view text, std::vector<int32_t>& out) const;
+  void bpe_in_parts(std::string_view piece, std::vector<int32_t>& out, Tokenizer::EncodeWork* work) const;
+  void encode_section(std::string_view text, std::vector<int32_t>& out, Tokenizer::EncodeWork* work) const;
 };
+
+// The longest byte string one token can stand for, or 0 when a text's length does not bound its
+// token count from below: a byte with no token (and no unk) is dropped.
+size_t token_length_bound(const BpeTokenizer& impl, const std::vector<AddedToken>& added) {
+  bool every_byte = impl.unk_id.has_value() ||
+                    std::all_of(impl.byte_ids.begin(), impl.byte_ids.end(), [](int32_t id) { return id >= 0; });
+  if (!every_byte) return 0;
+  size_t longest = 1;
+  for (const std::string& bytes : impl.token_bytes) longest = std::max(longest, bytes.size());
+  for (const AddedToken& token : added) longest = std::max(longest, token.content.size());
+  return longest;
+}
+
+// n * k, saturating (a window bound must not wrap around).
+size_t window_bytes(size_t n, size_t k) { return k != 0 && n > SIZE_MAX / k ? SIZE_MAX : n * k; }
+
+bool utf8_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+size_t BpeTokenizer::bytes_bound(std::string_view text, size_t max_tokens) const {
+  if (max_token_bytes == 0) return SIZE_MAX;
+  for (const std::string& token : stripping_tokens)
+    if (text.find(token) != std::string_view::npos) return SIZE_MAX;
+  return window_bytes(max_tokens, max_token_bytes);
+}
 
 void set_token(BpeTokenizer& impl, const std::string& token, int32_t id) {
   if (static_cast<size_t>(id) >= impl.tokens.size()) {
@@ -236,7 +271,21 @@ void BpeTokenizer::bpe(std::string_view piece, std::vector<int32_t>& out) const 
   for (int32_t i = 0; i >= 0; i = symbols[i].next) out.push_back(symbols[i].id);
 }
 
-void BpeTokenizer::encode_section(std::string_view text, std::vector<int32_t>& out) const {
+// A piece longer than kMaxBpeBytes (only hostile or degenerate text: a megabyte of spaces is one
+// piece) is merged in parts cut at character boundaries. BPE's queue and symbol list cost ~70
+// bytes per input byte, so one unbounded run would make a request's memory grow with its body.
+void BpeTokenizer::bpe_in_parts(std::string_view piece, std::vector<int32_t>& out, Tokenizer::EncodeWork* work) const {
+  if (work && piece.size() > Tokenizer::kMaxBpeBytes) ++work->pieces_cut;
+  while (!piece.empty()) {
+    size_t cut = std::min(piece.size(), Tokenizer::kMaxBpeBytes);
+    while (cut < piece.size() && cut > 1 && utf8_continuation(piece[cut])) --cut;
+    if (work) work->largest_bpe = std::max(work->largest_bpe, cut);
+    bpe(piece.substr(0, cut), out);
+    piece.remove_prefix(cut);
+  }
+}
+
+void BpeTokenizer::encode_section(std::string_view text, std::vector<int32_t>& out, Tokenizer::EncodeWork* work) const {
   std::vector<std::string_view> pieces;
   std::deque<std::string> storage;
   pre_tokenizer->split(text, pieces, storage);
@@ -245,7 +294,7 @@ void BpeTokenizer::encode_section(std::string_view text, std::vector<int32_t>& o
     bool cacheable = piece.size() <= BpeCache::kMaxPieceBytes;
     if (cacheable && cache.find(piece, out)) continue;
     ids.clear();
-    bpe(piece, ids);
+    bpe_in_parts(piece, ids, work);
     out.insert(out.end(), ids.begin(), ids.end());
     if (cacheable) cache.put(piece, ids);
   }
@@ -286,10 +335,14 @@ Tokenizer Tokenizer::from_json_text(const std::string& tokenizer_json_text, cons
     auto bytes = byte_level::decode(impl->tokens[id]);
     impl->token_bytes[id] = bytes ? *bytes : impl->tokens[id];
   }
+  impl->max_token_bytes = token_length_bound(*impl, added);
+  for (const AddedToken& token : added)
+    if (token.lstrip || token.rstrip) impl->stripping_tokens.push_back(token.content);
   return Tokenizer(std::move(impl));
 }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
+std::vector<int32_t> Tokenizer::encode(std::string_view text, EncodeWork* work) const {
+  if (work) work->bytes += text.size();
   std::string repaired;
   if (!utf8::is_valid(text)) {
     repaired = utf8::lossy(text);
@@ -308,10 +361,49 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
     impl_->normalized_splitter->split(section.text, subsections);
     for (const TextSection& subsection : subsections) {
       if (subsection.added_token_id >= 0) ids.push_back(subsection.added_token_id);
-      else impl_->encode_section(subsection.text, ids);
+      else impl_->encode_section(subsection.text, ids, work);
     }
   }
   return ids;
+}
+
+size_t Tokenizer::max_token_bytes() const { return impl_->max_token_bytes; }
+
+// Repairing invalid UTF-8 never shortens a text (each bad sequence of 1-3 bytes becomes the
+// 3-byte U+FFFD), so the bound holds for the raw bytes too.
+std::optional<std::vector<int32_t>> Tokenizer::encode_at_most(std::string_view text, size_t max_tokens,
+                                                              EncodeWork* work) const {
+  if (text.size() > impl_->bytes_bound(text, max_tokens)) return std::nullopt;
+  std::vector<int32_t> ids = encode(text, work);
+  if (ids.size() > max_tokens) return std::nullopt;
+  return ids;
+}
+
+// A line that starts before the window runs past max_tokens tokens to the end of the text, so no
+// caller keeping whole lines within max_tokens could keep it: dropping it changes nothing.
+std::string_view Tokenizer::tail_window(std::string_view text, size_t max_tokens) const {
+  size_t limit = impl_->bytes_bound(text, max_tokens);
+  if (text.size() <= limit) return text;
+  size_t start = text.size() - limit;
+  if (text[start - 1] != '\n') {
+    size_t newline = text.find('\n', start);
+    if (newline != std::string_view::npos && newline + 1 < text.size()) start = newline + 1;
+    else while (start < text.size() && utf8_continuation(text[start])) ++start;  // one long line: cut it
+  }
+  return text.substr(start);
+}
+
+std::string_view Tokenizer::head_window(std::string_view text, size_t max_tokens) const {
+  size_t limit = impl_->bytes_bound(text, max_tokens);
+  if (text.size() <= limit) return text;
+  if (limit == 0) return text.substr(0, 0);
+  size_t end = limit;
+  if (text[end - 1] != '\n') {
+    size_t newline = text.rfind('\n', end - 1);
+    if (newline != std::string_view::npos) end = newline + 1;
+    else while (end > 0 && utf8_continuation(text[end])) --end;
+  }
+  return text.substr(0, end);
 }
 
 std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {

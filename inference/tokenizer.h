@@ -24,8 +24,36 @@ class Tokenizer {
   Tokenizer& operator=(Tokenizer&&) noexcept;
   ~Tokenizer();
 
+  // What one encode() call did, for tests and benchmarks that check work stays bounded.
+  struct EncodeWork {
+    size_t bytes = 0;           // bytes of text tokenized
+    size_t largest_bpe = 0;     // bytes of the largest piece one BPE run saw
+    size_t pieces_cut = 0;      // pre-tokenizer pieces longer than kMaxBpeBytes, merged in parts
+  };
+  // BPE runs on at most this many bytes at once: a longer pre-tokenizer piece (a megabyte of
+  // whitespace is one piece) is merged in parts of this size, so memory and time stay linear.
+  // Ordinary text never has a piece this long, so its ids are HF's.
+  static constexpr size_t kMaxBpeBytes = 2048;
+
   // Added/special tokens are split out first, then the pre-tokenizer regex, then BPE merges.
-  std::vector<int32_t> encode(std::string_view text) const;
+  std::vector<int32_t> encode(std::string_view text, EncodeWork* work = nullptr) const;
+
+  // The most bytes one token stands for (vocab and added tokens). Every byte of a text becomes
+  // part of some token, so a text longer than N * max_token_bytes() has more than N tokens,
+  // unless it holds an added token with lstrip/rstrip (which takes any run of whitespace next to
+  // it): the functions below check for those and then tokenize in full. 0 when no bound holds
+  // at all (a byte missing from the vocab, with no unk, is dropped).
+  size_t max_token_bytes() const;
+  // encode(), or nullopt without tokenizing anything when `text` surely has more than
+  // `max_tokens` tokens. Tokenizing work is bounded by max_tokens * max_token_bytes() bytes.
+  std::optional<std::vector<int32_t>> encode_at_most(std::string_view text, size_t max_tokens,
+                                                     EncodeWork* work = nullptr) const;
+  // The part of `text` that can hold its last (first) `max_tokens` tokens: at most
+  // max_tokens * max_token_bytes() bytes from its end (start), starting after (ending at) a
+  // newline when the window holds one, so whole lines keep their ids. The whole text when no
+  // bound holds for it.
+  std::string_view tail_window(std::string_view text, size_t max_tokens) const;
+  std::string_view head_window(std::string_view text, size_t max_tokens) const;
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = true) const;
 
   std::optional<int32_t> token_to_id(std::string_view token) const;

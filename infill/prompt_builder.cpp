@@ -30,7 +30,10 @@ void append(std::vector<int32_t>& ids, const std::vector<int32_t>& more) { ids.i
 
 }  // namespace
 
-std::string_view tail_within_tokens(const Tokenizer& tokenizer, std::string_view text, int budget) {
+std::string_view tail_within_tokens(const Tokenizer& tokenizer, std::string_view whole, int budget) {
+  // Only the end that can hold `budget` tokens is looked at (whole lines, the same answer), so a
+  // megabyte-long text costs no more than one of budget * max_token_bytes() bytes.
+  std::string_view text = tokenizer.tail_window(whole, size_t(std::max(budget, 0)));
   // Grow the window one line at a time from the end.
   size_t begin = text.size();
   int used = 0;
@@ -57,7 +60,8 @@ std::string_view tail_within_tokens(const Tokenizer& tokenizer, std::string_view
   return text.substr(begin);
 }
 
-std::string_view head_within_tokens(const Tokenizer& tokenizer, std::string_view text, int budget) {
+std::string_view head_within_tokens(const Tokenizer& tokenizer, std::string_view whole, int budget) {
+  std::string_view text = tokenizer.head_window(whole, size_t(std::max(budget, 0)));  // see tail_within_tokens
   size_t end = 0;
   int used = 0;
   while (end < text.size()) {

@@ -210,15 +210,28 @@ void check_model(const json& body, const ApiSettings& settings) {
   }
 }
 
+[[noreturn]] void context_exceeded(const std::string& prompt_size, const Decoding& d, const Engine& engine, const char* param) {
+  throw ApiError(400, "This model's maximum context length is " + std::to_string(engine.config().max_position_embeddings) +
+                          " tokens; the prompt has " + prompt_size + " and the completion may take " +
+                          std::to_string(d.options.gen_length + d.options.extend_max),
+                 "invalid_request_error", param, "context_length_exceeded");
+}
+
+// The text's ids, or the context-length error once it surely has more tokens than fit beside
+// the completion (`reserved` are the ids already in front, e.g. BOS). A prompt much longer than
+// the context is refused from its byte length alone, before any tokenizing (Tokenizer::encode_at_most).
+std::vector<int32_t> encode_within_context(const std::string& text, size_t reserved, const Decoding& d, const Engine& engine,
+                                           const char* param) {
+  int64_t room = engine.config().max_position_embeddings - d.options.gen_length - d.options.extend_max - int64_t(reserved);
+  std::optional<std::vector<int32_t>> ids = engine.tokenizer().encode_at_most(text, size_t(std::max<int64_t>(room, 0)));
+  if (!ids) context_exceeded("more than " + std::to_string(std::max<int64_t>(room, 0)), d, engine, param);
+  return std::move(*ids);
+}
+
 void check_length(const std::vector<int32_t>& prompt, const Decoding& d, const Engine& engine, const char* param) {
   if (prompt.empty()) bad(param, "the prompt is empty");
   int64_t need = int64_t(prompt.size()) + d.options.gen_length + d.options.extend_max;
-  int64_t context = engine.config().max_position_embeddings;
-  if (need > context)
-    throw ApiError(400, "This model's maximum context length is " + std::to_string(context) + " tokens; the prompt has " +
-                            std::to_string(prompt.size()) + " and the completion may take " +
-                            std::to_string(d.options.gen_length + d.options.extend_max),
-                   "invalid_request_error", param, "context_length_exceeded");
+  if (need > engine.config().max_position_embeddings) context_exceeded(std::to_string(prompt.size()), d, engine, param);
 }
 
 ApiRequest start(bool chat, const json& body, const ApiSettings& settings, const Decoding& d) {
@@ -301,23 +314,24 @@ ApiRequest parse_completion_request(const json& body, const Engine& engine, cons
   ApiRequest request = start(false, body, settings, d);
   const json* prompt = field(body, "prompt");
   if (!prompt) bad("prompt", "'prompt' is required");
-  std::optional<std::string> suffix;
+  const std::string* suffix = nullptr;  // the body's own strings are used in place, never copied
   if (const json* s = field(body, "suffix")) {
     if (!s->is_string()) bad("suffix", "'suffix' must be a string");
-    suffix = s->get<std::string>();
+    suffix = &s->get_ref<const std::string&>();
   }
   // One prompt: a string or token ids. Several: an array of strings or of token-id arrays.
-  std::vector<json> prompts;
+  std::vector<const json*> prompts;
   if (prompt->is_string() || (prompt->is_array() && !prompt->empty() && (*prompt)[0].is_number()))
-    prompts.push_back(*prompt);
+    prompts.push_back(prompt);
   else if (prompt->is_array() && !prompt->empty())
-    prompts.assign(prompt->begin(), prompt->end());
+    for (const json& p : *prompt) prompts.push_back(&p);
   else
     bad("prompt", "'prompt' must be a string, an array of token ids, or an array of those");
   if (prompts.size() * size_t(request.n) > size_t(settings.max_n) * 4)
     bad("prompt", "too many prompts times n (at most " + std::to_string(settings.max_n * 4) + " sequences per request)");
   const Tokenizer& tokenizer = engine.tokenizer();
-  for (const json& p : prompts) {
+  for (const json* each : prompts) {
+    const json& p = *each;
     std::vector<int32_t> ids;
     if (p.is_string()) {
       const std::string& text = p.get_ref<const std::string&>();
@@ -330,7 +344,7 @@ ApiRequest parse_completion_request(const json& body, const Engine& engine, cons
         }
       } else {
         if (std::optional<int32_t> bos = bos_id(engine)) ids.push_back(*bos);
-        std::vector<int32_t> encoded = tokenizer.encode(text);
+        std::vector<int32_t> encoded = encode_within_context(text, ids.size(), d, engine, "prompt");
         ids.insert(ids.end(), encoded.begin(), encoded.end());
       }
     } else if (p.is_array()) {
@@ -381,7 +395,7 @@ ApiRequest parse_chat_request(const json& body, const Engine& engine, const ApiS
   } catch (const std::runtime_error& e) {
     bad("messages", std::string("cannot render the chat template: ") + e.what());
   }
-  std::vector<int32_t> ids = engine.tokenizer().encode(text);
+  std::vector<int32_t> ids = encode_within_context(text, 0, d, engine, "messages");
   check_length(ids, d, engine, "messages");
   add_choices(request, std::move(ids), d);
   return request;

@@ -1,5 +1,6 @@
 #include "serve/service.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <cctype>
@@ -78,8 +79,58 @@ std::string endpoint_label(const std::string& path) {
 
 }  // namespace
 
+IdleTrimmer::IdleTrimmer(int idle_ms) : idle_(idle_ms), thread_([this] { loop(); }) {}
+
+IdleTrimmer::~IdleTrimmer() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+}
+
+void IdleTrimmer::begin() {
+  std::lock_guard lock(mutex_);
+  ++in_flight_;
+}
+
+void IdleTrimmer::end() {
+  {
+    std::lock_guard lock(mutex_);
+    --in_flight_;
+    dirty_ = true;
+  }
+  changed_.notify_all();
+}
+
+int IdleTrimmer::trims() const {
+  std::lock_guard lock(mutex_);
+  return trims_;
+}
+
+// Waits for "idle and something ended since the last trim", then for `idle_` more without a new
+// request, then trims once; a steady stream of requests never trims (the heap is in use anyway).
+void IdleTrimmer::loop() {
+  std::unique_lock lock(mutex_);
+  while (!stop_) {
+    changed_.wait(lock, [&] { return stop_ || (dirty_ && in_flight_ == 0); });
+    if (stop_) return;
+    if (changed_.wait_for(lock, idle_, [&] { return stop_ || in_flight_ > 0; })) continue;
+    dirty_ = false;
+    lock.unlock();
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+    lock.lock();
+    ++trims_;
+  }
+}
+
 Service::Service(Engine& engine, ServiceOptions options)
-    : engine_(engine), options_(std::move(options)), batcher_(std::make_unique<Batcher>(engine, options_.batch, metrics_)) {}
+    : engine_(engine), options_(std::move(options)), batcher_(std::make_unique<Batcher>(engine, options_.batch, metrics_)) {
+  if (options_.trim_after_idle_ms >= 0) trimmer_ = std::make_unique<IdleTrimmer>(options_.trim_after_idle_ms);
+}
 
 Service::~Service() { batcher_->stop(); }
 
@@ -88,6 +139,12 @@ void Service::respond(HttpResponder& responder, int status, const json& body) {
 }
 
 void Service::handle(const HttpRequest& request, HttpResponder& raw) {
+  // Counts the request in flight for the idle trimmer, however handle() leaves.
+  struct InFlight {
+    IdleTrimmer* trimmer;
+    explicit InFlight(IdleTrimmer* t) : trimmer(t) { if (trimmer) trimmer->begin(); }
+    ~InFlight() { if (trimmer) trimmer->end(); }
+  } in_flight(trimmer_.get());
   Recorder responder(raw);
   auto start = Clock::now();
   std::string path = path_of(request.target);

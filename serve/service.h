@@ -6,7 +6,11 @@
 //        the model's own files, so a remote language server tokenizes and plans locally.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +28,33 @@ struct ServiceOptions {
   ApiSettings api;
   BatcherOptions batch;
   bool log_prompts = false;  // request bodies at info level (never by default)
+  // Once no request has been in flight for this long, free heap memory goes back to the system
+  // (glibc malloc_trim): a burst of large bodies must not leave the server gigabytes bigger.
+  // Negative: never.
+  int trim_after_idle_ms = 250;
+};
+
+// Calls malloc_trim(0) on its own thread when the server has been idle for a while: glibc keeps
+// freed memory in its per-thread arenas, and a burst of large requests, each on its own
+// connection thread, would otherwise stay resident until the process ends.
+class IdleTrimmer {
+ public:
+  explicit IdleTrimmer(int idle_ms);
+  ~IdleTrimmer();
+  void begin();  // a request started
+  void end();    // a request ended
+  int trims() const;  // how many times memory was trimmed (for tests)
+
+ private:
+  void loop();
+  std::chrono::milliseconds idle_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  int in_flight_ = 0;
+  bool dirty_ = false;  // a request ended since the last trim
+  bool stop_ = false;
+  int trims_ = 0;
+  std::thread thread_;
 };
 
 class Service {
@@ -32,6 +63,7 @@ class Service {
   ~Service();
   void handle(const HttpRequest& request, HttpResponder& responder);
   Metrics& metrics() { return metrics_; }
+  const IdleTrimmer* trimmer() const { return trimmer_.get(); }
   void stop() { batcher_->stop(); }
 
  private:
@@ -45,6 +77,7 @@ class Service {
   ServiceOptions options_;
   Metrics metrics_;
   std::unique_ptr<Batcher> batcher_;
+  std::unique_ptr<IdleTrimmer> trimmer_;  // null when trim_after_idle_ms < 0
 };
 
 }  // namespace maskfill::serve

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "common/utf8.h"
@@ -210,4 +212,133 @@ TEST_CASE("random bytes: decode(encode(x)) is x made valid UTF-8") {
       CHECK(decoded == expected);
     }
   }
+}
+
+// ---- Work bounded by the context, not by the text (maskfill serve's prompts) ----
+
+namespace {
+
+// Ordinary text: this repository's own sources, about 150 KB.
+std::string repository_sources() {
+  std::string text;
+  for (const char* path : {"inference/tokenizer.cpp", "inference/pretokenizer.cpp", "serve/openai.cpp", "serve/service.cpp",
+                           "infill/prompt_builder.cpp", "cli/cmd_serve.cpp", "README.md", "tests/serve/openai.test.mjs"}) {
+    std::ifstream in(std::string(MASKFILL_SOURCE_DIR) + "/" + path, std::ios::binary);
+    REQUIRE(in);
+    text.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return text;
+}
+
+std::vector<std::string> every_fixture() {
+  return {fixture("gpt2-style"), fixture("llama3-style"), fixture("maskfill-tiny-sample"), fixture("seedcoder-style")};
+}
+
+}  // namespace
+
+TEST_CASE("max_token_bytes is the longest token, or 0 when a length bounds nothing") {
+  // Bytes outside the tiny vocab (no unk) are dropped: a length bounds nothing.
+  CHECK(Tokenizer::from_json_text(tiny_tokenizer_json()).encode("xyz").empty());
+  CHECK(Tokenizer::from_json_text(tiny_tokenizer_json()).max_token_bytes() == 0);
+  // With an unk every byte is a token; an added token counts with its text.
+  const std::string with_unk = R"(, "unk_token": "a")";
+  CHECK(Tokenizer::from_json_text(tiny_tokenizer_json(with_unk)).max_token_bytes() == 3);  // "abc"
+  CHECK(Tokenizer::from_json_text(tiny_tokenizer_json(with_unk, R"([{"id": 8, "content": "<|endoftext|>", "special": true}])"))
+            .max_token_bytes() == 13);
+  // lstrip swallows any run of spaces into one token: no bound for a text that holds it.
+  Tokenizer stripping = Tokenizer::from_json_text(
+      tiny_tokenizer_json(with_unk, R"([{"id": 8, "content": "<mask>", "special": true, "lstrip": true}])"));
+  CHECK(stripping.max_token_bytes() == 6);
+  std::string spaces(100, ' ');
+  CHECK_FALSE(stripping.encode_at_most(spaces, 10));
+  CHECK(stripping.encode_at_most(spaces + "<mask>", 10) == std::vector<int32_t>{8});
+  CHECK(stripping.tail_window(spaces + "<mask>", 1).size() == 106);
+  CHECK(stripping.tail_window(spaces + "<masc>", 1).size() <= 6);
+  for (const std::string& path : every_fixture()) {
+    Tokenizer t = Tokenizer::from_file(path);
+    INFO(path);
+    REQUIRE(t.max_token_bytes() > 0);
+    size_t longest = 0;
+    for (int32_t id = 0; id < t.vocab_size(); ++id) {
+      auto bytes = maskfill::byte_level::decode(t.id_to_token(id));
+      longest = std::max(longest, bytes ? bytes->size() : t.id_to_token(id).size());
+    }
+    CHECK(t.max_token_bytes() == longest);
+  }
+}
+
+TEST_CASE("ordinary text never has a piece long enough to be merged in parts, so its ids are HF's") {
+  // tests/suites/tokenizer-parity.sh checks encode() against @huggingface/tokenizers on real
+  // sources; this checks that the part-wise merge never engages on such text.
+  std::string text = repository_sources();
+  for (const std::string& path : every_fixture()) {
+    Tokenizer t = Tokenizer::from_file(path);
+    Tokenizer::EncodeWork work;
+    std::vector<int32_t> ids = t.encode(text, &work);
+    INFO(path);
+    CHECK(work.pieces_cut == 0);
+    CHECK(work.largest_bpe < Tokenizer::kMaxBpeBytes / 4);
+    CHECK(work.bytes == text.size());
+    CHECK(t.decode(ids, /*skip_special_tokens=*/false) == text);
+  }
+}
+
+TEST_CASE("encode_at_most gives encode()'s ids, or nothing once the text has more tokens") {
+  std::string text = repository_sources();
+  Tokenizer t = Tokenizer::from_file(fixture("seedcoder-style"));
+  std::vector<int32_t> ids = t.encode(text);
+  REQUIRE(ids.size() > 1000);
+  CHECK(t.encode_at_most(text, ids.size()) == ids);
+  CHECK(t.encode_at_most(text, ids.size() + 100) == ids);
+  CHECK_FALSE(t.encode_at_most(text, ids.size() - 1));
+  CHECK(t.encode_at_most("", 0) == std::vector<int32_t>{});
+}
+
+TEST_CASE("a 4 MB whitespace prompt is refused without tokenizing, and merged in bounded parts when it must be") {
+  Tokenizer t = Tokenizer::from_file(fixture("seedcoder-style"));
+  std::string spaces(4 << 20, ' ');
+  Tokenizer::EncodeWork refused;
+  CHECK_FALSE(t.encode_at_most(spaces, 2048, &refused));
+  CHECK(refused.bytes == 0);  // decided from the length alone
+  // A context's worth is tokenized, and BPE never sees more than kMaxBpeBytes at once.
+  std::string_view window = t.tail_window(spaces, 2048);
+  CHECK(window.size() <= 2048 * t.max_token_bytes());
+  Tokenizer::EncodeWork work;
+  std::vector<int32_t> ids = t.encode(window, &work);
+  CHECK(work.bytes == window.size());
+  CHECK(work.pieces_cut == 1);
+  CHECK(work.largest_bpe <= Tokenizer::kMaxBpeBytes);
+  CHECK(t.decode(ids) == window);
+  // Parts are cut between characters, never inside one.
+  std::string wide;
+  for (int i = 0; i < 5000; ++i) wide += "\u3000";  // ideographic space: 3 bytes, one \s run
+  Tokenizer::EncodeWork wide_work;
+  CHECK(t.decode(t.encode(wide, &wide_work)) == wide);
+  CHECK(wide_work.pieces_cut == 1);
+}
+
+TEST_CASE("tail and head windows hold whole lines and at most N * max_token_bytes bytes") {
+  Tokenizer t = Tokenizer::from_file(fixture("seedcoder-style"));
+  std::string text = repository_sources();
+  size_t k = t.max_token_bytes();
+  for (size_t n : {1, 10, 100, 1000}) {
+    INFO(n);
+    std::string_view tail = t.tail_window(text, n), head = t.head_window(text, n);
+    CHECK(tail.size() <= n * k);
+    CHECK(head.size() <= n * k);
+    CHECK(text.ends_with(tail));
+    CHECK(text.starts_with(head));
+    if (n >= 100 && tail.size() < text.size()) {  // a window of thousands of bytes holds a newline to cut at
+      CHECK(text[text.size() - tail.size() - 1] == '\n');
+      CHECK(head.back() == '\n');
+    }
+  }
+  CHECK(t.tail_window(text, text.size()) == text);
+  // One line longer than the window is cut, between characters.
+  std::string line;
+  for (int i = 0; i < 100000; ++i) line += "é";
+  std::string_view cut = t.tail_window(line, 10);
+  CHECK(cut.size() <= 10 * k);
+  CHECK(maskfill::utf8::is_valid(cut));
+  CHECK(maskfill::utf8::is_valid(t.head_window(line, 10)));
 }

@@ -96,3 +96,59 @@ TEST_CASE("edit prompts carry the code and instruction; replies yield their code
   CHECK(extract_code_block("```\na\nb") == "a\nb");
   CHECK(extract_code_block("z = 2") == "z = 2");
 }
+
+namespace {
+
+// tail_within_tokens as it was before windows: whole lines from the end of the whole text.
+size_t reference_tail_begin(const Tokenizer& tokenizer, std::string_view text, int budget) {
+  size_t begin = text.size();
+  int used = 0;
+  while (begin > 0) {
+    size_t newline = begin >= 2 ? text.rfind('\n', begin - 2) : std::string_view::npos;
+    size_t line_begin = newline == std::string_view::npos ? 0 : newline + 1;
+    int cost = int(tokenizer.encode(text.substr(line_begin, begin - line_begin)).size());
+    if (used + cost > budget) break;
+    used += cost;
+    begin = line_begin;
+  }
+  return begin;
+}
+
+size_t reference_head_end(const Tokenizer& tokenizer, std::string_view text, int budget) {
+  size_t end = 0;
+  int used = 0;
+  while (end < text.size()) {
+    size_t newline = text.find('\n', end);
+    size_t line_end = newline == std::string_view::npos ? text.size() : newline + 1;
+    int cost = int(tokenizer.encode(text.substr(end, line_end - end)).size());
+    if (used + cost > budget) break;
+    used += cost;
+    end = line_end;
+  }
+  return end;
+}
+
+}  // namespace
+
+TEST_CASE("windows of a long text look at a bounded part of it and keep the lines whole-text windows keep") {
+  const Tokenizer& tokenizer = seedcoder_tokenizer();
+  std::string text;
+  for (int i = 0; i < 4000; ++i)
+    text += std::string(i % 7 * 2, ' ') + "value_" + std::to_string(i) + " = compute(" + std::to_string(i * 31) + ", \"x\")\n";
+  for (int budget : {40, 384, 1500}) {  // each at least one line (the cut inside a line is tested above)
+    INFO(budget);
+    std::string_view tail = tail_within_tokens(tokenizer, text, budget);
+    std::string_view head = head_within_tokens(tokenizer, text, budget);
+    CHECK(text.size() - tail.size() == reference_tail_begin(tokenizer, text, budget));
+    CHECK(head.size() == reference_head_end(tokenizer, text, budget));
+    if (budget < 1000) CHECK(tokenizer.tail_window(text, size_t(budget)).size() < text.size());  // the window did cut
+  }
+  // A FIM prompt over a 4 MB whitespace prefix and suffix: the windows come from
+  // budget * max_token_bytes() bytes at each end.
+  std::string spaces(4 << 20, ' ');
+  FimPrompt prompt = build_fim_prompt(tokenizer, spaces, spaces, {384, 128}, std::nullopt);
+  CHECK(prompt.prefix_window.size() <= 384 * tokenizer.max_token_bytes());
+  CHECK(prompt.suffix_window.size() <= 128 * tokenizer.max_token_bytes());
+  CHECK(tokenizer.encode(prompt.prefix_window).size() <= 384);
+  CHECK(tokenizer.encode(prompt.suffix_window).size() <= 128);
+}

@@ -15,7 +15,7 @@ cmake "$build" >/dev/null  # picks up regression folders added since the last co
 echo "fuzz: replaying seeds and regressions" >&2
 ctest --test-dir "$build" -R '^fuzz_replay_' --output-on-failure
 [[ "$runs" -gt 0 ]] || exit 0
-for target in lsp_messages document_edits safetensors model_config tokenizer; do
+for target in lsp_messages document_edits safetensors model_config tokenizer serve_json; do
   scratch="$(mktemp -d)"  # new inputs land here, never in the committed corpus
   log="$scratch/log"
   set +e

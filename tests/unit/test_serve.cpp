@@ -476,3 +476,70 @@ TEST_CASE("serve: CORS is opt-in; a listed origin's preflight is answered before
   CHECK(final_status(refused) == "HTTP/1.1 401 Unauthorized");
   CHECK(refused.find("Access-Control-Allow-Origin") == std::string::npos);
 }
+
+TEST_CASE("openai: a prompt far over the context is refused from its length, a huge infill prefix is cut to fit", "[serve]") {
+  FakeEngine engine;
+  serve::ApiSettings settings;
+  settings.model_id = "maskfill-tiny";
+  const std::string spaces(4 << 20, ' ');
+  auto refused = [&](auto parse, const serve::json& body, const char* param) {
+    try {
+      parse(body, engine, settings);
+      FAIL_CHECK(param << " was accepted");
+    } catch (const serve::ApiError& e) {
+      CHECK(e.status == 400);
+      CHECK(e.code == "context_length_exceeded");
+      CHECK(e.param == param);
+      CHECK(std::string(e.what()).find("the prompt has more than") != std::string::npos);
+    }
+  };
+  refused(serve::parse_completion_request, {{"prompt", spaces}}, "prompt");
+  refused(serve::parse_completion_request, {{"prompt", {"x", spaces}}}, "prompt");
+  std::string words(4 << 20, 'a');  // the chat template trims whitespace, so letters here
+  for (size_t i = 7; i < words.size(); i += 8) words[i] = ' ';
+  refused(serve::parse_chat_request, {{"messages", {{{"role", "user"}, {"content", words}}}}}, "messages");
+  // Just over the context by tokens (not by bytes): the ids are counted, the same error.
+  std::string numbered;
+  for (int i = 0; i < 3000; ++i) numbered += " w" + std::to_string(i);
+  try {
+    serve::parse_completion_request({{"prompt", numbered}}, engine, settings);
+    FAIL_CHECK("3000 words were accepted");
+  } catch (const serve::ApiError& e) {
+    CHECK(e.code == "context_length_exceeded");
+  }
+  // /infill cuts instead; the prompt stays within the context.
+  serve::ApiRequest infill = serve::parse_infill_request({{"input_prefix", spaces + "x = "}, {"input_suffix", spaces}, {"n_predict", 4}},
+                                                         engine, settings);
+  CHECK(infill.truncated);
+  REQUIRE(infill.job->choices.size() == 1);
+  CHECK(int64_t(infill.job->choices[0].prompt.size()) <= engine.config().max_position_embeddings);
+  // And so does a completion with a suffix: the prefix end is kept.
+  serve::ApiRequest fim = serve::parse_completion_request({{"prompt", "x = "}, {"suffix", spaces}, {"max_tokens", 4}}, engine, settings);
+  CHECK(fim.job->choices.size() == 1);
+}
+
+TEST_CASE("serve: heap memory is trimmed once no request has been in flight for a while", "[serve]") {
+  FakeEngine engine;
+  serve::ServiceOptions options;
+  options.model_dir = bundled_model_dir();
+  options.api.model_id = "maskfill-tiny";
+  options.trim_after_idle_ms = 1;
+  serve::Service service(engine, options);
+  REQUIRE(service.trimmer());
+  CHECK(service.trimmer()->trims() == 0);  // nothing ended yet: nothing to give back
+  struct Sink : serve::HttpResponder {
+    int status = 0;
+    void send(int s, const std::string&, const std::string&) override { status = s; }
+    bool start_events() override { return true; }
+    bool send_event(const std::string&) override { return true; }
+    void end_events() override {}
+    bool client_gone() override { return false; }
+  } sink;
+  service.handle({"POST", "/v1/completions", R"({"prompt": "x = ", "max_tokens": 4})", "test"}, sink);
+  CHECK(sink.status == 200);
+  // The trim runs on its own thread; poll with a limit no busy machine reaches.
+  for (int i = 0; i < 3000 && service.trimmer()->trims() == 0; ++i) std::this_thread::sleep_for(10ms);
+  CHECK(service.trimmer()->trims() == 1);
+  options.trim_after_idle_ms = -1;
+  CHECK_FALSE(serve::Service(engine, options).trimmer());
+}
