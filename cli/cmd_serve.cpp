@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
@@ -39,7 +40,7 @@ struct ServeFlags {
   std::string api_key_file;
   std::string model, device = "auto", dtype = "auto", model_id;
   int threads = 0;
-  int max_batch = 16, max_queue = 256, max_connections = 64, idle_timeout_ms = 30000, prompt_cache_mb = -1, max_n = 16;
+  int max_batch = 16, max_queue = 256, max_connections = 16384, max_connections_per_ip = 256, idle_timeout_ms = 30000, prompt_cache_mb = -1, max_n = 16;
   int header_timeout_ms = 10000;
   double drain_seconds = 10;
   size_t max_body = 0;  // 0: sized to the model's context (body_limit_for)
@@ -96,6 +97,19 @@ void tune_malloc() {
 #endif
 }
 
+// Every connection is a descriptor: the soft open-file limit (often 1024) goes up to the hard
+// one, which the server then caps --max-connections by (it says so when it must).
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+  rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? rlim_t(1) << 20 : limit.rlim_max;  // Linux refuses "infinity"
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0)
+    spdlog::debug("serve: open-file limit raised from {} to {}", before, limit.rlim_cur);
+  else
+    spdlog::warn("serve: could not raise the open-file limit from {}: at most about that many connections", before);
+}
+
 int run_serve(int argc, char** argv) {
   CLI::App app{"Serve the model over an OpenAI-compatible HTTP API, batching requests across users", "maskfill serve"};
   app.footer(kQuickStart);
@@ -110,10 +124,13 @@ int run_serve(int argc, char** argv) {
   app.add_option("--threads", f.threads, "CPU threads for torch (0: all cores)")->check(CLI::Range(0, 1024));
   app.add_option("--max-batch", f.max_batch, "sequences denoised together, one forward per step (1: one at a time)")->check(CLI::Range(1, 1024));
   app.add_option("--max-queue", f.max_queue, "sequences allowed to wait for a batch slot; more get 429")->check(CLI::Range(1, 1 << 20));
-  app.add_option("--max-connections", f.max_connections, "open connections; more get 503")->check(CLI::Range(1, 65536));
-  app.add_option("--max-body", f.max_body,
-                 "largest request body in bytes; larger get 413 (default: what the model's context can use, at least 1 MiB)")
-      ->check(CLI::Range(size_t(1024), size_t(1) << 30));
+  app.add_option("--max-connections", f.max_connections,
+                 "open connections (idle ones cost a few KB, no thread); more get 503. Capped by the open-file limit, "
+                 "which serve raises to its hard limit (ulimit -Hn)")
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--max-connections-per-ip", f.max_connections_per_ip, "open connections from one client address (loopback too); more get 503")
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--max-body", f.max_body, "largest request body in bytes; larger get 413 (default: what the model's context can use, at least 1 MiB)")->check(CLI::Range(size_t(1024), size_t(1) << 30));
   app.add_option("--max-n", f.max_n, "largest n (choices per request)")->check(CLI::Range(1, 256));
   app.add_option("--idle-timeout-ms", f.idle_timeout_ms, "close a connection idle between requests, or sending a body, or not reading an answer, this long")
       ->check(CLI::Range(100, 3600000));
@@ -162,6 +179,7 @@ int run_serve(int argc, char** argv) {
   http.host = f.host;
   http.port = f.port;
   http.max_connections = f.max_connections;
+  http.max_connections_per_ip = f.max_connections_per_ip;
   http.idle_timeout_ms = f.idle_timeout_ms;
   http.header_timeout_ms = f.header_timeout_ms;
   http.cors_origins = f.cors_origins;
@@ -203,6 +221,7 @@ int run_serve(int argc, char** argv) {
   serve::HttpServer server(
       http, [&](const serve::HttpRequest& request, serve::HttpResponder& responder) { service.handle(request, responder); },
       [&](const std::string& reason, const std::string&) { service.metrics().rejected(reason); });
+  raise_open_file_limit();
   server.listen();
   std::string where = "http://" + (f.host.find(':') != std::string::npos ? "[" + f.host + "]" : f.host) + ":" +
                       std::to_string(server.port());

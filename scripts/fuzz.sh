@@ -8,7 +8,7 @@
 # scripts/test.sh keeps it fixed: commit it with the fix.
 #
 #   scripts/fuzz.sh [--minutes N | SECONDS] [--build-only] [--no-build] [--seed N] [TARGET...]
-#   targets: lsp_messages document_edits safetensors model_config tokenizer serve_json (default: all)
+#   targets: lsp_messages document_edits safetensors model_config tokenizer serve_json serve_http (default: all)
 #
 # Default: 5 minutes per target. --seed fixes libFuzzer's seed (default: random, printed in the log).
 set -euo pipefail
@@ -33,7 +33,7 @@ while [[ $# -gt 0 ]]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-all_targets=(lsp_messages document_edits safetensors model_config tokenizer serve_json)
+all_targets=(lsp_messages document_edits safetensors model_config tokenizer serve_json serve_http)
 [[ ${#targets[@]} -gt 0 ]] || targets=("${all_targets[@]}")
 for target in "${targets[@]}"; do
   [[ " ${all_targets[*]} " == *" $target "* ]] || { echo "fuzz: unknown target $target (${all_targets[*]})" >&2; exit 2; }
@@ -52,6 +52,7 @@ dict_for() {
     lsp_messages) echo "-dict=$root/tests/fuzz/dicts/lsp.dict" ;;
     safetensors|model_config|tokenizer) echo "-dict=$root/tests/fuzz/dicts/model.dict" ;;
     serve_json) echo "-dict=$root/tests/fuzz/dicts/serve.dict" ;;
+    serve_http) echo "-dict=$root/tests/fuzz/dicts/http.dict" ;;
   esac
 }
 

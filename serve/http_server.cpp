@@ -1,22 +1,28 @@
 #include "serve/http_server.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-#include <boost/algorithm/string/trim.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <algorithm>
 #include <array>
-#include <chrono>
-#include <limits>
-#include <list>
+#include <deque>
+#include <future>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
+#include <type_traits>
+#include <unordered_map>
 
-#include <nlohmann/json.hpp>
+#include "serve/http_framing.h"
 
 namespace maskfill::serve {
 
@@ -25,16 +31,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
-
-bool constant_time_equal(const std::string& presented, const std::string& key) {
-  // The loop runs over the key's length whatever is presented.
-  unsigned char diff = presented.size() == key.size() ? 0 : 1;
-  for (size_t i = 0; i < key.size(); ++i) {
-    unsigned char p = i < presented.size() ? static_cast<unsigned char>(presented[i]) : 0;
-    diff |= p ^ static_cast<unsigned char>(key[i]);
-  }
-  return diff == 0;
-}
 
 bool is_loopback_host(const std::string& host) {
   if (host == "localhost") return true;
@@ -45,103 +41,312 @@ bool is_loopback_host(const std::string& host) {
 
 namespace {
 
-std::string json_error(const std::string& message, const std::string& type, const std::string& code = "") {
-  nlohmann::json body = {{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", code.empty() ? nlohmann::json() : nlohmann::json(code)}}}};
-  return body.dump();
-}
-
-// Every open connection with the time after which the janitor shuts its socket down. A socket is
-// unregistered (under the lock) before it is closed, so the janitor never touches a reused fd.
-class Registry {
+// Threads for handlers, started on demand up to a bound and ended after a while idle: a handler
+// blocks (inference, a stream), so it never runs on an io thread. Jobs past the bound wait.
+class WorkerPool {
  public:
-  struct Entry {
-    int fd;
-    Clock::time_point deadline;
-    bool busy = false;  // a request is being read or answered
-  };
-  Entry* add(int fd) {
+  explicit WorkerPool(size_t max_threads) : max_(std::max<size_t>(1, max_threads)) {}
+  ~WorkerPool() { join(); }
+
+  void post(std::function<void()> job) {
     std::lock_guard lock(mutex_);
-    entries_.push_back({fd, Clock::time_point::max()});
-    return &entries_.back();
+    jobs_.push_back(std::move(job));
+    if (jobs_.size() > idle_ && threads_ < max_) {
+      ++threads_;
+      std::thread([this] { work(); }).detach();
+    }
+    ready_.notify_one();
   }
-  void remove(Entry* entry) {
-    std::lock_guard lock(mutex_);
-    entries_.remove_if([&](const Entry& e) { return &e == entry; });
-    changed_.notify_all();
-  }
-  void set_busy(Entry* entry, bool busy) {
-    std::lock_guard lock(mutex_);
-    entry->busy = busy;
-    if (!busy) changed_.notify_all();
-  }
-  // Until no request is in flight or the drain deadline (which end_drain() moves to now) passes.
-  void wait_quiet() {
+
+  // Runs what is queued, then waits for every thread to end.
+  void join() {
     std::unique_lock lock(mutex_);
-    changed_.wait_until(lock, drain_until_, [&] {
-      return Clock::now() >= drain_until_ || std::none_of(entries_.begin(), entries_.end(), [](const Entry& e) { return e.busy; });
-    });
-  }
-  void start_drain(Clock::time_point until) {
-    std::lock_guard lock(mutex_);
-    drain_until_ = until;
-  }
-  void end_drain() {
-    std::lock_guard lock(mutex_);
-    drain_until_ = Clock::now();
-    changed_.notify_all();
-  }
-  void set_deadline(Entry* entry, Clock::time_point deadline) {
-    std::lock_guard lock(mutex_);
-    entry->deadline = deadline;
-  }
-  void expire(Clock::time_point now) {
-    std::lock_guard lock(mutex_);
-    for (Entry& e : entries_)
-      if (e.deadline <= now) {
-        ::shutdown(e.fd, SHUT_RDWR);
-        e.deadline = Clock::time_point::max();
-      }
-  }
-  void shutdown_all() {
-    std::lock_guard lock(mutex_);
-    for (Entry& e : entries_) ::shutdown(e.fd, SHUT_RDWR);
-  }
-  size_t size() {
-    std::lock_guard lock(mutex_);
-    return entries_.size();
+    closing_ = true;
+    ready_.notify_all();
+    done_.wait(lock, [&] { return threads_ == 0; });
   }
 
  private:
+  void work() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      ++idle_;
+      ready_.wait_for(lock, std::chrono::seconds(10), [&] { return !jobs_.empty() || closing_; });
+      --idle_;
+      if (jobs_.empty()) break;  // idle too long, or closing with nothing left
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      job = nullptr;  // its captures (a connection) go before the lock is taken again
+      lock.lock();
+    }
+    if (--threads_ == 0) done_.notify_all();
+  }
+
+  const size_t max_;
   std::mutex mutex_;
-  std::condition_variable changed_;
-  std::list<Entry> entries_;
-  Clock::time_point drain_until_ = Clock::time_point::min();  // min: stop without draining
+  std::condition_variable ready_, done_;
+  std::deque<std::function<void()>> jobs_;
+  size_t threads_ = 0, idle_ = 0;
+  bool closing_ = false;
 };
 
-class Connection final : public HttpResponder {
+http::response<http::string_body> make_response(int status, const std::string& content_type, const std::string& body,
+                                                const Headers& headers, bool keep_alive) {
+  http::response<http::string_body> response{static_cast<http::status>(status), 11};
+  response.set(http::field::server, "maskfill");
+  if (!content_type.empty()) response.set(http::field::content_type, content_type);
+  for (const auto& [name, value] : headers) response.set(name, value);
+  response.keep_alive(keep_alive);
+  response.body() = body;
+  response.prepare_payload();
+  return response;
+}
+
+class Session;
+
+}  // namespace
+
+struct HttpServer::Impl {
+  HttpOptions options;
+  HttpHandler handler;
+  RejectListener on_reject;
+  asio::io_context io;
+  tcp::acceptor acceptor{asio::make_strand(io)};
+  asio::steady_timer accept_pause{acceptor.get_executor()};
+  std::unique_ptr<WorkerPool> workers;
+  int max_connections = 0;  // in force (HttpOptions, lowered to the open-file limit)
+  int spare_fd = -1;        // closed for a moment to refuse a client when out of descriptors
+  Clock::time_point last_fd_warning;
+  std::atomic<bool> stopping{false};  // no more accepts, no new requests
+
+  std::mutex mutex;  // guards what follows
+  std::condition_variable changed;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  std::unordered_map<std::string, int> per_ip;
+  int active = 0;  // requests being read or answered (a drain waits for them)
+  Clock::time_point drain_until = Clock::time_point::min();  // min: stop without draining
+
+  FramingPolicy policy() const {
+    return {options.max_body, options.api_key, options.public_paths, options.cors_origins, stopping.load()};
+  }
+  void reject(const std::string& reason) {
+    if (on_reject) on_reject(reason, "");
+  }
+  void set_active(bool begin) {
+    std::lock_guard lock(mutex);
+    active += begin ? 1 : -1;
+    if (!begin) changed.notify_all();
+  }
+  void session_ended(Session* session, const std::string& ip) {
+    std::lock_guard lock(mutex);
+    sessions.erase(session);
+    if (--per_ip[ip] <= 0) per_ip.erase(ip);
+    changed.notify_all();
+  }
+
+  void accept();
+  void on_accept(const beast::error_code& ec, tcp::socket socket);
+  void out_of_descriptors();
+  void admit(tcp::socket socket);
+  void refuse(tcp::socket socket, const std::string& message);
+  void close_all();
+};
+
+namespace {
+
+// One connection, driven by completion handlers on its strand: wait for a request, read its
+// head within the header timeout, judge it (http_framing), read its body within the idle
+// timeout, run the handler on a worker, then wait for the next request or close.
+class Session : public std::enable_shared_from_this<Session> {
  public:
-  // `stopping`: once set (a drain began), answers say Connection: close.
-  Connection(tcp::socket& socket, Registry& registry, Registry::Entry* entry, int timeout_ms, bool keep_alive,
-             bool interim_ok = false, const std::atomic<bool>* stopping = nullptr)
-      : socket_(socket), registry_(registry), entry_(entry), timeout_(timeout_ms), keep_alive_(keep_alive),
-        interim_ok_(interim_ok), stopping_(stopping) {}
+  Session(HttpServer::Impl& server, tcp::socket socket, std::string ip, std::string peer)
+      : server_(server), stream_(std::move(socket)), ip_(std::move(ip)), peer_(std::move(peer)) {}
+  ~Session() {
+    if (busy_) server_.set_active(false);
+    server_.session_ended(this, ip_);
+  }
+
+  void start() { await_request(); }
+
+  // From close_all: ends a connection whatever it is doing (a handler's writes then fail).
+  void shut() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.cancel();
+  }
+
+  // A write (or other socket work) started on the strand, awaited by a handler's worker thread.
+  template <class Start>
+  beast::error_code blocking(Start start) {
+    // Shared: the worker may wake and return while set_value is still finishing.
+    auto done = std::make_shared<std::promise<beast::error_code>>();
+    auto future = done->get_future();
+    asio::post(stream_.get_executor(), [this, &start, done] {
+      stream_.expires_after(idle_timeout());
+      start([this, done](beast::error_code ec) {
+        stream_.expires_never();
+        done->set_value(ec);
+      });
+    });
+    return future.get();
+  }
+  template <class Query>
+  auto on_strand(Query query) {
+    auto task = std::make_shared<std::packaged_task<std::invoke_result_t<Query>()>>(std::move(query));
+    auto future = task->get_future();
+    asio::post(stream_.get_executor(), [task] { (*task)(); });
+    return future.get();
+  }
+
+  beast::tcp_stream& stream() { return stream_; }
+  HttpServer::Impl& server() { return server_; }
+  std::chrono::milliseconds idle_timeout() const { return std::chrono::milliseconds(server_.options.idle_timeout_ms); }
+  bool stopping() const { return server_.stopping; }
+
+ private:
+  std::chrono::milliseconds header_timeout() const { return std::chrono::milliseconds(server_.options.header_timeout_ms); }
+
+  void set_busy(bool busy) {
+    if (busy == busy_) return;
+    busy_ = busy;
+    server_.set_active(busy);
+  }
+
+  // A request's first byte: on a fresh connection within the header timeout (one that sends
+  // nothing holds a slot as much as one that trickles), on a kept-alive one the idle timeout.
+  // The buffer is small while waiting, so an idle connection costs little.
+  void await_request() {
+    if (buffer_.size() > 0) return read_header();
+    buffer_.shrink_to_fit();
+    stream_.expires_after(first_ ? header_timeout() : idle_timeout());
+    stream_.async_read_some(buffer_.prepare(1024), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec) return self->close();
+      self->buffer_.commit(n);
+      self->read_header();
+    });
+  }
+
+  void read_header() {
+    parser_.emplace();
+    prepare_parser(*parser_);
+    stream_.expires_after(header_timeout());
+    http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    stream_.expires_never();
+    if (ec) return fail(ec);
+    set_busy(true);  // a drain waits for this request
+    if (auto early = judge_head(*parser_, server_.policy())) return answer_early(std::move(*early));
+    prepare_body(*parser_, server_.options.max_body);
+    // curl and others wait (about a second) for this before sending a large body.
+    if (!parser_->is_done() && beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_after(idle_timeout());
+      asio::async_write(stream_, asio::buffer(kContinue), [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (ec) return self->close();
+        self->read_body();
+      });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done()) return dispatch();
+    stream_.expires_after(idle_timeout());
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->stream_.expires_never();
+      if (ec) return self->fail(ec);
+      self->dispatch();
+    });
+  }
+
+  // A read that failed: a malformed or oversized request is answered, a closed, reset or
+  // timed-out connection just ends.
+  void fail(const beast::error_code& ec) {
+    if (auto early = answer_read_error(ec, server_.options.max_body)) return answer_early(std::move(*early));
+    close();
+  }
+
+  void dispatch();
+
+  // An answer from the head alone (or a read error); then the connection ends.
+  void answer_early(EarlyAnswer early) {
+    if (!early.reason.empty()) server_.reject(early.reason);
+    auto response = std::make_shared<http::response<http::string_body>>(
+        make_response(early.status, early.body.empty() ? "" : "application/json", early.body, early.headers, false));
+    stream_.expires_after(idle_timeout());
+    http::async_write(stream_, *response, [self = shared_from_this(), response](beast::error_code ec, size_t) {
+      if (ec) return self->close();
+      self->linger();
+    });
+  }
+
+  // Closing with unread request bytes would reset the connection before the client read the
+  // answer: stop sending, then drain what it still sends (bounded in bytes and time).
+  void linger() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::min(idle_timeout(), std::chrono::milliseconds(2000)));
+    sink_ = std::make_unique<std::array<char, 16384>>();
+    drain_input(0);
+  }
+  void drain_input(size_t drained) {
+    if (drained >= (64u << 20)) return close();
+    stream_.async_read_some(asio::buffer(*sink_), [self = shared_from_this(), drained](beast::error_code ec, size_t n) {
+      if (ec) return self->close();
+      self->drain_input(drained + n);
+    });
+  }
+
+ public:
+  // On the strand, once the handler returned.
+  void answered(bool keep_alive) {
+    set_busy(false);
+    if (!keep_alive || stopping()) return close();
+    first_ = false;
+    await_request();
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.expires_never();
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+    set_busy(false);
+  }
+
+ private:
+  HttpServer::Impl& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<RequestParser> parser_;
+  std::unique_ptr<std::array<char, 16384>> sink_;  // only while lingering
+  std::string ip_, peer_;
+  bool first_ = true, busy_ = false;
+
+ public:
+  const std::string& peer() const { return peer_; }
+};
+
+// HttpResponder for a handler on a worker thread: each write is started on the connection's
+// strand and awaited, so a slow client slows its own handler and no io thread.
+class Responder final : public HttpResponder {
+ public:
+  Responder(std::shared_ptr<Session> session, bool keep_alive, bool interim_ok, Headers headers)
+      : session_(std::move(session)), keep_alive_(keep_alive), interim_ok_(interim_ok), headers_(std::move(headers)) {}
 
   void send(int status, const std::string& content_type, const std::string& body) override {
     if (answered_) return;
     answered_ = true;
-    http::response<http::string_body> response{static_cast<http::status>(status), 11};
-    response.set(http::field::server, "maskfill");
-    if (!content_type.empty()) response.set(http::field::content_type, content_type);
-    for (const auto& [name, value] : headers_) response.set(name, value);
-    response.keep_alive(keep_alive());
-    response.body() = body;
-    response.prepare_payload();
-    beast::error_code ec;
-    arm();
-    http::write(socket_, response, ec);
-    disarm();
-    if (ec) broken_ = true;
     status_ = status;
+    auto response = make_response(status, content_type, body, headers_, keep_alive());
+    finish(session_->blocking([&](auto done) {
+      http::async_write(session_->stream(), response, [done](beast::error_code ec, size_t) { done(ec); });
+    }));
   }
 
   bool start_events() override {
@@ -157,32 +362,23 @@ class Connection final : public HttpResponder {
     response.keep_alive(keep_alive());
     response.chunked(true);
     http::response_serializer<http::empty_body> serializer{response};
-    beast::error_code ec;
-    arm();
-    http::write_header(socket_, serializer, ec);
-    disarm();
-    if (ec) broken_ = true;
+    finish(session_->blocking([&](auto done) {
+      http::async_write_header(session_->stream(), serializer, [done](beast::error_code ec, size_t) { done(ec); });
+    }));
     return !broken_;
   }
 
   bool send_event(const std::string& data) override {
     if (broken_) return false;
-    std::string frame = "data: " + data + "\n\n";
-    beast::error_code ec;
-    arm();
-    asio::write(socket_, http::make_chunk(asio::buffer(frame)), ec);
-    disarm();
-    if (ec) broken_ = true;
+    write_chunk("data: " + data + "\n\n");
     return !broken_;
   }
 
   void end_events() override {
     if (broken_ || !streaming_) return;
-    beast::error_code ec;
-    arm();
-    asio::write(socket_, http::make_chunk_last(), ec);
-    disarm();
-    if (ec) broken_ = true;
+    finish(session_->blocking([&](auto done) {
+      asio::async_write(session_->stream(), http::make_chunk_last(), [done](beast::error_code ec, size_t) { done(ec); });
+    }));
     streaming_ = false;
   }
 
@@ -192,275 +388,191 @@ class Connection final : public HttpResponder {
   // call sees (POLLERR / POLLHUP), while a half-closed one reads on and is served.
   bool client_gone() override {
     if (broken_) return true;
-    pollfd p{socket_.native_handle(), POLLIN | POLLRDHUP, 0};
-    if (::poll(&p, 1, 0) <= 0) return false;
-    if (p.revents & (POLLHUP | POLLERR))
+    // On the strand: the socket is never polled while another thread closes it.
+    short revents = session_->on_strand([this]() -> short {
+      auto& socket = session_->stream().socket();
+      if (!socket.is_open()) return POLLHUP;
+      pollfd p{socket.native_handle(), POLLIN | POLLRDHUP, 0};
+      return ::poll(&p, 1, 0) > 0 ? p.revents : 0;
+    });
+    if (revents & (POLLHUP | POLLERR | POLLNVAL))
       broken_ = true;
-    else if ((p.revents & POLLRDHUP) && !probed_)
+    else if ((revents & POLLRDHUP) && !probed_)
       probe();
     return broken_;
-  }
-
-  // An SSE comment inside a stream; before the answer, an interim 100 Continue, which HTTP/1.1
-  // clients must accept at any time. HTTP/1.0 has no interim answers: its FIN means gone.
-  void probe() {
-    probed_ = true;
-    beast::error_code ec;
-    arm();
-    if (streaming_)
-      asio::write(socket_, http::make_chunk(asio::buffer(std::string_view(":\n\n"))), ec);
-    else if (!answered_ && interim_ok_)
-      asio::write(socket_, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), ec);
-    else
-      ec = asio::error::eof;
-    disarm();
-    if (ec) broken_ = true;
   }
 
   bool answered() const { return answered_; }
   bool broken() const { return broken_; }
   bool streaming() const { return streaming_; }
-  int status() const { return status_; }
-  void add_header(std::string name, std::string value) { headers_.emplace_back(std::move(name), std::move(value)); }
 
  private:
-  bool keep_alive() const { return keep_alive_ && !(stopping_ && *stopping_); }
-  void arm() { registry_.set_deadline(entry_, Clock::now() + timeout_); }
-  void disarm() { registry_.set_deadline(entry_, Clock::time_point::max()); }
+  // An SSE comment inside a stream; before the answer, an interim 100 Continue, which HTTP/1.1
+  // clients must accept at any time. HTTP/1.0 has no interim answers: its FIN means gone.
+  void probe() {
+    probed_ = true;
+    if (streaming_) {
+      write_chunk(":\n\n");
+    } else if (!answered_ && interim_ok_) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      finish(session_->blocking([&](auto done) {
+        asio::async_write(session_->stream(), asio::buffer(kContinue), [done](beast::error_code ec, size_t) { done(ec); });
+      }));
+    } else {
+      broken_ = true;
+    }
+  }
 
-  tcp::socket& socket_;
-  Registry& registry_;
-  Registry::Entry* entry_;
-  std::chrono::milliseconds timeout_;
-  bool keep_alive_;
-  bool interim_ok_;  // HTTP/1.1: a 100 Continue may precede the answer
-  const std::atomic<bool>* stopping_;
-  std::vector<std::pair<std::string, std::string>> headers_;  // on every answer (CORS)
+  void write_chunk(const std::string& frame) {
+    finish(session_->blocking([&](auto done) {
+      asio::async_write(session_->stream(), http::make_chunk(asio::buffer(frame)), [done](beast::error_code ec, size_t) { done(ec); });
+    }));
+  }
+
+  void finish(const beast::error_code& ec) {
+    if (ec) broken_ = true;
+  }
+  bool keep_alive() const { return keep_alive_ && !session_->stopping(); }
+
+  std::shared_ptr<Session> session_;
+  bool keep_alive_, interim_ok_;
+  Headers headers_;  // on every answer (CORS)
   bool answered_ = false, broken_ = false, streaming_ = false, probed_ = false;
   int status_ = 0;
 };
 
+// On a worker: the handler, then a fallback answer; the connection goes on on its strand.
+void run_handler(const std::shared_ptr<Session>& session, http::request<http::string_body>& request) {
+  HttpServer::Impl& server = session->server();
+  bool keep_alive = request.keep_alive() && !server.stopping;
+  Responder responder(session, keep_alive, request.version() >= 11, cors_headers(request, server.options.cors_origins));
+  HttpRequest r{std::string(request.method_string()), std::string(request.target()), std::move(request.body()), session->peer()};
+  try {
+    server.handler(r, responder);
+  } catch (const std::exception& e) {
+    spdlog::error("serve: {} {}: {}", r.method, r.target, e.what());
+  }
+  // A handler that left without answering saw its client go; else it is a bug.
+  if (!responder.answered() && !responder.client_gone())
+    responder.send(500, "application/json", json_error("internal error", "server_error"));
+  else if (responder.streaming())
+    responder.end_events();
+  bool keep = keep_alive && !responder.broken();
+  asio::post(session->stream().get_executor(), [session, keep] { session->answered(keep); });
+}
+
+void Session::dispatch() {
+  auto request = std::make_shared<http::request<http::string_body>>(parser_->release());
+  parser_.reset();
+  server_.workers->post([self = shared_from_this(), request] { run_handler(self, *request); });
+}
+
+// The soft open-file limit, or 0 when unknown.
+long open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 0;
+  return long(limit.rlim_cur);
+}
+
 }  // namespace
 
-struct HttpServer::Impl {
-  HttpOptions options;
-  HttpHandler handler;
-  RejectListener on_reject;
-  asio::io_context io;
-  tcp::acceptor acceptor{io};
-  Registry registry;
-  std::atomic<bool> stopping{false};  // no more accepts, no new requests
-  std::atomic<bool> finished{false};  // run() is returning
-  std::atomic<int> threads{0};
-  std::mutex threads_mutex;
-  std::condition_variable threads_done;
-  std::thread janitor;
+void HttpServer::Impl::accept() {
+  acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+}
 
-  void stop_accepting();
+void HttpServer::Impl::on_accept(const beast::error_code& ec, tcp::socket socket) {
+  if (stopping || ec == asio::error::operation_aborted) return;
+  if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) return out_of_descriptors();
+  if (!ec) admit(std::move(socket));
+  accept();
+}
 
-  void reject(const std::string& reason, const std::string& target) {
-    if (on_reject) on_reject(reason, target);
+// Out of file descriptors: the waiting client is told so (through a descriptor kept spare for
+// this), and accepting pauses a moment instead of failing in a loop.
+void HttpServer::Impl::out_of_descriptors() {
+  if (Clock::now() - last_fd_warning > std::chrono::seconds(5)) {
+    last_fd_warning = Clock::now();
+    spdlog::warn("serve: out of file descriptors (ulimit -n {}, {} connections open): refusing new connections", open_file_limit(),
+                 [&] { std::lock_guard lock(mutex); return sessions.size(); }());
   }
-
-  bool authorized(const http::request<http::string_body>& request) {
-    if (!options.api_key) return true;
-    std::string path(request.target());
-    path = path.substr(0, path.find('?'));
-    for (const std::string& p : options.public_paths)
-      if (path == p) return true;
-    auto header = request.find(http::field::authorization);
-    if (header == request.end()) return false;
-    std::string value(header->value());
-    const std::string scheme = "Bearer ";
-    if (value.size() < scheme.size() || !beast::iequals(value.substr(0, scheme.size()), scheme)) return false;
-    return constant_time_equal(value.substr(scheme.size()), *options.api_key);
+  if (spare_fd >= 0) {
+    ::close(spare_fd);
+    int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      std::string answer = busy_response("The server is out of file descriptors; retry later");
+      [[maybe_unused]] ssize_t n = ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(fd);
+      reject("busy");
+    }
+    spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
+  accept_pause.expires_after(std::chrono::milliseconds(50));
+  accept_pause.async_wait([this](beast::error_code ec) {
+    if (!ec && !stopping) accept();
+  });
+}
 
-  // An answer given from the header alone (a refusal, or a CORS preflight); the connection ends.
-  struct EarlyAnswer {
-    int status;
-    std::string reason;  // for metrics (RejectListener); empty: not a refusal
-    std::string body;
-    std::vector<std::pair<std::string, std::string>> headers = {};
-  };
-
-  // The Origin a browser sent, when the CORS allow-list (opt-in) lists it ("*": any).
-  std::optional<std::string> allowed_origin(const http::request_header<>& header) const {
-    auto origin = header.find(http::field::origin);
-    if (options.cors_origins.empty() || origin == header.end()) return std::nullopt;
-    std::string value(origin->value());
-    for (const std::string& allowed : options.cors_origins)
-      if (allowed == "*" || allowed == value) return value;
-    return std::nullopt;
+void HttpServer::Impl::admit(tcp::socket socket) {
+  beast::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return;  // already gone
+  socket.set_option(tcp::no_delay(true), ec);
+  std::string ip = endpoint.address().to_string();
+  std::string peer = ip + ":" + std::to_string(endpoint.port());
+  std::string refusal;
+  std::shared_ptr<Session> session;
+  {
+    // One lock for the caps, the count and the stop check: close_all() sees every session.
+    std::lock_guard lock(mutex);
+    if (int(sessions.size()) >= max_connections)
+      refusal = "Too many connections; retry later";
+    else if (auto it = per_ip.find(ip); it != per_ip.end() && it->second >= options.max_connections_per_ip)
+      refusal = "Too many connections from " + ip + " (at most " + std::to_string(options.max_connections_per_ip) +
+                " per address, --max-connections-per-ip); retry later";
+    if (refusal.empty() && !stopping) {
+      ++per_ip[ip];
+      session = std::make_shared<Session>(*this, std::move(socket), ip, peer);
+      sessions.emplace(session.get(), session);
+    }
   }
+  if (!refusal.empty()) return refuse(std::move(socket), refusal);
+  if (session) asio::post(session->stream().get_executor(), [session] { session->start(); });
+}
 
-  std::vector<std::pair<std::string, std::string>> cors_headers(const http::request_header<>& header) const {
-    if (auto origin = allowed_origin(header)) return {{"Access-Control-Allow-Origin", *origin}, {"Vary", "Origin"}};
-    return {};
-  }
-
-  // A browser's preflight carries no credentials, so it is answered before authentication.
-  std::optional<EarlyAnswer> answer_preflight(const http::request_header<>& header) const {
-    if (options.cors_origins.empty() || header.method() != http::verb::options ||
-        header.find(http::field::access_control_request_method) == header.end())
-      return std::nullopt;
-    if (!allowed_origin(header))
-      return EarlyAnswer{403, "cors", json_error("This origin is not in the server's CORS allow-list (--cors-origin)", "invalid_request_error")};
-    return EarlyAnswer{204, "", "", {{"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
-                                     {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
-                                     {"Access-Control-Max-Age", "600"}}};
-  }
-
-  // What the header alone refuses, before a byte of the body is read: a client without the key
-  // cannot make the server wait for (or buffer) a body it declared.
-  std::optional<EarlyAnswer> answer_from_header(const http::request_parser<http::string_body>& parser) {
-    const auto& header = parser.get();
-    if (stopping)  // a drain began while this connection waited: only requests in flight finish
-      return EarlyAnswer{503, "busy", json_error("server is shutting down", "server_error", "shutting_down")};
-    // Only chunked framing is understood. Any other transfer coding (gzip, "gzip, chunked")
-    // would leave the body's end unknown, and bytes after it could be read as a second
-    // request (smuggling): refuse it and close, as RFC 9112 asks of a server.
-    auto coding = header.find(http::field::transfer_encoding);
-    if (coding != header.end() && !beast::iequals(boost::algorithm::trim_copy(std::string(coding->value())), "chunked"))
-      return EarlyAnswer{400, "bad_request",
-                     json_error("Transfer-Encoding '" + std::string(coding->value()).substr(0, 64) + "' is not supported (only chunked)",
-                                "invalid_request_error")};
-    if (auto preflight = answer_preflight(header)) return preflight;
-    if (!authorized(header))
-      return EarlyAnswer{401, "unauthorized",
-                     json_error("Missing or wrong API key (send Authorization: Bearer <key>)", "invalid_request_error", "invalid_api_key")};
-    if (auto length = parser.content_length(); length && *length > options.max_body) return too_large();
-    return std::nullopt;
-  }
-
-  EarlyAnswer too_large() const {
-    return {413, "too_large",
-            json_error("The request body is larger than " + std::to_string(options.max_body) + " bytes", "invalid_request_error",
-                       "request_too_large")};
-  }
-
-  // What a failed read answers: nothing for a closed, reset or timed-out connection.
-  std::optional<EarlyAnswer> answer_from_error(const beast::error_code& ec) const {
-    if (ec == http::error::body_limit) return too_large();
-    if (ec == http::error::header_limit)
-      return EarlyAnswer{431, "too_large", json_error("The request headers are too large", "invalid_request_error")};
-    if (ec.category() == http::make_error_code(http::error::end_of_stream).category() && ec != http::error::end_of_stream &&
-        ec != http::error::partial_message)
-      return EarlyAnswer{400, "bad_request", json_error("Malformed HTTP request: " + ec.message(), "invalid_request_error")};
-    return std::nullopt;
-  }
-
-  // Waits for a request's first byte: a fresh connection for at most the header timeout (one that
-  // sends nothing holds a slot as much as one that trickles), a kept-alive one for the idle timeout.
-  bool await_request(tcp::socket& socket, const beast::flat_buffer& buffer, Registry::Entry* entry, bool first) {
-    if (buffer.size() > 0) return true;
-    registry.set_deadline(entry, Clock::now() + std::chrono::milliseconds(first ? options.header_timeout_ms : options.idle_timeout_ms));
+void HttpServer::Impl::refuse(tcp::socket socket, const std::string& message) {
+  reject("busy");
+  auto owned = std::make_shared<tcp::socket>(std::move(socket));
+  auto answer = std::make_shared<std::string>(busy_response(message));
+  asio::async_write(*owned, asio::buffer(*answer), [owned, answer](beast::error_code, size_t) {
     beast::error_code ec;
-    socket.wait(tcp::socket::wait_read, ec);
-    return !ec;
-  }
+    owned->shutdown(tcp::socket::shutdown_both, ec);
+    owned->close(ec);
+  });
+}
 
-  // The header within the header timeout, then (once the header is accepted) the body within the
-  // body timeout. Sets `early` when the request is answered with an error and the connection ends.
-  std::optional<http::request<http::string_body>> read_request(tcp::socket& socket, beast::flat_buffer& buffer,
-                                                               Registry::Entry* entry, std::optional<EarlyAnswer>& early) {
-    http::request_parser<http::string_body> parser;
-    // A declared length is judged after authentication (answer_from_header). Not boost::none:
-    // Beast 1.74 compares a length with an empty limit as "too large".
-    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    parser.header_limit(64 * 1024);
-    beast::error_code ec;
-    registry.set_deadline(entry, Clock::now() + std::chrono::milliseconds(options.header_timeout_ms));
-    http::read_header(socket, buffer, parser, ec);
-    registry.set_busy(entry, !ec);  // a drain waits for this request (cleared when answered)
-    if (!ec && (early = answer_from_header(parser))) {
-      for (auto& h : cors_headers(parser.get())) early->headers.push_back(std::move(h));  // so a browser can read it
-      return std::nullopt;
-    }
-    parser.body_limit(options.max_body);  // chunked bodies
-    registry.set_deadline(entry, Clock::now() + std::chrono::milliseconds(options.idle_timeout_ms));
-    // curl and others wait (about a second) for this before sending a large body.
-    if (!ec && !parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue"))
-      asio::write(socket, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), ec);
-    if (!ec && !parser.is_done()) http::read(socket, buffer, parser, ec);
-    registry.set_deadline(entry, Clock::time_point::max());
-    if (ec) {
-      early = answer_from_error(ec);
-      return std::nullopt;
-    }
-    return parser.release();
+void HttpServer::Impl::close_all() {
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(mutex);
+    for (auto& [raw, weak] : sessions)
+      if (auto session = weak.lock()) open.push_back(std::move(session));
   }
-
-  // Runs the handler; false when the connection must end.
-  bool answer(tcp::socket& socket, Registry::Entry* entry, http::request<http::string_body>& request, const std::string& peer) {
-    bool keep_alive = request.keep_alive() && !stopping;
-    Connection connection(socket, registry, entry, options.idle_timeout_ms, keep_alive, request.version() >= 11, &stopping);
-    for (const auto& [name, value] : cors_headers(request)) connection.add_header(name, value);
-    HttpRequest r{std::string(request.method_string()), std::string(request.target()), std::move(request.body()), peer};
-    try {
-      handler(r, connection);
-    } catch (const std::exception& e) {
-      spdlog::error("serve: {} {}: {}", r.method, r.target, e.what());
-    }
-    // A handler that left without answering saw its client go; else it is a bug.
-    if (!connection.answered() && !connection.client_gone())
-      connection.send(500, "application/json", json_error("internal error", "server_error"));
-    else if (connection.streaming())
-      connection.end_events();
-    return keep_alive && !connection.broken();
-  }
-
-  // Closing with unread request bytes would reset the connection before the client read the
-  // answer: stop sending, then drain what it still sends (bounded in bytes and time).
-  void linger(tcp::socket& socket, Registry::Entry* entry) {
-    beast::error_code ec;
-    socket.shutdown(tcp::socket::shutdown_send, ec);
-    registry.set_deadline(entry, Clock::now() + std::min(std::chrono::milliseconds(options.idle_timeout_ms), std::chrono::milliseconds(2000)));
-    std::array<char, 16384> sink;
-    size_t drained = 0;
-    while (drained < (64u << 20)) {
-      size_t n = socket.read_some(asio::buffer(sink), ec);
-      if (ec) break;
-      drained += n;
-    }
-  }
-
-  void serve(tcp::socket socket) {
-    beast::error_code ec;
-    std::string peer;
-    auto endpoint = socket.remote_endpoint(ec);
-    if (!ec) peer = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-    Registry::Entry* entry = registry.add(socket.native_handle());
-    beast::flat_buffer buffer;
-    for (bool first = true; !stopping && await_request(socket, buffer, entry, first); first = false) {
-      std::optional<EarlyAnswer> early;
-      std::optional<http::request<http::string_body>> request = read_request(socket, buffer, entry, early);
-      if (early) {
-        if (!early->reason.empty()) reject(early->reason, "");
-        Connection connection(socket, registry, entry, options.idle_timeout_ms, false);
-        for (const auto& [name, value] : early->headers) connection.add_header(name, value);
-        connection.send(early->status, early->body.empty() ? "" : "application/json", early->body);
-        linger(socket, entry);
-      }
-      if (!request || !answer(socket, entry, *request, peer)) break;
-      registry.set_busy(entry, false);
-    }
-    registry.remove(entry);  // before the close, so the janitor never sees a reused descriptor
-    socket.shutdown(tcp::socket::shutdown_both, ec);
-    socket.close(ec);
-  }
-};
+  for (auto& session : open) asio::post(session->stream().get_executor(), [session] { session->shut(); });
+}
 
 HttpServer::HttpServer(HttpOptions options, HttpHandler handler, RejectListener on_reject) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   impl_->handler = std::move(handler);
   impl_->on_reject = std::move(on_reject);
+  impl_->workers = std::make_unique<WorkerPool>(size_t(std::max(1, impl_->options.max_handlers)));
 }
 
 HttpServer::~HttpServer() {
   stop();
-  if (impl_->janitor.joinable()) impl_->janitor.join();
+  if (impl_->spare_fd >= 0) ::close(impl_->spare_fd);
 }
+
+int HttpServer::max_connections() const { return impl_->max_connections; }
 
 void HttpServer::listen() {
   Impl& m = *impl_;
@@ -474,71 +586,59 @@ void HttpServer::listen() {
   if (!ec) m.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error("cannot listen on " + m.options.host + ":" + std::to_string(m.options.port) + ": " + ec.message());
   port_ = m.acceptor.local_endpoint().port();
+  // Each connection is a descriptor; the model, logs and the engine need some too.
+  m.max_connections = std::max(1, m.options.max_connections);
+  if (long limit = open_file_limit(); limit > 0 && m.max_connections > limit - 128) {
+    int usable = int(std::max(1L, limit - 128));
+    spdlog::warn("serve: --max-connections {} is more than the open-file limit allows (ulimit -n {}): at most {} connections",
+                 m.max_connections, limit, usable);
+    m.max_connections = usable;
+  }
+  m.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 void HttpServer::run() {
   Impl& m = *impl_;
-  // Deadlines still hold during a drain: the janitor runs until run() returns.
-  m.janitor = std::thread([&m] {
-    while (!m.finished) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      m.registry.expire(Clock::now());
-    }
+  auto guard = asio::make_work_guard(m.io);  // io threads run until every connection has ended
+  std::vector<std::thread> io_threads;
+  for (int i = 0; i < std::max(1, m.options.io_threads); ++i) io_threads.emplace_back([&m] { m.io.run(); });
+  asio::post(m.acceptor.get_executor(), [&m] {
+    if (!m.stopping) m.accept();
   });
-  while (!m.stopping) {
-    tcp::socket socket(m.io);
-    boost::system::error_code ec;
-    m.acceptor.accept(socket, ec);
-    if (m.stopping) break;
-    if (ec) {
-      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      continue;
-    }
-    socket.set_option(tcp::no_delay(true), ec);
-    if (m.threads >= m.options.max_connections) {
-      m.reject("busy", "");
-      std::string body = json_error("Too many connections; retry later", "server_error", "too_many_connections");
-      std::string response = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " +
-                             std::to_string(body.size()) + "\r\n\r\n" + body;
-      asio::write(socket, asio::buffer(response), ec);
-      socket.close(ec);
-      continue;
-    }
-    ++m.threads;
-    // The socket object is gone before the count drops, so nothing of this connection touches
-    // the io_context once run() may return.
-    auto owned = std::make_unique<tcp::socket>(std::move(socket));
-    std::thread([&m, owned = std::move(owned)]() mutable {
-      m.serve(std::move(*owned));
-      owned.reset();
-      std::lock_guard lock(m.threads_mutex);
-      --m.threads;
-      m.threads_done.notify_all();
-    }).detach();
+  {
+    std::unique_lock lock(m.mutex);
+    m.changed.wait(lock, [&] { return m.stopping.load(); });
+    // A drain: requests in flight finish, for at most the grace (stop() ends it now).
+    m.changed.wait_until(lock, m.drain_until, [&] { return m.active == 0 || Clock::now() >= m.drain_until; });
   }
-  m.registry.wait_quiet();  // a drain: requests in flight finish (bounded)
-  m.registry.shutdown_all();
-  std::unique_lock lock(m.threads_mutex);
-  m.threads_done.wait(lock, [&] { return m.threads == 0; });
-  m.finished = true;
+  m.close_all();
+  {
+    std::unique_lock lock(m.mutex);
+    m.changed.wait(lock, [&] { return m.sessions.empty(); });
+  }
+  guard.reset();
+  m.io.stop();
+  for (auto& thread : io_threads) thread.join();
+  m.workers->join();
 }
 
-void HttpServer::Impl::stop_accepting() {
-  if (stopping.exchange(true)) return;
-  // Wakes a blocking accept() (close() from another thread would race it).
-  ::shutdown(acceptor.native_handle(), SHUT_RDWR);
-}
-
-void HttpServer::stop() {
-  impl_->registry.end_drain();
-  impl_->stop_accepting();
-  impl_->registry.shutdown_all();
-}
+void HttpServer::stop() { drain(std::chrono::milliseconds(0)); }
 
 void HttpServer::drain(std::chrono::milliseconds grace) {
-  impl_->registry.start_drain(Clock::now() + grace);
-  impl_->stop_accepting();
+  Impl& m = *impl_;
+  {
+    std::lock_guard lock(m.mutex);
+    auto until = Clock::now() + grace;
+    // A second call (stop() during a drain) only ever shortens the wait.
+    if (!m.stopping || until < m.drain_until) m.drain_until = until;
+    m.stopping = true;
+    m.changed.notify_all();
+  }
+  asio::post(m.acceptor.get_executor(), [&m] {
+    beast::error_code ec;
+    m.acceptor.close(ec);
+    m.accept_pause.cancel();
+  });
 }
 
 }  // namespace maskfill::serve

@@ -1,8 +1,13 @@
-// A small HTTP/1.1 server on Boost.Beast: keep-alive, chunked server-sent events, a thread per
-// connection (bounded by max_connections; more get 503), a body limit (413), an idle / slow-client
-// timeout, Bearer authentication compared in constant time, a bounded drain on shutdown,
-// half-closed clients served, and an opt-in CORS allow-list. It knows nothing of the API:
-// every request goes to one handler.
+// A small HTTP/1.1 server on Boost.Beast: keep-alive, chunked server-sent events, a body limit
+// (413), header and idle / slow-client timeouts, Bearer authentication compared in constant time,
+// a bounded drain on shutdown, half-closed clients served, and an opt-in CORS allow-list. It
+// knows nothing of the API: every request goes to one handler.
+//
+// Connections are asynchronous (a few io threads, a timer per connection): an idle or trickling
+// connection costs a few KB and no thread, so thousands can be held (max_connections overall,
+// max_connections_per_ip from one address; more get 503). Handlers block (inference, streamed
+// events), so each request's handler runs on a worker thread (at most max_handlers at once; more
+// wait their turn) and its writes are handed to the io threads.
 #pragma once
 
 #include <atomic>
@@ -45,7 +50,10 @@ struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: any free port (see HttpServer::port())
   size_t max_body = 4 << 20;
-  int max_connections = 64;
+  int max_connections = 16384;       // lowered at listen() to what the open-file limit allows
+  int max_connections_per_ip = 256;  // from one client address (loopback included)
+  int max_handlers = 512;            // requests answered at once, each on a worker thread
+  int io_threads = 2;                // threads reading and writing sockets (never blocked)
   int header_timeout_ms = 10000;    // a request's header (and a new connection's first byte)
   int idle_timeout_ms = 30000;      // keep-alive idle, a request's body, a write
   std::optional<std::string> api_key;  // Bearer token; nullopt: no authentication
@@ -62,7 +70,8 @@ class HttpServer {
   // Binds and listens; throws std::runtime_error naming the address on failure.
   void listen();
   int port() const { return port_; }
-  // Accepts until stop() or drain(); returns after every connection thread has ended.
+  int max_connections() const;  // after listen(): the cap in force (see HttpOptions)
+  // Accepts until stop() or drain(); returns after every connection and handler has ended.
   void run();
   void stop();  // any thread, or a signal-waiting thread; during a drain, ends it now
   // Stops accepting; requests in flight finish, for at most `grace`, then every connection is
@@ -70,8 +79,9 @@ class HttpServer {
   // shutting down". Any thread.
   void drain(std::chrono::milliseconds grace);
 
+  struct Impl;  // public only so that http_server.cpp's connections can name it
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
   int port_ = 0;
 };

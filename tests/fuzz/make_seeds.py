@@ -148,9 +148,38 @@ def tokenizer_seeds():
     write("tokenizer", "tiny_with_text", json.dumps(tiny).encode() + b"\0 abc <|fim|>ab\xf0\x9f\x98\x80\n\xc3")
 
 
+def serve_http_seeds():
+    # Byte 0: bit 0 API key, bit 1 CORS (bit 2: "*"), bit 3 draining, bits 4-5 body limit
+    # (4 MiB, 16, 0, 1024); byte 1: read size 2^(b % 8); then the client's bytes.
+    key = b"Authorization: Bearer secret-key-0123456789\r\n"
+    body = b'{"prompt": "a = 1\\n", "max_tokens": 8}'
+    post = b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n" % len(body)
+    chunked = (b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n" + key +
+               b"\r\n5;ext=1\r\n{\"a\":\r\n2\r\n1}\r\n0\r\nTrailer: x\r\n\r\n")
+    write("serve_http", "keyed_keepalive", bytes([0x01, 3]) + post + key + b"\r\n" + body +
+          b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n" + b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    write("serve_http", "chunked", bytes([0x01, 0]) + chunked)
+    write("serve_http", "chunked_over_limit", bytes([0x11, 7]) + chunked)
+    write("serve_http", "smuggling", bytes([0x00, 7]) +
+          b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\nGET /x HTTP/1.1\r\n\r\n" +
+          b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n")
+    write("serve_http", "length_and_chunked", bytes([0x00, 7]) +
+          b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+    write("serve_http", "preflight", bytes([0x03, 5]) +
+          b"OPTIONS /v1/completions HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\n"
+          b"Access-Control-Request-Method: POST\r\n\r\n")
+    write("serve_http", "keyless_huge_length", bytes([0x01, 7]) +
+          b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\n{")
+    write("serve_http", "draining", bytes([0x08, 7]) + b"GET /health HTTP/1.0\r\n\r\n")
+    write("serve_http", "expect_continue_http10", bytes([0x00, 2]) +
+          b"POST /v1/completions HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n{}")
+    write("serve_http", "malformed", bytes([0x00, 7]) + b"GET / HTTP/1.1\r\nBad Header\r\n\r\nGET\x00 / HTTP/9.9\r\n\r\n")
+
+
 if __name__ == "__main__":
     lsp_seeds()
     edit_seeds()
     safetensors_seeds()
     config_seeds()
     tokenizer_seeds()
+    serve_http_seeds()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # libFuzzer targets (framing + JSON-RPC dispatch, document edits vs a reference, safetensors,
-# config.json, tokenizer.json), deterministically: builds them, replays every committed seed
+# config.json, tokenizer.json, serve's HTTP request framing), deterministically: builds them, replays every committed seed
 # (tests/fuzz/corpus/TARGET) and regression input (tests/fuzz/regressions/TARGET), then runs each
 # target for a fixed number of inputs from a fixed seed (MASKFILL_FUZZ_RUNS, default 2000; 0
 # skips it). No random exploration here: open-ended fuzzing is `scripts/fuzz.sh --minutes N`.
@@ -15,7 +15,7 @@ cmake "$build" >/dev/null  # picks up regression folders added since the last co
 echo "fuzz: replaying seeds and regressions" >&2
 ctest --test-dir "$build" -R '^fuzz_replay_' --output-on-failure
 [[ "$runs" -gt 0 ]] || exit 0
-for target in lsp_messages document_edits safetensors model_config tokenizer serve_json; do
+for target in lsp_messages document_edits safetensors model_config tokenizer serve_json serve_http; do
   scratch="$(mktemp -d)"  # new inputs land here, never in the committed corpus
   log="$scratch/log"
   set +e

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -79,7 +80,15 @@ struct Server {
 // a header and stop, lie about the body's length.
 class RawClient {
  public:
-  explicit RawClient(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+  // `source`: the client's address (any of 127.0.0.0/8 is loopback), to stand for another peer.
+  explicit RawClient(int port, const char* source = nullptr) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    REQUIRE(fd_ >= 0);
+    if (source) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      REQUIRE(::inet_pton(AF_INET, source, &local.sin_addr) == 1);
+      REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0);
+    }
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(uint16_t(port));
@@ -542,4 +551,78 @@ TEST_CASE("serve: heap memory is trimmed once no request has been in flight for 
   CHECK(service.trimmer()->trims() == 1);
   options.trim_after_idle_ms = -1;
   CHECK_FALSE(serve::Service(engine, options).trimmer());
+namespace {
+
+// Room for `sockets` descriptors on both ends of loopback connections in this process.
+void ensure_descriptors(size_t sockets) {
+  rlimit limit{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
+  rlim_t wanted = rlim_t(2 * sockets + 256);
+  if (limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = std::min(wanted, limit.rlim_max);
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
+  INFO("the open-file limit (ulimit -Hn) is too low for this test");
+  REQUIRE(limit.rlim_cur >= wanted);
+}
+
+}  // namespace
+
+TEST_CASE("serve: hundreds of idle connections (past the old 64 cap) are held, and a keyed client is still answered", "[serve]") {
+  constexpr int kIdle = 300;
+  ensure_descriptors(kIdle + 8);
+  FakeEngine engine;
+  const std::string key = "secret-key-0123456789";
+  serve::HttpOptions http;
+  http.max_connections_per_ip = 1000;  // all of them come from 127.0.0.1
+  http.header_timeout_ms = 600000;     // a slow machine must not cut the idle ones
+  Server server(engine, key, http);
+  // Each holds half a request head, as a slow client would.
+  std::vector<std::unique_ptr<RawClient>> idle;
+  for (int i = 0; i < kIdle; ++i) {
+    idle.push_back(std::make_unique<RawClient>(server.port()));
+    idle.back()->send("GET /health HTTP/1.1\r\nHost: x\r\n");
+  }
+  RawClient keyed(server.port());
+  keyed.send(post("/v1/completions", R"({"prompt": "a = 1\n", "max_tokens": 8})", "Authorization: Bearer " + key + "\r\nConnection: close\r\n"));
+  std::string reply = keyed.read_until_closed(60s);
+  CHECK(final_status(reply) == "HTTP/1.1 200 OK");
+  CHECK(reply.find("\"text\":\"x = 0 + ") != std::string::npos);
+  // Every idle connection was held open, not refused: each finishes its request and is answered.
+  int answered = 0;
+  for (auto& client : idle) {
+    client->send("Connection: close\r\n\r\n");
+    if (final_status(client->read_until_closed(60s)) == "HTTP/1.1 200 OK") ++answered;
+  }
+  CHECK(answered == kIdle);
+}
+
+TEST_CASE("serve: one address past --max-connections-per-ip gets 503 saying so; other addresses still get in", "[serve]") {
+  FakeEngine engine;
+  serve::HttpOptions http;
+  http.max_connections_per_ip = 4;
+  http.header_timeout_ms = 600000;
+  Server server(engine, std::nullopt, http);
+  std::vector<std::unique_ptr<RawClient>> held;
+  for (int i = 0; i < 4; ++i) held.push_back(std::make_unique<RawClient>(server.port()));
+  RawClient fifth(server.port());
+  std::string refused = fifth.read_until_closed(60s);
+  CHECK(final_status(refused) == "HTTP/1.1 503 Service Unavailable");
+  CHECK(refused.find("Too many connections from 127.0.0.1 (at most 4 per address") != std::string::npos);
+  CHECK(refused.find("\"code\":\"too_many_connections\"") != std::string::npos);
+  CHECK(fifth.closed_by_server());
+  // Another loopback address is another peer.
+  RawClient other(server.port(), "127.0.0.2");
+  other.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(final_status(other.read_until_closed(60s)) == "HTTP/1.1 200 OK");
+  // A closed connection frees its slot (once the server has seen the close).
+  held.pop_back();
+  std::string status;
+  for (int attempt = 0; attempt < 200 && status != "HTTP/1.1 200 OK"; ++attempt) {
+    RawClient again(server.port());
+    again.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    status = final_status(again.read_until_closed(60s));
+    if (status != "HTTP/1.1 200 OK") std::this_thread::sleep_for(50ms);
+  }
+  CHECK(status == "HTTP/1.1 200 OK");
 }
