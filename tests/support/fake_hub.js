@@ -6,8 +6,8 @@
 //   tiny-org/private-tiny    needs "Authorization: Bearer hf_test_secret" (401 otherwise)
 //   tiny-org/gated-tiny      403 GatedRepo
 //   tiny-org/corrupt-tiny    the CDN sends model.safetensors with one byte changed
-//   tiny-org/broken-tiny     the CDN closes the connection halfway through model.safetensors,
-//                            every time, until the file STATE/heal exists
+//   tiny-org/broken-tiny     the CDN closes the connection at the middle byte of model.safetensors,
+//                            every time (resumed requests get nothing), until STATE/heal exists
 //   tiny-org/stingy-tiny     the CDN sends at most 4 MiB per request, then closes
 // Usage: node fake_hub.js MODEL_DIR STATE_DIR. Prints "HUB_PORT CDN_PORT" once both listen, and
 // appends one line per request to STATE/requests.log: "SERVER METHOD PATH range=R auth=A".
@@ -79,8 +79,9 @@ function sendJson(res, value, headers = {}) {
   res.end(JSON.stringify(value));
 }
 
-// Bytes with Range support; `limit` bytes at most before the connection is cut.
-function sendBytes(req, res, bytes, headers, limit = Infinity) {
+// Bytes with Range support. The connection is cut after `limit` bytes of this answer, or when
+// the file's byte `cutAt` is reached.
+function sendBytes(req, res, bytes, headers, limit = Infinity, cutAt = Infinity) {
   let start = 0;
   const range = /^bytes=(\d+)-$/.exec(req.headers.range || '');
   if (range) start = Number(range[1]);
@@ -94,6 +95,7 @@ function sendBytes(req, res, bytes, headers, limit = Infinity) {
   res.writeHead(status, head);
   if (req.method === 'HEAD') return res.end();
   const body = bytes.subarray(start);
+  limit = Math.min(limit, Math.max(0, cutAt - start));
   if (body.length <= limit) return res.end(body);
   res.write(body.subarray(0, limit), () => res.socket.destroy());
 }
@@ -137,14 +139,14 @@ function cdn(req, res) {
   const file = m && files.find((f) => f.sha256 === m[2]);
   if (!file) return fail(res, 404, 'NotFound', 'no such blob');
   const repo = m[1], big = file.name === 'model.safetensors';
-  let bytes = file.bytes, limit = Infinity;
+  let bytes = file.bytes, limit = Infinity, cutAt = Infinity;
   if (repo === 'tiny-org/corrupt-tiny' && big) {
     bytes = Buffer.from(file.bytes);
     bytes[bytes.length >> 1] ^= 0xff;
   }
-  if (repo === 'tiny-org/broken-tiny' && big && !fs.existsSync(path.join(stateDir, 'heal'))) limit = file.size >> 1;
+  if (repo === 'tiny-org/broken-tiny' && big && !fs.existsSync(path.join(stateDir, 'heal'))) cutAt = file.size >> 1;
   if (repo === 'tiny-org/stingy-tiny' && big) limit = STINGY_BYTES;
-  sendBytes(req, res, bytes, { ETag: `"${file.sha256}"` }, limit);
+  sendBytes(req, res, bytes, { ETag: `"${file.sha256}"` }, limit, cutAt);
 }
 
 const hubServer = http.createServer(hub), cdnServer = http.createServer(cdn);
