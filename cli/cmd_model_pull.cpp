@@ -7,8 +7,8 @@
 #include <stdexcept>
 
 #include "common/command.h"
-#include "hub/http_fetch.h"
-#include "hub/hub_download.h"
+#include "inference/hub/http_fetch.h"
+#include "inference/hub/hub_download.h"
 
 namespace maskfill {
 namespace {

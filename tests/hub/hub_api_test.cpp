@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "hub/file_digest.h"
-#include "hub/hub_api.h"
+#include "inference/hub/file_digest.h"
+#include "inference/hub/hub_api.h"
 
 using namespace maskfill::hub;
 

@@ -1,9 +1,9 @@
 // Where the token may go, the cache's names, and which inputs are refused.
 #include <catch2/catch.hpp>
 
-#include "hub/hub_cache.h"
-#include "hub/hub_settings.h"
-#include "hub/http_fetch.h"
+#include "inference/hub/hub_cache.h"
+#include "inference/hub/hub_settings.h"
+#include "inference/hub/http_fetch.h"
 
 using namespace maskfill::hub;
 

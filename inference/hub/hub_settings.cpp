@@ -1,4 +1,4 @@
-#include "hub/hub_settings.h"
+#include "inference/hub/hub_settings.h"
 
 #include <cstdlib>
 #include <fstream>

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "hub/hub_api.h"
+#include "inference/hub/hub_api.h"
 
 namespace maskfill::hub {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "hub/http_fetch.h"
-#include "hub/hub_settings.h"
+#include "inference/hub/http_fetch.h"
+#include "inference/hub/hub_settings.h"
 
 namespace maskfill::hub {
 

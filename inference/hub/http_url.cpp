@@ -6,7 +6,7 @@
 #include <memory>
 #include <regex>
 
-#include "hub/http_fetch.h"
+#include "inference/hub/http_fetch.h"
 
 namespace maskfill::hub {
 namespace {

@@ -1,4 +1,4 @@
-#include "hub/hub_api.h"
+#include "inference/hub/hub_api.h"
 
 #include <nlohmann/json.hpp>
 #include <regex>

@@ -1,4 +1,4 @@
-#include "hub/file_digest.h"
+#include "inference/hub/file_digest.h"
 
 #include <openssl/evp.h>
 
@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "hub/http_fetch.h"
+#include "inference/hub/http_fetch.h"
 
 namespace maskfill::hub {
 namespace {

@@ -1,9 +1,9 @@
-#include "hub/hub_cache.h"
+#include "inference/hub/hub_cache.h"
 
 #include <fstream>
 #include <regex>
 
-#include "hub/http_fetch.h"
+#include "inference/hub/http_fetch.h"
 
 namespace maskfill::hub {
 namespace fs = std::filesystem;

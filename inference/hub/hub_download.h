@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "hub/hub_settings.h"
+#include "inference/hub/hub_settings.h"
 
 namespace maskfill::hub {
 

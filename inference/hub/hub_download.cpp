@@ -1,4 +1,4 @@
-#include "hub/hub_download.h"
+#include "inference/hub/hub_download.h"
 
 #include <spdlog/spdlog.h>
 
@@ -7,10 +7,10 @@
 #include <stdexcept>
 
 #include "common/progress.h"
-#include "hub/file_fetch.h"
-#include "hub/hub_api.h"
-#include "hub/hub_cache.h"
-#include "hub/local_dir.h"
+#include "inference/hub/file_fetch.h"
+#include "inference/hub/hub_api.h"
+#include "inference/hub/hub_cache.h"
+#include "inference/hub/local_dir.h"
 
 namespace maskfill::hub {
 namespace {

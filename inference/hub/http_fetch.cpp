@@ -1,4 +1,4 @@
-#include "hub/http_fetch.h"
+#include "inference/hub/http_fetch.h"
 
 #include <curl/curl.h>
 

@@ -7,7 +7,7 @@
 #include <functional>
 #include <string>
 
-#include "hub/hub_api.h"
+#include "inference/hub/hub_api.h"
 
 namespace maskfill::hub {
 

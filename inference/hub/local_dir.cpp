@@ -1,10 +1,10 @@
-#include "hub/local_dir.h"
+#include "inference/hub/local_dir.h"
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 
-#include "hub/http_fetch.h"
+#include "inference/hub/http_fetch.h"
 
 namespace maskfill::hub {
 namespace fs = std::filesystem;

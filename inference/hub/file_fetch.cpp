@@ -1,4 +1,4 @@
-#include "hub/file_fetch.h"
+#include "inference/hub/file_fetch.h"
 
 #include <spdlog/spdlog.h>
 
@@ -7,7 +7,7 @@
 #include <fstream>
 #include <thread>
 
-#include "hub/file_digest.h"
+#include "inference/hub/file_digest.h"
 
 namespace maskfill::hub {
 namespace {
