@@ -24,6 +24,9 @@ struct ServiceOptions {
   ApiSettings api;
   BatcherOptions batch;
   bool log_prompts = false;  // request bodies at info level (never by default)
+  // false: /v1/maskfill/* answers 404, as any other OpenAI-compatible server would (to test the
+  // language server's generic backend mode against this one).
+  bool maskfill_endpoints = true;
 };
 
 class Service {
