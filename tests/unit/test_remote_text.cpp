@@ -163,7 +163,7 @@ TEST_CASE("remote engine without maskfill's endpoints: text prompts with suffix,
   EchoEngine engine;
   PlainServer server(engine);
   auto remote = connect_remote_engine(generic(server.url));
-  CHECK(remote->description() == "remote: " + server.url + " (maskfill-tiny; text prompts with suffix)");
+  CHECK(remote->description() == "remote: " + server.url + " (fake engine; text prompts with suffix)");
   FimPrompt fim = build_fim_prompt(remote->tokenizer(), "def f(x):\n    return ", "\n\nf(1)\n", {384, 128}, std::nullopt);
   DecodeResult local = engine.generate(fim.ids, greedy(), {});
   DecodeResult over_http = remote->generate(fim.ids, greedy(), {});
