@@ -74,7 +74,8 @@ class RemoteBatch final : public DecodeBatch {
     std::vector<int32_t> prompt;
     DecodeOptions options;
     CancelCheck cancel;
-    bool text = false;  // sent as a text prompt
+    bool text = false;         // sent as a text prompt
+    bool with_suffix = false;  // ... with `suffix`
     bool done = false;
     std::string error;
     DecodeResult result;
@@ -150,10 +151,12 @@ class RemoteEngine final : public Engine {
 
   // Auto mode: after a 400 that names `suffix`, the SPM text from now on. True when the request
   // should be sent again in that form.
-  bool fall_back_from_suffix(const Exchange& x) {
-    if (!suffix_fallback_ || text_form_ != TextPromptForm::Suffix || x.status() != 400) return false;
+  // `sent_suffix`: the refused request had one (sequences sent together all come back refused).
+  bool fall_back_from_suffix(const Exchange& x, bool sent_suffix) {
+    if (!suffix_fallback_ || !sent_suffix || x.status() != 400) return false;
     if (x.error_param() != "suffix" && x.error_message().find("suffix") == std::string::npos) return false;
-    spdlog::warn("the backend {} does not take `suffix` ({}); sending SPM prompts as text from now on", base_, x.error_message());
+    if (text_form_ == TextPromptForm::Suffix)
+      spdlog::warn("the backend {} does not take `suffix` ({}); sending SPM prompts as text from now on", base_, x.error_message());
     text_form_ = TextPromptForm::Spm;
     return true;
   }
@@ -261,14 +264,16 @@ void RemoteBatch::send(Sequence& s) {
   s.text = !engine_.sends_tokens();
   s.exchange = std::make_unique<Exchange>(engine_.options(), engine_.share(), engine_.base() + "/v1/completions");
   s.exchange->add_header("X-Maskfill-Affinity: " + affinity_key(s.prompt));
-  s.exchange->post_json(engine_.request(s.prompt, s.options).dump(-1, ' ', false, json::error_handler_t::replace));
+  json body = engine_.request(s.prompt, s.options);
+  s.with_suffix = body.contains("suffix");
+  s.exchange->post_json(body.dump(-1, ' ', false, json::error_handler_t::replace));
   s.exchange->finish_setup();
   curl_multi_add_handle(multi_, s.exchange->easy);
 }
 
 void RemoteBatch::complete(Sequence& s, CURLcode code) {
   Exchange& x = *s.exchange;
-  if (code == CURLE_OK && s.text && engine_.fall_back_from_suffix(x)) {
+  if (code == CURLE_OK && s.text && engine_.fall_back_from_suffix(x, s.with_suffix)) {
     detach(s);
     send(s);  // the same sequence again, as SPM text
     return;
