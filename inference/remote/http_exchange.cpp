@@ -13,14 +13,19 @@ size_t append_body(char* data, size_t size, size_t count, void* out) {
   return size * count;
 }
 
-// The answer's "error" object's string field `name`, or "".
+// The string field `name` of the answer's error: OpenAI's {"error": {...}}, vLLM's flat
+// {"object": "error", "message": ...}, or {"error": "text"}; "" when absent.
 std::string error_field(const std::string& response, const char* name) {
   nlohmann::json body = parse_json_or_discarded(response);
-  if (body.is_discarded() || !body.is_object() || !body.contains("error")) return "";
-  const nlohmann::json& error = body["error"];
-  if (error.is_string() && std::string(name) == "message") return error.get<std::string>();  // some servers answer {"error": "text"}
-  if (!error.is_object() || !error.contains(name) || !error[name].is_string()) return "";
-  return error[name].get<std::string>();
+  if (body.is_discarded() || !body.is_object()) return "";
+  const nlohmann::json* holder = &body;
+  if (body.contains("error")) {
+    const nlohmann::json& error = body["error"];
+    if (error.is_string()) return std::string(name) == "message" ? error.get<std::string>() : "";
+    holder = &error;
+  }
+  if (!holder->is_object() || !holder->contains(name) || !(*holder)[name].is_string()) return "";
+  return (*holder)[name].get<std::string>();
 }
 
 }  // namespace
