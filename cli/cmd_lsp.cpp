@@ -20,7 +20,7 @@ struct LspFlags {
   std::string model;
   std::string device = "auto";
   std::string dtype = "auto";
-  std::string backend, backend_key_file;
+  std::string backend, backend_key_file, backend_prompt = "auto";
   int backend_timeout_ms = 30000;
   bool test_methods = false;
 };
@@ -43,7 +43,7 @@ lsp::ServerOptions server_options(const LspFlags& flags) {
   // The flags are validated like settings so both paths give the same messages.
   nlohmann::json settings = {{"modelPath", flags.model}, {"device", flags.device}, {"dtype", flags.dtype},
                              {"backend.url", flags.backend}, {"backend.apiKeyFile", flags.backend_key_file},
-                             {"backend.timeoutMs", flags.backend_timeout_ms}};
+                             {"backend.timeoutMs", flags.backend_timeout_ms}, {"backend.prompt", flags.backend_prompt}};
   lsp::ConfigUpdate update = lsp::apply_settings(options.config, settings);
   if (!update.errors.empty()) throw CLI::ValidationError("maskfill lsp", update.errors.front());
   options.config = update.config;
@@ -67,9 +67,13 @@ int run_lsp(int argc, char** argv) {
   app.add_option("--device", flags.device, "auto, cpu, cuda or cuda:N");
   app.add_option("--dtype", flags.dtype, "auto, float32, bfloat16 or float16");
   app.add_option("--backend", flags.backend,
-                 "URL of a shared model server (maskfill serve), e.g. http://gpu-box:8080; the API key comes from "
-                 "--backend-key-file or MASKFILL_API_KEY");
+                 "URL of a shared model server, e.g. http://gpu-box:8080: maskfill serve, or any OpenAI-compatible "
+                 "server (vLLM, SGLang, LMDeploy) running the same model, with --model naming a copy of its snapshot; "
+                 "the API key comes from --backend-key-file or MASKFILL_API_KEY");
   app.add_option("--backend-key-file", flags.backend_key_file, "file holding the backend's API key (first line)");
+  app.add_option("--backend-prompt", flags.backend_prompt,
+                 "how prompts reach the backend: auto (token ids to maskfill serve, else text with suffix, else the "
+                 "SPM prompt as text), tokens, suffix or spm");
   app.add_option("--backend-timeout-ms", flags.backend_timeout_ms, "time limit of one backend request")
       ->check(CLI::Range(100, 600000));
   app.add_flag("--enable-test-methods", flags.test_methods,

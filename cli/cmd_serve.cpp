@@ -46,6 +46,7 @@ struct ServeFlags {
   size_t max_body = 0;  // 0: sized to the model's context (body_limit_for)
   std::string threshold = "default";
   bool log_prompts = false;
+  bool no_maskfill_endpoints = false;
   std::string log_level = "info", log_file;
   std::vector<std::string> cors_origins;
 };
@@ -149,6 +150,9 @@ int run_serve(int argc, char** argv) {
                    : std::string("an origin is '*' or starts with http:// or https://");
       });
   app.add_flag("--log-prompts", f.log_prompts, "log request bodies (prompts are not logged otherwise)");
+  app.add_flag("--no-maskfill-endpoints", f.no_maskfill_endpoints,
+               "answer 404 on /v1/maskfill/* like any other OpenAI-compatible server (tests the language server's "
+               "text-prompt backend mode)");
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error, critical or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--log-file", f.log_file, "log to this file instead of stderr");
@@ -217,6 +221,7 @@ int run_serve(int argc, char** argv) {
   options.batch.max_batch = f.max_batch;
   options.batch.max_waiting = f.max_queue;
   options.log_prompts = f.log_prompts;
+  options.maskfill_endpoints = !f.no_maskfill_endpoints;
   serve::Service service(*engine, options);
   serve::HttpServer server(
       http, [&](const serve::HttpRequest& request, serve::HttpResponder& responder) { service.handle(request, responder); },

@@ -6,13 +6,14 @@
 #include "inference/tokenizer.h"
 #include "common/edit_prompt.h"
 #include "inference/chat_template.h"
+#include "inference/fim_tokens.h"
 
 namespace maskfill {
 namespace {
 
-constexpr std::string_view kFimSuffix = "<[fim-suffix]>";
-constexpr std::string_view kFimPrefix = "<[fim-prefix]>";
-constexpr std::string_view kFimMiddle = "<[fim-middle]>";
+constexpr std::string_view kFimSuffix = kFimSuffixToken;
+constexpr std::string_view kFimPrefix = kFimPrefixToken;
+constexpr std::string_view kFimMiddle = kFimMiddleToken;
 
 int32_t required_token(const Tokenizer& tokenizer, std::string_view token) {
   std::optional<int32_t> id = tokenizer.token_to_id(token);

@@ -54,6 +54,7 @@ const std::map<std::string, Binding>& bindings() {
       {"backend.url", field<std::string>([](Config& c) -> std::string& { return c.backend.url; })},
       {"backend.apiKeyFile", field<std::string>([](Config& c) -> std::string& { return c.backend.api_key_file; })},
       {"backend.timeoutMs", field<int>([](Config& c) -> int& { return c.backend.timeout_ms; })},
+      {"backend.prompt", field<std::string>([](Config& c) -> std::string& { return c.backend.prompt; })},
   };
   return table;
 }

@@ -26,12 +26,16 @@ struct Config {
     bool enabled = true;   // false: automatic requests get no items (Invoked still works)
     int debounce_ms = 150; // wait before running the model for an automatic request
   } inline_completion;
-  // A remote model server (`maskfill serve` or any server with its API): when `url` is set the
-  // plan, prompt and post-processing stay here and only decoding runs there.
+  // A remote model server (`maskfill serve`, or any OpenAI-compatible server running the same
+  // model, with model_path naming its snapshot): when `url` is set the plan, prompt and
+  // post-processing stay here and only decoding runs there.
   struct Backend {
     std::string url;           // empty: run the model in this process
     std::string api_key_file;  // empty: the MASKFILL_API_KEY environment variable, if any
     int timeout_ms = 30000;
+    // How prompts travel: "auto", "tokens" (maskfill serve), "suffix" or "spm" (text prompts
+    // for any OpenAI-compatible server; the tokenizer comes from model_path).
+    std::string prompt = "auto";
     bool operator==(const Backend&) const = default;
   } backend;
 

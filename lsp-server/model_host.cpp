@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "lsp-server/protocol_schema.h"
-#include "serve/remote_engine.h"
+#include "inference/remote/remote_engine.h"
 
 namespace maskfill::lsp {
 
@@ -160,6 +160,8 @@ std::unique_ptr<Engine> ModelHost::connect_backend(const Config& config) {
   RemoteOptions options;
   options.url = config.backend.url;
   options.timeout_ms = config.backend.timeout_ms;
+  options.prompt = parse_remote_prompt(config.backend.prompt);  // the schema's enum already checked it
+  options.model_dir = config.model_path;  // the snapshot a server without maskfill's model files runs
   if (!config.backend.api_key_file.empty()) {
     std::ifstream in(config.backend.api_key_file);
     if (!in) throw std::runtime_error("cannot read the backend API key file " + config.backend.api_key_file);

@@ -613,21 +613,4 @@ json make_usage_chunk(const ApiRequest& request, const std::vector<ChoiceEvent>&
           {"usage", usage(request, finals)}};
 }
 
-json decode_options_to_request(const DecodeOptions& o) {
-  json body = {{"max_tokens", o.gen_length + o.extend_max},
-               {"gen_length", o.gen_length},
-               {"threshold", o.threshold ? json(*o.threshold) : json()},
-               {"remasking", o.remasking == Remasking::Random ? "random" : "low_confidence"},
-               {"temperature", o.temperature},
-               {"sampled_confidence", o.sampled_confidence},
-               {"seed", int64_t(o.seed)},
-               {"ignore_eos", !o.stop_at_eos},
-               {"max_forwards", o.max_forwards},
-               {"max_ms", o.max_ms}};
-  if (o.block_length) body["block_length"] = o.block_length;
-  if (o.steps) body["steps"] = o.steps;
-  if (!o.stop.empty()) body["stop"] = o.stop;
-  return body;
-}
-
 }  // namespace maskfill::serve

@@ -73,8 +73,4 @@ json make_chunk(const ApiRequest& request, const ChoiceEvent& event, bool first_
 // The last chunk when include_usage: empty choices and the usage.
 json make_usage_chunk(const ApiRequest& request, const std::vector<ChoiceEvent>& finals);
 
-// The decode options the remote backend sends for `options` (and the server reads back): the
-// exact DecodeOptions travel, so local and remote decoding are the same.
-json decode_options_to_request(const DecodeOptions& options);
-
 }  // namespace maskfill::serve

@@ -170,7 +170,7 @@ void Service::handle(const HttpRequest& request, HttpResponder& raw) {
       metrics_.set_prompt_cache(batcher_->prompt_cache_stats());
       responder.send(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.text());
     }
-  } else if (path.rfind("/v1/maskfill/model-files/", 0) == 0) {
+  } else if (options_.maskfill_endpoints && path.rfind("/v1/maskfill/model-files/", 0) == 0) {
     if (method_is("GET")) {
       static const std::set<std::string> served = {"config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json"};
       std::string name = path.substr(std::string("/v1/maskfill/model-files/").size());

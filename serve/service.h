@@ -32,6 +32,9 @@ struct ServiceOptions {
   // (glibc malloc_trim): a burst of large bodies must not leave the server gigabytes bigger.
   // Negative: never.
   int trim_after_idle_ms = 250;
+  // false: /v1/maskfill/* answers 404, as any other OpenAI-compatible server would (to test the
+  // language server's generic backend mode against this one).
+  bool maskfill_endpoints = true;
 };
 
 // Calls malloc_trim(0) on its own thread when the server has been idle for a while: glibc keeps

@@ -8,7 +8,8 @@ export const binary = process.env.MASKFILL_BINARY ?? path.join(buildDir, 'maskfi
 // Resolves once the server printed its address; rejects if it exits first or takes over `ms`.
 export function startServer(args = [], { ms = 120000, env = process.env, bin = binary, cwd } = {}) {
   const port = args.includes('--port') ? [] : ['--port', '0'];
-  const child = spawn(bin, ['serve', ...port, '--log-level', 'warn', ...args], { stdio: ['ignore', 'inherit', 'pipe'], env, cwd });
+  const level = args.includes('--log-level') ? [] : ['--log-level', 'warn'];
+  const child = spawn(bin, ['serve', ...port, ...level, ...args], { stdio: ['ignore', 'inherit', 'pipe'], env, cwd });
   let stderr = '';
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
   return new Promise((resolve, reject) => {

@@ -26,4 +26,5 @@ if [[ -e "$MASKFILL_BUILD_DIR/libmaskfill_torch.so" ]] && "$MASKFILL_BUILD_DIR/m
 fi
 if [[ -e "$MASKFILL_BUILD_DIR/libmaskfill_torch.so" ]] && "$MASKFILL_BUILD_DIR/maskfill" serve --help >/dev/null 2>&1; then
   node "$here/../serve/backend-errors.test.mjs"  # backend down and back: error status, one message, recovery
+  node "$here/../serve/generic-backend.test.mjs"  # a server without maskfill's endpoints: text prompts, local tokenizer
 fi

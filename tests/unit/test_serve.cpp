@@ -21,7 +21,7 @@
 #include "infill/prompt_builder.h"
 #include "inference/tokenizer.h"
 #include "serve/http_server.h"
-#include "serve/remote_engine.h"
+#include "inference/remote/remote_engine.h"
 #include "tests/support/fake_engine.h"
 #include "serve/batcher.h"
 #include "serve/metrics.h"
