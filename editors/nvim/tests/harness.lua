@@ -94,9 +94,9 @@ function H.ghost_marks(bufnr)
   return vim.api.nvim_buf_get_extmarks(bufnr, require('maskfill.ghost').ns, 0, -1, { details = true })
 end
 
--- The ghost text shown now: first line and the virt_lines below it, joined with "\n".
-function H.ghost_text(bufnr)
-  local marks = H.ghost_marks(bufnr)
+-- The text an inline-completion extmark shows: its first line and the virt_lines below it,
+-- joined with "\n"; nil without a mark.
+local function marks_text(marks)
   if #marks == 0 then return nil end
   local details = marks[1][4]
   local parts = { details.virt_text[1][1] }
@@ -104,16 +104,14 @@ function H.ghost_text(bufnr)
   return table.concat(parts, '\n')
 end
 
+-- The plugin's own ghost text shown now.
+function H.ghost_text(bufnr) return marks_text(H.ghost_marks(bufnr)) end
+
 -- The same for Neovim 0.12's native inline completion (vim.lsp.inline_completion's marks).
 function H.native_ghost_text(bufnr)
   local ns = vim.api.nvim_get_namespaces()['nvim.lsp.inline_completion']
   if not ns then return nil end
-  local marks = vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { details = true })
-  if #marks == 0 then return nil end
-  local details = marks[1][4]
-  local parts = { details.virt_text[1][1] }
-  for _, line in ipairs(details.virt_lines or {}) do table.insert(parts, line[1][1]) end
-  return table.concat(parts, '\n')
+  return marks_text(vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { details = true }))
 end
 
 -- Whichever ghost text is shown: the plugin's or the native one.
