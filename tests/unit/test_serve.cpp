@@ -551,6 +551,8 @@ TEST_CASE("serve: heap memory is trimmed once no request has been in flight for 
   CHECK(service.trimmer()->trims() == 1);
   options.trim_after_idle_ms = -1;
   CHECK_FALSE(serve::Service(engine, options).trimmer());
+}
+
 namespace {
 
 // Room for `sockets` descriptors on both ends of loopback connections in this process.
