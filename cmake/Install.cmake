@@ -16,9 +16,12 @@ install(FILES models/maskfill-tiny/config.json models/maskfill-tiny/tokenizer.js
               models/maskfill-tiny/tokenizer_config.json models/maskfill-tiny/model.safetensors
               models/maskfill-tiny/README.md
         DESTINATION share/maskfill/models/maskfill-tiny)
-# The unit names the installed binary (/usr/bin/maskfill from the .deb).
-set(MASKFILL_INSTALLED_BINARY "${CMAKE_INSTALL_PREFIX}/bin/maskfill")
-configure_file(scripts/maskfill-serve.service "${CMAKE_BINARY_DIR}/maskfill-serve.service" @ONLY)
+# The unit names the installed binary. Written at install time, when CMAKE_INSTALL_PREFIX is the
+# prefix actually used (--prefix, or /usr when cpack builds the .deb).
+install(CODE "
+  set(MASKFILL_INSTALLED_BINARY \"\${CMAKE_INSTALL_PREFIX}/bin/maskfill\")
+  configure_file(\"${CMAKE_SOURCE_DIR}/scripts/maskfill-serve.service\"
+                 \"${CMAKE_BINARY_DIR}/maskfill-serve.service\" @ONLY)")
 install(FILES "${CMAKE_BINARY_DIR}/maskfill-serve.service" DESTINATION share/maskfill/systemd)
 install(FILES README.md docs/deploy.md docs/context.md DESTINATION share/doc/maskfill OPTIONAL)
 install(DIRECTORY editors/nvim/ DESTINATION share/nvim/site/pack/maskfill/start/maskfill
