@@ -431,6 +431,9 @@ klass('slot exhaustion before auth', async ({ port }) => {
   return out;
 });
 
+// The idle connections come from ten loopback addresses (127.0.0.10-19, 200 each): the server caps
+// connections per address (--max-connections-per-ip, 256), so this measures the total capacity,
+// and the keyed client on 127.0.0.1 stands for a user next to a crowd of idle ones.
 klass('idle keep-alive connections', async ({ port }) => {
   const out = [];
   const n = 2000;
@@ -438,19 +441,48 @@ klass('idle keep-alive connections', async ({ port }) => {
   const sockets = await openSockets(port, n, (s) => {
     s.on('data', (d) => { if (d.toString('latin1').startsWith('HTTP/1.1 200')) ++answered; });
     s.write(`GET /health HTTP/1.1\r\nHost: x\r\n${auth}\r\n`);
-  });
+  }, (i) => `127.0.0.${10 + (i % 10)}`);
   await sleep(2000);
   const h = await raw(port, get('/health'), { limitMs: 15000 });
   out.push({ name: `${n} idle keep-alive, keyed /health`, ok: h.responses[0]?.status === 200, got: h.responses[0]?.status ?? h.how, note: `${answered}/${n} answered first` });
+  out.push({ name: `${n} idle keep-alive all answered`, ok: answered === n, got: `${answered}/${n}` });
   for (const s of sockets) s.destroy();
   return out;
 });
 
-async function openSockets(port, n, onConnect) {
+// One address may hold at most 256 connections: the 257th and later get a 503 that names the cap,
+// and a client from another address is served meanwhile.
+klass('connections per address', async ({ port }) => {
+  const out = [];
+  const n = 300;
+  const texts = [];
+  const sockets = await openSockets(port, n, (s) => {
+    const i = texts.push('') - 1;
+    s.on('data', (d) => { texts[i] += d.toString('latin1'); });
+    s.write(`GET /health HTTP/1.1\r\nHost: x\r\n${auth}\r\n`);
+  }, () => '127.0.0.30');
+  await sleep(2000);
+  const statuses = { 200: 0, 503: 0 };
+  for (const text of texts) {
+    const status = Number(text.slice(9, 12));
+    if (status in statuses) ++statuses[status];
+  }
+  const named = texts.some((t) => t.startsWith('HTTP/1.1 503') && t.includes('--max-connections-per-ip'));
+  out.push({ name: `${n} from one address: 256 served, the rest 503`, ok: statuses[200] === 256 && statuses[503] === n - 256,
+    got: `200 x${statuses[200]}, 503 x${statuses[503]}` });
+  out.push({ name: 'the 503 names --max-connections-per-ip', ok: named, got: named });
+  const h = await raw(port, get('/health'), { limitMs: 15000 });
+  out.push({ name: 'another address, keyed /health', ok: h.responses[0]?.status === 200, got: h.responses[0]?.status ?? h.how });
+  for (const s of sockets) s.destroy();
+  return out;
+});
+
+// Opens n sockets, 100 at a time; `localAddress(i)` picks the i-th socket's source address.
+async function openSockets(port, n, onConnect, localAddress = () => '127.0.0.1') {
   const sockets = [];
   for (let i = 0; i < n; i += 100) {
-    const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { onConnect(s); resolve(s); });
+    const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, j) => new Promise((resolve) => {
+      const s = net.connect({ port, host: '127.0.0.1', localAddress: localAddress(i + j) }, () => { onConnect(s); resolve(s); });
       s.on('error', () => resolve(s));
     })));
     sockets.push(...batch);
