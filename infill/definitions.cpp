@@ -82,6 +82,15 @@ std::vector<std::string_view> identifiers_in(std::string_view text, size_t min_l
   return words;
 }
 
+std::string_view identifier_before(std::string_view text, size_t at, size_t min_length) {
+  at = std::min(at, text.size());
+  size_t begin = at;
+  while (begin > 0 && identifier_char(text[begin - 1])) --begin;
+  while (begin < at && !identifier_start(text[begin])) ++begin;  // "2x" is not a word start
+  if (at - begin < min_length) return {};
+  return text.substr(begin, at - begin);
+}
+
 std::string_view line_comment(const LanguageInfo* language) {
   return language && language->name == "python" ? "#" : "//";
 }

@@ -31,6 +31,10 @@ std::string definition_head(std::string_view text, const Definition& definition,
 // Identifiers ([A-Za-z_][A-Za-z0-9_]*, at least `min_length` bytes) in text order, with repeats.
 std::vector<std::string_view> identifiers_in(std::string_view text, size_t min_length = 3);
 
+// The identifier that ends at byte `at` of `text` (the word being typed at a cursor), when it is
+// at least `min_length` bytes and starts like an identifier; empty otherwise.
+std::string_view identifier_before(std::string_view text, size_t at, size_t min_length = 3);
+
 // The line-comment marker of a language ("#" for Python, "//" for the C family, Go, Rust, ...).
 std::string_view line_comment(const LanguageInfo* language);
 

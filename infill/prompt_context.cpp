@@ -21,6 +21,9 @@ constexpr size_t kMaxWantedNames = 24;
 constexpr double kImportedNameWeight = 0.25;  // imported but not used near the cursor
 constexpr size_t kDefinitionsPerName = 2;     // overloads, or the same name in two modules
 constexpr size_t kIndexLookupLimit = 16;
+// The word being typed at the cursor (`normalise_sc|`): definitions whose names start with it,
+// when it has at least this many bytes, at most kPrefixMatches of them.
+constexpr size_t kMinTypedPrefix = 3, kPrefixMatches = 3;
 // Similar windows of other open documents (Copilot's neighbouring tabs).
 constexpr int kWindowLines = 20, kWindowStep = 10;
 constexpr int kQueryLines = 24, kQueryGrid = 8;
@@ -151,43 +154,61 @@ double jaccard(const std::unordered_set<std::string_view>& a, const std::unorder
 class Gatherer {
  public:
   Gatherer(const ContextInputs& inputs, const SourceDocument& doc, size_t cursor, ByteRange window)
-      : inputs_(inputs), doc_(doc), lines_(doc.text()), cursor_line_(lines_.line_of(cursor)),
+      : inputs_(inputs), doc_(doc), lines_(doc.text()), cursor_(cursor), cursor_line_(lines_.line_of(cursor)),
         window_first_(lines_.line_of(window.begin)), window_last_(lines_.line_of(window.end)) {}
 
   std::vector<Candidate> definitions() {
-    std::vector<Candidate> out;
     std::vector<Definition> own = find_definitions(doc_);
     std::set<std::string, std::less<>> visible;
     for (const Definition& definition : own)
       if (in_window(definition.line)) visible.insert(definition.name);
+    std::vector<Candidate> out;
+    // The word being typed first: `normalise_sc|` needs `def normalise_scores(...)` (Copilot and
+    // Tabby find it through the editor's symbols). Its exact name is a wanted name like the rest.
+    if (std::string_view typed = identifier_before(doc_.text(), cursor_, kMinTypedPrefix); !typed.empty()) {
+      auto continues = [&](std::string_view name) { return name.size() > typed.size() && name.starts_with(typed); };
+      out = definitions_where(own, continues, kPrefixMatches,
+                              [&] { return inputs_.index->lookup_prefix(typed, kIndexLookupLimit); });
+    }
     for (const auto& [name, weight] : wanted_names(lines_, cursor_line_, visible)) {
-      std::vector<Candidate> found;
-      if (inputs_.settings.same_file)
-        for (const Definition& definition : own)
-          if (definition.name == name && !in_window(definition.line))
-            found.push_back(definition_candidate(ContextSource::SameFile, inputs_.path, doc_.text(), definition));
-      if (inputs_.settings.definitions) {
-        for (const OpenDocument* open : other_documents())
-          for (const Definition& definition : definitions_of(open))
-            if (definition.name == name)
-              found.push_back(definition_candidate(ContextSource::Definitions, open->path, open->doc->text(), definition));
-        if (inputs_.index)
-          for (const IndexedDefinition& definition : inputs_.index->lookup(name, kIndexLookupLimit)) {
-            if (definition.path == inputs_.path || is_open(definition.path)) continue;  // the open text wins
-            int lines = int(std::count(definition.head.begin(), definition.head.end(), '\n'));
-            found.push_back({ContextSource::Definitions, definition.path, definition.line,
-                             definition.line + std::max(0, lines - 1), definition.head});
-          }
-      }
-      // The same file first, then the files nearest the current one.
-      std::stable_sort(found.begin(), found.end(), [&](const Candidate& a, const Candidate& b) {
-        return std::pair(a.source == ContextSource::SameFile, common_folder_depth(a.path, inputs_.path)) >
-               std::pair(b.source == ContextSource::SameFile, common_folder_depth(b.path, inputs_.path));
-      });
-      if (found.size() > kDefinitionsPerName) found.resize(kDefinitionsPerName);
+      auto named = [&](std::string_view candidate) { return candidate == name; };
+      std::vector<Candidate> found = definitions_where(own, named, kDefinitionsPerName,
+                                                       [&] { return inputs_.index->lookup(name, kIndexLookupLimit); });
       out.insert(out.end(), found.begin(), found.end());
     }
     return out;
+  }
+
+  // Definitions whose names pass `wanted`: this file's outside the window, the other open
+  // documents', and the index's (`from_index`, for files not open); the same file first, then the
+  // files nearest the current one, at most `keep`.
+  template <class Wanted, class FromIndex>
+  std::vector<Candidate> definitions_where(const std::vector<Definition>& own, Wanted wanted, size_t keep,
+                                           FromIndex from_index) {
+    std::vector<Candidate> found;
+    if (inputs_.settings.same_file)
+      for (const Definition& definition : own)
+        if (wanted(definition.name) && !in_window(definition.line))
+          found.push_back(definition_candidate(ContextSource::SameFile, inputs_.path, doc_.text(), definition));
+    if (inputs_.settings.definitions) {
+      for (const OpenDocument* open : other_documents())
+        for (const Definition& definition : definitions_of(open))
+          if (wanted(definition.name))
+            found.push_back(definition_candidate(ContextSource::Definitions, open->path, open->doc->text(), definition));
+      if (inputs_.index)
+        for (const IndexedDefinition& definition : from_index()) {
+          if (definition.path == inputs_.path || is_open(definition.path)) continue;  // the open text wins
+          int lines = int(std::count(definition.head.begin(), definition.head.end(), '\n'));
+          found.push_back({ContextSource::Definitions, definition.path, definition.line,
+                           definition.line + std::max(0, lines - 1), definition.head});
+        }
+    }
+    std::stable_sort(found.begin(), found.end(), [&](const Candidate& a, const Candidate& b) {
+      return std::pair(a.source == ContextSource::SameFile, common_folder_depth(a.path, inputs_.path)) >
+             std::pair(b.source == ContextSource::SameFile, common_folder_depth(b.path, inputs_.path));
+    });
+    if (found.size() > keep) found.resize(keep);
+    return found;
   }
 
   std::vector<Candidate> similar_windows() {
@@ -260,6 +281,7 @@ class Gatherer {
   const ContextInputs& inputs_;
   const SourceDocument& doc_;
   Lines lines_;
+  size_t cursor_;
   int cursor_line_, window_first_, window_last_;
   std::optional<std::vector<const OpenDocument*>> others_;
   std::map<const OpenDocument*, std::vector<Definition>> definitions_;

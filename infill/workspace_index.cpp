@@ -250,19 +250,33 @@ void WorkspaceIndex::remove_file(const fs::path& path) {
   erase_locked(path.string());
 }
 
-std::vector<IndexedDefinition> WorkspaceIndex::lookup(std::string_view name, size_t limit) const {
-  std::vector<IndexedDefinition> found;
-  std::shared_lock lock(mutex_);
-  auto named = by_name_.find(std::string(name));
-  if (named == by_name_.end()) return found;
-  std::vector<const std::string*> paths = named->second;
+// The definitions named `name` in `paths`, in path order, until `found` holds `limit`.
+void WorkspaceIndex::collect_locked(const std::string& name, std::vector<const std::string*> paths, size_t limit,
+                                    std::vector<IndexedDefinition>& found) const {
   std::sort(paths.begin(), paths.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
   for (const std::string* path : paths) {
     const FileDefinitions& file = files_.at(*path);
     for (const FileDefinitions::Entry& entry : file.definitions) {
-      if (found.size() >= limit) return found;
+      if (found.size() >= limit) return;
       if (entry.name == name) found.push_back({*path, entry.line, entry.head, file.language});
     }
+  }
+}
+
+std::vector<IndexedDefinition> WorkspaceIndex::lookup(std::string_view name, size_t limit) const {
+  std::vector<IndexedDefinition> found;
+  std::shared_lock lock(mutex_);
+  auto named = by_name_.find(name);
+  if (named != by_name_.end()) collect_locked(named->first, named->second, limit, found);
+  return found;
+}
+
+std::vector<IndexedDefinition> WorkspaceIndex::lookup_prefix(std::string_view prefix, size_t limit) const {
+  std::vector<IndexedDefinition> found;
+  std::shared_lock lock(mutex_);
+  for (auto it = by_name_.upper_bound(prefix); it != by_name_.end() && it->first.starts_with(prefix); ++it) {
+    if (found.size() >= limit) break;
+    collect_locked(it->first, it->second, limit, found);
   }
   return found;
 }

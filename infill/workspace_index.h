@@ -57,6 +57,9 @@ class WorkspaceIndex {
 
   // Definitions named `name`, at most `limit`, in path order.
   std::vector<IndexedDefinition> lookup(std::string_view name, size_t limit) const;
+  // Definitions whose name starts with `prefix` and is longer (the word being typed), at most
+  // `limit`, in name order, then path order.
+  std::vector<IndexedDefinition> lookup_prefix(std::string_view prefix, size_t limit) const;
   IndexStats stats() const;
   bool inside_roots(const std::filesystem::path& path) const;
 
@@ -75,6 +78,8 @@ class WorkspaceIndex {
   std::optional<FileDefinitions> index_file(const std::filesystem::path& path) const;
   void store(const std::string& path, FileDefinitions file);
   void erase_locked(const std::string& path);
+  void collect_locked(const std::string& name, std::vector<const std::string*> paths, size_t limit,
+                      std::vector<IndexedDefinition>& found) const;
 
   std::vector<std::filesystem::path> roots_;
   IndexLimits limits_;
@@ -82,8 +87,9 @@ class WorkspaceIndex {
   std::thread background_;
   mutable std::shared_mutex mutex_;
   std::map<std::string, FileDefinitions> files_;
-  // name -> the files defining it (keys of files_, which std::map keeps in place), once each
-  std::unordered_map<std::string, std::vector<const std::string*>> by_name_;
+  // name -> the files defining it (keys of files_, which std::map keeps in place), once each;
+  // ordered, so a typed prefix finds its names in one range
+  std::map<std::string, std::vector<const std::string*>, std::less<>> by_name_;
   IndexStats stats_;
 };
 

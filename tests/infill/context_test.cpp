@@ -219,6 +219,48 @@ TEST_CASE("context source: a definition from the workspace index for a name used
                    ContextSource::Definitions));
 }
 
+TEST_CASE("context source: the word being typed finds the definitions it starts, in the index and open documents") {
+  ContextFixture f;
+  // `parse_co|` is no name yet; the index's parse_config continues it.
+  PromptContext context = f.gather("def main():\n    settings = parse_co<|>\n");
+  REQUIRE(context.snippets.size() == 1);
+  CHECK(context.text.starts_with("# Path: app/config.py\ndef parse_config(path, *, strict=False):\n"));
+  // An open document's definition is found the same way (a notebook's other cell, an unsaved tab).
+  f.inputs.index = nullptr;
+  auto cell = std::make_shared<SourceDocument>("def normalise_scores(scores, *, floor=0.0):\n    return scores\n",
+                                               find_language_by_name("python"));
+  f.inputs.open_documents.push_back({"vscode-notebook-cell:/w/analysis.ipynb#W0", cell});
+  context = f.gather("ranked = normalise_sc<|>");
+  REQUIRE(context.snippets.size() == 1);
+  CHECK(context.snippets[0].path == "vscode-notebook-cell:/w/analysis.ipynb#W0");
+  CHECK(context.text.find("def normalise_scores(scores") != std::string::npos);
+  // Two letters are too few to mean anything, and a word that continues nothing finds nothing.
+  CHECK(f.gather("ranked = no<|>").snippets.empty());
+  CHECK(f.gather("ranked = normalise_xyz<|>").snippets.empty());
+}
+
+TEST_CASE("identifier_before: the word that ends at a position, at least min_length bytes") {
+  CHECK(identifier_before("x = parse_co", 12) == "parse_co");
+  CHECK(identifier_before("x = parse_co(", 13).empty());
+  CHECK(identifier_before("x = 2abc", 8) == "abc");
+  CHECK(identifier_before("ab", 2).empty());
+  CHECK(identifier_before("ab", 2, 2) == "ab");
+  CHECK(identifier_before("abc", 99) == "abc");  // clamped to the text
+}
+
+TEST_CASE("the workspace index looks up a prefix in name order, longer names only") {
+  Workspace ws;
+  ws.write("a.py", "def parse_config(): pass\ndef parse_args(): pass\ndef parse(): pass\ndef other(): pass\n");
+  WorkspaceIndex index({ws.root});
+  index.build();
+  std::vector<IndexedDefinition> found = index.lookup_prefix("parse", 8);
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].head.starts_with("def parse_args"));
+  CHECK(found[1].head.starts_with("def parse_config"));
+  CHECK(index.lookup_prefix("parse", 1).size() == 1);
+  CHECK(index.lookup_prefix("zzz", 8).empty());
+}
+
 TEST_CASE("context source: a definition in an open document wins over the index's copy on disk") {
   ContextFixture f;
   auto open = std::make_shared<SourceDocument>("def parse_config(text, unsaved=True):\n    pass\n", find_language_by_name("python"));
