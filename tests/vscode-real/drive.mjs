@@ -273,6 +273,9 @@ async function runChecks() {
     if (snoozedGhost.count !== 0) throw new Error(`ghost text while snoozed: ${JSON.stringify(snoozedGhost)}`);
     await pickFromStatusMenu('Resume suggestions');
     await until('the status item to say ready again', async () => (await currentStatus()).startsWith('codicon-check|'));
+    // The menu was opened by a click on the status item, and closing it may leave the focus
+    // there: back to the editor, after the typed "i", before typing on.
+    await gotoLine(10, 6);
     await page.keyboard.type('f');
     const ghost = await until('ghost text after resuming', async () => {
       const g = await ghostText();
