@@ -170,7 +170,8 @@ class Gatherer {
       out = definitions_where(own, continues, kPrefixMatches,
                               [&] { return inputs_.index->lookup_prefix(typed, kIndexLookupLimit); });
     }
-    for (const auto& [name, weight] : wanted_names(lines_, cursor_line_, visible)) {
+    for (const auto& wanted : wanted_names(lines_, cursor_line_, visible)) {
+      const std::string& name = wanted.first;  // not a structured binding: clang 14 cannot capture one
       auto named = [&](std::string_view candidate) { return candidate == name; };
       std::vector<Candidate> found = definitions_where(own, named, kDefinitionsPerName,
                                                        [&] { return inputs_.index->lookup(name, kIndexLookupLimit); });
