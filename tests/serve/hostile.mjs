@@ -78,7 +78,9 @@ function parseResponses(text) {
       if (colon > 0) headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
     }
     let body = '', next = headEnd + 4;
-    if (headers['content-length'] !== undefined) {
+    if (status < 200) {
+      // An interim answer (100 Continue) has no body: the final answer follows it.
+    } else if (headers['content-length'] !== undefined) {
       body = text.slice(next, next + Number(headers['content-length']));
       next += body.length;
     } else if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
