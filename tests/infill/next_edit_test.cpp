@@ -1,11 +1,12 @@
 // Next-edit groundwork (issue #24): the edit history ring (coalescing typed keystrokes, diffs,
-// the symbol an edit touched).
+// the symbol an edit touched) and the sites an edit implies (renames, parameter count changes)
+// in the edited document and the open ones, in every supported language, within their bounds.
 #include <catch2/catch.hpp>
 
 #include <thread>
 
 #include "infill/edit_history.h"
-#include "infill/source_document.h"
+#include "infill/next_edit_sites.h"
 
 using namespace maskfill;
 
@@ -32,6 +33,39 @@ void replace_text(EditHistory& history, const std::string& path, SourceDocument&
 // Erases the `count` bytes before `at`, one backspace per change.
 void backspace(EditHistory& history, const std::string& path, SourceDocument& doc, size_t at, int count) {
   for (int i = 0; i < count; ++i, --at) replace_text(history, path, doc, at - 1, at, "");
+}
+
+OpenDocument open_document(const std::string& path, const std::string& language, const std::string& text) {
+  return {path, std::make_shared<const SourceDocument>(text, find_language_by_name(language)), nullptr};
+}
+
+NextEdit next_edit(const std::string& language, const std::string& before, const std::string& after,
+                   const std::vector<OpenDocument>& open = {}, const NextEditLimits& limits = {}) {
+  const LanguageInfo* info = find_language_by_name(language);
+  REQUIRE(info);
+  return find_next_edit_sites(SourceDocument(before, info), SourceDocument(after, info), "main", open, limits);
+}
+
+// Each site as "path:line:text", the text being what the span covers.
+std::vector<std::string> describe_sites(const NextEdit& edit, const std::string& main_text,
+                                        const std::vector<OpenDocument>& open = {}) {
+  std::vector<std::string> out;
+  for (const NextEditSite& site : edit.sites) {
+    std::string_view text = main_text;
+    for (const OpenDocument& document : open)
+      if (site.path != "main" && document.path == site.path) text = document.doc->text();
+    REQUIRE(site.span.end <= text.size());
+    auto line = std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(site.span.begin), '\n');
+    out.push_back(site.path + ":" + std::to_string(line) + ":" +
+                  std::string(text.substr(site.span.begin, site.span.size())));
+  }
+  return out;
+}
+
+std::string replace_first(std::string text, const std::string& from, const std::string& to) {
+  size_t at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
 }
 
 }  // namespace
@@ -169,4 +203,167 @@ TEST_CASE("the edit history can be recorded and read from several threads", "[ne
   first.join();
   second.join();
   CHECK(history.snapshot().size() == 8);
+}
+
+// ---- Sites implied by an edit ----------------------------------------------------------------
+
+TEST_CASE("renaming a Python function lists its other uses, not comments or strings", "[next_edit]") {
+  const std::string before =
+      "def area(w, h):\n"
+      "    return w * h\n"
+      "\n"
+      "print(area(2, 3))  # area of a rectangle\n"
+      "label = \"area\"\n"
+      "total = area(1, 1) + areas\n"
+      "message = f\"{area(3, 3)} square metres\"\n";
+  const std::string after = replace_first(before, "def area", "def surface");
+  std::vector<OpenDocument> open = {open_document("use.py", "python", "from shapes import area\nx = area(4, 5)\n")};
+  NextEdit edit = next_edit("python", before, after, open);
+  CHECK(edit.kind == NextEditKind::Rename);
+  CHECK(edit.old_name == "area");
+  CHECK(edit.new_name == "surface");
+  CHECK(describe_sites(edit, after, open) ==
+        std::vector<std::string>{"main:3:area", "main:5:area", "main:6:area", "use.py:0:area", "use.py:1:area"});
+  CHECK(edit.sites[0].reason == "uses `area`, renamed to `surface`");
+  CHECK_FALSE(edit.truncated);
+}
+
+TEST_CASE("renaming in Go, Rust and TypeScript lists whole-word uses in the file and open documents", "[next_edit]") {
+  SECTION("a Go function") {
+    const std::string before =
+        "package p\n\nfunc Parse(s string) int { return len(s) }\n\n"
+        "func use() int {\n\t// Parse twice\n\treturn Parse(\"a\") + Parse(`Parse`) + ParseAll()\n}\n";
+    const std::string after = replace_first(before, "func Parse", "func ParseInt");
+    std::vector<OpenDocument> open = {open_document("other.go", "go", "package p\n\nvar n = Parse(\"1\")\n")};
+    NextEdit edit = next_edit("go", before, after, open);
+    CHECK(edit.kind == NextEditKind::Rename);
+    CHECK(describe_sites(edit, after, open) ==
+          std::vector<std::string>{"main:6:Parse", "main:6:Parse", "other.go:2:Parse"});
+  }
+  SECTION("a Rust struct field") {
+    const std::string before =
+        "struct Rect { width: u32, height: u32 }\n\n"
+        "impl Rect {\n    // width times height\n    fn area(&self) -> u32 { self.width * self.height }\n}\n\n"
+        "fn square(side: u32) -> Rect { Rect { width: side, height: side } }\n";
+    const std::string after = replace_first(before, "{ width: u32", "{ w: u32");
+    std::vector<OpenDocument> open = {open_document("lib.rs", "rust", "fn wide(r: &Rect) -> bool { r.width > 10 }\n")};
+    NextEdit edit = next_edit("rust", before, after, open);
+    CHECK(edit.kind == NextEditKind::Rename);
+    CHECK(edit.old_name == "width");
+    CHECK(edit.new_name == "w");
+    CHECK(describe_sites(edit, after, open) ==
+          std::vector<std::string>{"main:4:width", "main:7:width", "lib.rs:0:width"});
+  }
+  SECTION("a TypeScript method, used inside a template literal") {
+    const std::string before =
+        "class Cart {\n  total(): number { return 0; }\n}\n"
+        "const cart = new Cart();\n"
+        "console.log(`sum: ${cart.total()}`, 'total');\n";
+    const std::string after = replace_first(before, "total(): number", "sum(): number");
+    std::vector<OpenDocument> open = {
+        open_document("view.ts", "typescript", "export function show(c: Cart) { return c.total(); }\n"),
+        open_document("main", "typescript", "ignored: the edited document itself, cart.total()\n")};
+    NextEdit edit = next_edit("typescript", before, after, open);
+    CHECK(edit.kind == NextEditKind::Rename);
+    CHECK(describe_sites(edit, after, open) == std::vector<std::string>{"main:4:total", "view.ts:0:total"});
+  }
+}
+
+TEST_CASE("renaming a parameter lists its uses and is not a parameter count change", "[next_edit]") {
+  const std::string before = "def scale(factor, v):\n    return factor * v\n";
+  const std::string after = replace_first(before, "(factor,", "(k,");
+  NextEdit edit = next_edit("python", before, after);
+  CHECK(edit.kind == NextEditKind::Rename);
+  CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:1:factor"});
+}
+
+TEST_CASE("adding a parameter lists the argument lists of the function's calls", "[next_edit]") {
+  SECTION("Python") {
+    const std::string before =
+        "def area(w, h):\n    return w * h\n\n"
+        "# area(w, h) is documented here\n"
+        "a = area(2, 3)\n"
+        "b = area (f(1), \"(\", (2))\n"
+        "c = areas(1)\n";
+    const std::string after = replace_first(before, "area(w, h):", "area(w, h, d):");
+    std::vector<OpenDocument> open = {open_document("use.py", "python", "import shapes\nshapes.area(\n    4,\n    5)\n")};
+    NextEdit edit = next_edit("python", before, after, open);
+    CHECK(edit.kind == NextEditKind::ParameterCount);
+    CHECK(edit.old_name == "area");
+    CHECK(edit.old_parameters == 2);
+    CHECK(edit.new_parameters == 3);
+    CHECK(describe_sites(edit, after, open) ==
+          std::vector<std::string>{"main:4:(2, 3)", "main:5:(f(1), \"(\", (2))", "use.py:1:(\n    4,\n    5)"});
+    CHECK(edit.sites[0].reason == "calls `area`, whose parameters went from 2 to 3");
+  }
+  SECTION("C++, with a prototype that is not a call") {
+    const std::string before =
+        "int area(int w, int h);\n"
+        "int area(int w, int h) { return w * h; }\n"
+        "int main() { return area(1, 2) + area(area(3, 4), 5); }\n";
+    const std::string after = replace_first(before, "int h) {", "int h, int d) {");
+    std::vector<OpenDocument> open = {open_document("b.cpp", "cpp", "int area(int, int);\nint twice() { return 2 * area(6, 7); }\n")};
+    NextEdit edit = next_edit("cpp", before, after, open);
+    CHECK(edit.kind == NextEditKind::ParameterCount);
+    CHECK(edit.new_parameters == 3);
+    CHECK(describe_sites(edit, after, open) ==
+          std::vector<std::string>{"main:2:(1, 2)", "main:2:(area(3, 4), 5)", "main:2:(3, 4)", "b.cpp:1:(6, 7)"});
+  }
+  SECTION("Java, a parameter removed") {
+    const std::string before =
+        "class Box {\n  int scale(int a, int b) { return a * b; }\n  int twice() { return scale(2, 3) * 2; }\n}\n";
+    const std::string after = replace_first(before, "int a, int b", "int a");
+    NextEdit edit = next_edit("java", before, after);
+    CHECK(edit.kind == NextEditKind::ParameterCount);
+    CHECK(edit.old_parameters == 2);
+    CHECK(edit.new_parameters == 1);
+    CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:2:(2, 3)"});
+  }
+}
+
+TEST_CASE("an edit that renames nothing and changes no parameter list implies no sites", "[next_edit]") {
+  const std::string before = "def area(w, h):\n    return w * h\n\nprint(area(2, 3))\n";
+  SECTION("an expression changed inside a function body") {
+    NextEdit edit = next_edit("python", before, replace_first(before, "w * h", "w * h + 1"));
+    CHECK(edit.kind == NextEditKind::None);
+    CHECK(edit.sites.empty());
+  }
+  SECTION("a word changed inside a comment") {
+    const std::string commented = "# area of a shape\n" + before;
+    NextEdit edit = next_edit("python", commented, replace_first(commented, "# area", "# size"));
+    CHECK(edit.kind == NextEditKind::None);
+    CHECK(edit.sites.empty());
+  }
+  SECTION("a keyword, not an identifier") {
+    const std::string loop = "function f(xs) {\n  for (const x of xs) log(x);\n}\n";
+    NextEdit edit = next_edit("javascript", loop, replace_first(loop, "const x", "let x"));
+    CHECK(edit.kind == NextEditKind::None);
+  }
+  SECTION("no change at all") {
+    CHECK(next_edit("python", before, before).kind == NextEditKind::None);
+  }
+}
+
+TEST_CASE("next-edit sites are capped, nearest first, and large documents are scanned only so far", "[next_edit]") {
+  std::string before = "def count():\n    pass\n";
+  for (int i = 0; i < 10000; ++i) before += "count()\n";
+  const std::string after = replace_first(before, "def count", "def total");
+  NextEdit edit = next_edit("python", before, after);
+  CHECK(edit.kind == NextEditKind::Rename);
+  REQUIRE(edit.sites.size() == 200);
+  CHECK(edit.truncated);
+  std::vector<std::string> sites = describe_sites(edit, after);
+  CHECK(sites.front() == "main:2:count");
+  CHECK(sites.back() == "main:201:count");
+  // The open documents get what room the cap leaves, and a scan bound truncates too.
+  NextEditLimits limits;
+  limits.max_sites = 3;
+  std::vector<OpenDocument> open = {open_document("o.py", "python", "count()\n")};
+  CHECK(next_edit("python", before, after, open, limits).sites.size() == 3);
+  limits.max_sites = 200;
+  limits.max_scan_bytes = 100;
+  edit = next_edit("python", before, after, open, limits);
+  CHECK(edit.truncated);
+  CHECK(describe_sites(edit, after, open).back() == "o.py:0:count");
+  CHECK(edit.sites.size() < 20);
 }
