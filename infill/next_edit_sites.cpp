@@ -45,9 +45,9 @@ std::string node_text(const SourceDocument& doc, TSNode node) {
 }
 
 // Whether bytes [begin, begin + length) of `doc` are one identifier of the syntax tree (not a
-// keyword, a comment or a string); without a tree the text alone decides.
+// keyword, a comment or a string). Never without a tree: a word changed in prose renames nothing.
 bool is_identifier_token(const SourceDocument& doc, size_t begin, size_t length) {
-  if (!doc.tree()) return true;
+  if (!doc.tree()) return false;
   TSNode node = node_at(doc, begin, begin + length);
   return identifier_node(node) && ts_node_start_byte(node) == begin && ts_node_end_byte(node) == begin + length;
 }

@@ -3,6 +3,7 @@
 // in the edited document and the open ones, in every supported language, within their bounds.
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <thread>
 
 #include "infill/edit_history.h"
@@ -267,6 +268,55 @@ TEST_CASE("renaming in Go, Rust and TypeScript lists whole-word uses in the file
     CHECK(edit.kind == NextEditKind::Rename);
     CHECK(describe_sites(edit, after, open) == std::vector<std::string>{"main:4:total", "view.ts:0:total"});
   }
+}
+
+TEST_CASE("renaming in JavaScript and C lists whole-word uses", "[next_edit]") {
+  SECTION("a JavaScript function") {
+    const std::string before =
+        "function fetchUser(id) { return db.get(id); }\n"
+        "// fetchUser is cached\n"
+        "const user = await fetchUser(1);\n";
+    const std::string after = replace_first(before, "function fetchUser", "function loadUser");
+    std::vector<OpenDocument> open = {open_document("app.js", "javascript", "import { fetchUser } from './api.js';\n")};
+    NextEdit edit = next_edit("javascript", before, after, open);
+    CHECK(edit.kind == NextEditKind::Rename);
+    CHECK(describe_sites(edit, after, open) == std::vector<std::string>{"main:2:fetchUser", "app.js:0:fetchUser"});
+  }
+  SECTION("a C struct field, renamed where it is used") {
+    const std::string before =
+        "struct point { int x; int y; };\n"
+        "int norm(struct point p) { return p.x * p.x + p.y * p.y; }\n";
+    const std::string after = replace_first(before, "return p.x", "return p.px");
+    NextEdit edit = next_edit("c", before, after);
+    CHECK(edit.kind == NextEditKind::Rename);
+    CHECK(edit.old_name == "x");
+    CHECK(edit.new_name == "px");
+    CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:1:x", "main:0:x"});
+  }
+}
+
+TEST_CASE("a rename typed letter by letter is found from the history's newest entry", "[next_edit]") {
+  const LanguageInfo* python = find_language_by_name("python");
+  SourceDocument doc("def area(w, h):\n    return w * h\n\nprint(area(2, 3))\n", python);
+  EditHistory history;
+  replace_text(history, "shapes.py", doc, 4, 8, "s");
+  type_text(history, "shapes.py", doc, 5, "ize");
+  // Keystroke by keystroke, the last change is "siz" -> "size": not what the user did.
+  std::optional<std::string> before = text_before(history.snapshot().back(), doc.text());
+  REQUIRE(before);
+  NextEdit edit = find_next_edit_sites(SourceDocument(*before, python), doc, "shapes.py", {});
+  CHECK(edit.kind == NextEditKind::Rename);
+  CHECK(edit.old_name == "area");
+  CHECK(edit.new_name == "size");
+  REQUIRE(edit.sites.size() == 1);
+  CHECK(doc.text().substr(edit.sites[0].span.begin, edit.sites[0].span.size()) == "area");
+}
+
+TEST_CASE("a document without a syntax tree implies no sites", "[next_edit]") {
+  SourceDocument before("the old name\nthe old way\n", nullptr), after("the new name\nthe old way\n", nullptr);
+  NextEdit edit = find_next_edit_sites(before, after, "notes.txt", {});
+  CHECK(edit.kind == NextEditKind::None);
+  CHECK(edit.sites.empty());
 }
 
 TEST_CASE("renaming a parameter lists its uses and is not a parameter count change", "[next_edit]") {
