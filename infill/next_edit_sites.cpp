@@ -102,8 +102,8 @@ int parameter_count(TSNode list) {
   return count;
 }
 
-// The parameter list of a named function that holds bytes [begin, end] of `doc`: the node at
-// the change, or one of its ancestors, is some node's `parameters` field.
+// The parameter list of a named function that holds bytes [begin, end] of `doc` (the node at the
+// change, or one of its ancestors, is some node's `parameters` field), when it parses cleanly.
 std::optional<ParameterList> parameter_list_at(const SourceDocument& doc, size_t begin, size_t end) {
   TSNode node = node_at(doc, begin, end);
   for (int depth = 0; depth < kMaxAncestors && !ts_node_is_null(node); ++depth) {
@@ -112,6 +112,7 @@ std::optional<ParameterList> parameter_list_at(const SourceDocument& doc, size_t
     if (ts_node_eq(field(parent, "parameters"), node)) {
       TSNode name = function_name(parent);
       if (ts_node_is_null(name)) return std::nullopt;  // a lambda: nothing calls it by name
+      if (ts_node_has_error(node)) return std::nullopt;  // half typed: its count means nothing yet
       return ParameterList{node_text(doc, name), parameter_count(node)};
     }
     node = parent;

@@ -389,6 +389,11 @@ TEST_CASE("an edit that renames nothing and changes no parameter list implies no
     NextEdit edit = next_edit("javascript", loop, replace_first(loop, "const x", "let x"));
     CHECK(edit.kind == NextEditKind::None);
   }
+  SECTION("a parameter list that does not parse yet") {
+    NextEdit edit = next_edit("python", before, replace_first(before, "area(w, h)", "area(w, h, 1 +)"));
+    CHECK(edit.kind == NextEditKind::None);
+    CHECK(edit.sites.empty());
+  }
   SECTION("no change at all") {
     CHECK(next_edit("python", before, before).kind == NextEditKind::None);
   }
