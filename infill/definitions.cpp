@@ -91,6 +91,17 @@ std::string_view identifier_before(std::string_view text, size_t at, size_t min_
   return text.substr(begin, at - begin);
 }
 
+std::string_view identifier_around(std::string_view text, size_t begin, size_t end) {
+  end = std::min(end, text.size());
+  begin = std::min(begin, end);
+  for (size_t at = begin; at < end; ++at)
+    if (!identifier_char(text[at])) return {};
+  while (begin > 0 && identifier_char(text[begin - 1])) --begin;
+  while (end < text.size() && identifier_char(text[end])) ++end;
+  if (begin == end || !identifier_start(text[begin])) return {};
+  return text.substr(begin, end - begin);
+}
+
 std::string_view line_comment(const LanguageInfo* language) {
   return language && language->name == "python" ? "#" : "//";
 }

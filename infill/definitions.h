@@ -35,6 +35,11 @@ std::vector<std::string_view> identifiers_in(std::string_view text, size_t min_l
 // at least `min_length` bytes and starts like an identifier; empty otherwise.
 std::string_view identifier_before(std::string_view text, size_t at, size_t min_length = 3);
 
+// The whole identifier containing bytes [begin, end) of `text` (or touching them when the range
+// is empty): the word an edit changed. Empty when the range holds a non-identifier byte or the
+// word does not start like an identifier (a number).
+std::string_view identifier_around(std::string_view text, size_t begin, size_t end);
+
 // The line-comment marker of a language ("#" for Python, "//" for the C family, Go, Rust, ...).
 std::string_view line_comment(const LanguageInfo* language);
 

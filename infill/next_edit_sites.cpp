@@ -1,0 +1,339 @@
+#include "infill/next_edit_sites.h"
+
+#include <tree_sitter/api.h>
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+#include <queue>
+
+#include "infill/definitions.h"
+#include "infill/syntax_queries.h"
+
+namespace maskfill {
+namespace {
+
+// How far up from the edited node a parameter list is looked for, and from a name to the
+// definition it names (a C++ qualified name sits three levels below its function declarator).
+constexpr int kMaxAncestors = 64;
+constexpr int kMaxNameDepth = 4;
+
+bool identifier_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+std::string_view node_type(TSNode node) { return ts_node_type(node); }
+
+// Identifiers of every kind: identifier, field_identifier, type_identifier, property_identifier...
+bool identifier_node(TSNode node) {
+  return !ts_node_is_null(node) && node_type(node).find("identifier") != std::string_view::npos;
+}
+
+TSNode node_at(const SourceDocument& doc, size_t begin, size_t end) {
+  if (!doc.tree()) return TSNode{};
+  return ts_node_named_descendant_for_byte_range(ts_tree_root_node(doc.tree()), static_cast<uint32_t>(begin),
+                                                 static_cast<uint32_t>(end));
+}
+
+TSNode field(TSNode node, const char* name) {
+  return ts_node_child_by_field_name(node, name, static_cast<uint32_t>(std::strlen(name)));
+}
+
+std::string node_text(const SourceDocument& doc, TSNode node) {
+  uint32_t begin = ts_node_start_byte(node), end = ts_node_end_byte(node);
+  return doc.text().substr(begin, end - begin);
+}
+
+// Whether bytes [begin, begin + length) of `doc` are one identifier of the syntax tree (not a
+// keyword, a comment or a string). Never without a tree: a word changed in prose renames nothing.
+bool is_identifier_token(const SourceDocument& doc, size_t begin, size_t length) {
+  if (!doc.tree()) return false;
+  TSNode node = node_at(doc, begin, begin + length);
+  return identifier_node(node) && ts_node_start_byte(node) == begin && ts_node_end_byte(node) == begin + length;
+}
+
+// --- Classification -------------------------------------------------------------------------
+
+struct Rename {
+  std::string old_name, new_name;
+};
+
+// The identifier the change replaced by another one, when it did.
+std::optional<Rename> renamed_identifier(const SourceDocument& before, const SourceDocument& after,
+                                         const TextChange& change) {
+  std::string_view old_word = identifier_around(before.text(), change.begin, change.old_end);
+  std::string_view new_word = identifier_around(after.text(), change.begin, change.new_end);
+  if (old_word.empty() || new_word.empty() || old_word == new_word) return std::nullopt;
+  size_t old_begin = static_cast<size_t>(old_word.data() - before.text().data());
+  size_t new_begin = static_cast<size_t>(new_word.data() - after.text().data());
+  if (!is_identifier_token(before, old_begin, old_word.size()) || !is_identifier_token(after, new_begin, new_word.size()))
+    return std::nullopt;
+  return Rename{std::string(old_word), std::string(new_word)};
+}
+
+// The name a function's node declares: its `name` field, a C/C++ declarator's innermost name,
+// or the variable an anonymous function (JavaScript's `const f = (a) => ...`) is assigned to.
+TSNode function_name(TSNode function) {
+  TSNode name = field(function, "name");
+  if (ts_node_is_null(name)) name = field(function, "declarator");
+  for (int depth = 0; depth < kMaxNameDepth && !ts_node_is_null(name) && !identifier_node(name); ++depth) {
+    TSNode inner = field(name, "name");
+    name = ts_node_is_null(inner) ? field(name, "declarator") : inner;
+  }
+  TSNode parent = ts_node_parent(function);
+  if (ts_node_is_null(name) && !ts_node_is_null(parent) && node_type(parent) == "variable_declarator")
+    name = field(parent, "name");
+  return identifier_node(name) ? name : TSNode{};
+}
+
+struct ParameterList {
+  std::string function;
+  int count = 0;
+};
+
+int parameter_count(TSNode list) {
+  int count = 0;
+  TSTreeCursor cursor = ts_tree_cursor_new(list);
+  for (bool more = ts_tree_cursor_goto_first_child(&cursor); more; more = ts_tree_cursor_goto_next_sibling(&cursor)) {
+    TSNode child = ts_tree_cursor_current_node(&cursor);
+    if (ts_node_is_named(child) && node_type(child).find("comment") == std::string_view::npos) ++count;
+  }
+  ts_tree_cursor_delete(&cursor);
+  return count;
+}
+
+// The parameter list of a named function that holds bytes [begin, end] of `doc` (the node at the
+// change, or one of its ancestors, is some node's `parameters` field), when it parses cleanly.
+std::optional<ParameterList> parameter_list_at(const SourceDocument& doc, size_t begin, size_t end) {
+  TSNode node = node_at(doc, begin, end);
+  for (int depth = 0; depth < kMaxAncestors && !ts_node_is_null(node); ++depth) {
+    TSNode parent = ts_node_parent(node);
+    if (ts_node_is_null(parent)) break;
+    if (ts_node_eq(field(parent, "parameters"), node)) {
+      TSNode name = function_name(parent);
+      if (ts_node_is_null(name)) return std::nullopt;  // a lambda: nothing calls it by name
+      if (ts_node_has_error(node)) return std::nullopt;  // half typed: its count means nothing yet
+      return ParameterList{node_text(doc, name), parameter_count(node)};
+    }
+    node = parent;
+  }
+  return std::nullopt;
+}
+
+// --- Scanning -------------------------------------------------------------------------------
+
+// Comments and string literals (the decline query's captures), sorted, minus the code inside
+// them (f-string interpolations, template substitutions), which uses identifiers for real.
+class LiteralRanges {
+ public:
+  LiteralRanges(const SourceDocument& doc, size_t limit) {
+    if (!doc.tree() || !doc.language()) return;
+    const TSQuery& query = syntax_query(*doc.language(), QueryKind::Decline);
+    TSQueryCursor* cursor = ts_query_cursor_new();
+    ts_query_cursor_set_byte_range(cursor, 0, static_cast<uint32_t>(limit));
+    ts_query_cursor_exec(cursor, &query, ts_tree_root_node(doc.tree()));
+    TSQueryMatch match;
+    uint32_t index = 0;
+    while (ts_query_cursor_next_capture(cursor, &match, &index)) add_without_code(match.captures[index].node);
+    ts_query_cursor_delete(cursor);
+    std::sort(ranges_.begin(), ranges_.end(), [](const ByteRange& a, const ByteRange& b) { return a.begin < b.begin; });
+  }
+
+  bool contains(size_t begin) const {
+    auto after = std::upper_bound(ranges_.begin(), ranges_.end(), begin,
+                                  [](size_t offset, const ByteRange& range) { return offset < range.begin; });
+    return after != ranges_.begin() && begin < std::prev(after)->end;
+  }
+
+ private:
+  void add_without_code(TSNode literal) {
+    size_t start = ts_node_start_byte(literal);
+    TSTreeCursor cursor = ts_tree_cursor_new(literal);
+    for (bool more = ts_tree_cursor_goto_first_child(&cursor); more; more = ts_tree_cursor_goto_next_sibling(&cursor)) {
+      TSNode child = ts_tree_cursor_current_node(&cursor);
+      if (node_type(child) != "interpolation" && node_type(child) != "template_substitution") continue;
+      ranges_.push_back({start, ts_node_start_byte(child)});
+      start = ts_node_end_byte(child);
+    }
+    ts_tree_cursor_delete(&cursor);
+    ranges_.push_back({start, ts_node_end_byte(literal)});
+  }
+
+  std::vector<ByteRange> ranges_;
+};
+
+// The argument list "( ... )" opening at `open`, parentheses balanced and quoted text skipped (a
+// quote left open at the end of its line is a Rust lifetime or a C++ digit separator, not a
+// string); nothing if it does not close within `max_bytes`.
+std::optional<ByteRange> argument_list(std::string_view text, size_t open, size_t max_bytes) {
+  size_t stop = std::min(text.size(), open + max_bytes);
+  int depth = 0;
+  for (size_t at = open; at < stop; ++at) {
+    char c = text[at];
+    if (c == '"' || c == '\'') {
+      size_t close = at + 1;
+      while (close < stop && text[close] != c && text[close] != '\n') close += text[close] == '\\' ? 2 : 1;
+      if (close < stop && text[close] == c) at = close;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')' && --depth == 0) {
+      return ByteRange{open, at + 1};
+    }
+  }
+  return std::nullopt;
+}
+
+// Whether the name at [begin, end) whose '(' is at `open` is a function's own name (its
+// parameter list opens there), not a call.
+bool names_a_definition(const SourceDocument& doc, size_t begin, size_t end, size_t open) {
+  TSNode node = node_at(doc, begin, end);
+  for (int depth = 0; depth < kMaxNameDepth && !ts_node_is_null(node); ++depth) {
+    node = ts_node_parent(node);
+    TSNode parameters = ts_node_is_null(node) ? TSNode{} : field(node, "parameters");
+    if (!ts_node_is_null(parameters) && ts_node_start_byte(parameters) == open) return true;
+  }
+  return false;
+}
+
+// What one document yields for the edit: candidate spans kept nearest to `anchor` first, at most
+// `capacity` of them (a bounded heap: a generated file with a million uses costs no memory).
+class NearestSites {
+ public:
+  NearestSites(size_t anchor, size_t capacity) : anchor_(anchor), capacity_(capacity) {}
+
+  void offer(ByteRange span) {
+    ++offered_;
+    if (capacity_ == 0) return;
+    Entry entry{distance(span.begin), span};
+    if (heap_.size() < capacity_) {
+      heap_.push(entry);
+    } else if (entry < heap_.top()) {
+      heap_.pop();
+      heap_.push(entry);
+    }
+  }
+
+  size_t offered() const { return offered_; }
+
+  std::vector<ByteRange> take_sorted() {
+    std::vector<ByteRange> spans(heap_.size());
+    for (size_t i = heap_.size(); i > 0; --i) {
+      spans[i - 1] = heap_.top().span;
+      heap_.pop();
+    }
+    return spans;
+  }
+
+ private:
+  struct Entry {
+    size_t distance;
+    ByteRange span;
+    bool operator<(const Entry& other) const {
+      return distance != other.distance ? distance < other.distance : span.begin < other.span.begin;
+    }
+  };
+  size_t distance(size_t offset) const { return offset > anchor_ ? offset - anchor_ : anchor_ - offset; }
+
+  size_t anchor_, capacity_, offered_ = 0;
+  std::priority_queue<Entry> heap_;
+};
+
+struct SiteSearch {
+  NextEditKind kind;
+  std::string word;       // the old name of a rename, the function of a parameter change
+  std::string reason;
+  const NextEditLimits* limits;
+};
+
+// Offers every site of `search` in the first `limit` bytes of `doc`, skipping `skip` (the edited
+// bytes) and comments and strings.
+void scan_document(const SourceDocument& doc, const SiteSearch& search, ByteRange skip, size_t limit,
+                   NearestSites& sites) {
+  std::string_view text = std::string_view(doc.text()).substr(0, limit);
+  LiteralRanges literals(doc, limit);
+  for (size_t at = text.find(search.word); at != std::string_view::npos; at = text.find(search.word, at + 1)) {
+    size_t end = at + search.word.size();
+    if ((at > 0 && identifier_char(text[at - 1])) || (end < text.size() && identifier_char(text[end]))) continue;
+    if ((at < skip.end && end > skip.begin) || literals.contains(at)) continue;
+    if (search.kind == NextEditKind::Rename) {
+      sites.offer({at, end});
+      continue;
+    }
+    size_t open = text.find_first_not_of(" \t", end);
+    if (open == std::string_view::npos || text[open] != '(' || names_a_definition(doc, at, end, open)) continue;
+    if (std::optional<ByteRange> arguments = argument_list(text, open, search.limits->max_argument_bytes))
+      sites.offer(*arguments);
+  }
+}
+
+// Adds the sites of one document, nearest to `anchor` first; true if the cap or a bound cut them.
+bool collect(const std::string& path, const SourceDocument& doc, const SiteSearch& search, ByteRange skip,
+             size_t anchor, NextEdit& result) {
+  const NextEditLimits& limits = *search.limits;
+  size_t room = limits.max_sites - std::min(limits.max_sites, result.sites.size());
+  size_t limit = std::min(doc.text().size(), limits.max_scan_bytes);
+  NearestSites sites(anchor, room);
+  scan_document(doc, search, skip, limit, sites);
+  for (const ByteRange& span : sites.take_sorted()) result.sites.push_back({path, span, search.reason});
+  return sites.offered() > room || limit < doc.text().size();
+}
+
+void collect_everywhere(const SourceDocument& after, const std::string& path,
+                        const std::vector<OpenDocument>& open_documents, const SiteSearch& search, NextEdit& result) {
+  ByteRange edited{result.change.begin, result.change.new_end};
+  bool truncated = collect(path, after, search, edited, result.change.begin, result);
+  size_t searched = 0;
+  for (const OpenDocument& open : open_documents) {
+    if (open.path == path || !open.doc) continue;
+    if (searched++ == search.limits->max_documents) {
+      truncated = true;
+      break;
+    }
+    truncated = collect(open.path, *open.doc, search, ByteRange{}, 0, result) || truncated;
+  }
+  result.truncated = truncated;
+}
+
+}  // namespace
+
+const char* next_edit_kind_name(NextEditKind kind) {
+  switch (kind) {
+    case NextEditKind::None: return "none";
+    case NextEditKind::Rename: return "rename";
+    case NextEditKind::ParameterCount: return "parameter_count";
+  }
+  return "none";
+}
+
+NextEdit find_next_edit_sites(const SourceDocument& before, const SourceDocument& after, const std::string& path,
+                              const std::vector<OpenDocument>& open_documents, const NextEditLimits& limits) {
+  NextEdit result;
+  result.change = find_change(before.text(), after.text());
+  if (result.change.empty()) return result;
+  // A parameter added or removed is checked first: renaming a parameter changes no count.
+  std::optional<ParameterList> old_list = parameter_list_at(before, result.change.begin, result.change.old_end);
+  std::optional<ParameterList> new_list = parameter_list_at(after, result.change.begin, result.change.new_end);
+  if (old_list && new_list && old_list->function == new_list->function && old_list->count != new_list->count) {
+    result.kind = NextEditKind::ParameterCount;
+    result.old_name = result.new_name = new_list->function;
+    result.old_parameters = old_list->count;
+    result.new_parameters = new_list->count;
+    SiteSearch search{result.kind, new_list->function,
+                      "calls `" + new_list->function + "`, whose parameters went from " +
+                          std::to_string(old_list->count) + " to " + std::to_string(new_list->count),
+                      &limits};
+    collect_everywhere(after, path, open_documents, search, result);
+    return result;
+  }
+  if (std::optional<Rename> rename = renamed_identifier(before, after, result.change)) {
+    result.kind = NextEditKind::Rename;
+    result.old_name = rename->old_name;
+    result.new_name = rename->new_name;
+    SiteSearch search{result.kind, rename->old_name,
+                      "uses `" + rename->old_name + "`, renamed to `" + rename->new_name + "`", &limits};
+    collect_everywhere(after, path, open_documents, search, result);
+  }
+  return result;
+}
+
+}  // namespace maskfill

@@ -1,0 +1,50 @@
+// The other places a user's edit implies (issue #24, next-edit suggestions), found from the
+// syntax tree and the text, not by a model: after renaming an identifier, its remaining uses;
+// after changing the number of a function's parameters, the argument lists of its calls. A later
+// step masks only these spans and lets the model rewrite them.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "common/byte_range.h"
+#include "infill/edit_history.h"
+#include "infill/prompt_context.h"
+#include "infill/source_document.h"
+
+namespace maskfill {
+
+enum class NextEditKind { None, Rename, ParameterCount };
+const char* next_edit_kind_name(NextEditKind kind);  // "none", "rename", "parameter_count"
+
+struct NextEditSite {
+  std::string path;           // the edited document's path, or an open document's
+  ByteRange span;             // bytes of that document (the edited one: as after the edit)
+  std::string reason;         // e.g. "uses `count`, renamed to `total`"
+};
+
+struct NextEdit {
+  NextEditKind kind = NextEditKind::None;
+  TextChange change;          // the edit, between the before and after texts
+  std::string old_name, new_name;  // the renamed identifier; the function (both) for ParameterCount
+  int old_parameters = 0, new_parameters = 0;  // ParameterCount only
+  std::vector<NextEditSite> sites;  // the edited document's first, nearest the edit first
+  bool truncated = false;     // the site cap or a scan bound was reached
+};
+
+struct NextEditLimits {
+  size_t max_sites = 200;
+  size_t max_scan_bytes = 4 << 20;  // of each document; the rest is not searched
+  size_t max_documents = 64;        // open documents searched
+  size_t max_argument_bytes = 8192;  // an argument list longer than this is not a site
+};
+
+// Classifies the change from `before` to `after` (the document at `path`) and lists the sites it
+// implies in that document and in `open_documents` (the edited one among them is skipped).
+// `before` and `after` should be a whole change: for typing, the text before the newest
+// EditHistory entry's first keystroke (text_before) and the current document.
+NextEdit find_next_edit_sites(const SourceDocument& before, const SourceDocument& after, const std::string& path,
+                              const std::vector<OpenDocument>& open_documents, const NextEditLimits& limits = {});
+
+}  // namespace maskfill

@@ -1,0 +1,424 @@
+// Next-edit groundwork (issue #24): the edit history ring (coalescing typed keystrokes, diffs,
+// the symbol an edit touched) and the sites an edit implies (renames, parameter count changes)
+// in the edited document and the open ones, in every supported language, within their bounds.
+#include <catch2/catch.hpp>
+
+#include <optional>
+#include <thread>
+
+#include "infill/edit_history.h"
+#include "infill/next_edit_sites.h"
+
+using namespace maskfill;
+
+namespace {
+
+// Types `text` at `at` one character per change, as an editor reports keystrokes.
+void type_text(EditHistory& history, const std::string& path, SourceDocument& doc, size_t at, std::string_view text) {
+  for (char c : text) {
+    std::string before = doc.text();
+    doc.replace(at, at, std::string(1, c));
+    history.record(path, before, doc, at, at);
+    ++at;
+  }
+}
+
+// Replaces bytes [begin, end) of `doc` by `text` in one change.
+void replace_text(EditHistory& history, const std::string& path, SourceDocument& doc, size_t begin, size_t end,
+                  std::string_view text) {
+  std::string before = doc.text();
+  doc.replace(begin, end, text);
+  history.record(path, before, doc, begin, end);
+}
+
+// Erases the `count` bytes before `at`, one backspace per change.
+void backspace(EditHistory& history, const std::string& path, SourceDocument& doc, size_t at, int count) {
+  for (int i = 0; i < count; ++i, --at) replace_text(history, path, doc, at - 1, at, "");
+}
+
+OpenDocument open_document(const std::string& path, const std::string& language, const std::string& text) {
+  return {path, std::make_shared<const SourceDocument>(text, find_language_by_name(language)), nullptr};
+}
+
+NextEdit next_edit(const std::string& language, const std::string& before, const std::string& after,
+                   const std::vector<OpenDocument>& open = {}, const NextEditLimits& limits = {}) {
+  const LanguageInfo* info = find_language_by_name(language);
+  REQUIRE(info);
+  return find_next_edit_sites(SourceDocument(before, info), SourceDocument(after, info), "main", open, limits);
+}
+
+// Each site as "path:line:text", the text being what the span covers.
+std::vector<std::string> describe_sites(const NextEdit& edit, const std::string& main_text,
+                                        const std::vector<OpenDocument>& open = {}) {
+  std::vector<std::string> out;
+  for (const NextEditSite& site : edit.sites) {
+    std::string_view text = main_text;
+    for (const OpenDocument& document : open)
+      if (site.path != "main" && document.path == site.path) text = document.doc->text();
+    REQUIRE(site.span.end <= text.size());
+    auto line = std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(site.span.begin), '\n');
+    out.push_back(site.path + ":" + std::to_string(line) + ":" +
+                  std::string(text.substr(site.span.begin, site.span.size())));
+  }
+  return out;
+}
+
+std::string replace_first(std::string text, const std::string& from, const std::string& to) {
+  size_t at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+// ---- The edit history ---------------------------------------------------------------------
+
+TEST_CASE("find_change trims what two texts share and keeps UTF-8 characters whole", "[next_edit]") {
+  CHECK(find_change("value = 1", "values = 1") == TextChange{5, 5, 6});
+  CHECK(find_change("abc", "abc").empty());
+  // "é" is C3 A9 and "è" C3 A8: the shared lead byte belongs to the change.
+  CHECK(find_change("caf\xC3\xA9!", "caf\xC3\xA8!") == TextChange{3, 5, 5});
+  // A client range wider than the change is narrowed; one that disagrees with the sizes is ignored.
+  CHECK(find_change("int count = 0;", "int total = 0;", 0, 14) == TextChange{4, 9, 9});
+  CHECK(find_change("int count = 0;", "int total = 0;", 4, 99) == TextChange{4, 9, 9});
+}
+
+TEST_CASE("keystrokes typing one token are one history entry", "[next_edit]") {
+  const LanguageInfo* python = find_language_by_name("python");
+  const std::string original = "def area(w, h):\n    return w * h\n\nprint(area(2, 3))\n";
+  SourceDocument doc(original, python);
+  EditHistory history;
+  // Select "area" in the definition, type "s" over it, then the rest of "surface".
+  replace_text(history, "shapes.py", doc, 4, 8, "s");
+  type_text(history, "shapes.py", doc, 5, "urface");
+  std::vector<EditEntry> entries = history.snapshot();
+  REQUIRE(entries.size() == 1);
+  const EditEntry& entry = entries[0];
+  CHECK(entry.path == "shapes.py");
+  CHECK(entry.edits == 7);
+  CHECK(entry.removed == "area");
+  CHECK(entry.inserted == "surface");
+  CHECK(entry.begin == 4);
+  CHECK(entry.end == 11);
+  CHECK(entry.first_line == 0);
+  CHECK(entry.last_line == 0);
+  CHECK(entry.symbol == "surface");
+  CHECK(entry.diff ==
+        "--- shapes.py\n+++ shapes.py\n@@ -1,4 +1,4 @@\n-def area(w, h):\n+def surface(w, h):\n"
+        "     return w * h\n \n print(area(2, 3))\n");
+  CHECK(text_before(entry, doc.text()).value_or("") == original);
+  // Backspacing into the typed word continues the entry.
+  backspace(history, "shapes.py", doc, 11, 3);
+  entries = history.snapshot();
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].inserted == "surf");
+  CHECK(entries[0].removed == "area");
+}
+
+TEST_CASE("a new line, another place or another file starts a new history entry", "[next_edit]") {
+  const LanguageInfo* python = find_language_by_name("python");
+  SourceDocument a("x = 1\ny = 2\n", python), b("z = 3\n", python);
+  EditHistory history;
+  type_text(history, "a.py", a, 5, "0");      // x = 10
+  type_text(history, "b.py", b, 5, "4");      // another file in between
+  type_text(history, "a.py", a, 6, "0");      // x = 100: touches the first entry, but not the newest
+  type_text(history, "a.py", a, 7, "\n");     // a line break is not typing one token
+  type_text(history, "a.py", a, 14, "9");     // y = 29: elsewhere
+  std::vector<EditEntry> entries = history.snapshot();
+  REQUIRE(entries.size() == 5);
+  CHECK(entries[0].path == "a.py");
+  CHECK(entries[1].path == "b.py");
+  CHECK(entries[2].inserted == "0");
+  CHECK(entries[3].inserted == "\n");
+  CHECK(entries[4].inserted == "9");
+  CHECK(entries[4].first_line == 2);
+  CHECK(a.text() == "x = 100\n\ny = 29\n");
+  // Python's tags count a module-level assignment as a definition.
+  CHECK(entries[4].symbol == "y");
+  history.forget("a.py");
+  REQUIRE(history.snapshot().size() == 1);
+  CHECK(history.snapshot()[0].path == "b.py");
+}
+
+TEST_CASE("the history names the definition an edit touched and numbers its diff as in the file", "[next_edit]") {
+  std::string text;
+  for (int line = 0; line < 20; ++line) text += "    v" + std::to_string(line) + " = " + std::to_string(line) + "\n";
+  text = "def setup():\n" + text;
+  SourceDocument doc(text, find_language_by_name("python"));
+  EditHistory history;
+  size_t at = doc.text().find("v9 = 9") + 6;
+  type_text(history, "setup.py", doc, at, "0");
+  std::vector<EditEntry> entries = history.snapshot();
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].symbol == "setup");
+  CHECK(entries[0].first_line == 10);
+  // Line 11 (1-based) changed: the hunk holds lines 8 to 14.
+  CHECK(entries[0].diff.find("@@ -8,7 +8,7 @@\n") != std::string::npos);
+  CHECK(entries[0].diff.find("-    v9 = 9\n+    v9 = 90\n") != std::string::npos);
+  // Typing a name outside any definition: the identifier typed.
+  SourceDocument module("", find_language_by_name("python"));
+  type_text(history, "m.py", module, 0, "limit");
+  CHECK(history.snapshot().back().symbol == "limit");
+}
+
+TEST_CASE("typing then erasing it leaves no history entry; the ring keeps the newest edits", "[next_edit]") {
+  const LanguageInfo* go = find_language_by_name("go");
+  SourceDocument doc("package p\n", go);
+  EditHistory history(3);
+  type_text(history, "p.go", doc, 10, "var");
+  backspace(history, "p.go", doc, 13, 3);
+  CHECK(history.snapshot().empty());
+  for (int i = 0; i < 5; ++i) {
+    SourceDocument other("package q\n", go);
+    type_text(history, "q" + std::to_string(i) + ".go", other, 10, "x");
+  }
+  std::vector<EditEntry> entries = history.snapshot();
+  REQUIRE(entries.size() == 3);
+  CHECK(entries[0].path == "q2.go");
+  CHECK(entries[2].path == "q4.go");
+}
+
+TEST_CASE("a change too large to keep is recorded without its text", "[next_edit]") {
+  SourceDocument doc("x = 1\n", find_language_by_name("python"));
+  EditHistory history;
+  replace_text(history, "big.py", doc, 6, 6, std::string(100000, '#') + "\n");
+  std::vector<EditEntry> entries = history.snapshot();
+  REQUIRE(entries.size() == 1);
+  CHECK_FALSE(entries[0].whole);
+  CHECK(entries[0].inserted.empty());
+  CHECK(entries[0].diff.empty());
+  CHECK(entries[0].last_line == 1);
+  CHECK_FALSE(text_before(entries[0], doc.text()).has_value());
+}
+
+TEST_CASE("the edit history can be recorded and read from several threads", "[next_edit]") {
+  EditHistory history(8);
+  auto typist = [&history](std::string path) {
+    SourceDocument doc("", find_language_by_name("python"));
+    for (int i = 0; i < 50; ++i) {
+      type_text(history, path, doc, doc.text().size(), "a\n");
+      (void)history.snapshot();
+    }
+  };
+  std::thread first(typist, "one.py"), second(typist, "two.py");
+  first.join();
+  second.join();
+  CHECK(history.snapshot().size() == 8);
+}
+
+// ---- Sites implied by an edit ----------------------------------------------------------------
+
+TEST_CASE("renaming a Python function lists its other uses, not comments or strings", "[next_edit]") {
+  const std::string before =
+      "def area(w, h):\n"
+      "    return w * h\n"
+      "\n"
+      "print(area(2, 3))  # area of a rectangle\n"
+      "label = \"area\"\n"
+      "total = area(1, 1) + areas\n"
+      "message = f\"{area(3, 3)} square metres\"\n";
+  const std::string after = replace_first(before, "def area", "def surface");
+  std::vector<OpenDocument> open = {open_document("use.py", "python", "from shapes import area\nx = area(4, 5)\n")};
+  NextEdit edit = next_edit("python", before, after, open);
+  CHECK(edit.kind == NextEditKind::Rename);
+  CHECK(edit.old_name == "area");
+  CHECK(edit.new_name == "surface");
+  CHECK(describe_sites(edit, after, open) ==
+        std::vector<std::string>{"main:3:area", "main:5:area", "main:6:area", "use.py:0:area", "use.py:1:area"});
+  CHECK(edit.sites[0].reason == "uses `area`, renamed to `surface`");
+  CHECK_FALSE(edit.truncated);
+}
+
+TEST_CASE("renaming in Go, Rust and TypeScript lists whole-word uses in the file and open documents", "[next_edit]") {
+  SECTION("a Go function") {
+    const std::string before =
+        "package p\n\nfunc Parse(s string) int { return len(s) }\n\n"
+        "func use() int {\n\t// Parse twice\n\treturn Parse(\"a\") + Parse(`Parse`) + ParseAll()\n}\n";
+    const std::string after = replace_first(before, "func Parse", "func ParseInt");
+    std::vector<OpenDocument> open = {open_document("other.go", "go", "package p\n\nvar n = Parse(\"1\")\n")};
+    NextEdit edit = next_edit("go", before, after, open);
+    CHECK(edit.kind == NextEditKind::Rename);
+    CHECK(describe_sites(edit, after, open) ==
+          std::vector<std::string>{"main:6:Parse", "main:6:Parse", "other.go:2:Parse"});
+  }
+  SECTION("a Rust struct field") {
+    const std::string before =
+        "struct Rect { width: u32, height: u32 }\n\n"
+        "impl Rect {\n    // width times height\n    fn area(&self) -> u32 { self.width * self.height }\n}\n\n"
+        "fn square(side: u32) -> Rect { Rect { width: side, height: side } }\n";
+    const std::string after = replace_first(before, "{ width: u32", "{ w: u32");
+    std::vector<OpenDocument> open = {open_document("lib.rs", "rust", "fn wide(r: &Rect) -> bool { r.width > 10 }\n")};
+    NextEdit edit = next_edit("rust", before, after, open);
+    CHECK(edit.kind == NextEditKind::Rename);
+    CHECK(edit.old_name == "width");
+    CHECK(edit.new_name == "w");
+    CHECK(describe_sites(edit, after, open) ==
+          std::vector<std::string>{"main:4:width", "main:7:width", "lib.rs:0:width"});
+  }
+  SECTION("a TypeScript method, used inside a template literal") {
+    const std::string before =
+        "class Cart {\n  total(): number { return 0; }\n}\n"
+        "const cart = new Cart();\n"
+        "console.log(`sum: ${cart.total()}`, 'total');\n";
+    const std::string after = replace_first(before, "total(): number", "sum(): number");
+    std::vector<OpenDocument> open = {
+        open_document("view.ts", "typescript", "export function show(c: Cart) { return c.total(); }\n"),
+        open_document("main", "typescript", "ignored: the edited document itself, cart.total()\n")};
+    NextEdit edit = next_edit("typescript", before, after, open);
+    CHECK(edit.kind == NextEditKind::Rename);
+    CHECK(describe_sites(edit, after, open) == std::vector<std::string>{"main:4:total", "view.ts:0:total"});
+  }
+}
+
+TEST_CASE("renaming in JavaScript and C lists whole-word uses", "[next_edit]") {
+  SECTION("a JavaScript function") {
+    const std::string before =
+        "function fetchUser(id) { return db.get(id); }\n"
+        "// fetchUser is cached\n"
+        "const user = await fetchUser(1);\n";
+    const std::string after = replace_first(before, "function fetchUser", "function loadUser");
+    std::vector<OpenDocument> open = {open_document("app.js", "javascript", "import { fetchUser } from './api.js';\n")};
+    NextEdit edit = next_edit("javascript", before, after, open);
+    CHECK(edit.kind == NextEditKind::Rename);
+    CHECK(describe_sites(edit, after, open) == std::vector<std::string>{"main:2:fetchUser", "app.js:0:fetchUser"});
+  }
+  SECTION("a C struct field, renamed where it is used") {
+    const std::string before =
+        "struct point { int x; int y; };\n"
+        "int norm(struct point p) { return p.x * p.x + p.y * p.y; }\n";
+    const std::string after = replace_first(before, "return p.x", "return p.px");
+    NextEdit edit = next_edit("c", before, after);
+    CHECK(edit.kind == NextEditKind::Rename);
+    CHECK(edit.old_name == "x");
+    CHECK(edit.new_name == "px");
+    CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:1:x", "main:0:x"});
+  }
+}
+
+TEST_CASE("a rename typed letter by letter is found from the history's newest entry", "[next_edit]") {
+  const LanguageInfo* python = find_language_by_name("python");
+  SourceDocument doc("def area(w, h):\n    return w * h\n\nprint(area(2, 3))\n", python);
+  EditHistory history;
+  replace_text(history, "shapes.py", doc, 4, 8, "s");
+  type_text(history, "shapes.py", doc, 5, "ize");
+  // Keystroke by keystroke, the last change is "siz" -> "size": not what the user did.
+  std::optional<std::string> before = text_before(history.snapshot().back(), doc.text());
+  REQUIRE(before);
+  NextEdit edit = find_next_edit_sites(SourceDocument(*before, python), doc, "shapes.py", {});
+  CHECK(edit.kind == NextEditKind::Rename);
+  CHECK(edit.old_name == "area");
+  CHECK(edit.new_name == "size");
+  REQUIRE(edit.sites.size() == 1);
+  CHECK(doc.text().substr(edit.sites[0].span.begin, edit.sites[0].span.size()) == "area");
+}
+
+TEST_CASE("a document without a syntax tree implies no sites", "[next_edit]") {
+  SourceDocument before("the old name\nthe old way\n", nullptr), after("the new name\nthe old way\n", nullptr);
+  NextEdit edit = find_next_edit_sites(before, after, "notes.txt", {});
+  CHECK(edit.kind == NextEditKind::None);
+  CHECK(edit.sites.empty());
+}
+
+TEST_CASE("renaming a parameter lists its uses and is not a parameter count change", "[next_edit]") {
+  const std::string before = "def scale(factor, v):\n    return factor * v\n";
+  const std::string after = replace_first(before, "(factor,", "(k,");
+  NextEdit edit = next_edit("python", before, after);
+  CHECK(edit.kind == NextEditKind::Rename);
+  CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:1:factor"});
+}
+
+TEST_CASE("adding a parameter lists the argument lists of the function's calls", "[next_edit]") {
+  SECTION("Python") {
+    const std::string before =
+        "def area(w, h):\n    return w * h\n\n"
+        "# area(w, h) is documented here\n"
+        "a = area(2, 3)\n"
+        "b = area (f(1), \"(\", (2))\n"
+        "c = areas(1)\n";
+    const std::string after = replace_first(before, "area(w, h):", "area(w, h, d):");
+    std::vector<OpenDocument> open = {open_document("use.py", "python", "import shapes\nshapes.area(\n    4,\n    5)\n")};
+    NextEdit edit = next_edit("python", before, after, open);
+    CHECK(edit.kind == NextEditKind::ParameterCount);
+    CHECK(edit.old_name == "area");
+    CHECK(edit.old_parameters == 2);
+    CHECK(edit.new_parameters == 3);
+    CHECK(describe_sites(edit, after, open) ==
+          std::vector<std::string>{"main:4:(2, 3)", "main:5:(f(1), \"(\", (2))", "use.py:1:(\n    4,\n    5)"});
+    CHECK(edit.sites[0].reason == "calls `area`, whose parameters went from 2 to 3");
+  }
+  SECTION("C++, with a prototype that is not a call") {
+    const std::string before =
+        "int area(int w, int h);\n"
+        "int area(int w, int h) { return w * h; }\n"
+        "int main() { return area(1, 2) + area(area(3, 4), 5); }\n";
+    const std::string after = replace_first(before, "int h) {", "int h, int d) {");
+    std::vector<OpenDocument> open = {open_document("b.cpp", "cpp", "int area(int, int);\nint twice() { return 2 * area(6, 7); }\n")};
+    NextEdit edit = next_edit("cpp", before, after, open);
+    CHECK(edit.kind == NextEditKind::ParameterCount);
+    CHECK(edit.new_parameters == 3);
+    CHECK(describe_sites(edit, after, open) ==
+          std::vector<std::string>{"main:2:(1, 2)", "main:2:(area(3, 4), 5)", "main:2:(3, 4)", "b.cpp:1:(6, 7)"});
+  }
+  SECTION("Java, a parameter removed") {
+    const std::string before =
+        "class Box {\n  int scale(int a, int b) { return a * b; }\n  int twice() { return scale(2, 3) * 2; }\n}\n";
+    const std::string after = replace_first(before, "int a, int b", "int a");
+    NextEdit edit = next_edit("java", before, after);
+    CHECK(edit.kind == NextEditKind::ParameterCount);
+    CHECK(edit.old_parameters == 2);
+    CHECK(edit.new_parameters == 1);
+    CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:2:(2, 3)"});
+  }
+}
+
+TEST_CASE("an edit that renames nothing and changes no parameter list implies no sites", "[next_edit]") {
+  const std::string before = "def area(w, h):\n    return w * h\n\nprint(area(2, 3))\n";
+  SECTION("an expression changed inside a function body") {
+    NextEdit edit = next_edit("python", before, replace_first(before, "w * h", "w * h + 1"));
+    CHECK(edit.kind == NextEditKind::None);
+    CHECK(edit.sites.empty());
+  }
+  SECTION("a word changed inside a comment") {
+    const std::string commented = "# area of a shape\n" + before;
+    NextEdit edit = next_edit("python", commented, replace_first(commented, "# area", "# size"));
+    CHECK(edit.kind == NextEditKind::None);
+    CHECK(edit.sites.empty());
+  }
+  SECTION("a keyword, not an identifier") {
+    const std::string loop = "function f(xs) {\n  for (const x of xs) log(x);\n}\n";
+    NextEdit edit = next_edit("javascript", loop, replace_first(loop, "const x", "let x"));
+    CHECK(edit.kind == NextEditKind::None);
+  }
+  SECTION("a parameter list that does not parse yet") {
+    NextEdit edit = next_edit("python", before, replace_first(before, "area(w, h)", "area(w, h, 1 +)"));
+    CHECK(edit.kind == NextEditKind::None);
+    CHECK(edit.sites.empty());
+  }
+  SECTION("no change at all") {
+    CHECK(next_edit("python", before, before).kind == NextEditKind::None);
+  }
+}
+
+TEST_CASE("next-edit sites are capped, nearest first, and large documents are scanned only so far", "[next_edit]") {
+  std::string before = "def count():\n    pass\n";
+  for (int i = 0; i < 10000; ++i) before += "count()\n";
+  const std::string after = replace_first(before, "def count", "def total");
+  NextEdit edit = next_edit("python", before, after);
+  CHECK(edit.kind == NextEditKind::Rename);
+  REQUIRE(edit.sites.size() == 200);
+  CHECK(edit.truncated);
+  std::vector<std::string> sites = describe_sites(edit, after);
+  CHECK(sites.front() == "main:2:count");
+  CHECK(sites.back() == "main:201:count");
+  // The open documents get what room the cap leaves, and a scan bound truncates too.
+  NextEditLimits limits;
+  limits.max_sites = 3;
+  std::vector<OpenDocument> open = {open_document("o.py", "python", "count()\n")};
+  CHECK(next_edit("python", before, after, open, limits).sites.size() == 3);
+  limits.max_sites = 200;
+  limits.max_scan_bytes = 100;
+  edit = next_edit("python", before, after, open, limits);
+  CHECK(edit.truncated);
+  CHECK(describe_sites(edit, after, open).back() == "o.py:0:count");
+  CHECK(edit.sites.size() < 20);
+}
