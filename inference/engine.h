@@ -68,6 +68,10 @@ struct DecodeStats {
   int forwards = 0;           // model forward passes (NFE), prefill excluded
   double prefill_ms = 0;
   double decode_ms = 0;
+  // The lowest step-rule confidence among the kept tokens (the stopping EOS included); 1 when
+  // none was committed or the rule ranks by noise (random remasking). Callers gate on it: a
+  // suggestion the model was unsure of is better not shown.
+  double min_confidence = 1.0;
   double tokens_per_forward() const { return forwards ? double(generated_tokens) / forwards : 0; }
 };
 

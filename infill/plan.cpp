@@ -6,29 +6,18 @@
 
 #include "inference/tokenizer.h"
 #include "infill/mask_length.h"
+#include "infill/plan_steps.h"
 #include "infill/prompt_builder.h"
 #include "infill/span_finder.h"
 #include "infill/syntax_check.h"
 #include "infill/text_lines.h"
 
 namespace maskfill {
-namespace {
-
-std::string indent_unit(const IndentStyle& style) { return style.tabs ? "\t" : std::string(style.width, ' '); }
+namespace plan_steps {
 
 std::optional<int32_t> bos_id(const ModelView& model) {
   if (!model.tokenizer_config.add_bos_token) return std::nullopt;
   return model.config.bos_token_id;
-}
-
-// The indentation lines after a completion's first line must keep, per the cursor's line.
-std::string min_indent_at(std::string_view text, size_t offset, const IndentStyle& style) {
-  size_t start = line_start(text, offset);
-  std::string_view before = text.substr(start, offset - start);
-  std::string indent(leading_whitespace(before));
-  std::string_view stripped = trim(before);
-  if (!stripped.empty() && (stripped.back() == ':' || stripped.back() == '{')) indent += indent_unit(style);
-  return indent;
 }
 
 std::string common_indent(std::string_view code) {
@@ -58,6 +47,38 @@ std::string shift_lines(std::string_view code, std::string_view remove, std::str
     out.push_back(std::string(add) + std::string(line));
   }
   return join_lines(out);
+}
+
+Candidate make_candidate(const SourceDocument& doc, ByteRange span, std::string text, const DecodeStats& stats) {
+  Candidate candidate;
+  std::string_view old_text = std::string_view(doc.text()).substr(span.begin, span.end - span.begin);
+  candidate.replacement = {span.begin, span.end, text};
+  candidate.edits = minimal_edits(old_text, text, span.begin);
+  candidate.syntax_ok = check_replacement(doc, span, text).ok();
+  candidate.stats = stats;
+  candidate.text = std::move(text);
+  return candidate;
+}
+
+}  // namespace plan_steps
+
+namespace {
+
+using plan_steps::bos_id;
+using plan_steps::common_indent;
+using plan_steps::make_candidate;
+using plan_steps::shift_lines;
+
+std::string indent_unit(const IndentStyle& style) { return style.tabs ? "\t" : std::string(style.width, ' '); }
+
+// The indentation lines after a completion's first line must keep, per the cursor's line.
+std::string min_indent_at(std::string_view text, size_t offset, const IndentStyle& style) {
+  size_t start = line_start(text, offset);
+  std::string_view before = text.substr(start, offset - start);
+  std::string indent(leading_whitespace(before));
+  std::string_view stripped = trim(before);
+  if (!stripped.empty() && (stripped.back() == ':' || stripped.back() == '{')) indent += indent_unit(style);
+  return indent;
 }
 
 // A fill-in-the-middle plan for `span`: the SPM prompt, one decode option set per candidate.
@@ -93,17 +114,6 @@ Plan plan_fim(const ModelView& model, const SourceDocument& doc, ByteRange span,
   std::string_view line_before = text.substr(line_begin, span.begin - line_begin);
   plan.postprocess.after_indentation = !line_before.empty() && is_blank(line_before);
   return plan;
-}
-
-Candidate make_candidate(const SourceDocument& doc, ByteRange span, std::string text, const DecodeStats& stats) {
-  Candidate candidate;
-  std::string_view old_text = std::string_view(doc.text()).substr(span.begin, span.end - span.begin);
-  candidate.replacement = {span.begin, span.end, text};
-  candidate.edits = minimal_edits(old_text, text, span.begin);
-  candidate.syntax_ok = check_replacement(doc, span, text).ok();
-  candidate.stats = stats;
-  candidate.text = std::move(text);
-  return candidate;
 }
 
 // Drops duplicate texts (keeping the earlier, more likely one) and puts candidates that parse first.
@@ -148,6 +158,7 @@ const char* mode_name(PlanMode mode) {
     case PlanMode::Inline: return "inline";
     case PlanMode::Fill: return "fill";
     case PlanMode::Edit: return "edit";
+    case PlanMode::NextEdit: return "next_edit";
   }
   return "?";
 }
@@ -230,6 +241,7 @@ CompletionOutcome execute_plan(Engine& engine, const SourceDocument& doc, const 
     outcome.cancelled = true;
     return outcome;
   }
+  if (plan.mode == PlanMode::NextEdit) return plan_steps::execute_next_edit(engine, doc, plan, cancel);
   std::vector<SequenceRequest> requests;
   for (const DecodeOptions& options : plan.candidates) requests.push_back({plan.prompt, options});
   std::vector<DecodeResult> results = generate_together(engine, requests, cancel);
@@ -263,6 +275,14 @@ std::string describe_plan(const Plan& plan, const Tokenizer& tokenizer) {
     out << "candidate " << i << ": gen_length " << o.gen_length << ", extend_max " << o.extend_max << ", threshold "
         << (o.threshold ? std::to_string(*o.threshold) : std::string("none")) << ", temperature " << o.temperature
         << ", seed " << o.seed << (o.stop.empty() ? "" : ", stops at line end") << "\n";
+  }
+  if (plan.mode == PlanMode::NextEdit) {
+    out << "next edit: " << next_edit_kind_name(plan.next_edit.kind) << " `" << plan.next_edit.old_name << "` -> `"
+        << plan.next_edit.new_name << "`, min confidence " << plan.min_confidence << "\n";
+    for (const PlanSite& site : plan.sites)
+      out << "site " << site.span.begin << "-" << site.span.end << " (" << site.reason << "): prompt "
+          << site.prompt.size() << " tokens, gen_length " << site.options.gen_length << "\n";
+    return out.str();
   }
   if (plan.mode != PlanMode::Edit) {
     out << "postprocess: single_line " << plan.postprocess.single_line << ", after_indentation "

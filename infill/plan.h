@@ -16,6 +16,8 @@
 #include "common/byte_range.h"
 #include "inference/engine.h"
 #include "inference/model_files.h"
+#include "infill/edit_history.h"
+#include "infill/next_edit_sites.h"
 #include "infill/postprocess.h"
 #include "infill/prompt_context.h"
 #include "infill/source_document.h"
@@ -26,7 +28,12 @@ namespace maskfill {
 class Tokenizer;
 
 enum class Trigger { Automatic, Invoked };
-enum class PlanMode { Inline, Fill, Edit };
+enum class PlanMode { Inline, Fill, Edit, NextEdit };
+// How a next-edit plan asks the model for each site (issue #24; both are kept and compared by
+// `maskfill bench next-edit`): MaskedSpans masks only the site's tokens in an SPM prompt;
+// Instruction asks for the site's lines rewritten ("rename X to Y here").
+enum class NextEditForm { MaskedSpans, Instruction };
+const char* next_edit_form_name(NextEditForm form);  // "masked", "instruction"
 
 struct InfillSettings {
   int prefix_tokens = 384;        // prompt budget for text before the span
@@ -40,6 +47,11 @@ struct InfillSettings {
   std::optional<double> entropy_bound;  // the entropy-bounded rule instead (eval sweep; off by default)
   int max_ms = 0;                 // per-request time budget (0 = none)
   uint64_t seed = 0;              // candidate i decodes with seed + i
+  // Next-edit suggestions: at most this many sites per plan (one batch), each shown only when
+  // its lowest token confidence reaches the bound (what the model was unsure of is not shown).
+  int next_edit_max_sites = 8;
+  double next_edit_min_confidence = 0.5;
+  NextEditForm next_edit_form = NextEditForm::MaskedSpans;
 };
 
 // What planning needs of a model: its tokenizer and configuration files, no weights.
@@ -50,6 +62,16 @@ struct ModelView {
   static ModelView of(const Engine& engine) {
     return {engine.tokenizer(), engine.config(), engine.tokenizer_config()};
   }
+};
+
+// One site of a next-edit plan: a sequence of its own, decoded in one batch with the others.
+struct PlanSite {
+  ByteRange span;                 // the bytes its answer replaces (the text outside never changes)
+  ByteRange rewritten;            // Instruction form: the whole lines the model rewrites (hold span)
+  std::vector<int32_t> prompt;
+  DecodeOptions options;
+  std::string edit_indent;        // Instruction form: indentation removed in the prompt
+  std::string reason;             // why the site was chosen ("uses `count`, renamed to `total`")
 };
 
 struct Plan {
@@ -66,6 +88,13 @@ struct Plan {
   // restored on the answer.
   std::string edit_indent;
   PromptContext context;                 // cross-file snippets at the prompt's start (may be empty)
+  // NextEdit plans: the edit that implies the sites, and one sequence per site. `prompt` and
+  // `candidates` stay empty; `span` covers every site.
+  NextEdit next_edit;
+  NextEditForm next_edit_form = NextEditForm::MaskedSpans;
+  std::vector<PlanSite> sites;
+  std::string edit_header;               // the diff history every site's prompt starts with
+  double min_confidence = 0;             // the gate (InfillSettings::next_edit_min_confidence)
 };
 
 // `context`: where cross-file context may come from (infill/prompt_context.h); null for none, and
@@ -84,15 +113,25 @@ struct Candidate {
   std::vector<ByteEdit> edits;     // minimal edits with the same effect (line then char diff)
   bool syntax_ok = true;           // no new ERROR/MISSING nodes in the edited region
   DecodeStats stats;
+  int site = -1;                   // NextEdit: the index of its site in plan.sites
+  std::string withheld;            // NextEdit: why the gate held it back (empty: shown)
 };
 
 struct CompletionOutcome {
   std::vector<Candidate> candidates;  // best first; empty when declined or nothing survived
   std::string declined_reason;        // non-empty when no completion was attempted
   bool cancelled = false;
+  std::vector<Candidate> withheld;    // NextEdit: site answers the gate held back (with why)
 };
 
 CompletionOutcome execute_plan(Engine& engine, const SourceDocument& doc, const Plan& plan, const CancelCheck& cancel);
+
+// Next-edit suggestions for `doc` (at `path`) after the newest whole entry of `history` (oldest
+// first, EditHistory::snapshot) that edited `path`: the sites that edit implies in `doc`
+// (infill/next_edit_sites.h), nearest first, one sequence each. Declined when the document has no
+// recent edit or the edit implies nothing.
+Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std::string& path,
+                    const std::vector<EditEntry>& history, const InfillSettings& settings);
 
 // A readable, stable description of a plan (golden tests, `--explain`).
 std::string describe_plan(const Plan& plan, const Tokenizer& tokenizer);

@@ -49,6 +49,15 @@ const std::map<std::string, Binding>& bindings() {
       {"context.definitions", field<bool>([](Config& c) -> bool& { return c.context.definitions; })},
       {"context.sameFile", field<bool>([](Config& c) -> bool& { return c.context.same_file; })},
       {"context.workspaceIndex", field<bool>([](Config& c) -> bool& { return c.workspace_index; })},
+      {"nextEdit.enabled", field<bool>([](Config& c) -> bool& { return c.next_edit_enabled; })},
+      {"nextEdit.maxSites", field<int>([](Config& c) -> int& { return c.infill.next_edit_max_sites; })},
+      {"nextEdit.minConfidence", field<double>([](Config& c) -> double& { return c.infill.next_edit_min_confidence; })},
+      {"nextEdit.form",
+       {[](const json& value, Config& config) {
+          config.infill.next_edit_form =
+              value.get<std::string>() == "instruction" ? NextEditForm::Instruction : NextEditForm::MaskedSpans;
+        },
+        [](const Config& config) { return json(next_edit_form_name(config.infill.next_edit_form)); }}},
       {"inlineCompletion.enabled", field<bool>([](Config& c) -> bool& { return c.inline_completion.enabled; })},
       {"inlineCompletion.debounceMs", field<int>([](Config& c) -> int& { return c.inline_completion.debounce_ms; })},
       {"backend.url", field<std::string>([](Config& c) -> std::string& { return c.backend.url; })},

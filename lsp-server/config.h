@@ -22,6 +22,7 @@ struct Config {
   InfillSettings infill;
   ContextSettings context;     // cross-file context in prompts (infill/prompt_context.h)
   bool workspace_index = true; // index the workspace folders' definitions (read at `initialized`)
+  bool next_edit_enabled = true;  // keep the edit history and answer maskfill/nextEdits
   struct InlineCompletion {
     bool enabled = true;   // false: automatic requests get no items (Invoked still works)
     int debounce_ms = 150; // wait before running the model for an automatic request

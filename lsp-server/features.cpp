@@ -24,6 +24,7 @@ constexpr const char* kEditCommand = "maskfill.editWithInstruction";
 constexpr const char* kApplyInstructionCommand = "maskfill.applyInstruction";
 constexpr const char* kAcceptCommand = "maskfill.didAccept";
 constexpr const char* kReloadCommand = "maskfill.reload";
+constexpr const char* kAcceptNextEditCommand = "maskfill.didAcceptNextEdit";
 constexpr int kCodeActionInvoked = 1;
 
 bool client_supports_document_changes(const json& capabilities) {
@@ -114,6 +115,33 @@ struct Features {
                                     {"arguments", {{{"id", id}}}}}}});
     }
     return {{"items", items}};
+  }
+
+  // Next-edit suggestions for `doc` after its latest edit: one edit per site the gate let
+  // through, each with an id the client reports back (shown, accepted, rejected).
+  struct NextEdits {
+    int version = 0;
+    std::vector<std::pair<int64_t, ByteEdit>> edits;
+  };
+  NextEdits next_edits(const Document& doc, const CancelToken& token) {
+    Engine& engine = host.engine();
+    auto guard = host.busy();
+    Plan plan = plan_next_edit(ModelView::of(engine), doc.source, server.project().path_or_uri(doc.uri),
+                               server.project().edit_history(), server.config().infill);
+    NextEdits out{doc.version, {}};
+    if (!plan.declined_reason.empty()) {
+      spdlog::debug("next edits: {}", plan.declined_reason);
+      return out;
+    }
+    CompletionOutcome outcome = execute_plan(engine, doc.source, plan, cancel_check(token));
+    if (outcome.cancelled) throw LspError(ErrorCode::RequestCancelled, "request cancelled");
+    for (const Candidate& held : outcome.withheld)
+      spdlog::debug("next edit at {}-{} withheld: {}", held.replacement.begin, held.replacement.end, held.withheld);
+    for (const Candidate& candidate : outcome.candidates) out.edits.push_back({next_item_id++, candidate.replacement});
+    if (!out.edits.empty()) host.count_next_edit(ModelHost::NextEditEvent::Suggested);
+    spdlog::info("next edits: {} `{}` -> `{}`: {} of {} sites suggested", next_edit_kind_name(plan.next_edit.kind),
+                 plan.next_edit.old_name, plan.next_edit.new_name, out.edits.size(), plan.sites.size());
+    return out;
   }
 
   // Fill or instruction edit of a range; returns the minimal edits of the best candidate.
@@ -268,6 +296,49 @@ void register_features(Server& server) {
     return code_actions(server, params);
   });
 
+  // Next-edit suggestions, in maskfill's shape and in the Copilot language server's
+  // (textDocument/copilotInlineEdit), which existing Neovim renderers draw.
+  auto next_edits_request = [&server, features](const json& id, const json& params, bool copilot_shape) {
+    JsonField fields = read_params(params);
+    const std::string uri = fields.at("textDocument").at("uri").string();
+    auto doc = snapshot_of(server, uri);
+    to_offset(doc->source.text(), position_from_json(fields.at("position")), server.encoding());  // validated
+    const json nothing = {{"edits", json::array()}};
+    if (!server.config().next_edit_enabled) return std::optional<json>(nothing);
+    server.run_on_worker(id, "nextEdits", uri, [&server, features, doc, copilot_shape](const CancelToken& token) {
+      Features::NextEdits found = features->next_edits(*doc, token);
+      json edits = json::array();
+      for (const auto& [edit_id, edit] : found.edits) {
+        json range = range_to_json(doc->source.text(), {edit.begin, edit.end}, server.encoding());
+        if (copilot_shape)
+          edits.push_back({{"text", edit.text}, {"range", range},
+                           {"textDocument", {{"uri", doc->uri}, {"version", found.version}}},
+                           {"command", {{"title", "maskfill: next edit accepted"}, {"command", kAcceptNextEditCommand},
+                                        {"arguments", {std::to_string(edit_id)}}}}});
+        else
+          edits.push_back({{"range", range}, {"newText", edit.text}, {"id", std::to_string(edit_id)}});
+      }
+      return json{{"edits", edits}, {"version", found.version}};
+    }, nothing);  // superseded by a newer request: no edits
+    return std::optional<json>();
+  };
+  server.on_request("maskfill/nextEdits", [next_edits_request](const json& id, const json& params) {
+    return next_edits_request(id, params, false);
+  });
+  server.on_request("textDocument/copilotInlineEdit", [next_edits_request](const json& id, const json& params) {
+    return next_edits_request(id, params, true);
+  });
+  server.on_notification("textDocument/didShowInlineEdit", [features](const json&) {
+    features->host.count_next_edit(ModelHost::NextEditEvent::Shown);
+  });
+  server.on_notification("maskfill/didShowNextEdit", [features](const json&) {
+    features->host.count_next_edit(ModelHost::NextEditEvent::Shown);
+  });
+  server.on_notification("maskfill/didRejectNextEdit", [features](const json& params) {
+    features->host.count_next_edit(ModelHost::NextEditEvent::Rejected);
+    spdlog::info("next edit rejected: {}", params.dump());
+  });
+
   auto rewrite_request = [&server, features](const json& id, const json& params, bool edit) {
     JsonField fields = read_params(params);
     const std::string uri = fields.at("textDocument").at("uri").string();
@@ -293,6 +364,11 @@ void register_features(Server& server) {
     if (command == kAcceptCommand) {
       features->host.count_acceptance();
       spdlog::info("completion accepted: {}", arguments.dump());
+      return json(nullptr);
+    }
+    if (command == kAcceptNextEditCommand) {
+      features->host.count_next_edit(ModelHost::NextEditEvent::Accepted);
+      spdlog::info("next edit accepted: {}", arguments.dump());
       return json(nullptr);
     }
     if (command == kReloadCommand) {

@@ -68,6 +68,8 @@ json ModelHost::status() const {
   std::lock_guard lock(mutex_);
   json out = {{"state", state_}, {"accepted", accepted_.load()},
               {"context", {{"snippets", context_snippets_.load()}, {"tokens", context_tokens_.load()}}}};
+  out["nextEdits"] = {{"suggested", next_edit_counts_[0].load()}, {"shown", next_edit_counts_[1].load()},
+                      {"accepted", next_edit_counts_[2].load()}, {"rejected", next_edit_counts_[3].load()}};
   if (!message_.empty()) out["message"] = message_;
   if (!model_.empty()) out["model"] = model_;
   return out;

@@ -43,6 +43,10 @@ class ModelHost {
 
   nlohmann::json status() const;
   void count_acceptance() { ++accepted_; }
+  // Next-edit suggestions: answered with at least one edit, shown by the client, accepted
+  // (one per applied site), rejected (dismissed).
+  enum class NextEditEvent { Suggested, Shown, Accepted, Rejected };
+  void count_next_edit(NextEditEvent event) { ++next_edit_counts_[static_cast<int>(event)]; }
   // The cross-file context of the latest prompt (shown in the editors' status tooltip).
   void note_context(size_t snippets, size_t tokens) {
     context_snippets_ = snippets;
@@ -77,6 +81,7 @@ class ModelHost {
   mutable std::mutex mutex_;
   std::string state_ = "loading", message_, model_;
   std::atomic<int> accepted_{0};
+  std::atomic<int> next_edit_counts_[4] = {0, 0, 0, 0};
   std::atomic<size_t> context_snippets_{0}, context_tokens_{0};
   bool registered_ = false;
   // Remote backend (worker thread): the last request's failure, and when connecting last failed

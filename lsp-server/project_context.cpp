@@ -66,6 +66,10 @@ void ProjectContext::record_edit(const Document& after, int line) {
   edits_.record(path_or_uri(after.uri), after.source.text(), line);
 }
 
+void ProjectContext::record_change(const std::string& before, const Document& after) {
+  history_.record(path_or_uri(after.uri), before, after.source, 0, std::string::npos);
+}
+
 void ProjectContext::saved(const std::string& uri) {
   std::optional<std::string> path = path_of_uri(uri);
   std::lock_guard lock(mutex_);
@@ -75,7 +79,10 @@ void ProjectContext::saved(const std::string& uri) {
 void ProjectContext::file_changed(const std::string& uri, bool deleted) {
   std::optional<std::string> path = path_of_uri(uri);
   if (!path) return;
-  if (deleted) edits_.forget(*path);
+  if (deleted) {
+    edits_.forget(*path);
+    history_.forget(*path);
+  }
   std::lock_guard lock(mutex_);
   if (!index_) return;
   if (deleted) index_->remove_file(*path);

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "infill/edit_history.h"
 #include "infill/prompt_context.h"
 #include "infill/recent_edits.h"
 #include "infill/workspace_index.h"
@@ -34,6 +35,11 @@ class ProjectContext {
   void set_index_enabled(bool enabled);
 
   void record_edit(const Document& after, int line);
+  // The change from `before` to `after` (one didChange) joins the edit history that next-edit
+  // suggestions follow; keystrokes typed in one place coalesce into one entry.
+  void record_change(const std::string& before, const Document& after);
+  std::vector<EditEntry> edit_history() const { return history_.snapshot(); }
+  std::string path_or_uri(const std::string& uri) const;
   void saved(const std::string& uri);
   void file_changed(const std::string& uri, bool deleted);
 
@@ -46,11 +52,11 @@ class ProjectContext {
     int version = 0;
     OpenDocument open;
   };
-  std::string path_or_uri(const std::string& uri) const;
 
   std::vector<std::filesystem::path> folders_;
   std::unique_ptr<WorkspaceIndex> index_;
   RecentEdits edits_;
+  EditHistory history_;
   mutable std::mutex mutex_;
   std::map<std::string, OpenSnapshot> snapshots_;  // by URI
 };

@@ -1,24 +1,9 @@
 #!/usr/bin/env bash
-# Runs `maskfill bench context` on held-out multi-file projects: Debian source packages in the
-# corpus's validation split (training/packages.txt; the split is a salted hash of the package
-# name, checked with training/corpus.cpp's split_for_package), so the bundled model never saw
-# them. Downloads about 3.5 MB of .debs once into runs/bench-context/. Extra args go to the bench
-# (e.g. --json, --typing-sessions 0).
+# Runs `maskfill bench context` on the held-out multi-file projects of
+# scripts/fetch-bench-projects.sh. Extra args go to the bench (e.g. --json, --typing-sessions 0).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${MASKFILL_BUILD_DIR:-$root/build}"
-work="$root/runs/bench-context"
-packages=(python3-attr python3-pygments golang-github-google-go-cmp-dev golang-github-antonmedv-expr-dev
-          librust-csv-dev librust-bat-dev node-browserify node-body-parser libcli11-dev nlohmann-json3-dev)
-mkdir -p "$work/debs" "$work/pkgs"
 args=()
-for package in "${packages[@]}"; do
-  if [[ ! -d "$work/pkgs/$package" ]]; then
-    ls "$work/debs/${package}_"*.deb >/dev/null 2>&1 || (cd "$work/debs" && apt-get download "$package" >&2)
-    mkdir -p "$work/pkgs/$package.tmp"
-    dpkg-deb -x "$work/debs/${package}_"*.deb "$work/pkgs/$package.tmp"
-    mv "$work/pkgs/$package.tmp" "$work/pkgs/$package"
-  fi
-  args+=(--project "$work/pkgs/$package")
-done
+while read -r project; do args+=(--project "$project"); done < <("$root/scripts/fetch-bench-projects.sh")
 exec "$build/maskfill" bench context "${args[@]}" "$@"

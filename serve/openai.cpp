@@ -279,7 +279,8 @@ json choice_extras(const ChoiceEvent& event) {
       {StopReason::Budget, "budget"}, {StopReason::StopString, "stop_string"}};
   return {{"stop", names.at(event.result.stop)},        {"forwards", s.forwards},
           {"generated_tokens", s.generated_tokens},     {"prompt_tokens_computed", s.prompt_tokens_computed},
-          {"prefill_ms", s.prefill_ms},                 {"decode_ms", s.decode_ms}};
+          {"prefill_ms", s.prefill_ms},                 {"decode_ms", s.decode_ms},
+          {"min_confidence", s.min_confidence}};
 }
 
 json usage(const ApiRequest& request, const std::vector<ChoiceEvent>& finals) {

@@ -80,6 +80,7 @@ void read_token_choice(const json& answer, const Tokenizer& tokenizer, DecodeRes
     result.stats.prompt_tokens_computed = m.value("prompt_tokens_computed", result.stats.prompt_tokens);
     result.stats.prefill_ms = m.value("prefill_ms", 0.0);
     result.stats.decode_ms = m.value("decode_ms", 0.0);
+    result.stats.min_confidence = m.value("min_confidence", 1.0);
   } catch (const nlohmann::json::exception&) {
     throw std::runtime_error("maskfill stats of the wrong type");
   }

@@ -133,6 +133,7 @@ StepChoice choose_tokens(const torch::Tensor& logits_f32, const std::vector<bool
     if (!take) continue;
     choice.positions.push_back(rows[size_t(ranked[r].second)]);
     choice.tokens.push_back(x0_data[ranked[r].second]);
+    choice.confidences.push_back(ranked[r].first);
   }
   return choice;
 }
@@ -228,7 +229,12 @@ void DiffusionSequence::consume(const torch::Tensor& logits) {
   std::vector<bool> masked(end_ - start_);
   for (int64_t i = start_; i < end_; ++i) masked[i - start_] = x_[i] == special_.mask_id;
   StepChoice choice = choose_tokens(logits, masked, std::max(k, 1), options_, rng_, special_.mask_id);
-  for (size_t i = 0; i < choice.positions.size(); ++i) x_[start_ + choice.positions[i]] = choice.tokens[i];
+  if (confidence_.size() < x_.size()) confidence_.resize(x_.size(), 1.0);
+  for (size_t i = 0; i < choice.positions.size(); ++i) {
+    x_[start_ + choice.positions[i]] = choice.tokens[i];
+    // Random remasking ranks by noise, not belief: nothing to report.
+    if (options_.remasking == Remasking::LowConfidence) confidence_[start_ + choice.positions[i]] = choice.confidences[i];
+  }
   // Counted from the sequence itself, so a block is finished only when no mask is left in it.
   if (masks_in_block() == 0) block_finished();
 }
@@ -289,6 +295,8 @@ DecodeResult DiffusionSequence::result() const {
   for (size_t i = size_t(P_); i < x_.size(); ++i) {
     if (x_[i] == special_.mask_id) break;
     ++result.stats.generated_tokens;
+    // The stopping EOS counts too: a model unsure where the text ends is unsure of the text.
+    if (i < confidence_.size()) result.stats.min_confidence = std::min(result.stats.min_confidence, confidence_[i]);
     if (x_[i] == special_.eos_id) break;
   }
   for (size_t i = size_t(P_); i < x_.size() && x_[i] != special_.mask_id && x_[i] != special_.eos_id; ++i)

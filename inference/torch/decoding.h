@@ -40,6 +40,7 @@ struct DiffusionTokens {
 struct StepChoice {
   std::vector<int64_t> positions;  // offsets inside the block
   std::vector<int64_t> tokens;
+  std::vector<double> confidences;  // the rule's confidence of each committed token
 };
 
 // The official step rule on one block's logits [n, vocab]: x0 = argmax (Gumbel-noised when
@@ -95,6 +96,7 @@ class DiffusionSequence {
   int64_t B_, P_, prefill_len_, end_total_;
   int steps_per_block_;
   std::vector<int64_t> x_;
+  std::vector<double> confidence_;     // per position of x_ past the prompt: when it was committed
   KVCache cache_;
   SplitMix64 rng_;
   int64_t start_ = 0, end_ = 0;        // the current aligned block [start_, end_)

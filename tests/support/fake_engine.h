@@ -43,6 +43,7 @@ struct FakeScript {
   int step_ms = 0;             // sleep per step (one step per block of gen_length)
   bool end_with_eos = false;   // append the model's EOS id to the tokens
   bool cap_to_length = false;  // cut the tokens to gen_length + extend_max
+  std::deque<double> confidences;  // stats.min_confidence of each call, in order (then 1)
 
   std::atomic<int> calls{0};
   std::atomic<int> cancelled_calls{0};
@@ -76,10 +77,15 @@ class FakeEngine : public Engine {
     ++script_.calls;
     std::string text;
     bool have_text = false;
+    double confidence = 1.0;
     {
       std::lock_guard lock(script_.mutex);
       script_.prompts.push_back(prompt);
       script_.options_seen.push_back(options);
+      if (!script_.confidences.empty()) {
+        confidence = script_.confidences.front();
+        script_.confidences.pop_front();
+      }
       if (!script_.replies.empty()) {
         text = script_.replies.front();
         script_.replies.pop_front();
@@ -89,6 +95,7 @@ class FakeEngine : public Engine {
     DecodeResult result;
     result.stats.prompt_tokens = static_cast<int>(prompt.size());
     result.stats.prompt_tokens_computed = static_cast<int>(prompt.size());
+    result.stats.min_confidence = confidence;
     if (have_text && text == "<cancelled>") {
       ++script_.cancelled_calls;
       result.stop = StopReason::Cancelled;

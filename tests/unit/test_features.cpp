@@ -578,3 +578,54 @@ TEST_CASE("every request and command in the protocol schema is served", "[featur
     CHECK(schema["commands"][action["command"]["command"].get<std::string>()]["codeAction"] == action["title"]);
   }
 }
+
+TEST_CASE("maskfill/nextEdits and copilotInlineEdit answer the sites of the latest edit; feedback is counted",
+          "[features][next_edit]") {
+  Script script;
+  script.outputs = {"acc"};
+  Session session(script);
+  session.wait_state("ready");
+  json position = {{"line", 1}, {"character", 7}};
+  json document = {{"uri", session.uri}};
+  // Nothing edited yet: nothing to suggest.
+  session.client.request(1, "maskfill/nextEdits", {{"textDocument", document}, {"position", position}});
+  CHECK(session.client.response_to(1)["result"]["edits"].empty());
+  // Rename `total` on line 2 (1-based) as keystrokes: erase it, type `acc`.
+  int version = 1;
+  auto edit = [&](int from, int to, const std::string& text) {
+    session.client.notify("textDocument/didChange",
+                          {{"textDocument", {{"uri", session.uri}, {"version", ++version}}},
+                           {"contentChanges", {{{"range", range(1, from, 1, to)}, {"text", text}}}}});
+  };
+  for (int end = 9; end > 4; --end) edit(end - 1, end, "");
+  for (int i = 0; i < 3; ++i) edit(4 + i, 4 + i, std::string(1, "acc"[i]));
+  session.client.request(2, "maskfill/nextEdits", {{"textDocument", document}, {"position", position}});
+  json result = session.client.response_to(2)["result"];
+  CHECK(result["version"] == version);
+  REQUIRE(result["edits"].size() == 1);
+  CHECK(result["edits"][0]["range"] == range(3, 8, 3, 13));  // `total += x`
+  CHECK(result["edits"][0]["newText"] == "acc");
+  CHECK(result["edits"][0]["id"].is_string());
+  session.client.request(3, "textDocument/copilotInlineEdit",
+                         {{"textDocument", {{"uri", session.uri}, {"version", version}}}, {"position", position}});
+  json copilot = session.client.response_to(3)["result"];
+  REQUIRE(copilot["edits"].size() == 1);
+  CHECK(copilot["edits"][0]["text"] == "acc");
+  CHECK(copilot["edits"][0]["range"] == range(3, 8, 3, 13));
+  CHECK(copilot["edits"][0]["textDocument"]["version"] == version);
+  json command = copilot["edits"][0]["command"];
+  CHECK(command["command"] == "maskfill.didAcceptNextEdit");
+  session.client.notify("textDocument/didShowInlineEdit", {{"item", copilot["edits"][0]}});
+  session.client.request(4, "workspace/executeCommand", {{"command", command["command"]}, {"arguments", command["arguments"]}});
+  session.client.response_to(4);
+  session.client.notify("maskfill/didRejectNextEdit", {{"id", "7"}});
+  json counts = session.status()["nextEdits"];
+  CHECK(counts["suggested"] == 2);
+  CHECK(counts["shown"] == 1);
+  CHECK(counts["accepted"] == 1);
+  CHECK(counts["rejected"] == 1);
+  // Switched off: no history is kept and nothing is suggested.
+  session.client.notify("workspace/didChangeConfiguration", {{"settings", {{"maskfill", {{"nextEdit.enabled", false}}}}}});
+  session.client.request(5, "maskfill/nextEdits", {{"textDocument", document}, {"position", position}});
+  CHECK(session.client.response_to(5)["result"]["edits"].empty());
+}

@@ -1,0 +1,451 @@
+// `maskfill bench next-edit --project DIR ... [--json]`: next-edit suggestions (issue #24) on
+// real code (scripts/bench-next-edit.sh fetches the held-out Debian source packages that
+// `bench context` uses). Tasks are made mechanically from each file:
+//   rename      a definition's name is changed where it is defined; the truth is every other
+//               identifier token of the file with that name (from the syntax tree, not from the
+//               site finder's text search), each becoming the new name;
+//   parameter   a parameter `extra` is appended to a function's parameter list; the truth is the
+//               argument list of every call of it in the file, each with `extra` appended.
+// The user's edit is recorded in an EditHistory as the editor would, and the editor's own
+// planner (plan_next_edit, execute_plan) does the rest. Reported:
+//   site_recall / site_precision   the sites found against the truth, per kind and language
+//   exact_match_{masked,instruction}  truth sites whose shown suggestion is exactly right
+//   next_edit_batch_cost_ratio_k8  wall time of a plan with 8 sites over the same with 1
+//   first_suggestion_ms_p50        plan + decode for up to 4 sites
+//   tokens_generated_ratio         tokens decoded over an autoregressive rewrite of the windows
+//                                  (2 lines above, 5 below) around the same sites
+//   reversal_rate                  shown suggestions that write back the name the user replaced
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+#include <tree_sitter/api.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "bench/bench_stats.h"
+#include "common/command.h"
+#include "common/read_file.h"
+#include "inference/engine.h"
+#include "inference/tokenizer.h"
+#include "infill/definitions.h"
+#include "infill/plan.h"
+#include "infill/text_lines.h"
+#include "lsp-server/jsonrpc.h"
+
+namespace maskfill {
+namespace {
+
+namespace fs = std::filesystem;
+using lsp::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kMinNameLength = 4;
+constexpr size_t kMaxFileBytes = 256 << 10;
+constexpr int kRenamesPerFile = 2;
+constexpr int kParametersPerFile = 1;
+constexpr size_t kMaxTruthSites = 64;      // more uses than this: a name too common to be a task
+constexpr int kWindowAbove = 2, kWindowBelow = 5;  // an AR next-edit model's editable region
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+struct TruthSite {
+  ByteRange span;        // in the text after the user's edit
+  std::string new_text;  // what the consistent refactoring puts there
+};
+
+struct Task {
+  std::string kind;      // "rename" or "parameter"
+  std::string language;
+  std::string path;
+  std::string before;    // the file as it was
+  ByteRange edit;        // bytes of `before` the user replaced...
+  std::string edit_text; // ...by this
+  std::string old_name;  // the renamed name (rename tasks)
+  std::vector<TruthSite> truth;
+};
+
+std::string after_text(const Task& task) {
+  return task.before.substr(0, task.edit.begin) + task.edit_text + task.before.substr(task.edit.end);
+}
+
+// Shifts a span of `before` past the user's edit into the text after it.
+ByteRange shifted(const Task& task, ByteRange span) {
+  if (span.begin < task.edit.begin) return span;
+  size_t delta_plus = task.edit_text.size(), delta_minus = task.edit.size();
+  return {span.begin + delta_plus - delta_minus, span.end + delta_plus - delta_minus};
+}
+
+// Every identifier token of the tree (any node type naming an identifier) equal to `name`,
+// walked with a cursor: no recursion on the file's nesting depth.
+std::vector<ByteRange> identifier_tokens(const SourceDocument& doc, std::string_view name) {
+  std::vector<ByteRange> out;
+  if (!doc.tree()) return out;
+  TSTreeCursor cursor = ts_tree_cursor_new(ts_tree_root_node(doc.tree()));
+  std::string_view text = doc.text();
+  for (bool more = true; more;) {
+    TSNode node = ts_tree_cursor_current_node(&cursor);
+    uint32_t begin = ts_node_start_byte(node), end = ts_node_end_byte(node);
+    if (ts_node_child_count(node) == 0 && std::string_view(ts_node_type(node)).find("identifier") != std::string_view::npos &&
+        text.substr(begin, end - begin) == name)
+      out.push_back({begin, end});
+    if (ts_tree_cursor_goto_first_child(&cursor)) continue;
+    while (!ts_tree_cursor_goto_next_sibling(&cursor))
+      if (!ts_tree_cursor_goto_parent(&cursor)) {
+        more = false;
+        break;
+      }
+  }
+  ts_tree_cursor_delete(&cursor);
+  return out;
+}
+
+// The balanced "( ... )" opening at `open` (nothing when it does not close on a short run).
+std::optional<ByteRange> parenthesized(std::string_view text, size_t open) {
+  if (open >= text.size() || text[open] != '(') return std::nullopt;
+  int depth = 0;
+  for (size_t at = open; at < text.size() && at < open + 4096; ++at) {
+    if (text[at] == '(') ++depth;
+    else if (text[at] == ')' && --depth == 0) return ByteRange{open, at + 1};
+  }
+  return std::nullopt;
+}
+
+std::string appended_argument(std::string_view list, std::string_view argument) {
+  std::string_view inner = list.substr(1, list.size() - 2);
+  std::string_view kept = trim(inner);
+  if (kept.empty()) return "(" + std::string(argument) + ")";
+  std::string separator = kept.ends_with(',') ? " " : ", ";
+  return "(" + std::string(inner.substr(0, size_t(kept.data() - inner.data()) + kept.size())) + separator +
+         std::string(argument) + ")";
+}
+
+// Whether the name at `token` declares a function whose parameter list opens at `open` (a
+// definition or a prototype), not a call of it.
+bool declares(const SourceDocument& doc, ByteRange token, size_t open) {
+  TSNode node = ts_node_named_descendant_for_byte_range(ts_tree_root_node(doc.tree()), uint32_t(token.begin),
+                                                        uint32_t(token.end));
+  for (int depth = 0; depth < 4 && !ts_node_is_null(node); ++depth) {
+    node = ts_node_parent(node);
+    if (ts_node_is_null(node)) break;
+    TSNode parameters = ts_node_child_by_field_name(node, "parameters", 10);
+    if (!ts_node_is_null(parameters) && ts_node_start_byte(parameters) == open) return true;
+  }
+  return false;
+}
+
+bool has_word(std::string_view text, std::string_view word) {
+  auto part_of_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; };
+  for (size_t at = text.find(word); at != std::string_view::npos; at = text.find(word, at + 1)) {
+    size_t end = at + word.size();
+    if ((at == 0 || !part_of_word(text[at - 1])) && (end == text.size() || !part_of_word(text[end]))) return true;
+  }
+  return false;
+}
+
+std::string new_parameter(const std::string& language) {
+  if (language == "go") return "extra int";
+  if (language == "rust") return "extra: i32";
+  if (language == "c" || language == "cpp" || language == "java") return "int extra";
+  return "extra";
+}
+
+std::string renamed(const std::string& name) {
+  bool camel = std::any_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; }) &&
+               name.find('_') == std::string::npos;
+  return name + (camel ? "Next" : "_next");
+}
+
+void rename_tasks(const std::string& path, const SourceDocument& doc, const std::vector<Definition>& definitions,
+                  std::vector<Task>& out) {
+  std::map<std::string, int> defined;
+  for (const Definition& definition : definitions) ++defined[definition.name];
+  int made = 0;
+  std::set<std::string> seen;
+  for (const Definition& definition : definitions) {
+    if (made == kRenamesPerFile) break;
+    if (definition.name.size() < kMinNameLength || defined[definition.name] != 1 || !seen.insert(definition.name).second)
+      continue;
+    std::vector<ByteRange> tokens = identifier_tokens(doc, definition.name);
+    auto own = std::find_if(tokens.begin(), tokens.end(),
+                            [&](const ByteRange& t) { return t.begin >= definition.begin && t.end <= definition.end; });
+    if (own == tokens.end() || tokens.size() < 2 || tokens.size() > kMaxTruthSites) continue;
+    Task task{"rename", doc.language()->name, path, doc.text(), *own, renamed(definition.name), definition.name, {}};
+    for (const ByteRange& token : tokens)
+      if (token.begin != own->begin) task.truth.push_back({shifted(task, token), task.edit_text});
+    out.push_back(std::move(task));
+    ++made;
+  }
+}
+
+void parameter_tasks(const std::string& path, const SourceDocument& doc, const std::vector<Definition>& definitions,
+                     std::vector<Task>& out) {
+  std::string_view text = doc.text();
+  std::map<std::string, int> defined;
+  for (const Definition& definition : definitions) ++defined[definition.name];
+  int made = 0;
+  for (const Definition& definition : definitions) {
+    if (made == kParametersPerFile) break;
+    if (definition.name.size() < kMinNameLength || defined[definition.name] != 1) continue;
+    std::vector<ByteRange> tokens = identifier_tokens(doc, definition.name);
+    std::optional<ByteRange> parameters;
+    std::vector<TruthSite> calls;
+    for (const ByteRange& token : tokens) {
+      size_t open = text.find_first_not_of(" \t", token.end);
+      std::optional<ByteRange> list = open == std::string_view::npos ? std::nullopt : parenthesized(text, open);
+      if (!list) continue;
+      bool own = token.begin >= definition.begin && token.end <= definition.end && !parameters;
+      if (own) parameters = list;
+      else if (!declares(doc, token, open)) calls.push_back({*list, ""});
+    }
+    if (!parameters || calls.empty() || calls.size() > kMaxTruthSites) continue;
+    std::string_view list = text.substr(parameters->begin, parameters->size());
+    if (list.find('\n') != std::string_view::npos) continue;  // one-line lists keep the edit simple
+    Task task{"parameter", doc.language()->name, path, doc.text(), *parameters,
+              appended_argument(list, new_parameter(doc.language()->name)), definition.name, {}};
+    for (TruthSite& call : calls) {
+      if (call.span.begin >= parameters->begin && call.span.end <= parameters->end) continue;
+      call.new_text = appended_argument(text.substr(call.span.begin, call.span.size()), "extra");
+      call.span = shifted(task, call.span);
+      task.truth.push_back(call);
+    }
+    if (task.truth.empty()) continue;
+    out.push_back(std::move(task));
+    ++made;
+  }
+}
+
+std::vector<Task> make_tasks(const std::vector<std::string>& roots) {
+  std::vector<Task> tasks;
+  for (const std::string& root : roots) {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied))
+      if (entry.is_regular_file() && !entry.is_symlink() && find_language("", entry.path().string()))
+        files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    for (const fs::path& file : files) {
+      std::string text;
+      try {
+        text = read_file(file.string());
+      } catch (const std::exception&) {
+        continue;
+      }
+      if (text.size() > kMaxFileBytes) continue;
+      SourceDocument doc(text, find_language("", file.string()));
+      if (!doc.tree() || ts_node_has_error(ts_tree_root_node(doc.tree()))) continue;
+      std::vector<Definition> definitions = find_definitions(doc);
+      rename_tasks(file.string(), doc, definitions, tasks);
+      parameter_tasks(file.string(), doc, definitions, tasks);
+    }
+  }
+  return tasks;
+}
+
+// The editor's state after the user's edit: the document, and the edit in the history.
+struct Edited {
+  SourceDocument doc;
+  std::vector<EditEntry> history;
+};
+Edited apply_user_edit(const Task& task) {
+  const LanguageInfo* language = find_language_by_name(task.language);
+  Edited edited{SourceDocument(after_text(task), language), {}};
+  EditHistory history;
+  history.record(task.path, task.before, edited.doc, task.edit.begin, task.edit.end);
+  edited.history = history.snapshot();
+  return edited;
+}
+
+struct Tally {
+  size_t truth = 0, found = 0, matched = 0;
+  double recall() const { return truth ? double(matched) / double(truth) : 0; }
+  double precision() const { return found ? double(matched) / double(found) : 0; }
+  json to_json() const { return {{"tasks_sites", truth}, {"site_recall", recall()}, {"site_precision", precision()}}; }
+};
+
+bool same_site(ByteRange a, ByteRange b) { return a.begin == b.begin && a.end == b.end; }
+
+// Sites found against the truth, with no model: the planner's sites at the default cap.
+void score_sites(const Task& task, const Edited& edited, const ModelView& model, Tally& tally) {
+  InfillSettings settings;
+  settings.next_edit_max_sites = static_cast<int>(kMaxTruthSites);
+  Plan plan = plan_next_edit(model, edited.doc, task.path, edited.history, settings);
+  tally.truth += task.truth.size();
+  tally.found += plan.sites.size();
+  for (const PlanSite& site : plan.sites)
+    for (const TruthSite& truth : task.truth)
+      if (same_site(site.span, truth.span)) ++tally.matched;
+}
+
+int window_tokens(const Tokenizer& tokenizer, std::string_view text, size_t at) {
+  size_t begin = line_start(text, at);
+  for (int i = 0; i < kWindowAbove && begin > 0; ++i) begin = line_start(text, begin - 1);
+  size_t end = line_end(text, at);
+  for (int i = 0; i < kWindowBelow && end < text.size(); ++i) end = line_end(text, end + 1);
+  return static_cast<int>(tokenizer.encode(text.substr(begin, end - begin)).size());
+}
+
+struct ModelRun {
+  size_t truth = 0, exact = 0, exact_ungated = 0, shown = 0, reversals = 0;
+  double tokens = 0, ar_tokens = 0;
+  std::vector<double> first_ms;
+};
+
+// Decodes every task's plan in `form`: exact matches (shown, and before the gate), tokens, reversals.
+void run_model(Engine& engine, const std::vector<Task>& tasks, NextEditForm form, ModelRun& run) {
+  for (const Task& task : tasks) {
+    Edited edited = apply_user_edit(task);
+    InfillSettings settings;
+    settings.next_edit_form = form;
+    settings.next_edit_max_sites = 4;
+    auto started = Clock::now();
+    Plan plan = plan_next_edit(ModelView::of(engine), edited.doc, task.path, edited.history, settings);
+    CompletionOutcome outcome = execute_plan(engine, edited.doc, plan, {});
+    run.first_ms.push_back(ms_since(started));
+    auto exact = [&](const Candidate& candidate) {
+      for (const TruthSite& truth : task.truth)
+        if (same_site(plan.sites[size_t(candidate.site)].span, truth.span)) return candidate.text == truth.new_text;
+      return false;
+    };
+    run.truth += std::min<size_t>(task.truth.size(), plan.sites.size());
+    for (const Candidate& candidate : outcome.candidates) {
+      ++run.shown;
+      run.exact += exact(candidate);
+      run.exact_ungated += exact(candidate);
+      if (task.kind == "rename" && has_word(candidate.text, task.old_name)) ++run.reversals;
+    }
+    for (const Candidate& held : outcome.withheld) run.exact_ungated += exact(held);
+    for (const auto* list : {&outcome.candidates, &outcome.withheld})
+      for (const Candidate& candidate : *list) {
+        run.tokens += candidate.stats.generated_tokens;
+        run.ar_tokens += window_tokens(engine.tokenizer(), edited.doc.text(),
+                                       plan.sites[size_t(candidate.site)].span.begin);
+      }
+  }
+}
+
+// Wall time of one plan decoded with `sites` sites (median of `repeats`).
+double batch_ms(Engine& engine, const Task& task, int sites, int repeats) {
+  Edited edited = apply_user_edit(task);
+  InfillSettings settings;
+  settings.next_edit_max_sites = sites;
+  Plan plan = plan_next_edit(ModelView::of(engine), edited.doc, task.path, edited.history, settings);
+  std::vector<double> times;
+  for (int i = 0; i < repeats; ++i) {
+    auto started = Clock::now();
+    execute_plan(engine, edited.doc, plan, {});
+    times.push_back(ms_since(started));
+  }
+  return percentile(times, 0.5);
+}
+
+int run_bench_next_edit(int argc, char** argv) {
+  CLI::App app{"Next-edit suggestions: site recall and precision, exact match, batch cost, tokens, reversals",
+               "maskfill bench next-edit"};
+  std::vector<std::string> roots;
+  std::string model_dir = default_model_dir();
+  size_t model_tasks = 60;
+  int cost_tasks = 6;
+  bool json_output = false;
+  app.add_option("--project", roots, "a project folder (repeat; scripts/bench-next-edit.sh fetches a held-out set)")
+      ->required()->check(CLI::ExistingDirectory);
+  app.add_option("--model", model_dir, "model directory")->capture_default_str();
+  app.add_option("--model-tasks", model_tasks, "tasks decoded with the model, per form (spread over all)")
+      ->capture_default_str();
+  app.add_option("--cost-tasks", cost_tasks, "tasks with 8+ sites timed for the batch cost ratio")->capture_default_str();
+  app.add_flag("--json", json_output, "print one JSON object");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+  spdlog::set_level(spdlog::level::warn);
+  std::vector<Task> tasks = make_tasks(roots);
+  std::unique_ptr<Engine> engine = load_engine(model_dir, DeviceOptions{});
+  ModelView model = ModelView::of(*engine);
+
+  std::map<std::string, Tally> by_kind, by_language;
+  Tally all;
+  for (const Task& task : tasks) {
+    Edited edited = apply_user_edit(task);
+    Tally one;
+    score_sites(task, edited, model, one);
+    for (Tally* tally : {&all, &by_kind[task.kind], &by_language[task.kind + "/" + task.language]}) {
+      tally->truth += one.truth;
+      tally->found += one.found;
+      tally->matched += one.matched;
+    }
+  }
+  // Model runs on an even spread of the tasks, the same ones for both forms.
+  std::vector<Task> sample;
+  for (size_t i = 0; i < std::min(model_tasks, tasks.size()); ++i)
+    sample.push_back(tasks[i * tasks.size() / std::min(model_tasks, tasks.size())]);
+  ModelRun masked, instruction;
+  run_model(*engine, sample, NextEditForm::MaskedSpans, masked);
+  run_model(*engine, sample, NextEditForm::Instruction, instruction);
+  std::vector<double> ratios;
+  for (const Task& task : tasks) {
+    if (int(ratios.size()) == cost_tasks) break;
+    if (task.truth.size() < 8) continue;
+    double one = batch_ms(*engine, task, 1, 3), eight = batch_ms(*engine, task, 8, 3);
+    if (one > 0) ratios.push_back(eight / one);
+  }
+
+  auto share = [](size_t part, size_t whole) { return whole ? double(part) / double(whole) : 0.0; };
+  json kinds = json::object(), languages = json::object();
+  for (const auto& [kind, tally] : by_kind) kinds[kind] = tally.to_json();
+  for (const auto& [language, tally] : by_language) languages[language] = tally.to_json();
+  auto form_json = [&](const ModelRun& run) {
+    return json{{"tasks", sample.size()},
+                {"sites", run.truth},
+                {"shown", run.shown},
+                {"exact_match", share(run.exact, run.truth)},
+                {"exact_match_before_gate", share(run.exact_ungated, run.truth)},
+                {"shown_precision", share(run.exact, run.shown)},
+                {"first_suggestion_ms_p50", percentile(run.first_ms, 0.5)},
+                {"first_suggestion_ms_p95", percentile(run.first_ms, 0.95)},
+                {"tokens_generated", run.tokens},
+                {"ar_window_tokens", run.ar_tokens},
+                {"tokens_generated_ratio", run.ar_tokens > 0 ? run.tokens / run.ar_tokens : 0},
+                {"reversal_rate", share(run.reversals, run.shown)}};
+  };
+  json out = {{"tasks", tasks.size()},
+              {"site_recall", all.recall()},
+              {"site_precision", all.precision()},
+              {"by_kind", kinds},
+              {"by_language", languages},
+              {"masked", form_json(masked)},
+              {"instruction", form_json(instruction)},
+              {"exact_match_masked", share(masked.exact, masked.truth)},
+              {"exact_match_instruction", share(instruction.exact, instruction.truth)},
+              {"next_edit_batch_cost_ratio_k8", percentile(ratios, 0.5)},
+              {"batch_cost_tasks", ratios.size()},
+              {"first_suggestion_ms_p50", percentile(masked.first_ms, 0.5)},
+              {"tokens_generated_ratio", masked.ar_tokens > 0 ? masked.tokens / masked.ar_tokens : 0},
+              {"reversal_rate", share(masked.reversals + instruction.reversals, masked.shown + instruction.shown)},
+              {"model", engine->description()}};
+  if (json_output) {
+    std::printf("%s\n", out.dump().c_str());
+    return 0;
+  }
+  std::printf("%zu tasks: site recall %.3f, precision %.3f\n", tasks.size(), all.recall(), all.precision());
+  for (const auto& [name, tally] : by_language)
+    std::printf("  %-20s %4zu sites: recall %.3f precision %.3f\n", name.c_str(), tally.truth, tally.recall(),
+                tally.precision());
+  for (const auto& [name, run] : {std::pair<const char*, const ModelRun&>{"masked", masked}, {"instruction", instruction}})
+    std::printf("%-11s exact %.3f (before the gate %.3f), %zu shown, first suggestion p50 %.1f ms, tokens %.0f vs "
+                "AR windows %.0f, reversals %zu\n",
+                name, share(run.exact, run.truth), share(run.exact_ungated, run.truth), run.shown,
+                percentile(run.first_ms, 0.5), run.tokens, run.ar_tokens, run.reversals);
+  std::printf("batch cost ratio, 8 sites over 1: %.2f (%zu tasks)\n", percentile(ratios, 0.5), ratios.size());
+  return 0;
+}
+
+const RegisterCommand bench_next_edit_command{"bench-next-edit", "next-edit site recall, exact match and batch cost",
+                                              run_bench_next_edit};
+
+}  // namespace
+}  // namespace maskfill

@@ -1,0 +1,232 @@
+// Next-edit suggestions (issue #24): after an edit, the sites it implies come from the syntax
+// tree (infill/next_edit_sites.h), and each site gets a sequence of its own; all of them decode
+// as one batch. The model writes only the site's tokens: MaskedSpans masks exactly the site in an
+// SPM prompt, Instruction asks for the site's lines rewritten and keeps the answer only when the
+// text around the site came back unchanged. Either way nothing outside a site can change, and a
+// site's answer is shown only when the model was confident of every token, did not write back
+// the name the user just replaced, and the code still parses.
+#include <algorithm>
+#include <cctype>
+
+#include "inference/tokenizer.h"
+#include "infill/definitions.h"
+#include "infill/mask_length.h"
+#include "infill/plan.h"
+#include "infill/plan_steps.h"
+#include "infill/prompt_builder.h"
+#include "infill/text_lines.h"
+
+namespace maskfill {
+namespace {
+
+using plan_steps::bos_id;
+
+constexpr int kHeaderTokens = 384;       // the diff history before every site
+constexpr int kEditsInHeader = 4;        // newest entries first, while they fit
+constexpr int kAddedArgumentTokens = 6;  // a new argument's tokens, when estimating a site's mask
+
+const EditEntry* newest_edit_of(const std::vector<EditEntry>& history, const std::string& path) {
+  for (auto it = history.rbegin(); it != history.rend(); ++it)
+    if (it->path == path) return it->whole ? &*it : nullptr;
+  return nullptr;
+}
+
+// The recent edits as unified diffs under a comment naming the file, oldest first, the newest
+// always included: what the user is doing, before every site's own text.
+std::string render_edit_header(const Tokenizer& tokenizer, const std::vector<EditEntry>& history,
+                               const LanguageInfo* language) {
+  std::vector<std::string> parts;  // newest first
+  int tokens = 0;
+  for (auto it = history.rbegin(); it != history.rend() && int(parts.size()) < kEditsInHeader; ++it) {
+    if (it->diff.empty()) continue;
+    std::string part = std::string(line_comment(language)) + " Edited " + it->path + ":\n" + it->diff;
+    if (!part.ends_with('\n')) part += '\n';
+    part += '\n';
+    int cost = static_cast<int>(tokenizer.encode(part).size());
+    if (!parts.empty() && tokens + cost > kHeaderTokens) break;
+    tokens += cost;
+    parts.push_back(std::move(part));
+  }
+  std::string header;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) header += *it;
+  return header;
+}
+
+// Masked tokens for a site: a rename writes the new name; a call after a parameter change writes
+// its argument list with room for the added arguments.
+int estimated_site_tokens(const ModelView& model, const NextEdit& edit, std::string_view old_text) {
+  int old_tokens = static_cast<int>(model.tokenizer.encode(old_text).size());
+  if (edit.kind == NextEditKind::Rename) return static_cast<int>(model.tokenizer.encode(edit.new_name).size());
+  return old_tokens + std::max(0, edit.new_parameters - edit.old_parameters) * kAddedArgumentTokens;
+}
+
+std::string site_instruction(const NextEdit& edit) {
+  if (edit.kind == NextEditKind::Rename)
+    return "Rename `" + edit.old_name + "` to `" + edit.new_name + "` in this code, as the edit above did. "
+           "Change nothing else.";
+  return "The function `" + edit.new_name + "` now takes " + std::to_string(edit.new_parameters) +
+         " parameters instead of " + std::to_string(edit.old_parameters) +
+         ", as the edit above shows. Update this call to match. Change nothing else.";
+}
+
+std::vector<int32_t> with_header(const ModelView& model, std::vector<int32_t> prompt,
+                                 const std::vector<int32_t>& header) {
+  prompt.insert(prompt.begin() + (bos_id(model) ? 1 : 0), header.begin(), header.end());
+  return prompt;
+}
+
+PlanSite masked_site(const ModelView& model, const SourceDocument& doc, const NextEditSite& found,
+                     const NextEdit& edit, const std::vector<int32_t>& header, const InfillSettings& settings) {
+  std::string_view text = doc.text();
+  PlanSite site;
+  site.span = site.rewritten = found.span;
+  site.reason = found.reason;
+  FimPrompt prompt = build_fim_prompt(model.tokenizer, text.substr(0, found.span.begin), text.substr(found.span.end),
+                                      {settings.prefix_tokens, settings.suffix_tokens}, bos_id(model));
+  site.prompt = with_header(model, std::move(prompt.ids), header);
+  std::string_view old_text = text.substr(found.span.begin, found.span.size());
+  MaskPlan mask{estimated_site_tokens(model, edit, old_text), settings.max_new_tokens,
+                static_cast<int>(model.config.block_size), settings.threshold, settings.max_ms, settings.entropy_bound};
+  site.options = decode_options_for(mask, 0, settings.seed);
+  if (old_text.find('\n') == std::string_view::npos) site.options.stop = {"\n"};
+  return site;
+}
+
+PlanSite instruction_site(const ModelView& model, const SourceDocument& doc, const NextEditSite& found,
+                          const NextEdit& edit, const std::vector<int32_t>& header,
+                          const InfillSettings& settings) {
+  std::string_view text = doc.text();
+  PlanSite site;
+  site.span = found.span;
+  site.reason = found.reason;
+  size_t end = line_end(text, found.span.end);
+  site.rewritten = {line_start(text, found.span.begin), end < text.size() ? end + 1 : end};
+  std::string_view code = text.substr(site.rewritten.begin, site.rewritten.size());
+  site.edit_indent = plan_steps::common_indent(code);
+  EditPrompt prompt = build_edit_prompt(model.tokenizer, model.tokenizer_config,
+                                        plan_steps::shift_lines(code, site.edit_indent, ""), site_instruction(edit));
+  site.prompt = with_header(model, std::move(prompt.ids), header);
+  MaskPlan mask{prompt.code_tokens + prompt.code_tokens / 4 + 8, std::max(settings.max_edit_tokens, 16),
+                static_cast<int>(model.config.block_size), settings.threshold, settings.max_ms, settings.entropy_bound};
+  site.options = decode_options_for(mask, 0, settings.seed);
+  return site;
+}
+
+// The site's new text from a MaskedSpans answer: the first line for a one-line site.
+std::optional<std::string> masked_answer(const Tokenizer& tokenizer, const SourceDocument& doc, const PlanSite& site,
+                                         const DecodeResult& result) {
+  PostprocessContext context;
+  context.style = detect_indent_style(doc.text());
+  context.suffix = std::string_view(doc.text()).substr(site.span.end);
+  context.single_line = !site.options.stop.empty();
+  return postprocess_candidate(text_before_special_tokens(tokenizer, result.tokens), context);
+}
+
+// The site's new text from an Instruction answer: the rewritten lines must keep every byte
+// around the site, or the answer is not used (it would change text outside the site).
+std::optional<std::string> instruction_answer(const Tokenizer& tokenizer, const SourceDocument& doc,
+                                              const PlanSite& site, const DecodeResult& result) {
+  std::string_view text = doc.text();
+  std::string_view code = text.substr(site.rewritten.begin, site.rewritten.size());
+  std::string rewritten = plan_steps::shift_lines(
+      extract_code_block(text_before_special_tokens(tokenizer, result.tokens)), "", site.edit_indent);
+  if (code.ends_with('\n') && !rewritten.ends_with('\n')) rewritten += '\n';
+  std::string_view before = text.substr(site.rewritten.begin, site.span.begin - site.rewritten.begin);
+  std::string_view after = text.substr(site.span.end, site.rewritten.end - site.span.end);
+  if (rewritten.size() < before.size() + after.size() || !rewritten.starts_with(before) || !rewritten.ends_with(after))
+    return std::nullopt;
+  return rewritten.substr(before.size(), rewritten.size() - before.size() - after.size());
+}
+
+bool has_word(std::string_view text, std::string_view word) {
+  auto part_of_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; };
+  for (size_t at = text.find(word); !word.empty() && at != std::string_view::npos; at = text.find(word, at + 1)) {
+    size_t end = at + word.size();
+    if ((at == 0 || !part_of_word(text[at - 1])) && (end == text.size() || !part_of_word(text[end]))) return true;
+  }
+  return false;
+}
+
+// Why an answer is not shown; empty when it is.
+std::string gate(const Plan& plan, const SourceDocument& doc, const PlanSite& site, const Candidate& candidate) {
+  std::string_view old_text = std::string_view(doc.text()).substr(site.span.begin, site.span.size());
+  if (candidate.text == old_text) return "no change";
+  if (plan.next_edit.kind == NextEditKind::Rename && has_word(candidate.text, plan.next_edit.old_name))
+    return "writes back `" + plan.next_edit.old_name + "`, the name the user replaced";
+  if (!candidate.syntax_ok) return "adds syntax errors";
+  if (candidate.stats.min_confidence < plan.min_confidence)
+    return "low confidence (" + std::to_string(candidate.stats.min_confidence) + ")";
+  return "";
+}
+
+}  // namespace
+
+const char* next_edit_form_name(NextEditForm form) {
+  return form == NextEditForm::Instruction ? "instruction" : "masked";
+}
+
+Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std::string& path,
+                    const std::vector<EditEntry>& history, const InfillSettings& settings) {
+  Plan plan;
+  plan.mode = PlanMode::NextEdit;
+  plan.next_edit_form = settings.next_edit_form;
+  plan.rule = next_edit_form_name(settings.next_edit_form);
+  plan.min_confidence = settings.next_edit_min_confidence;
+  const EditEntry* edit = newest_edit_of(history, path);
+  std::optional<std::string> before_text = edit ? text_before(*edit, doc.text()) : std::nullopt;
+  if (!before_text) {
+    plan.declined_reason = "no recent edit of this document to follow";
+    return plan;
+  }
+  SourceDocument before(std::move(*before_text), doc.language());
+  NextEditLimits limits;
+  limits.max_sites = static_cast<size_t>(std::max(1, settings.next_edit_max_sites));
+  plan.next_edit = find_next_edit_sites(before, doc, path, {}, limits);
+  if (plan.next_edit.sites.empty()) {
+    plan.declined_reason = "the last edit implies no other change";
+    return plan;
+  }
+  plan.edit_header = render_edit_header(model.tokenizer, history, doc.language());
+  std::vector<int32_t> header = model.tokenizer.encode(plan.edit_header);
+  plan.span = plan.next_edit.sites.front().span;
+  for (const NextEditSite& found : plan.next_edit.sites) {
+    plan.sites.push_back(settings.next_edit_form == NextEditForm::Instruction
+                             ? instruction_site(model, doc, found, plan.next_edit, header, settings)
+                             : masked_site(model, doc, found, plan.next_edit, header, settings));
+    plan.span = {std::min(plan.span.begin, found.span.begin), std::max(plan.span.end, found.span.end)};
+  }
+  return plan;
+}
+
+namespace plan_steps {
+
+CompletionOutcome execute_next_edit(Engine& engine, const SourceDocument& doc, const Plan& plan,
+                                    const CancelCheck& cancel) {
+  CompletionOutcome outcome;
+  std::vector<SequenceRequest> requests;
+  for (const PlanSite& site : plan.sites) requests.push_back({site.prompt, site.options});
+  std::vector<DecodeResult> results = generate_together(engine, requests, cancel);
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].stop == StopReason::Cancelled) {
+      outcome = {};
+      outcome.cancelled = true;
+      return outcome;
+    }
+    const PlanSite& site = plan.sites[i];
+    std::optional<std::string> text = plan.next_edit_form == NextEditForm::Instruction
+                                          ? instruction_answer(engine.tokenizer(), doc, site, results[i])
+                                          : masked_answer(engine.tokenizer(), doc, site, results[i]);
+    Candidate candidate = make_candidate(doc, site.span, text.value_or(""), results[i].stats);
+    candidate.site = static_cast<int>(i);
+    if (!text)
+      candidate.withheld = plan.next_edit_form == NextEditForm::Instruction ? "changes text outside the site"
+                                                                             : "nothing usable";
+    else
+      candidate.withheld = gate(plan, doc, site, candidate);
+    (candidate.withheld.empty() ? outcome.candidates : outcome.withheld).push_back(std::move(candidate));
+  }
+  return outcome;
+}
+
+}  // namespace plan_steps
+}  // namespace maskfill

@@ -1,0 +1,185 @@
+// Next-edit plans (issue #24 step 3): plan_next_edit turns the newest edit of a document into one
+// sequence per implied site, decoded as one batch; execute_plan keeps an answer only inside its
+// site and only when the gate lets it through (confidence, no reversal, syntax, a real change).
+#include <catch2/catch.hpp>
+
+#include "inference/chat_template.h"
+#include "infill/plan.h"
+#include "test_support.h"
+#include "tests/support/fake_engine.h"
+
+using namespace maskfill;
+using namespace maskfill::test;
+
+namespace {
+
+TokenizerConfig seed_coder_tokens() {
+  TokenizerConfig config;
+  config.bos_token = "<[begin▁of▁sentence]>";
+  config.eos_token = "<[end▁of▁sentence]>";
+  config.chat_template = seed_coder_chat_template();
+  return config;
+}
+
+class FakeEngine final : public maskfill::testing::ScriptedFakeEngine {
+ public:
+  FakeEngine() : ScriptedFakeEngine(seedcoder_tokenizer(), ModelConfig{}, seed_coder_tokens()) { outputs.clear(); }
+};
+
+const CancelCheck kNever = [] { return false; };
+
+// A document and its edit history, edited the way an editor reports keystrokes.
+struct Editing {
+  SourceDocument doc;
+  EditHistory history;
+  std::string path = "shapes.py";
+
+  explicit Editing(const std::string& text, const std::string& language = "python")
+      : doc(text, find_language_by_name(language)) {}
+  // Replaces the first `old_text` after `from` by `new_text`, erasing then typing one key at a time.
+  void retype(const std::string& old_text, const std::string& new_text, size_t from = 0) {
+    size_t at = doc.text().find(old_text, from);
+    REQUIRE(at != std::string::npos);
+    for (size_t i = old_text.size(); i > 0; --i) change(at + i - 1, at + i, "");
+    for (size_t i = 0; i < new_text.size(); ++i) change(at + i, at + i, new_text.substr(i, 1));
+  }
+  void change(size_t begin, size_t end, const std::string& text) {
+    std::string before = doc.text();
+    doc.replace(begin, end, text);
+    history.record(path, before, doc, begin, end);
+  }
+  Plan plan(FakeEngine& engine, const InfillSettings& settings = {}) {
+    return plan_next_edit(ModelView::of(engine), doc, path, history.snapshot(), settings);
+  }
+};
+
+const std::string kShapes =
+    "def area(w, h):\n"
+    "    return w * h\n"
+    "\n"
+    "print(area(2, 3))\n"
+    "total = area(4, 5) + 1\n";
+
+std::string applied(const SourceDocument& doc, const CompletionOutcome& outcome) {
+  std::vector<ByteEdit> edits;
+  for (const Candidate& candidate : outcome.candidates) edits.push_back(candidate.replacement);
+  std::sort(edits.begin(), edits.end(), [](const ByteEdit& a, const ByteEdit& b) { return a.begin < b.begin; });
+  return apply_edits(doc.text(), edits);
+}
+
+}  // namespace
+
+TEST_CASE("a rename's other uses become masked sites after the edit's diff, decoded as one batch", "[next_edit]") {
+  FakeEngine engine;
+  Editing editing(kShapes);
+  editing.retype("area", "surface");
+  Plan plan = editing.plan(engine);
+  REQUIRE(plan.declined_reason.empty());
+  CHECK(plan.mode == PlanMode::NextEdit);
+  CHECK(plan.next_edit.kind == NextEditKind::Rename);
+  REQUIRE(plan.sites.size() == 2);
+  // Nearest the edit first; each site is exactly the old name.
+  for (const PlanSite& site : plan.sites) CHECK(editing.doc.text().substr(site.span.begin, site.span.size()) == "area");
+  CHECK(plan.sites[0].span.begin < plan.sites[1].span.begin);
+  CHECK(plan.edit_header.find("-def area(w, h):\n+def surface(w, h):\n") != std::string::npos);
+  for (const PlanSite& site : plan.sites) {
+    std::string prompt = seedcoder_tokenizer().decode(site.prompt, /*skip_special_tokens=*/false);
+    // The diff history first (shared by every site, so the prompt cache keeps it), then SPM.
+    size_t header = prompt.find("+def surface(w, h):");
+    size_t suffix = prompt.find("<[fim-suffix]>");
+    REQUIRE(header != std::string::npos);
+    REQUIRE(suffix != std::string::npos);
+    CHECK(header < suffix);
+    CHECK(prompt.ends_with("<[fim-middle]>"));
+    CHECK(site.options.gen_length % 4 == 0);
+    CHECK(site.options.stop == std::vector<std::string>{"\n"});
+  }
+  engine.replies = {"surface", "surface"};
+  CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
+  CHECK(engine.calls == 2);
+  CHECK(outcome.withheld.empty());
+  REQUIRE(outcome.candidates.size() == 2);
+  CHECK(outcome.candidates[0].site == 0);
+  CHECK(applied(editing.doc, outcome) ==
+        "def surface(w, h):\n    return w * h\n\nprint(surface(2, 3))\ntotal = surface(4, 5) + 1\n");
+}
+
+TEST_CASE("the gate withholds reversals, unsure answers, syntax breakers and non-changes", "[next_edit]") {
+  FakeEngine engine;
+  Editing editing(kShapes + "del area\nx = [area]\n");
+  editing.retype("area", "surface");
+  Plan plan = editing.plan(engine);
+  REQUIRE(plan.sites.size() == 4);
+  engine.replies = {"area", "surface", "surface(", "surface"};
+  engine.confidences = {1.0, 0.2, 1.0, 0.9};
+  CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
+  REQUIRE(outcome.candidates.size() == 1);
+  CHECK(outcome.candidates[0].site == 3);
+  REQUIRE(outcome.withheld.size() == 3);
+  CHECK(outcome.withheld[0].withheld == "writes back `area`, the name the user replaced");
+  CHECK(outcome.withheld[1].withheld.starts_with("low confidence (0.2"));
+  CHECK(outcome.withheld[2].withheld == "adds syntax errors");
+  // A lower bound lets the unsure one through.
+  InfillSettings settings;
+  settings.next_edit_min_confidence = 0.1;
+  engine.replies = {"surface", "surface", "surface", "area_2"};
+  engine.confidences = {1.0, 0.2, 1.0, 1.0};
+  outcome = execute_plan(engine, editing.doc, editing.plan(engine, settings), kNever);
+  CHECK(outcome.candidates.size() == 4);
+}
+
+TEST_CASE("instruction sites rewrite whole lines but keep only answers that leave the rest alone", "[next_edit]") {
+  FakeEngine engine;
+  Editing editing(kShapes);
+  editing.retype("area", "surface");
+  InfillSettings settings;
+  settings.next_edit_form = NextEditForm::Instruction;
+  Plan plan = editing.plan(engine, settings);
+  REQUIRE(plan.sites.size() == 2);
+  CHECK(plan.rule == "instruction");
+  std::string prompt = seedcoder_tokenizer().decode(plan.sites[0].prompt, false);
+  CHECK(prompt.find("Rename `area` to `surface`") != std::string::npos);
+  CHECK(prompt.find("print(area(2, 3))") != std::string::npos);
+  CHECK(plan.sites[0].rewritten.size() == std::string("print(area(2, 3))\n").size());
+  // The second answer also changes an argument: not the site's text, so not used.
+  engine.replies = {"```python\nprint(surface(2, 3))\n```", "total = surface(4, 6) + 1\n"};
+  CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
+  REQUIRE(outcome.candidates.size() == 1);
+  CHECK(outcome.candidates[0].text == "surface");
+  CHECK(outcome.candidates[0].replacement.begin == editing.doc.text().find("area(2"));
+  REQUIRE(outcome.withheld.size() == 1);
+  CHECK(outcome.withheld[0].withheld == "changes text outside the site");
+}
+
+TEST_CASE("an added parameter makes the calls' argument lists the sites, with room for the new argument",
+          "[next_edit]") {
+  FakeEngine engine;
+  Editing editing("function scale(x) {\n  return x * 2;\n}\nconst a = scale(1);\nconst b = scale(a);\n",
+                  "javascript");
+  editing.path = "scale.js";
+  size_t at = editing.doc.text().find("(x)") + 2;
+  for (char c : std::string(", factor")) editing.change(at, at, std::string(1, c)), ++at;
+  Plan plan = editing.plan(engine);
+  REQUIRE(plan.declined_reason.empty());
+  CHECK(plan.next_edit.kind == NextEditKind::ParameterCount);
+  REQUIRE(plan.sites.size() == 2);
+  for (const PlanSite& site : plan.sites) {
+    std::string_view old_args = std::string_view(editing.doc.text()).substr(site.span.begin, site.span.size());
+    CHECK(site.options.gen_length >= int(seedcoder_tokenizer().encode(old_args).size()) + 4);
+  }
+}
+
+TEST_CASE("no recent edit, or an edit that implies nothing, declines", "[next_edit]") {
+  FakeEngine engine;
+  Editing untouched(kShapes);
+  CHECK(untouched.plan(engine).declined_reason == "no recent edit of this document to follow");
+  Editing comment(kShapes + "# a note\n");
+  comment.retype("note", "remark");
+  CHECK(comment.plan(engine).declined_reason == "the last edit implies no other change");
+  // Another file's edit is not this document's.
+  Editing other(kShapes);
+  other.retype("area", "surface");
+  other.path = "other.py";
+  CHECK(other.plan(engine).declined_reason == "no recent edit of this document to follow");
+  CHECK(engine.calls == 0);
+}
