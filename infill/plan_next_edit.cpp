@@ -150,9 +150,10 @@ bool has_word(std::string_view text, std::string_view word) {
 // Why an answer is not shown; empty when it is.
 std::string gate(const Plan& plan, const SourceDocument& doc, const PlanSite& site, const Candidate& candidate) {
   std::string_view old_text = std::string_view(doc.text()).substr(site.span.begin, site.span.size());
-  if (candidate.text == old_text) return "no change";
+  // First: at a rename's site the old name is also "no change", but it is the reversal to count.
   if (plan.next_edit.kind == NextEditKind::Rename && has_word(candidate.text, plan.next_edit.old_name))
     return "writes back `" + plan.next_edit.old_name + "`, the name the user replaced";
+  if (candidate.text == old_text) return "no change";
   if (!candidate.syntax_ok) return "adds syntax errors";
   if (candidate.stats.min_confidence < plan.min_confidence)
     return "low confidence (" + std::to_string(candidate.stats.min_confidence) + ")";
