@@ -10,7 +10,8 @@
 // planner (plan_next_edit, execute_plan) does the rest. Reported:
 //   site_recall / site_precision   the sites found against the truth, per kind and language
 //   exact_match_{masked,instruction}  truth sites whose shown suggestion is exactly right
-//   next_edit_batch_cost_ratio_k8  wall time of a plan with 8 sites over the same with 1
+//   next_edit_batch_cost_ratio_k8  wall time of a plan with 8 sites over the same with 1, both
+//                                  with the prompt cache cleared (as after a real edit)
 //   first_suggestion_ms_p50        plan + decode for up to 4 sites
 //   tokens_generated_ratio         tokens decoded over an autoregressive rewrite of the windows
 //                                  (2 lines above, 5 below) around the same sites
@@ -318,6 +319,15 @@ void run_model(Engine& engine, const std::vector<Task>& tasks, NextEditForm form
       if (task.kind == "rename" && has_word(candidate.text, task.old_name)) ++run.reversals;
     }
     for (const Candidate& held : outcome.withheld) run.exact_ungated += exact(held);
+    if (spdlog::should_log(spdlog::level::debug))
+      for (const auto* list : {&outcome.candidates, &outcome.withheld})
+        for (const Candidate& candidate : *list)
+          spdlog::debug("{} {} site {}: `{}` -> `{}` (confidence {:.3f}, {} tokens){}{}", task.kind,
+                        next_edit_form_name(form), candidate.site,
+                        std::string_view(edited.doc.text()).substr(plan.sites[size_t(candidate.site)].span.begin,
+                                                                   plan.sites[size_t(candidate.site)].span.size()),
+                        candidate.text, candidate.stats.min_confidence, candidate.stats.generated_tokens,
+                        candidate.withheld.empty() ? "" : ": withheld, ", candidate.withheld);
     for (const auto* list : {&outcome.candidates, &outcome.withheld})
       for (const Candidate& candidate : *list) {
         run.tokens += candidate.stats.generated_tokens;
@@ -327,7 +337,7 @@ void run_model(Engine& engine, const std::vector<Task>& tasks, NextEditForm form
   }
 }
 
-// Wall time of one plan decoded with `sites` sites (median of `repeats`).
+// Wall time of one plan decoded with `sites` sites, prompt cache cleared (median of `repeats`).
 double batch_ms(Engine& engine, const Task& task, int sites, int repeats) {
   Edited edited = apply_user_edit(task);
   InfillSettings settings;
@@ -335,9 +345,22 @@ double batch_ms(Engine& engine, const Task& task, int sites, int repeats) {
   Plan plan = plan_next_edit(ModelView::of(engine), edited.doc, task.path, edited.history, settings);
   std::vector<double> times;
   for (int i = 0; i < repeats; ++i) {
+    // Cold, as after a real edit: the diff header and every site's window are new text.
+    engine.clear_prompt_cache();
     auto started = Clock::now();
-    execute_plan(engine, edited.doc, plan, {});
+    CompletionOutcome outcome = execute_plan(engine, edited.doc, plan, {});
     times.push_back(ms_since(started));
+    double prefill = 0, decode = 0;
+    int computed = 0, forwards = 0;
+    for (const auto* list : {&outcome.candidates, &outcome.withheld})
+      for (const Candidate& candidate : *list) {
+        prefill += candidate.stats.prefill_ms;
+        decode = std::max(decode, candidate.stats.decode_ms);
+        computed += candidate.stats.prompt_tokens_computed;
+        forwards = std::max(forwards, candidate.stats.forwards);
+      }
+    spdlog::debug("{} sites: {:.1f} ms (prefill {:.1f} ms for {} tokens, decode {:.1f} ms, {} forwards)",
+                  plan.sites.size(), times.back(), prefill, computed, decode, forwards);
   }
   return percentile(times, 0.5);
 }
@@ -356,13 +379,15 @@ int run_bench_next_edit(int argc, char** argv) {
   app.add_option("--model-tasks", model_tasks, "tasks decoded with the model, per form (spread over all)")
       ->capture_default_str();
   app.add_option("--cost-tasks", cost_tasks, "tasks with 8+ sites timed for the batch cost ratio")->capture_default_str();
+  bool verbose = false;
   app.add_flag("--json", json_output, "print one JSON object");
+  app.add_flag("--verbose", verbose, "log every site's answer and why it was withheld (stderr)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
   }
-  spdlog::set_level(spdlog::level::warn);
+  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::warn);
   std::vector<Task> tasks = make_tasks(roots);
   std::unique_ptr<Engine> engine = load_engine(model_dir, DeviceOptions{});
   ModelView model = ModelView::of(*engine);

@@ -50,6 +50,10 @@ struct InfillSettings {
   // Next-edit suggestions: at most this many sites per plan (one batch), each shown only when
   // its lowest token confidence reaches the bound (what the model was unsure of is not shown).
   int next_edit_max_sites = 8;
+  // Each site's own window: the edit's diff comes first in every site's prompt, so a site needs
+  // only its neighbourhood, and a small window keeps k sites' prefills near the cost of one.
+  int next_edit_prefix_tokens = 64;
+  int next_edit_suffix_tokens = 32;
   double next_edit_min_confidence = 0.5;
   NextEditForm next_edit_form = NextEditForm::MaskedSpans;
 };

@@ -24,6 +24,7 @@ using plan_steps::bos_id;
 constexpr int kHeaderTokens = 384;       // the diff history before every site
 constexpr int kEditsInHeader = 4;        // newest entries first, while they fit
 constexpr int kAddedArgumentTokens = 6;  // a new argument's tokens, when estimating a site's mask
+constexpr int kSlackBlocks = 2;          // extension allowed past a site's estimate
 
 const EditEntry* newest_edit_of(const std::vector<EditEntry>& history, const std::string& path) {
   for (auto it = history.rbegin(); it != history.rend(); ++it)
@@ -82,11 +83,15 @@ PlanSite masked_site(const ModelView& model, const SourceDocument& doc, const Ne
   site.span = site.rewritten = found.span;
   site.reason = found.reason;
   FimPrompt prompt = build_fim_prompt(model.tokenizer, text.substr(0, found.span.begin), text.substr(found.span.end),
-                                      {settings.prefix_tokens, settings.suffix_tokens}, bos_id(model));
+                                      {settings.next_edit_prefix_tokens, settings.next_edit_suffix_tokens}, bos_id(model));
   site.prompt = with_header(model, std::move(prompt.ids), header);
   std::string_view old_text = text.substr(found.span.begin, found.span.size());
-  MaskPlan mask{estimated_site_tokens(model, edit, old_text), settings.max_new_tokens,
-                static_cast<int>(model.config.block_size), settings.threshold, settings.max_ms, settings.entropy_bound};
+  // A site's answer is about as long as the estimate says (a name, an argument list): room for
+  // two blocks more, no further. One rambling site would otherwise hold the whole batch.
+  const int block = static_cast<int>(model.config.block_size);
+  const int estimated = estimated_site_tokens(model, edit, old_text);
+  MaskPlan mask{estimated, std::min(settings.max_new_tokens, round_up_to_block(estimated, block) + kSlackBlocks * block),
+                block, settings.threshold, settings.max_ms, settings.entropy_bound};
   site.options = decode_options_for(mask, 0, settings.seed);
   if (old_text.find('\n') == std::string_view::npos) site.options.stop = {"\n"};
   return site;
@@ -106,8 +111,11 @@ PlanSite instruction_site(const ModelView& model, const SourceDocument& doc, con
   EditPrompt prompt = build_edit_prompt(model.tokenizer, model.tokenizer_config,
                                         plan_steps::shift_lines(code, site.edit_indent, ""), site_instruction(edit));
   site.prompt = with_header(model, std::move(prompt.ids), header);
-  MaskPlan mask{prompt.code_tokens + prompt.code_tokens / 4 + 8, std::max(settings.max_edit_tokens, 16),
-                static_cast<int>(model.config.block_size), settings.threshold, settings.max_ms, settings.entropy_bound};
+  // The site's lines rewritten are about as long as they are now.
+  const int block = static_cast<int>(model.config.block_size);
+  const int estimated = prompt.code_tokens + prompt.code_tokens / 4 + 8;
+  MaskPlan mask{estimated, std::min(settings.max_edit_tokens, round_up_to_block(estimated, block) + kSlackBlocks * block),
+                block, settings.threshold, settings.max_ms, settings.entropy_bound};
   site.options = decode_options_for(mask, 0, settings.seed);
   return site;
 }
