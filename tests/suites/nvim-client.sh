@@ -10,7 +10,9 @@
 #  3. next_edit_spec.lua: next-edit suggestions against the fake server (request after an edit,
 #     extmarks, jump/apply as one undo step, dismiss, stale answers, feedback, switched off);
 #  4. real_server_spec.lua: the plugin against the real `$MASKFILL_BUILD_DIR/maskfill lsp`
-#     (attach, status, checkhealth; ghost text/accept/fill/edit when the bundled model exists).
+#     (attach, status, checkhealth; ghost text/accept/fill/edit when the bundled model exists);
+#  5. next_edit_real_spec.lua: a rename answered by the real maskfill/nextEdits (shape), drawn,
+#     applied, dismissed, counted in maskfill/status, undone (bundled model; else SKIP).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${MASKFILL_BUILD_DIR:-$root/build}"
@@ -34,6 +36,7 @@ for nvim in "$(command -v nvim)" "$nvim_012"; do
   run_spec "$nvim" native_spec.lua  # skipped below 0.12
   run_spec "$nvim" next_edit_spec.lua
   PATH="$build:$PATH" run_spec "$nvim" real_server_spec.lua
+  PATH="$build:$PATH" run_spec "$nvim" next_edit_real_spec.lua
 done
 if [[ ! -f "$root/models/maskfill-tiny/config.json" ]]; then
   echo "nvim-client: model tests SKIPPED (no models/maskfill-tiny/config.json)" >&2
