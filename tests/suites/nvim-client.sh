@@ -7,8 +7,12 @@
 #     its own ghost text, accept, cycling, fill, edit, code action, checkhealth);
 #  2. native_spec.lua (0.12): vim.lsp.enable alone, commands without setup(), root_markers,
 #     native ghost text with Tab / next word / next line, checkhealth;
-#  3. real_server_spec.lua: the plugin against the real `$MASKFILL_BUILD_DIR/maskfill lsp`
-#     (attach, status, checkhealth; ghost text/accept/fill/edit when the bundled model exists).
+#  3. next_edit_spec.lua: next-edit suggestions against the fake server (request after an edit,
+#     extmarks, jump/apply as one undo step, dismiss, stale answers, feedback, switched off);
+#  4. real_server_spec.lua: the plugin against the real `$MASKFILL_BUILD_DIR/maskfill lsp`
+#     (attach, status, checkhealth; ghost text/accept/fill/edit when the bundled model exists);
+#  5. next_edit_real_spec.lua: a rename answered by the real maskfill/nextEdits (shape), drawn,
+#     applied, dismissed, counted in maskfill/status, undone (bundled model; else SKIP).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${MASKFILL_BUILD_DIR:-$root/build}"
@@ -30,7 +34,9 @@ for nvim in "$(command -v nvim)" "$nvim_012"; do
   run_spec "$nvim" compat_spec.lua  # 0.7 / 0.10 / 0.11 / 0.12 decisions against stub vim APIs
   FAKE_NO_MODEL= run_spec "$nvim" client_spec.lua
   run_spec "$nvim" native_spec.lua  # skipped below 0.12
+  run_spec "$nvim" next_edit_spec.lua
   PATH="$build:$PATH" run_spec "$nvim" real_server_spec.lua
+  PATH="$build:$PATH" run_spec "$nvim" next_edit_real_spec.lua
 done
 if [[ ! -f "$root/models/maskfill-tiny/config.json" ]]; then
   echo "nvim-client: model tests SKIPPED (no models/maskfill-tiny/config.json)" >&2

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A scripted stand-in for `maskfill lsp`, used only to test the editor clients' own logic
-// (debounce, cancellation, ghost text, accept, fill, edit) deterministically and without a model.
+// (debounce, cancellation, ghost text, accept, fill, edit, next edits) deterministically and without a model.
 // The real server is exercised by the same suites; this file never replaces it there.
 // Answers are fixed strings derived from the request, and every interesting event is recorded;
 // the custom request `fake/log` returns the record so tests can assert on what the client sent.
@@ -59,6 +59,22 @@ function inlineItems(params) {
   return { items: [item(`_ghost(${word})\nnext_line = 1`, 'auto-1')] };
 }
 
+// Next edits: every `total` in the document becomes `acc` (the fake's one "rename"), nearest first
+// is not modelled; ids are strings as the real server's are.
+let nextEditId = 1;
+function nextEdits(params) {
+  const doc = docs.get(params.textDocument.uri);
+  const edits = [];
+  if (!doc) return { edits, version: 0 };
+  doc.text.split('\n').forEach((line, row) => {
+    for (const m of line.matchAll(/\btotal\b/g)) {
+      edits.push({ range: { start: { line: row, character: m.index }, end: { line: row, character: m.index + 5 } },
+        newText: 'acc', id: String(nextEditId++) });
+    }
+  });
+  return { edits, version: doc.version };
+}
+
 const handlers = {
   initialize: () => ({
     capabilities: {
@@ -102,6 +118,11 @@ const handlers = {
         edits: [{ range: arg.range, newText: `EDITED(${arg.instruction})` }] }] } } });
     return undefined; // answered once the client replied to applyEdit
   },
+  'maskfill/nextEdits': (params, id) => {
+    log.push({ event: 'nextEdits', id, position: params.position, version: (docs.get(params.textDocument.uri) || {}).version });
+    pending.set(id, setTimeout(() => { pending.delete(id); send({ id, result: nextEdits(params) }); }, DELAY_MS));
+    return undefined;
+  },
   'textDocument/inlineCompletion': (params, id) => {
     log.push({ event: 'inlineCompletion', id, position: params.position, triggerKind: params.context && params.context.triggerKind });
     pending.set(id, setTimeout(() => { pending.delete(id); send({ id, result: inlineItems(params) }); }, DELAY_MS));
@@ -123,6 +144,8 @@ const notifications = {
     doc.version = p.textDocument.version;
   },
   'textDocument/didClose': (p) => docs.delete(p.textDocument.uri),
+  'maskfill/didShowNextEdit': (p) => log.push({ event: 'didShowNextEdit', id: p.id }),
+  'maskfill/didRejectNextEdit': (p) => log.push({ event: 'didRejectNextEdit', id: p.id }),
   'workspace/didChangeConfiguration': (p) => log.push({ event: 'didChangeConfiguration', settings: p.settings }),
   '$/cancelRequest': (p) => {
     const timer = pending.get(p.id);

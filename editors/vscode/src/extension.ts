@@ -8,6 +8,8 @@ import {
 } from './requests';
 import { MenuAction, gateNote, menuItems } from './gate';
 import { MaskfillSettings, needsRestart, readSettings, serverSettingsChange } from './settings';
+import { NextEditController } from './nextEditController';
+import { COMMAND_NEXT_EDIT_DISMISS, COMMAND_NEXT_EDIT_JUMP_OR_APPLY } from './nextEdits';
 import { STARTING, ServerStatus, parseStatus, presentStatus } from './status';
 
 let client: LanguageClient | undefined;
@@ -16,6 +18,7 @@ let statusItem: vscode.StatusBarItem;
 let lastStatus: ServerStatus = STARTING;
 let snoozedUntil: number | undefined; // epoch ms; this window only, as Copilot's snooze
 let snoozeTimer: NodeJS.Timeout | undefined;
+let nextEdits: NextEditController | undefined;
 const PREVIEW_SCHEME = 'maskfill-preview';
 const previews = new Map<string, string>(); // preview uri → proposed text
 
@@ -195,6 +198,7 @@ async function onSettingsChanged(context: vscode.ExtensionContext): Promise<void
   if (needsRestart(before, after)) return restart(context);
   settings = after;
   showStatus();
+  if (!after.nextEditEnabled) nextEdits?.dismiss();
   const change = serverSettingsChange(before, after);
   if (change && client?.isRunning()) await client.sendNotification(DidChangeConfigurationNotification.type, { settings: change });
 }
@@ -229,7 +233,12 @@ function reportErrors<A extends unknown[]>(run: (...args: A) => Promise<void>) {
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
   statusItem.command = 'maskfill.showMenu';
+  const controller = new NextEditController(() => client, () => settings?.nextEditEnabled === true);
+  nextEdits = controller;
   context.subscriptions.push(
+    controller,
+    vscode.commands.registerCommand(COMMAND_NEXT_EDIT_JUMP_OR_APPLY, reportErrors(() => controller.jumpOrApply())),
+    vscode.commands.registerCommand(COMMAND_NEXT_EDIT_DISMISS, reportErrors(async () => controller.dismiss())),
     statusItem,
     { dispose: () => snoozeTimer && clearTimeout(snoozeTimer) },
     vscode.commands.registerCommand('maskfill.showMenu', reportErrors(() => showMenu(context))),

@@ -16,6 +16,7 @@ export interface MaskfillSettings {
   backendApiKeyFile: string;
   contextMaxTokens: number; // cross-file context budget in tokens; 0: none
   contextWorkspaceIndex: boolean;
+  nextEditEnabled: boolean; // next-edit suggestions; off: the extension asks nothing, the server keeps no history
 }
 
 // What the server reads from `initialize` and `workspace/didChangeConfiguration` (server settings
@@ -27,6 +28,7 @@ export interface InitializationOptions {
   inlineCompletion: { enabled: boolean; debounceMs: number };
   backend: { url: string; apiKeyFile: string };
   context: { maxTokens: number; workspaceIndex: boolean };
+  nextEdit: { enabled: boolean };
 }
 
 export const DEFAULT_SETTINGS: MaskfillSettings = {
@@ -42,6 +44,7 @@ export const DEFAULT_SETTINGS: MaskfillSettings = {
   backendApiKeyFile: '',
   contextMaxTokens: 1024,
   contextWorkspaceIndex: true,
+  nextEditEnabled: true,
 };
 
 const DEVICE = /^(auto|cpu|cuda(:[0-9]+)?)$/;
@@ -74,6 +77,8 @@ export function readSettings(get: (key: string) => unknown): MaskfillSettings {
       typeof get('context.workspaceIndex') === 'boolean'
         ? (get('context.workspaceIndex') as boolean)
         : DEFAULT_SETTINGS.contextWorkspaceIndex,
+    nextEditEnabled:
+      typeof get('nextEdit.enabled') === 'boolean' ? (get('nextEdit.enabled') as boolean) : DEFAULT_SETTINGS.nextEditEnabled,
   };
 }
 
@@ -106,6 +111,7 @@ export function toInitializationOptions(settings: MaskfillSettings): Initializat
     // Always sent, so that clearing the URL switches the server back to the local model.
     backend: { url: settings.backendUrl, apiKeyFile: settings.backendApiKeyFile },
     context: { maxTokens: settings.contextMaxTokens, workspaceIndex: settings.contextWorkspaceIndex },
+    nextEdit: { enabled: settings.nextEditEnabled },
   };
   // Empty means "server default" (bundled model or MASKFILL_MODEL_DIR), so leave it out.
   if (settings.modelPath) options.modelPath = settings.modelPath;

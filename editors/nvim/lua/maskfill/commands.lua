@@ -1,4 +1,4 @@
--- :MaskfillFill, :MaskfillEdit, :MaskfillStatus and the client side of the
+-- :MaskfillFill, :MaskfillEdit, :MaskfillNextEdit[Dismiss], :MaskfillStatus and the client side of the
 -- `maskfill.editWithInstruction` code-action command.
 local util = require('maskfill.util')
 local compat = require('maskfill.compat').new()
@@ -88,6 +88,12 @@ function M.register()
     local range = command_range(opts)
     if range then M.edit(vim.api.nvim_get_current_buf(), range, opts.args ~= '' and opts.args or nil) end
   end, { range = true, nargs = '*', desc = 'maskfill: rewrite the selection following an instruction' })
+  vim.api.nvim_create_user_command('MaskfillNextEdit', function()
+    if not require('maskfill.nextedit').jump_or_apply(vim.api.nvim_get_current_buf()) then util.notify('no next-edit suggestion shown') end
+  end, { desc = 'maskfill: jump to the next suggested edit; on one, apply it' })
+  vim.api.nvim_create_user_command('MaskfillNextEditDismiss', function()
+    require('maskfill.nextedit').dismiss(vim.api.nvim_get_current_buf())
+  end, { desc = 'maskfill: dismiss the next-edit suggestions' })
   vim.api.nvim_create_user_command('MaskfillStatus', function()
     local s = require('maskfill').status
     util.notify(s.state .. (s.model and (' (' .. s.model .. ')') or '') .. (s.message and (': ' .. s.message) or ''))

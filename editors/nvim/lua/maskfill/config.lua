@@ -24,6 +24,11 @@ M.defaults = {
     debounce_ms = 150, -- client-side wait after the last keystroke before asking
     native = true, -- use vim.lsp.inline_completion when Neovim has it (0.12+)
   },
+  next_edit = { -- after an edit, the other places it implies (maskfill/nextEdits), see nextedit.lua
+    enabled = true, -- false: never asks, draws or reports anything, and the server keeps no history
+    debounce_ms = 300, -- wait after the last change (outside insert mode) before asking
+    min_confidence = nil, -- nil: the server's default (nextEdit.minConfidence, 0.5)
+  },
   keymaps = { -- insert mode, buffer-local; false disables one
     accept = '<Tab>',
     accept_word = '<C-Right>', -- the next word of the suggestion (as VS Code's ctrl+right)
@@ -31,6 +36,10 @@ M.defaults = {
     next = '<M-]>',
     prev = '<M-[>',
     dismiss = '<C-]>',
+    -- Normal mode, mapped only while next-edit suggestions are shown (so they never shadow
+    -- a key otherwise): jump to the next suggested site; on a site, apply it. And dismiss all.
+    next_edit = '<Tab>',
+    next_edit_dismiss = '<Esc>',
   },
 }
 
@@ -51,9 +60,16 @@ function M.setup(opts)
     debounce_ms = { merged.inline_completion.debounce_ms, 'number' },
     context_max_tokens = { merged.context.max_tokens, 'number' },
     context_workspace_index = { merged.context.workspace_index, 'boolean' },
+    next_edit_enabled = { merged.next_edit.enabled, 'boolean' },
+    next_edit_debounce_ms = { merged.next_edit.debounce_ms, 'number' },
+    next_edit_min_confidence = { merged.next_edit.min_confidence, 'number', true },
   })
   merged.context.max_tokens = math.min(8192, math.max(0, math.floor(merged.context.max_tokens)))
   merged.inline_completion.debounce_ms = math.max(0, math.floor(merged.inline_completion.debounce_ms))
+  merged.next_edit.debounce_ms = math.max(0, math.floor(merged.next_edit.debounce_ms))
+  if merged.next_edit.min_confidence then
+    merged.next_edit.min_confidence = math.min(1, math.max(0, merged.next_edit.min_confidence))
+  end
   M.options = merged
   return merged
 end
@@ -73,6 +89,8 @@ function M.init_options()
     inlineCompletion = { enabled = o.inline_completion.enabled, debounceMs = 0 },
     backend = { url = o.backend.url, apiKeyFile = o.backend.api_key_file },
     context = { maxTokens = o.context.max_tokens, workspaceIndex = o.context.workspace_index },
+    -- Off client-side is off server-side too: the server then keeps no edit history.
+    nextEdit = { enabled = o.next_edit.enabled, minConfidence = o.next_edit.min_confidence },
   }
 end
 

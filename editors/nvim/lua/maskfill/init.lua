@@ -1,5 +1,6 @@
 -- maskfill for Neovim: starts `maskfill lsp`, attaches it to buffers of supported filetypes,
--- tracks the model status and wires inline completion (ghost.lua) and commands (commands.lua).
+-- tracks the model status and wires inline completion (ghost.lua), next-edit suggestions
+-- (nextedit.lua) and commands (commands.lua).
 local config = require('maskfill.config')
 local compat = require('maskfill.compat').new()
 
@@ -86,10 +87,11 @@ function M.lsp_config(bufnr)
         else set_status(result) end
       end)
     end,
-    -- Buffers attached by vim.lsp.enable('maskfill') (0.11+) get ghost text too.
+    -- Buffers attached by vim.lsp.enable('maskfill') (0.11+) get ghost text and next edits too.
     on_attach = function(client, bufnr)
       M.client_id = client.id
       require('maskfill.ghost').attach(bufnr)
+      require('maskfill.nextedit').attach(bufnr)
     end,
     on_exit = function(code, signal)
       M.client_id = nil
@@ -127,6 +129,7 @@ function M.attach(bufnr)
   local id = M.start(bufnr)
   if not id then return false end
   require('maskfill.ghost').attach(bufnr)
+  require('maskfill.nextedit').attach(bufnr)
   return true
 end
 

@@ -1,0 +1,52 @@
+// Next-edit suggestions, the parts without `vscode`: the protocol names, the answer's check,
+// which site the cursor is on or goes to next, and how an applied site moves the others.
+// Offsets are into the document's text (UTF-16 code units, as JS strings and VS Code's
+// offsetAt/positionAt); nextEditController.ts does the drawing and the editing.
+import { Range, isRange } from './requests';
+
+export const METHOD_NEXT_EDITS = 'maskfill/nextEdits';
+export const NOTIFY_NEXT_EDIT_SHOWN = 'maskfill/didShowNextEdit';
+export const NOTIFY_NEXT_EDIT_REJECTED = 'maskfill/didRejectNextEdit';
+export const COMMAND_DID_ACCEPT_NEXT_EDIT = 'maskfill.didAcceptNextEdit';
+export const COMMAND_NEXT_EDIT_JUMP_OR_APPLY = 'maskfill.nextEdit.jumpOrApply';
+export const COMMAND_NEXT_EDIT_DISMISS = 'maskfill.nextEdit.dismiss';
+// The keybindings' when-clause key (not dotted like a command name: the protocol check reads those).
+export const CONTEXT_NEXT_EDIT_VISIBLE = 'maskfillNextEditVisible';
+
+export interface NextEdit { id: string; range: Range; newText: string }
+
+// The maskfill/nextEdits answer's edits; throws on a malformed answer.
+export function parseNextEdits(result: unknown): NextEdit[] {
+  const r = result as { edits?: unknown };
+  if (typeof r !== 'object' || r === null || !Array.isArray(r.edits)) throw new Error(`malformed maskfill/nextEdits result: ${JSON.stringify(result)}`);
+  return r.edits.map((e) => {
+    const edit = e as NextEdit;
+    if (!isRange(edit?.range) || typeof edit.newText !== 'string' || typeof edit.id !== 'string') {
+      throw new Error(`malformed edit in maskfill/nextEdits result: ${JSON.stringify(e)}`);
+    }
+    return { id: edit.id, range: edit.range, newText: edit.newText };
+  });
+}
+
+// A site as shown: its id, where the old text is now, and what replaces it.
+export interface Site { id: string; start: number; end: number; oldText: string; newText: string }
+
+// The site the cursor is on (an empty site when the cursor is at it), else undefined.
+export function siteAt(sites: readonly Site[], offset: number): Site | undefined {
+  return sites.find((s) => (s.start <= offset && offset < s.end) || (s.start === s.end && offset === s.start));
+}
+
+// The first site starting after `offset`, wrapping to the first one.
+export function nextSite(sites: readonly Site[], offset: number): Site | undefined {
+  const sorted = [...sites].sort((a, b) => a.start - b.start);
+  return sorted.find((s) => s.start > offset) ?? sorted[0];
+}
+
+// The sites left after `applied` was replaced by its new text: the applied one goes, the ones
+// after it move by the change in length (sites never overlap).
+export function afterApply(sites: readonly Site[], applied: Site): Site[] {
+  const delta = applied.newText.length - (applied.end - applied.start);
+  return sites
+    .filter((s) => s.id !== applied.id)
+    .map((s) => (s.start >= applied.end ? { ...s, start: s.start + delta, end: s.end + delta } : s));
+}

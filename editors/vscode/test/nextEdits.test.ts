@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { Site, afterApply, nextSite, parseNextEdits, siteAt } from '../src/nextEdits';
+
+const range = { start: { line: 3, character: 8 }, end: { line: 3, character: 13 } };
+
+test('maskfill/nextEdits answers are checked', () => {
+  assert.deepEqual(parseNextEdits({ edits: [{ range, newText: 'acc', id: '7', extra: 1 }], version: 3 }), [{ range, newText: 'acc', id: '7' }]);
+  assert.deepEqual(parseNextEdits({ edits: [], version: 3 }), []);
+  assert.throws(() => parseNextEdits(null), /malformed maskfill\/nextEdits result/);
+  assert.throws(() => parseNextEdits({ edits: [{ range, newText: 'acc', id: 7 }] }), /malformed edit/);
+  assert.throws(() => parseNextEdits({ edits: [{ range: { start: range.start }, newText: 'acc', id: '7' }] }), /malformed edit/);
+});
+
+// "    total = 0\n    for x in xs:\n        total += x\n    return total" with `total` → `acc`.
+const sites: Site[] = [
+  { id: 'b', start: 60, end: 65, oldText: 'total', newText: 'acc' },
+  { id: 'a', start: 40, end: 45, oldText: 'total', newText: 'acc' },
+];
+
+test('the site under the cursor, else the next one after it (wrapping)', () => {
+  assert.equal(siteAt(sites, 40)?.id, 'a');
+  assert.equal(siteAt(sites, 44)?.id, 'a');
+  assert.equal(siteAt(sites, 45), undefined, 'the end is past the site');
+  assert.equal(siteAt([{ id: 'e', start: 9, end: 9, oldText: '', newText: ', b' }], 9)?.id, 'e', 'an empty site at the cursor');
+  assert.equal(nextSite(sites, 0)?.id, 'a');
+  assert.equal(nextSite(sites, 40)?.id, 'b');
+  assert.equal(nextSite(sites, 61)?.id, 'a', 'wraps');
+  assert.equal(nextSite([], 0), undefined);
+});
+
+test('applying a site moves only the sites after it', () => {
+  assert.deepEqual(afterApply(sites, sites[1]), [{ id: 'b', start: 58, end: 63, oldText: 'total', newText: 'acc' }]);
+  assert.deepEqual(afterApply(sites, sites[0]), [sites[1]]);
+});
