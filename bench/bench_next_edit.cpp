@@ -279,6 +279,12 @@ void score_sites(const Task& task, const Edited& edited, const ModelView& model,
   for (const PlanSite& site : plan.sites)
     for (const TruthSite& truth : task.truth)
       if (same_site(site.span, truth.span)) ++tally.matched;
+  if (spdlog::should_log(spdlog::level::debug))
+    for (const TruthSite& truth : task.truth)
+      if (std::none_of(plan.sites.begin(), plan.sites.end(), [&](const PlanSite& s) { return same_site(s.span, truth.span); }))
+        spdlog::debug("missed {} site {}:{} `{}`{}", task.kind, task.path, truth.span.begin,
+                      std::string_view(edited.doc.text()).substr(truth.span.begin, std::min<size_t>(truth.span.size(), 80)),
+                      plan.declined_reason.empty() ? "" : " (" + plan.declined_reason + ")");
 }
 
 int window_tokens(const Tokenizer& tokenizer, std::string_view text, size_t at) {

@@ -54,7 +54,7 @@ async function main() {
   });
   assert.ok(init.capabilities.inlineCompletionProvider, 'static inline completion for clients without dynamic registration');
   assert.deepEqual(init.capabilities.executeCommandProvider.commands.sort(),
-    ['maskfill.applyInstruction', 'maskfill.didAccept', 'maskfill.editWithInstruction', 'maskfill.fillSelection', 'maskfill.reload']);
+    ['maskfill.applyInstruction', 'maskfill.didAccept', 'maskfill.didAcceptNextEdit', 'maskfill.editWithInstruction', 'maskfill.fillSelection', 'maskfill.reload']);
   c.sendNotification('initialized', {});
   const uri = 'file:///tmp/unfinished.py';
   let text = fs.readFileSync(path.join(root, 'samples/python/unfinished.py'), 'utf8');
