@@ -4,8 +4,10 @@
 //   rename      a definition's name is changed where it is defined; the truth is every other
 //               identifier token of the file with that name (from the syntax tree, not from the
 //               site finder's text search), each becoming the new name;
-//   parameter   a parameter `extra` is appended to a function's parameter list; the truth is the
-//               argument list of every call of it in the file, each with `extra` appended.
+//   parameter   a parameter `extra` is appended to a function's parameter list (its syntax
+//               tree's `parameters`: not a class's bases, a tuple struct's fields or a call);
+//               the truth is the argument list of every call of it in the file, each with
+//               `extra` appended.
 // The user's edit is recorded in an EditHistory as the editor would, and the editor's own
 // planner (plan_next_edit, execute_plan) does the rest. Reported:
 //   site_recall / site_precision   the sites found against the truth, per kind and language
@@ -199,9 +201,11 @@ void parameter_tasks(const std::string& path, const SourceDocument& doc, const s
       size_t open = text.find_first_not_of(" \t", token.end);
       std::optional<ByteRange> list = open == std::string_view::npos ? std::nullopt : parenthesized(text, open);
       if (!list) continue;
+      bool declaration = declares(doc, token, open);
       bool own = token.begin >= definition.begin && token.end <= definition.end && !parameters;
+      if (own && !declaration) break;  // a class's bases, a tuple struct, a call: no parameter list
       if (own) parameters = list;
-      else if (!declares(doc, token, open)) calls.push_back({*list, ""});
+      else if (!declaration) calls.push_back({*list, ""});
     }
     if (!parameters || calls.empty() || calls.size() > kMaxTruthSites) continue;
     std::string_view list = text.substr(parameters->begin, parameters->size());

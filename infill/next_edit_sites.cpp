@@ -25,8 +25,15 @@ bool identifier_char(char c) {
 std::string_view node_type(TSNode node) { return ts_node_type(node); }
 
 // Identifiers of every kind: identifier, field_identifier, type_identifier, property_identifier...
+// but not a qualified one (C++'s `Formatter::make_group`, Rust's `csv::Reader`): its `name` is.
+bool qualified_node(TSNode node) {
+  std::string_view type = node_type(node);
+  return type == "qualified_identifier" || type == "scoped_identifier";
+}
+
 bool identifier_node(TSNode node) {
-  return !ts_node_is_null(node) && node_type(node).find("identifier") != std::string_view::npos;
+  return !ts_node_is_null(node) && node_type(node).find("identifier") != std::string_view::npos &&
+         !qualified_node(node);
 }
 
 TSNode node_at(const SourceDocument& doc, size_t begin, size_t end) {

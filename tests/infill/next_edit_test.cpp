@@ -359,6 +359,17 @@ TEST_CASE("adding a parameter lists the argument lists of the function's calls",
     CHECK(describe_sites(edit, after, open) ==
           std::vector<std::string>{"main:2:(1, 2)", "main:2:(area(3, 4), 5)", "main:2:(3, 4)", "b.cpp:1:(6, 7)"});
   }
+  SECTION("C++, a member function defined out of line under its qualified name") {
+    const std::string before =
+        "struct Shape { int area(int w) const; };\n"
+        "int Shape::area(int w) const { return w * w; }\n"
+        "int twice(const Shape& s) { return 2 * s.area(3); }\n";
+    const std::string after = replace_first(before, "Shape::area(int w)", "Shape::area(int w, int h)");
+    NextEdit edit = next_edit("cpp", before, after);
+    CHECK(edit.kind == NextEditKind::ParameterCount);
+    CHECK(edit.old_name == "area");
+    CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:2:(3)"});
+  }
   SECTION("Java, a parameter removed") {
     const std::string before =
         "class Box {\n  int scale(int a, int b) { return a * b; }\n  int twice() { return scale(2, 3) * 2; }\n}\n";

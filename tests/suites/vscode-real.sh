@@ -99,6 +99,8 @@ vsix="$tmp/ext-src/maskfill.vsix"
 user_data="$tmp/user-data"; extensions="$tmp/extensions"; workspace="$tmp/workspace"
 mkdir -p "$user_data/User" "$extensions" "$workspace"
 for name in inline fill edit; do cp "$root/samples/python/unfinished.py" "$workspace/$name.py"; done
+printf 'function mean(xs) {\n  let total = 0;\n  for (const x of xs) {\n    total += x;\n  }\n  return total / xs.length;\n}\n' > "$workspace/rename.js"
+
 # maskfill's paths are machine-overridable settings: in code-server (a remote window) they are
 # read from the machine's settings (user-data/Machine), not the browser user's.
 mkdir -p "$user_data/Machine"
@@ -133,6 +135,8 @@ json.dump({
     "editor.suggestOnTriggerCharacters": False,
     "editor.autoClosingBrackets": "never",
     "editor.autoClosingQuotes": "never",
+    "[javascript]": {"editor.inlineSuggest.enabled": False},
+    "maskfill.nextEdit.minConfidence": 0,
     "editor.lightbulb.enabled": "on",
 }, open(user, "w"), indent=2)
 EOF

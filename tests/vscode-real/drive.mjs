@@ -1,7 +1,7 @@
 // Drives a running code-server (real VS Code 1.139 in the browser) through Debian's headless
 // Chromium with puppeteer-core, as a user would: type in a Python file, see maskfill's ghost text,
 // accept it with Tab, snooze it from the status menu and resume, fill a selection from the light
-// bulb, edit with an instruction, watch the status bar item, break the model path. Started by tests/suites/vscode-real.sh, which owns every
+// bulb, edit with an instruction, rename a variable and apply a next-edit suggestion, watch the status bar item, break the model path. Started by tests/suites/vscode-real.sh, which owns every
 // process; this script only closes the browser it launched.
 //
 // Usage: node drive.mjs <url> <workspace dir> <machine settings.json> <screenshot dir>
@@ -104,14 +104,14 @@ async function currentStatus() {
 
 // ---- editor helpers -----------------------------------------------------------------------
 
-async function openFromExplorer(name) {
+async function openFromExplorer(name, marker = 'def ') {
   const row = await until(`${name} in the explorer`, () => page.evaluateHandle((n) =>
     [...document.querySelectorAll('.explorer-folders-view .monaco-list-row')].find((r) => r.querySelector('.label-name')?.textContent === n) || null, name)
     .then((h) => (h.asElement() ? h : null)));
   await row.click();
   await until(`the editor tab of ${name}`, () => page.$(`.tabs-container .tab.active[aria-label="${name}"]`));
-  await until(`the text of ${name} in the editor`, () => page.evaluate(() =>
-    document.querySelector('.editor-instance .monaco-editor .view-lines')?.textContent.replace(/\u00a0/g, ' ').includes('def ')));
+  await until(`the text of ${name} in the editor`, () => page.evaluate((m) =>
+    document.querySelector('.editor-instance .monaco-editor .view-lines')?.textContent.replace(/\u00a0/g, ' ').includes(m), marker));
   await page.click('.editor-instance .monaco-editor .view-lines');
 }
 
@@ -152,6 +152,20 @@ async function ghostText() {
     const inline = [...document.querySelectorAll('.monaco-editor .ghost-text-decoration')].map((e) => norm(e.textContent)).join('');
     const below = [...document.querySelectorAll('.monaco-editor .ghost-text .view-line')].map((e) => norm(e.textContent));
     return { inline, below, count: document.querySelectorAll('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text').length };
+  });
+}
+
+// maskfill's next-edit decorations in the editor: the struck-through text of each site and the
+// text drawn after it (a CSS ::after content; "⏎" stands for a newline).
+async function nextEditDecorations() {
+  return page.evaluate(() => {
+    const norm = (s) => s.replace(/\u00a0/g, ' ');
+    const spans = [...document.querySelectorAll('.editor-instance .monaco-editor .view-lines span')].filter((e) => e.children.length === 0);
+    const struck = spans.filter((e) => getComputedStyle(e).textDecorationLine.includes('line-through')).map((e) => norm(e.textContent));
+    const after = spans.map((e) => getComputedStyle(e, '::after').content)
+      .filter((c) => c && c !== 'none' && c !== 'normal')
+      .map((c) => c.replace(/^"|"$/g, '').replace(/\\(.)/g, '$1').replace(/⏎/g, '\n'));
+    return { struck, after };
   });
 }
 
@@ -328,6 +342,41 @@ async function runChecks() {
     const undone = await saveAndRead(editFile);
     if (undone !== before) throw new Error(`one Ctrl+Z did not restore the file:\n${undone}`);
     return `preview "${previewTab}" accepted; ${diffSummary(before, edited)}; one Ctrl+Z restored it`;
+  });
+
+  // JavaScript, where this profile turns VS Code's ghost text off: Tab and Escape are then
+  // maskfill's next-edit keys only (with ghost text shown, Tab accepts it first). The bundled
+  // model's text is not asserted, only where it lands: nextEdit.minConfidence is 0 in this
+  // profile, so the tiny model's low-confidence answers are drawn rather than withheld.
+  await check('renaming a variable draws next-edit suggestions; Tab jumps, Tab applies one site in one undo step, Escape dismisses', async () => {
+    const renameFile = path.join(workspace, 'rename.js');
+    const before = fs.readFileSync(renameFile, 'utf8');
+    await openFromExplorer('rename.js', 'function ');
+    await gotoLine(2, 7); // `total` in `let total = 0;`
+    await press('Control', 'Shift', 'ArrowRight');
+    await page.keyboard.type('acc');
+    const shown = await until('next-edit decorations (struck-through sites)', async () => {
+      const d = await nextEditDecorations();
+      return d.struck.length && d.after.length ? d : null;
+    }, MODEL_WAIT_MS);
+    if (!shown.struck.every((t) => t === 'total')) throw new Error(`struck text is not the old name: ${JSON.stringify(shown)}`);
+    await screenshot('next-edit-shown');
+    await press('Tab');
+    await until('Tab to move the cursor to the first site (line 4)', async () => (await cursorPosition()).startsWith('Ln 4, Col 5'));
+    await press('Tab');
+    await until('the site to be applied (one decoration fewer)', async () => (await nextEditDecorations()).struck.length < shown.struck.length);
+    await screenshot('next-edit-applied');
+    const renamed = before.replace('let total', 'let acc');
+    const applied = await saveAndRead(renameFile);
+    const lines = applied.split('\n');
+    const expected = shown.after.map((text) => renamed.replace('    total += x;', `    ${text} += x;`));
+    if (!expected.includes(applied)) throw new Error(`the file is not the rename plus one applied site:\n${applied}\nshown: ${JSON.stringify(shown)}`);
+    await press('Escape');
+    await until('Escape to clear the decorations', async () => (await nextEditDecorations()).struck.length === 0);
+    await press('Control', 'KeyZ');
+    const undone = await saveAndRead(renameFile);
+    if (undone !== renamed) throw new Error(`one Ctrl+Z did not take back exactly the applied site:\n${undone}`);
+    return `${shown.struck.length} site(s) drawn (${JSON.stringify(shown.after)}); line 4 became ${JSON.stringify(lines[3])}; one Ctrl+Z restored it`;
   });
 
   await check('a broken maskfill.modelPath shows the error state with its reason', async () => {

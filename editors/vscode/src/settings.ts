@@ -17,6 +17,7 @@ export interface MaskfillSettings {
   contextMaxTokens: number; // cross-file context budget in tokens; 0: none
   contextWorkspaceIndex: boolean;
   nextEditEnabled: boolean; // next-edit suggestions; off: the extension asks nothing, the server keeps no history
+  nextEditMinConfidence: number; // a site is shown only when every token's confidence reaches this
 }
 
 // What the server reads from `initialize` and `workspace/didChangeConfiguration` (server settings
@@ -28,7 +29,7 @@ export interface InitializationOptions {
   inlineCompletion: { enabled: boolean; debounceMs: number };
   backend: { url: string; apiKeyFile: string };
   context: { maxTokens: number; workspaceIndex: boolean };
-  nextEdit: { enabled: boolean };
+  nextEdit: { enabled: boolean; minConfidence: number };
 }
 
 export const DEFAULT_SETTINGS: MaskfillSettings = {
@@ -45,6 +46,7 @@ export const DEFAULT_SETTINGS: MaskfillSettings = {
   contextMaxTokens: 1024,
   contextWorkspaceIndex: true,
   nextEditEnabled: true,
+  nextEditMinConfidence: 0.5,
 };
 
 const DEVICE = /^(auto|cpu|cuda(:[0-9]+)?)$/;
@@ -79,6 +81,7 @@ export function readSettings(get: (key: string) => unknown): MaskfillSettings {
         : DEFAULT_SETTINGS.contextWorkspaceIndex,
     nextEditEnabled:
       typeof get('nextEdit.enabled') === 'boolean' ? (get('nextEdit.enabled') as boolean) : DEFAULT_SETTINGS.nextEditEnabled,
+    nextEditMinConfidence: clampNumber(get('nextEdit.minConfidence'), 0, 1, DEFAULT_SETTINGS.nextEditMinConfidence),
   };
 }
 
@@ -90,6 +93,11 @@ function readLanguageSwitches(value: unknown): LanguageSwitches {
     if (typeof on === 'boolean') switches[language] = on;
   }
   return switches;
+}
+
+function clampNumber(value: unknown, min: number, max: number, fallback: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return fallback;
+  return Math.min(max, Math.max(min, value));
 }
 
 function clampInteger(value: unknown, min: number, max: number, fallback: number): number {
@@ -111,7 +119,7 @@ export function toInitializationOptions(settings: MaskfillSettings): Initializat
     // Always sent, so that clearing the URL switches the server back to the local model.
     backend: { url: settings.backendUrl, apiKeyFile: settings.backendApiKeyFile },
     context: { maxTokens: settings.contextMaxTokens, workspaceIndex: settings.contextWorkspaceIndex },
-    nextEdit: { enabled: settings.nextEditEnabled },
+    nextEdit: { enabled: settings.nextEditEnabled, minConfidence: settings.nextEditMinConfidence },
   };
   // Empty means "server default" (bundled model or MASKFILL_MODEL_DIR), so leave it out.
   if (settings.modelPath) options.modelPath = settings.modelPath;

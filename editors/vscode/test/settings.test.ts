@@ -10,7 +10,7 @@ test('defaults when nothing is set: maskfill on PATH, server-default model', () 
   assert.deepEqual(serverCommand(settings), { command: 'maskfill', args: ['lsp'] });
   assert.deepEqual(toInitializationOptions(settings), {
     device: 'auto', dtype: 'auto', inlineCompletion: { enabled: true, debounceMs: 150 }, backend: { url: '', apiKeyFile: '' },
-    context: { maxTokens: 1024, workspaceIndex: true }, nextEdit: { enabled: true },
+    context: { maxTokens: 1024, workspaceIndex: true }, nextEdit: { enabled: true, minConfidence: 0.5 },
   });
 });
 
@@ -19,13 +19,13 @@ test('every setting reaches initializationOptions', () => {
     serverPath: ' /opt/maskfill/bin/maskfill ', modelPath: '/models/sdc-8b', device: 'cuda:1', dtype: 'bfloat16',
     'inlineCompletion.enabled': false, 'inlineCompletion.debounceMs': 80,
     'backend.url': ' http://gpu-box:8080 ', 'backend.apiKeyFile': '/home/me/.maskfill-key',
-    'context.maxTokens': 512, 'context.workspaceIndex': false, 'nextEdit.enabled': false,
+    'context.maxTokens': 512, 'context.workspaceIndex': false, 'nextEdit.enabled': false, 'nextEdit.minConfidence': 0.2,
   }));
   assert.deepEqual(serverCommand(settings), { command: '/opt/maskfill/bin/maskfill', args: ['lsp'] });
   assert.deepEqual(toInitializationOptions(settings), {
     modelPath: '/models/sdc-8b', device: 'cuda:1', dtype: 'bfloat16', inlineCompletion: { enabled: false, debounceMs: 80 },
     backend: { url: 'http://gpu-box:8080', apiKeyFile: '/home/me/.maskfill-key' },
-    context: { maxTokens: 512, workspaceIndex: false }, nextEdit: { enabled: false },
+    context: { maxTokens: 512, workspaceIndex: false }, nextEdit: { enabled: false, minConfidence: 0.2 },
   });
 });
 
@@ -43,6 +43,9 @@ test('bad values fall back or are clamped', () => {
   assert.equal(readSettings(fromMap({ 'context.maxTokens': -1 })).contextMaxTokens, 0);
   assert.equal(readSettings(fromMap({ 'context.workspaceIndex': 'no' })).contextWorkspaceIndex, true);
   assert.equal(readSettings(fromMap({ 'nextEdit.enabled': 'no' })).nextEditEnabled, true);
+  assert.equal(readSettings(fromMap({ 'nextEdit.minConfidence': 7 })).nextEditMinConfidence, 1);
+  assert.equal(readSettings(fromMap({ 'nextEdit.minConfidence': -1 })).nextEditMinConfidence, 0);
+  assert.equal(readSettings(fromMap({ 'nextEdit.minConfidence': 'high' })).nextEditMinConfidence, 0.5);
 });
 
 test('only a new server binary restarts the server; other changes are pushed to it', () => {
@@ -55,7 +58,7 @@ test('only a new server binary restarts the server; other changes are pushed to 
   assert.deepEqual(serverSettingsChange(a, { ...a, debounceMs: 40 }), {
     maskfill: {
       modelPath: '', device: 'auto', dtype: 'auto', inlineCompletion: { enabled: true, debounceMs: 40 }, backend: { url: '', apiKeyFile: '' },
-      context: { maxTokens: 1024, workspaceIndex: true }, nextEdit: { enabled: true },
+      context: { maxTokens: 1024, workspaceIndex: true }, nextEdit: { enabled: true, minConfidence: 0.5 },
     },
   });
   assert.deepEqual(serverSettingsChange(a, { ...a, backendUrl: 'http://gpu-box:8080' })?.maskfill.backend,

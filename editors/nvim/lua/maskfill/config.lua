@@ -27,7 +27,7 @@ M.defaults = {
   next_edit = { -- after an edit, the other places it implies (maskfill/nextEdits), see nextedit.lua
     enabled = true, -- false: never asks, draws or reports anything, and the server keeps no history
     debounce_ms = 300, -- wait after the last change (outside insert mode) before asking
-    min_confidence = nil, -- nil: the server's default (nextEdit.minConfidence, 0.5)
+    min_confidence = 0.5, -- a site is drawn only when each of its tokens reaches this confidence
   },
   keymaps = { -- insert mode, buffer-local; false disables one
     accept = '<Tab>',
@@ -62,14 +62,12 @@ function M.setup(opts)
     context_workspace_index = { merged.context.workspace_index, 'boolean' },
     next_edit_enabled = { merged.next_edit.enabled, 'boolean' },
     next_edit_debounce_ms = { merged.next_edit.debounce_ms, 'number' },
-    next_edit_min_confidence = { merged.next_edit.min_confidence, 'number', true },
+    next_edit_min_confidence = { merged.next_edit.min_confidence, 'number' },
   })
   merged.context.max_tokens = math.min(8192, math.max(0, math.floor(merged.context.max_tokens)))
   merged.inline_completion.debounce_ms = math.max(0, math.floor(merged.inline_completion.debounce_ms))
   merged.next_edit.debounce_ms = math.max(0, math.floor(merged.next_edit.debounce_ms))
-  if merged.next_edit.min_confidence then
-    merged.next_edit.min_confidence = math.min(1, math.max(0, merged.next_edit.min_confidence))
-  end
+  merged.next_edit.min_confidence = math.min(1, math.max(0, merged.next_edit.min_confidence))
   M.options = merged
   return merged
 end
