@@ -9,6 +9,7 @@
 
 #include "infill/definitions.h"
 #include "infill/syntax_queries.h"
+#include "infill/text_lines.h"
 
 namespace maskfill {
 namespace {
@@ -125,6 +126,82 @@ std::optional<ParameterList> parameter_list_at(const SourceDocument& doc, size_t
     node = parent;
   }
   return std::nullopt;
+}
+
+// --- Changed literals ------------------------------------------------------------------------
+
+// Number, string, character and boolean literals of every grammar (`integer`, `number_literal`,
+// `interpreted_string_literal`, Python's `string`, `true`...), not the parts inside a string.
+bool literal_node(TSNode node) {
+  if (ts_node_is_null(node)) return false;
+  std::string_view type = node_type(node);
+  if (type.ends_with("_literal")) return true;
+  for (std::string_view kind : {"integer", "float", "number", "string", "true", "false", "none", "null", "nil", "char"})
+    if (type == kind) return true;
+  return false;
+}
+
+// The literal holding bytes [begin, end] of `doc`: the node there or one of its two parents (an
+// edit inside a string is in its content node).
+TSNode literal_at(const SourceDocument& doc, size_t begin, size_t end) {
+  TSNode node = node_at(doc, begin, end);
+  for (int depth = 0; depth < 3 && !ts_node_is_null(node); ++depth, node = ts_node_parent(node))
+    if (literal_node(node)) return node;
+  return TSNode{};
+}
+
+// Where a literal sits, so that "the same literal in the same place" can be compared across
+// lines: its parent's type, its index among the parent's named children, the name it is bound
+// to (a keyword argument's, a pair's key, an assignment's left side) and, in an argument list,
+// the function called. `timeout=30` matches `timeout=30`, not `retries=30`; the second argument
+// of `sleep(…, 30)` matches another call of `sleep`, not of `print`.
+std::string literal_context(const SourceDocument& doc, TSNode literal) {
+  TSNode parent = ts_node_parent(literal);
+  if (ts_node_is_null(parent)) return "";
+  std::string key(node_type(parent));
+  uint32_t named = ts_node_named_child_count(parent);
+  for (uint32_t i = 0; i < named; ++i)
+    if (ts_node_eq(ts_node_named_child(parent, i), literal)) key += "#" + std::to_string(i);
+  constexpr size_t kMaxBoundName = 200;
+  for (const char* name : {"name", "key", "left", "field"}) {
+    TSNode bound = field(parent, name);
+    if (!ts_node_is_null(bound) && !ts_node_eq(bound, literal) && ts_node_end_byte(bound) - ts_node_start_byte(bound) <= kMaxBoundName)
+      key += std::string("|") + name + "=" + node_text(doc, bound);
+  }
+  if (node_type(parent).find("argument") != std::string_view::npos) {
+    TSNode call = ts_node_parent(parent);
+    TSNode function = ts_node_is_null(call) ? TSNode{} : field(call, "function");
+    if (!ts_node_is_null(function) && ts_node_end_byte(function) - ts_node_start_byte(function) <= kMaxBoundName)
+      key += "|call=" + node_text(doc, function);
+  }
+  return key;
+}
+
+struct LiteralChange {
+  std::string old_text, new_text, context;
+};
+
+// The literal the change edited, when it edited one literal and left it a literal of its kind.
+std::optional<LiteralChange> changed_literal(const SourceDocument& before, const SourceDocument& after,
+                                             const TextChange& change) {
+  TSNode old_literal = literal_at(before, change.begin, change.old_end);
+  TSNode new_literal = literal_at(after, change.begin, change.new_end);
+  if (ts_node_is_null(old_literal) || ts_node_is_null(new_literal)) return std::nullopt;
+  if (node_type(old_literal) != node_type(new_literal) || ts_node_start_byte(old_literal) != ts_node_start_byte(new_literal))
+    return std::nullopt;
+  if (ts_node_has_error(new_literal) || ts_node_end_byte(old_literal) < change.old_end) return std::nullopt;
+  LiteralChange literal{node_text(before, old_literal), node_text(after, new_literal), literal_context(before, old_literal)};
+  if (literal.old_text == literal.new_text || literal.context.empty()) return std::nullopt;
+  return literal;
+}
+
+// The bytes of the lines from `lines` above the one holding `offset` to `lines` below it.
+ByteRange nearby_lines(std::string_view text, size_t offset, int lines) {
+  size_t begin = line_start(text, offset);
+  for (int i = 0; i < lines && begin > 0; ++i) begin = line_start(text, begin - 1);
+  size_t end = line_end(text, offset);
+  for (int i = 0; i < lines && end < text.size(); ++i) end = line_end(text, end + 1);
+  return {begin, end};
 }
 
 // --- Scanning -------------------------------------------------------------------------------
@@ -247,9 +324,11 @@ class NearestSites {
 
 struct SiteSearch {
   NextEditKind kind;
-  std::string word;       // the old name of a rename, the function of a parameter change
+  std::string word;       // the old name of a rename, the function of a parameter change, the old literal
   std::string reason;
   const NextEditLimits* limits;
+  std::string context;    // Literal: literal_context() of the edited literal before the edit
+  ByteRange within{0, std::string::npos};  // Literal: the nearby lines; the rest is not searched
 };
 
 // Offers every site of `search` in the first `limit` bytes of `doc`, skipping `skip` (the edited
@@ -258,10 +337,20 @@ void scan_document(const SourceDocument& doc, const SiteSearch& search, ByteRang
                    NearestSites& sites) {
   std::string_view text = std::string_view(doc.text()).substr(0, limit);
   LiteralRanges literals(doc, limit);
-  for (size_t at = text.find(search.word); at != std::string_view::npos; at = text.find(search.word, at + 1)) {
+  for (size_t at = text.find(search.word, search.within.begin); at != std::string_view::npos;
+       at = text.find(search.word, at + 1)) {
     size_t end = at + search.word.size();
+    if (end > search.within.end) break;
     if ((at > 0 && identifier_char(text[at - 1])) || (end < text.size() && identifier_char(text[end]))) continue;
-    if ((at < skip.end && end > skip.begin) || literals.contains(at)) continue;
+    if (at < skip.end && end > skip.begin) continue;
+    if (search.kind == NextEditKind::Literal) {
+      TSNode literal = literal_at(doc, at, end);
+      if (!ts_node_is_null(literal) && ts_node_start_byte(literal) == at && ts_node_end_byte(literal) == end &&
+          literal_context(doc, literal) == search.context)
+        sites.offer({at, end});
+      continue;
+    }
+    if (literals.contains(at)) continue;
     if (search.kind == NextEditKind::Rename) {
       sites.offer({at, end});
       continue;
@@ -308,6 +397,7 @@ const char* next_edit_kind_name(NextEditKind kind) {
     case NextEditKind::None: return "none";
     case NextEditKind::Rename: return "rename";
     case NextEditKind::ParameterCount: return "parameter_count";
+    case NextEditKind::Literal: return "literal";
   }
   return "none";
 }
@@ -339,6 +429,18 @@ NextEdit find_next_edit_sites(const SourceDocument& before, const SourceDocument
     SiteSearch search{result.kind, rename->old_name,
                       "uses `" + rename->old_name + "`, renamed to `" + rename->new_name + "`", &limits};
     collect_everywhere(after, path, open_documents, search, result);
+    return result;
+  }
+  // A changed literal implies the same literal in the same place nearby, in this document only.
+  if (std::optional<LiteralChange> literal = changed_literal(before, after, result.change)) {
+    result.kind = NextEditKind::Literal;
+    result.old_name = literal->old_text;
+    result.new_name = literal->new_text;
+    SiteSearch search{result.kind, literal->old_text,
+                      "repeats `" + literal->old_text + "`, changed to `" + literal->new_text + "` nearby", &limits,
+                      literal->context, nearby_lines(after.text(), result.change.begin, limits.literal_lines)};
+    result.truncated = collect(path, after, search, ByteRange{result.change.begin, result.change.new_end},
+                               result.change.begin, result);
   }
   return result;
 }

@@ -1,6 +1,7 @@
 // The other places a user's edit implies (issue #24, next-edit suggestions), found from the
 // syntax tree and the text, not by a model: after renaming an identifier, its remaining uses;
-// after changing the number of a function's parameters, the argument lists of its calls. A later
+// after changing the number of a function's parameters, the argument lists of its calls; after
+// changing a literal, the same literal in the same place of the same construct nearby. A later
 // step masks only these spans and lets the model rewrite them.
 #pragma once
 
@@ -15,8 +16,8 @@
 
 namespace maskfill {
 
-enum class NextEditKind { None, Rename, ParameterCount };
-const char* next_edit_kind_name(NextEditKind kind);  // "none", "rename", "parameter_count"
+enum class NextEditKind { None, Rename, ParameterCount, Literal };
+const char* next_edit_kind_name(NextEditKind kind);  // "none", "rename", "parameter_count", "literal"
 
 struct NextEditSite {
   std::string path;           // the edited document's path, or an open document's
@@ -27,7 +28,8 @@ struct NextEditSite {
 struct NextEdit {
   NextEditKind kind = NextEditKind::None;
   TextChange change;          // the edit, between the before and after texts
-  std::string old_name, new_name;  // the renamed identifier; the function (both) for ParameterCount
+  std::string old_name, new_name;  // the renamed identifier; the function (both) for ParameterCount;
+                                   // the literal's old and new text for Literal
   int old_parameters = 0, new_parameters = 0;  // ParameterCount only
   std::vector<NextEditSite> sites;  // the edited document's first, nearest the edit first
   bool truncated = false;     // the site cap or a scan bound was reached
@@ -38,6 +40,7 @@ struct NextEditLimits {
   size_t max_scan_bytes = 4 << 20;  // of each document; the rest is not searched
   size_t max_documents = 64;        // open documents searched
   size_t max_argument_bytes = 8192;  // an argument list longer than this is not a site
+  int literal_lines = 30;            // a changed literal's sites: this many lines above and below
 };
 
 // Classifies the change from `before` to `after` (the document at `path`) and lists the sites it

@@ -53,17 +53,21 @@ std::string render_edit_header(const Tokenizer& tokenizer, const std::vector<Edi
   return header;
 }
 
-// Masked tokens for a site: a rename writes the new name; a call after a parameter change writes
-// its argument list with room for the added arguments.
+// Masked tokens for a site: a rename writes the new name, a changed literal the new literal; a
+// call after a parameter change writes its argument list with room for the added arguments.
 int estimated_site_tokens(const ModelView& model, const NextEdit& edit, std::string_view old_text) {
   int old_tokens = static_cast<int>(model.tokenizer.encode(old_text).size());
-  if (edit.kind == NextEditKind::Rename) return static_cast<int>(model.tokenizer.encode(edit.new_name).size());
+  if (edit.kind == NextEditKind::Rename || edit.kind == NextEditKind::Literal)
+    return static_cast<int>(model.tokenizer.encode(edit.new_name).size());
   return old_tokens + std::max(0, edit.new_parameters - edit.old_parameters) * kAddedArgumentTokens;
 }
 
 std::string site_instruction(const NextEdit& edit) {
   if (edit.kind == NextEditKind::Rename)
     return "Rename `" + edit.old_name + "` to `" + edit.new_name + "` in this code, as the edit above did. "
+           "Change nothing else.";
+  if (edit.kind == NextEditKind::Literal)
+    return "The edit above changed `" + edit.old_name + "` to `" + edit.new_name + "`. Make the same change here. "
            "Change nothing else.";
   return "The function `" + edit.new_name + "` now takes " + std::to_string(edit.new_parameters) +
          " parameters instead of " + std::to_string(edit.old_parameters) +

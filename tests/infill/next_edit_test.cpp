@@ -382,6 +382,48 @@ TEST_CASE("adding a parameter lists the argument lists of the function's calls",
   }
 }
 
+TEST_CASE("a changed literal lists the same literal in the same place of nearby lines", "[next_edit]") {
+  SECTION("Python: the same keyword argument, not another name, not another number") {
+    const std::string before =
+        "a = fetch(u1, timeout=30)\n"
+        "b = fetch(u2, timeout=30)  # timeout=30\n"
+        "c = fetch(u3, retries=30)\n"
+        "d = 30\n"
+        "e = fetch(u4, timeout=300)\n"
+        "f = fetch(u5, timeout=30)\n";
+    const std::string after = replace_first(before, "timeout=30)", "timeout=60)");
+    NextEdit edit = next_edit("python", before, after);
+    CHECK(edit.kind == NextEditKind::Literal);
+    CHECK(edit.old_name == "30");
+    CHECK(edit.new_name == "60");
+    CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:1:30", "main:5:30"});
+    CHECK(edit.sites[0].reason == "repeats `30`, changed to `60` nearby");
+  }
+  SECTION("JavaScript: a string argument at the same position of calls of the same function") {
+    const std::string before =
+        "emit('ready', 1);\n"
+        "emit('ready', 2);\n"
+        "log('ready');\n"
+        "emit(1, 'ready');\n";
+    const std::string after = replace_first(before, "'ready', 1", "'done', 1");
+    NextEdit edit = next_edit("javascript", before, after);
+    CHECK(edit.kind == NextEditKind::Literal);
+    CHECK(edit.old_name == "'ready'");
+    CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:1:'ready'"});
+  }
+  SECTION("Go: only lines within the nearby window") {
+    std::string before = "package p\n\nfunc f() {\n\tsleep(5)\n";
+    for (int i = 0; i < 40; ++i) before += "\tx()\n";
+    before += "\tsleep(5)\n}\n";
+    const std::string after = replace_first(before, "sleep(5)", "sleep(9)");
+    NextEditLimits limits;
+    limits.literal_lines = 10;
+    CHECK(next_edit("go", before, after, {}, limits).sites.empty());
+    limits.literal_lines = 50;
+    CHECK(describe_sites(next_edit("go", before, after, {}, limits), after) == std::vector<std::string>{"main:44:5"});
+  }
+}
+
 TEST_CASE("an edit that renames nothing and changes no parameter list implies no sites", "[next_edit]") {
   const std::string before = "def area(w, h):\n    return w * h\n\nprint(area(2, 3))\n";
   SECTION("an expression changed inside a function body") {
