@@ -369,7 +369,7 @@ async function runChecks() {
     const renamed = before.replace('let total', 'let acc');
     const applied = await saveAndRead(renameFile);
     const lines = applied.split('\n');
-    const expected = shown.after.map((text) => renamed.replace('    total += x;', `    ${text} += x;`));
+    const expected = shown.after.map((text) => renamed.replace('    total += x;', () => `    ${text} += x;`));
     if (!expected.includes(applied)) throw new Error(`the file is not the rename plus one applied site:\n${applied}\nshown: ${JSON.stringify(shown)}`);
     await press('Escape');
     await until('Escape to clear the decorations', async () => (await nextEditDecorations()).struck.length === 0);
