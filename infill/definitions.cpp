@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/byte_range.h"
 #include "infill/syntax_queries.h"
 #include "infill/text_lines.h"
 
@@ -15,11 +16,14 @@ bool identifier_char(char c) { return identifier_start(c) || (c >= '0' && c <= '
 
 }  // namespace
 
-std::vector<Definition> find_definitions(const SourceDocument& doc, size_t max_definitions) {
-  std::vector<Definition> definitions;
-  if (!doc.tree() || !doc.language()) return definitions;
+namespace {
+
+// Appends the tags query's definitions inside `node` (itself included) to `definitions`.
+void collect_definitions(const SourceDocument& doc, ByteRange bytes, size_t max_definitions,
+                         std::vector<Definition>& definitions) {
   const TSQuery& query = syntax_query(*doc.language(), QueryKind::Tags);
   TSQueryCursor* cursor = ts_query_cursor_new();
+  ts_query_cursor_set_byte_range(cursor, static_cast<uint32_t>(bytes.begin), static_cast<uint32_t>(bytes.end));
   ts_query_cursor_exec(cursor, &query, ts_tree_root_node(doc.tree()));
   std::string_view text = doc.text();
   TSQueryMatch match;
@@ -30,23 +34,56 @@ std::vector<Definition> find_definitions(const SourceDocument& doc, size_t max_d
       uint32_t length = 0;
       const char* name = ts_query_capture_name_for_id(&query, match.captures[i].index, &length);
       std::string_view capture(name, length);  // not in one expression: `length` is set by the call
-      TSNode node = match.captures[i].node;
+      TSNode captured = match.captures[i].node;
       if (capture == "name") {
-        definition.name = std::string(text.substr(ts_node_start_byte(node), ts_node_end_byte(node) - ts_node_start_byte(node)));
+        definition.name = std::string(
+            text.substr(ts_node_start_byte(captured), ts_node_end_byte(captured) - ts_node_start_byte(captured)));
         has_name = true;
       } else if (capture == "definition") {
-        definition.begin = ts_node_start_byte(node);
-        definition.end = ts_node_end_byte(node);
-        definition.line = static_cast<int>(ts_node_start_point(node).row);
+        definition.begin = ts_node_start_byte(captured);
+        definition.end = ts_node_end_byte(captured);
+        definition.line = static_cast<int>(ts_node_start_point(captured).row);
         has_node = true;
       }
     }
     if (has_name && has_node && !definition.name.empty()) definitions.push_back(std::move(definition));
   }
   ts_query_cursor_delete(cursor);
-  // Matches come in pattern order within a node; text order makes the result stable.
+}
+
+// Matches come in pattern order within a node; text order makes the result stable.
+void sort_by_position(std::vector<Definition>& definitions) {
   std::stable_sort(definitions.begin(), definitions.end(),
                    [](const Definition& a, const Definition& b) { return a.begin < b.begin; });
+}
+
+}  // namespace
+
+std::vector<Definition> find_definitions(const SourceDocument& doc, size_t max_definitions) {
+  std::vector<Definition> definitions;
+  if (!doc.tree() || !doc.language()) return definitions;
+  collect_definitions(doc, {0, doc.text().size()}, max_definitions, definitions);
+  sort_by_position(definitions);
+  return definitions;
+}
+
+std::vector<Definition> find_definitions_around(const SourceDocument& doc, size_t begin, size_t end) {
+  std::vector<Definition> definitions;
+  if (!doc.tree() || !doc.language()) return definitions;
+  // Queried from the root (patterns anchored at the module still match) over the bytes of the
+  // top-level declarations the range touches, so that their names are visited too.
+  TSNode root = ts_tree_root_node(doc.tree());
+  ByteRange bytes{begin, end};
+  uint32_t children = ts_node_child_count(root);
+  for (uint32_t i = 0; i < children; ++i) {
+    TSNode child = ts_node_child(root, i);
+    if (ts_node_end_byte(child) < begin) continue;
+    if (ts_node_start_byte(child) > end) break;
+    bytes.begin = std::min<size_t>(bytes.begin, ts_node_start_byte(child));
+    bytes.end = std::max<size_t>(bytes.end, ts_node_end_byte(child));
+  }
+  collect_definitions(doc, bytes, 100000, definitions);
+  sort_by_position(definitions);
   return definitions;
 }
 

@@ -23,6 +23,11 @@ struct Definition {
 // than `max_definitions` entries is cut there (a generated file must not cost unbounded memory).
 std::vector<Definition> find_definitions(const SourceDocument& doc, size_t max_definitions = 100000);
 
+// The definitions in the top-level declarations that overlap bytes [begin, end]: those that
+// can enclose an edit there, at the cost of those declarations, not of the whole document (an
+// edit history entry for a keystroke in a 50 MB file).
+std::vector<Definition> find_definitions_around(const SourceDocument& doc, size_t begin, size_t end);
+
 // The head of a definition: its first `max_lines` lines, at most `max_bytes` (whole lines
 // where possible), with the indentation of its first line removed from every line.
 std::string definition_head(std::string_view text, const Definition& definition, int max_lines = 8,

@@ -21,6 +21,31 @@ bool continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) =
 
 bool has_newline(std::string_view text) { return text.find('\n') != std::string_view::npos; }
 
+// The text before a change, read through the text after it and the bytes the change removed:
+// the history never needs a copy of the whole document.
+class BeforeText {
+ public:
+  BeforeText(std::string_view after, const TextChange& change, std::string_view removed)
+      : head_(after.substr(0, change.begin)), removed_(removed), tail_(after.substr(change.new_end)) {}
+
+  size_t size() const { return head_.size() + removed_.size() + tail_.size(); }
+
+  std::string substr(size_t pos, size_t count) const {
+    size_t end = std::min(size(), pos + std::min(count, size()));
+    std::string out;
+    size_t piece_begin = 0;
+    for (std::string_view piece : {head_, removed_, tail_}) {
+      size_t from = std::max(pos, piece_begin), to = std::min(end, piece_begin + piece.size());
+      if (from < to) out.append(piece.substr(from - piece_begin, to - from));
+      piece_begin += piece.size();
+    }
+    return out;
+  }
+
+ private:
+  std::string_view head_, removed_, tail_;
+};
+
 // The bytes of the change a client reported, when its range agrees with the texts' sizes.
 bool hint_fits(std::string_view before, std::string_view after, size_t begin, size_t end) {
   if (begin > end || end > before.size() || begin > after.size()) return false;
@@ -111,24 +136,23 @@ void describe(EditEntry& entry, std::string_view after, const std::vector<Defini
 
 // Whether `change` of `before` continues the typing recorded by `entry` (the newest entry): the
 // same file, on one line, touching the entry's bytes, which `before` still holds.
-bool continues(const EditEntry& entry, const std::string& path, std::string_view before, std::string_view after,
-               const TextChange& change) {
+bool continues(const EditEntry& entry, const std::string& path, const BeforeText& before, std::string_view after,
+               const TextChange& change, std::string_view removed) {
   if (entry.path != path || !entry.whole) return false;
   if (change.begin > entry.end || change.old_end < entry.begin || entry.end > before.size()) return false;
   if (before.substr(entry.begin, entry.inserted.size()) != entry.inserted) return false;
-  return !has_newline(before.substr(change.begin, change.old_end - change.begin)) &&
-         !has_newline(after.substr(change.begin, change.new_end - change.begin));
+  return !has_newline(removed) && !has_newline(after.substr(change.begin, change.new_end - change.begin));
 }
 
 // Widens `entry` to cover `change` too: its removed bytes become those the union of both
 // replaced originally, its inserted bytes what the union holds now.
-void extend(EditEntry& entry, std::string_view before, std::string_view after, const TextChange& change) {
+void extend(EditEntry& entry, const BeforeText& before, std::string_view after, const TextChange& change) {
   size_t union_begin = std::min(entry.begin, change.begin);
   size_t union_old_end = std::max(entry.end, change.old_end);  // in `before`
   size_t union_new_end = union_old_end + change.new_end - change.old_end;
-  std::string removed(before.substr(union_begin, entry.begin - union_begin));
+  std::string removed = before.substr(union_begin, entry.begin - union_begin);
   removed += entry.removed;
-  removed.append(before.substr(entry.end, union_old_end - entry.end));
+  removed += before.substr(entry.end, union_old_end - entry.end);
   entry.removed = std::move(removed);
   entry.inserted = std::string(after.substr(union_begin, union_new_end - union_begin));
   entry.begin = union_begin;
@@ -141,7 +165,7 @@ void extend(EditEntry& entry, std::string_view before, std::string_view after, c
   }
 }
 
-EditEntry new_entry(const std::string& path, std::string_view before, std::string_view after,
+EditEntry new_entry(const std::string& path, std::string_view removed, std::string_view after,
                     const TextChange& change) {
   EditEntry entry;
   entry.path = path;
@@ -149,7 +173,7 @@ EditEntry new_entry(const std::string& path, std::string_view before, std::strin
   entry.end = change.new_end;
   entry.whole = change.old_end - change.begin <= kMaxKeptBytes && change.new_end - change.begin <= kMaxKeptBytes;
   if (entry.whole) {
-    entry.removed = std::string(before.substr(change.begin, change.old_end - change.begin));
+    entry.removed = std::string(removed);
     entry.inserted = std::string(after.substr(change.begin, change.new_end - change.begin));
   }
   return entry;
@@ -191,20 +215,35 @@ std::optional<std::string> text_before(const EditEntry& entry, std::string_view 
 
 void EditHistory::record(const std::string& path, std::string_view before, const SourceDocument& after, size_t begin,
                          size_t end) {
+  TextChange change = find_change(before, after.text(), begin, end);
+  record(path, change, before.substr(change.begin, change.old_end - change.begin), after);
+}
+
+void EditHistory::record(const std::string& path, const TextChange& reported, std::string_view removed,
+                         const SourceDocument& after) {
   std::string_view after_text = after.text();
-  TextChange change = find_change(before, after_text, begin, end);
+  if (reported.begin > reported.new_end || reported.new_end > after_text.size() ||
+      reported.old_end - reported.begin != removed.size())
+    return;  // not a change of this text
+  // Trimmed to the bytes that differ ("total" retyped as "totals" is the "s"), compared within
+  // the change alone.
+  TextChange change = find_change(removed, after_text.substr(reported.begin, reported.new_end - reported.begin));
+  removed = removed.substr(change.begin, change.old_end - change.begin);
+  change = {reported.begin + change.begin, reported.begin + change.old_end, reported.begin + change.new_end};
   if (change.empty()) return;
-  // The tags query walks the whole tree: run it before taking the lock that snapshot() waits on.
-  std::vector<Definition> definitions = find_definitions(after);
+  const BeforeText before(after_text, change, removed);
+  // Only the declarations around the change can enclose it. The query runs before taking the lock
+  // that snapshot() waits on.
+  std::vector<Definition> definitions = find_definitions_around(after, change.begin, change.new_end);
   std::lock_guard lock(mutex_);
-  if (!entries_.empty() && continues(entries_.back(), path, before, after_text, change)) {
+  if (!entries_.empty() && continues(entries_.back(), path, before, after_text, change, removed)) {
     extend(entries_.back(), before, after_text, change);
     if (entries_.back().whole && entries_.back().removed == entries_.back().inserted) {
       entries_.pop_back();  // typed and erased again: nothing changed
       return;
     }
   } else {
-    entries_.push_back(new_entry(path, before, after_text, change));
+    entries_.push_back(new_entry(path, removed, after_text, change));
     while (entries_.size() > capacity_) entries_.pop_front();
   }
   describe(entries_.back(), after_text, definitions);

@@ -56,6 +56,10 @@ class EditHistory {
   // that touches the newest entry's range in the same file, on one line, extends that entry.
   void record(const std::string& path, std::string_view before, const SourceDocument& after, size_t begin,
               size_t end);
+  // The same, for a client's change already measured: bytes [begin, old_end) of the text before
+  // it, whose bytes were `removed`, became [begin, new_end) of `after`. Nothing copies the
+  // document (a keystroke in a 50 MB file costs the keystroke).
+  void record(const std::string& path, const TextChange& change, std::string_view removed, const SourceDocument& after);
   std::vector<EditEntry> snapshot() const;  // oldest first
   void forget(const std::string& path);     // the file was deleted
   void clear();

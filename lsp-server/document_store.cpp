@@ -47,8 +47,8 @@ void DocumentStore::open(const std::string& uri, const std::string& language_id,
   documents_[uri] = std::move(document);
 }
 
-void DocumentStore::change(const std::string& uri, int version, const std::vector<TextChange>& changes,
-                           PositionEncoding encoding) {
+std::optional<AppliedChange> DocumentStore::change(const std::string& uri, int version,
+                                              const std::vector<TextChange>& changes, PositionEncoding encoding) {
   std::lock_guard lock(mutex_);
   auto found = documents_.find(uri);
   if (found == documents_.end()) throw std::out_of_range("document not open: " + uri);
@@ -58,6 +58,7 @@ void DocumentStore::change(const std::string& uri, int version, const std::vecto
   // several changes work on a copy so a refusal leaves the document as it was.
   std::optional<SourceDocument> backup;
   if (changes.size() > 1) backup.emplace(document.source);
+  std::optional<AppliedChange> edit;
   try {
     for (const TextChange& change : changes) {
       if (!change.start) {
@@ -68,6 +69,7 @@ void DocumentStore::change(const std::string& uri, int version, const std::vecto
       size_t begin = to_offset(text, *change.start, encoding);
       size_t end = to_offset(text, *change.end, encoding);
       if (begin > end) throw std::invalid_argument("a change's range ends before it starts");
+      if (changes.size() == 1) edit = AppliedChange{begin, end, begin + change.text.size(), text.substr(begin, end - begin)};
       document.source.replace(begin, end, change.text);
     }
   } catch (...) {
@@ -75,6 +77,7 @@ void DocumentStore::change(const std::string& uri, int version, const std::vecto
     throw;
   }
   document.version = version;
+  return edit;
 }
 
 bool DocumentStore::close(const std::string& uri) {

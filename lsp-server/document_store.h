@@ -30,6 +30,13 @@ struct TextChange {
   std::string text;
 };
 
+// One change in bytes: [begin, old_end) of the text before it, whose bytes were `removed`,
+// became [begin, new_end) of the text after it.
+struct AppliedChange {
+  size_t begin = 0, old_end = 0, new_end = 0;
+  std::string removed;
+};
+
 // Throws JsonFieldError naming the field (or std::invalid_argument for a reversed range).
 std::vector<TextChange> parse_content_changes(const JsonField& changes);
 std::vector<TextChange> parse_content_changes(const nlohmann::json& changes);  // named "params: contentChanges"
@@ -39,9 +46,11 @@ class DocumentStore {
   // Opening an open URI replaces it (some clients re-open after a reload).
   void open(const std::string& uri, const std::string& language_id, int version, std::string text);
   // Applies the changes in order (each is relative to the text after the previous one). Throws
-  // std::out_of_range for an unknown URI; the document is untouched when it throws.
-  void change(const std::string& uri, int version, const std::vector<TextChange>& changes,
-              PositionEncoding encoding);
+  // std::out_of_range for an unknown URI; the document is untouched when it throws. Returns
+  // what a single ranged change did in bytes (the next-edit history's input); nothing for a
+  // batch of several or a full replacement.
+  std::optional<AppliedChange> change(const std::string& uri, int version, const std::vector<TextChange>& changes,
+                                 PositionEncoding encoding);
   bool close(const std::string& uri);
 
   // A copy the worker may keep while the client goes on editing (null if not open).

@@ -66,8 +66,9 @@ void ProjectContext::record_edit(const Document& after, int line) {
   edits_.record(path_or_uri(after.uri), after.source.text(), line);
 }
 
-void ProjectContext::record_change(const std::string& before, const Document& after) {
-  history_.record(path_or_uri(after.uri), before, after.source, 0, std::string::npos);
+void ProjectContext::record_change(const AppliedChange& edit, const Document& after) {
+  history_.record(path_or_uri(after.uri), maskfill::TextChange{edit.begin, edit.old_end, edit.new_end}, edit.removed,
+                  after.source);
 }
 
 void ProjectContext::saved(const std::string& uri) {

@@ -35,9 +35,9 @@ class ProjectContext {
   void set_index_enabled(bool enabled);
 
   void record_edit(const Document& after, int line);
-  // The change from `before` to `after` (one didChange) joins the edit history that next-edit
-  // suggestions follow; keystrokes typed in one place coalesce into one entry.
-  void record_change(const std::string& before, const Document& after);
+  // One didChange's change (`edit`, leaving the document `after`) joins the edit history that
+  // next-edit suggestions follow; keystrokes typed in one place coalesce into one entry.
+  void record_change(const AppliedChange& edit, const Document& after);
   std::vector<EditEntry> edit_history() const { return history_.snapshot(); }
   std::string path_or_uri(const std::string& uri) const;
   void saved(const std::string& uri);

@@ -27,16 +27,15 @@ void did_change(Server& server, const json& params) {
   std::optional<int> previous = server.documents().version(uri);
   if (previous && version <= *previous)
     spdlog::warn("{}: version {} does not increase on {}; applied anyway", uri, version, *previous);
-  // The text before the change, for the next-edit history (a snapshot shares nothing mutable).
-  std::shared_ptr<const Document> before =
-      server.config().next_edit_enabled ? server.documents().snapshot(uri) : nullptr;
-  server.documents().change(uri, version, changes, server.encoding());
+  // What a single change replaced, for the next-edit history (no copy of the document: a
+  // keystroke in a huge file costs a keystroke). A batch of several changes is not recorded.
+  std::optional<AppliedChange> edit = server.documents().change(uri, version, changes, server.encoding());
   // The edit joins the recent-edits context (at the first change's line; a full replacement
   // is a reload, not an edit).
   if (!changes.empty() && changes.front().start)
     if (auto after = server.documents().snapshot(uri)) {
       server.project().record_edit(*after, int(changes.front().start->line));
-      if (before) server.project().record_change(before->source.text(), *after);
+      if (edit && server.config().next_edit_enabled) server.project().record_change(*edit, *after);
     }
 }
 
