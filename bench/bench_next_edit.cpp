@@ -194,6 +194,8 @@ void parameter_tasks(const std::string& path, const SourceDocument& doc, const s
   for (const Definition& definition : definitions) {
     if (made == kParametersPerFile) break;
     if (definition.name.size() < kMinNameLength || defined[definition.name] != 1) continue;
+    // A C/C++ macro's parameters are bare names: the typed parameter appended here would not parse.
+    if (text.substr(definition.begin).starts_with("#")) continue;
     std::vector<ByteRange> tokens = identifier_tokens(doc, definition.name);
     std::optional<ByteRange> parameters;
     std::vector<TruthSite> calls;
