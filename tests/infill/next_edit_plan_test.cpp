@@ -6,25 +6,14 @@
 #include "inference/chat_template.h"
 #include "infill/plan.h"
 #include "test_support.h"
-#include "tests/support/fake_engine.h"
+#include "seed_coder_fake.h"
 
 using namespace maskfill;
 using namespace maskfill::test;
 
 namespace {
 
-TokenizerConfig seed_coder_tokens() {
-  TokenizerConfig config;
-  config.bos_token = "<[begin▁of▁sentence]>";
-  config.eos_token = "<[end▁of▁sentence]>";
-  config.chat_template = seed_coder_chat_template();
-  return config;
-}
-
-class FakeEngine final : public maskfill::testing::ScriptedFakeEngine {
- public:
-  FakeEngine() : ScriptedFakeEngine(seedcoder_tokenizer(), ModelConfig{}, seed_coder_tokens()) { outputs.clear(); }
-};
+using FakeEngine = SeedCoderFakeEngine;
 
 const CancelCheck kNever = [] { return false; };
 

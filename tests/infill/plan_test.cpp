@@ -8,27 +8,14 @@
 #include "inference/model_files.h"
 #include "infill/plan.h"
 #include "test_support.h"
-#include "tests/support/fake_engine.h"
+#include "seed_coder_fake.h"
 
 using namespace maskfill;
 using namespace maskfill::test;
 
 namespace {
 
-// The shared fake (tests/support/fake_engine.h) with the Seed-Coder-style tokenizer fixture and
-// its chat template; every call must be scripted (no default output).
-TokenizerConfig seed_coder_tokens() {
-  TokenizerConfig config;
-  config.bos_token = "<[begin▁of▁sentence]>";
-  config.eos_token = "<[end▁of▁sentence]>";
-  config.chat_template = seed_coder_chat_template();
-  return config;
-}
-
-class FakeEngine final : public maskfill::testing::ScriptedFakeEngine {
- public:
-  FakeEngine() : ScriptedFakeEngine(seedcoder_tokenizer(), ModelConfig{}, seed_coder_tokens()) { outputs.clear(); }
-};
+using FakeEngine = SeedCoderFakeEngine;
 
 const CancelCheck kNever = [] { return false; };
 
