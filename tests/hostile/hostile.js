@@ -349,7 +349,7 @@ async function modelSettled(server) {
 // One server per group, so a crash in one group does not hide the results of the others.
 async function session(name, body) {
   const server = startServer();
-  await server.initialize(process.env.NE_OFF ? { initializationOptions: { nextEdit: { enabled: false } } } : {});
+  await server.initialize();
   await server.notify('textDocument/didOpen', { textDocument: { uri: PING_URI, languageId: 'plaintext', version: 1, text: 'ping' } });
   await alive(server);
   await modelSettled(server);
