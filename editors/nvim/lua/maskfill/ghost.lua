@@ -41,13 +41,7 @@ function M.clear(bufnr)
 end
 
 function M.cancel(bufnr)
-  local st = state(bufnr)
-  if st.timer then st.timer:stop() end
-  if st.request_id then
-    local c = client(bufnr)
-    if c then compat.cancel_request(c, st.request_id) end
-    st.request_id = nil
-  end
+  util.stop_pending(state(bufnr), client(bufnr))
 end
 
 function M.dismiss(bufnr)

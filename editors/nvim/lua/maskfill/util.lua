@@ -3,6 +3,16 @@ local compat = require('maskfill.compat').new()
 
 local M = {}
 
+-- Stops what a buffer's state (ghost text's, next edit's) has pending: the debounce timer and
+-- the request in flight with `client`, cancelled on the server too.
+function M.stop_pending(st, client)
+  if st.timer then st.timer:stop() end
+  if st.request_id then
+    if client then compat.cancel_request(client, st.request_id) end
+    st.request_id = nil
+  end
+end
+
 local function line_text(bufnr, row)
   return vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
 end
