@@ -133,9 +133,11 @@ CompletionOutcome execute_plan(Engine& engine, const SourceDocument& doc, const 
 // Next-edit suggestions for `doc` (at `path`) after the newest whole entry of `history` (oldest
 // first, EditHistory::snapshot) that edited `path`: the sites that edit implies in `doc`
 // (infill/next_edit_sites.h), nearest first, one sequence each. Declined when the document has no
-// recent edit or the edit implies nothing.
+// recent edit or the edit implies nothing. The diff header shows paths relative to
+// `display_root` (the workspace folder), as the cross-file context does.
 Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std::string& path,
-                    const std::vector<EditEntry>& history, const InfillSettings& settings);
+                    const std::vector<EditEntry>& history, const InfillSettings& settings,
+                    const std::string& display_root = "");
 
 // A readable, stable description of a plan (golden tests, `--explain`).
 std::string describe_plan(const Plan& plan, const Tokenizer& tokenizer);

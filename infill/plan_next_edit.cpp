@@ -14,6 +14,7 @@
 #include "infill/plan.h"
 #include "infill/plan_steps.h"
 #include "infill/prompt_builder.h"
+#include "infill/prompt_context.h"
 #include "infill/text_lines.h"
 
 namespace maskfill {
@@ -35,12 +36,13 @@ const EditEntry* newest_edit_of(const std::vector<EditEntry>& history, const std
 // The recent edits as unified diffs under a comment naming the file, oldest first, the newest
 // always included: what the user is doing, before every site's own text.
 std::string render_edit_header(const Tokenizer& tokenizer, const std::vector<EditEntry>& history,
-                               const LanguageInfo* language) {
+                               const LanguageInfo* language, const std::string& display_root) {
   std::vector<std::string> parts;  // newest first
   int tokens = 0;
   for (auto it = history.rbegin(); it != history.rend() && int(parts.size()) < kEditsInHeader; ++it) {
     if (it->diff.empty()) continue;
-    std::string part = std::string(line_comment(language)) + " Edited " + it->path + ":\n" + it->diff;
+    std::string part =
+        std::string(line_comment(language)) + " Edited " + display_path(it->path, display_root) + ":\n" + it->diff;
     if (!part.ends_with('\n')) part += '\n';
     part += '\n';
     int cost = static_cast<int>(tokenizer.encode(part).size());
@@ -179,7 +181,8 @@ const char* next_edit_form_name(NextEditForm form) {
 }
 
 Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std::string& path,
-                    const std::vector<EditEntry>& history, const InfillSettings& settings) {
+                    const std::vector<EditEntry>& history, const InfillSettings& settings,
+                    const std::string& display_root) {
   Plan plan;
   plan.mode = PlanMode::NextEdit;
   plan.next_edit_form = settings.next_edit_form;
@@ -199,7 +202,7 @@ Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std
     plan.declined_reason = "the last edit implies no other change";
     return plan;
   }
-  plan.edit_header = render_edit_header(model.tokenizer, history, doc.language());
+  plan.edit_header = render_edit_header(model.tokenizer, history, doc.language(), display_root);
   std::vector<int32_t> header = model.tokenizer.encode(plan.edit_header);
   plan.span = plan.next_edit.sites.front().span;
   for (const NextEditSite& found : plan.next_edit.sites) {

@@ -73,12 +73,6 @@ struct Candidate {
   size_t order = 0;  // recent edits: chronological position
 };
 
-std::string display_path(const std::string& path, const std::string& root) {
-  if (!root.empty() && path.size() > root.size() + 1 && path.starts_with(root) && path[root.size()] == '/')
-    return path.substr(root.size() + 1);
-  return path;
-}
-
 std::string render(const Candidate& candidate, const std::string& root) {
   std::string text(line_comment(find_language("", candidate.path)));
   text += " Path: " + display_path(candidate.path, root) + "\n" + candidate.body;
@@ -293,6 +287,12 @@ bool overlaps(const ContextSnippet& a, const Candidate& b) {
 }
 
 }  // namespace
+
+std::string display_path(const std::string& path, const std::string& root) {
+  if (!root.empty() && path.size() > root.size() + 1 && path.starts_with(root) && path[root.size()] == '/')
+    return path.substr(root.size() + 1);
+  return path;
+}
 
 const char* context_source_name(ContextSource source) {
   switch (source) {

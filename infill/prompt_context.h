@@ -65,4 +65,7 @@ struct PromptContext {
 PromptContext gather_context(const Tokenizer& tokenizer, const ContextInputs& inputs, const SourceDocument& doc,
                              size_t cursor, ByteRange window);
 
+// `path` relative to `root` when it lies under it (as the prompt shows file paths), else itself.
+std::string display_path(const std::string& path, const std::string& root);
+
 }  // namespace maskfill

@@ -126,8 +126,10 @@ struct Features {
   NextEdits next_edits(const Document& doc, const CancelToken& token) {
     Engine& engine = host.engine();
     auto guard = host.busy();
+    const auto& folders = server.project().folders();
     Plan plan = plan_next_edit(ModelView::of(engine), doc.source, server.project().path_or_uri(doc.uri),
-                               server.project().edit_history(), server.config().infill);
+                               server.project().edit_history(), server.config().infill,
+                               folders.empty() ? "" : folders.front().string());
     NextEdits out{doc.version, {}};
     if (!plan.declined_reason.empty()) {
       spdlog::debug("next edits: {}", plan.declined_reason);

@@ -58,6 +58,20 @@ std::string applied(const SourceDocument& doc, const CompletionOutcome& outcome)
 
 }  // namespace
 
+TEST_CASE("the diff header names the file relative to the workspace folder", "[next_edit]") {
+  FakeEngine engine;
+  Editing editing(kShapes);
+  editing.path = "/home/me/project/geometry/shapes.py";
+  editing.retype("area", "surface");
+  Plan plan = plan_next_edit(ModelView::of(engine), editing.doc, editing.path, editing.history.snapshot(), {},
+                             "/home/me/project");
+  REQUIRE(plan.declined_reason.empty());
+  CHECK(plan.edit_header.starts_with("# Edited geometry/shapes.py:\n"));
+  // Outside the folder, the path as it is.
+  plan = plan_next_edit(ModelView::of(engine), editing.doc, editing.path, editing.history.snapshot(), {}, "/srv");
+  CHECK(plan.edit_header.starts_with("# Edited /home/me/project/geometry/shapes.py:\n"));
+}
+
 TEST_CASE("a rename's other uses become masked sites after the edit's diff, decoded as one batch", "[next_edit]") {
   FakeEngine engine;
   Editing editing(kShapes);
@@ -71,6 +85,7 @@ TEST_CASE("a rename's other uses become masked sites after the edit's diff, deco
   for (const PlanSite& site : plan.sites) CHECK(editing.doc.text().substr(site.span.begin, site.span.size()) == "area");
   CHECK(plan.sites[0].span.begin < plan.sites[1].span.begin);
   CHECK(plan.edit_header.find("-def area(w, h):\n+def surface(w, h):\n") != std::string::npos);
+  CHECK(plan.edit_header.starts_with("# Edited shapes.py:\n"));
   for (const PlanSite& site : plan.sites) {
     std::string prompt = seedcoder_tokenizer().decode(site.prompt, /*skip_special_tokens=*/false);
     // The diff history first (shared by every site, so the prompt cache keeps it), then SPM.
