@@ -13,14 +13,15 @@ while (($#)); do
     *) echo "setup: unknown argument $1 (use --profile demo|test)" >&2; exit 2 ;;
   esac
 done
-# Build and run: the compiler, the libraries, and npm for the pinned grammars.
-packages=(g++ cmake ninja-build pkg-config ccache git ca-certificates
+# Build and run: the compiler, the libraries, and curl for the pinned grammars (no Node: the
+# grammars' tarballs come straight from the npm registry, scripts/fetch-grammars.sh).
+packages=(g++ cmake ninja-build pkg-config ccache git ca-certificates curl
   libtorch-dev libopenblas0-openmp nlohmann-json3-dev libboost-dev libboost-system-dev
-  libspdlog-dev libcli11-dev libdtl-dev prometheus-cpp-dev libcurl4-openssl-dev libtree-sitter-dev libpcre2-dev libssl-dev patch
-  nodejs npm)
+  libspdlog-dev libcli11-dev libdtl-dev prometheus-cpp-dev libcurl4-openssl-dev libtree-sitter-dev libpcre2-dev libssl-dev patch)
 case "$profile" in
   demo) ;;
-  test) packages+=(catch2 neovim tmux python3 clang libclang-rt-14-dev  # unit tests, nvim suites, fuzzers
+  test) packages+=(nodejs npm  # the LSP, serve and editor suites' clients; the .vsix
+          catch2 neovim tmux python3 clang libclang-rt-14-dev  # unit tests, nvim suites, fuzzers
           emacs-nox elpa-eglot                                          # tests/suites/eglot.sh
           chromium libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev  # tests/suites/vscode-real.sh
           debootstrap) ;;                                               # tests/suites/package.sh
