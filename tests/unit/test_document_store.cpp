@@ -165,6 +165,26 @@ TEST_CASE("UTF-8 position encoding edits bytes", "[documents]") {
   CHECK(store.snapshot("file:///u.py")->source.text() == "s = '\xF0\x9F\x98\x80\"  # ok\n");
 }
 
+TEST_CASE("a single ranged change reports its bytes and what it removed; batches and reloads do not", "[documents]") {
+  DocumentStore store;
+  store.open("file:///r.py", "python", 1, "total = 0\ntotal += 1\n");
+  auto range = [](int line, int from, int to) {
+    return json{{"start", {{"line", line}, {"character", from}}}, {"end", {{"line", line}, {"character", to}}}};
+  };
+  std::optional<AppliedChange> one = store.change(
+      "file:///r.py", 2, parse_content_changes(json::array({{{"range", range(1, 0, 5)}, {"text", "acc"}}})),
+      PositionEncoding::Utf16);
+  REQUIRE(one);
+  CHECK(one->begin == 10);
+  CHECK(one->old_end == 15);
+  CHECK(one->new_end == 13);
+  CHECK(one->removed == "total");
+  json two = json::array({{{"range", range(0, 0, 5)}, {"text", "acc"}}, {{"range", range(1, 0, 3)}, {"text", "n"}}});
+  CHECK_FALSE(store.change("file:///r.py", 3, parse_content_changes(two), PositionEncoding::Utf16));
+  CHECK_FALSE(store.change("file:///r.py", 4, parse_content_changes(json::array({{{"text", "x = 1\n"}}})),
+                           PositionEncoding::Utf16));
+}
+
 TEST_CASE("bad changes are rejected without touching the document", "[documents]") {
   DocumentStore store;
   store.open("file:///a.py", "python", 1, "x = 1\n");
