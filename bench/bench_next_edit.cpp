@@ -7,7 +7,9 @@
 //   parameter   a parameter `extra` is appended to a function's parameter list (its syntax
 //               tree's `parameters`: not a class's bases, a tuple struct's fields or a call);
 //               the truth is the argument list of every call of it in the file, each with
-//               `extra` appended.
+//               `extra` appended;
+//   literal     a number or string that repeats in exactly the same construct within 30 lines
+//               gets a digit or a letter more at its first use; the truth is the other uses.
 // The user's edit is recorded in an EditHistory as the editor would, and the editor's own
 // planner (plan_next_edit, execute_plan) does the rest. Reported:
 //   site_recall / site_precision   the sites found against the truth, per kind and language
@@ -51,6 +53,9 @@ constexpr size_t kMinNameLength = 4;
 constexpr size_t kMaxFileBytes = 256 << 10;
 constexpr int kRenamesPerFile = 2;
 constexpr int kParametersPerFile = 1;
+constexpr int kLiteralsPerFile = 1;
+constexpr int kLiteralLines = 30;          // the site finder's window for a changed literal
+constexpr size_t kMaxLiteralContext = 200; // a literal's construct longer than this: no task
 constexpr size_t kMaxTruthSites = 64;      // more uses than this: a name too common to be a task
 constexpr int kWindowAbove = 2, kWindowBelow = 5;  // an AR next-edit model's editable region
 
@@ -62,7 +67,7 @@ struct TruthSite {
 };
 
 struct Task {
-  std::string kind;      // "rename" or "parameter"
+  std::string kind;      // "rename", "parameter" or "literal"
   std::string language;
   std::string path;
   std::string before;    // the file as it was
@@ -226,6 +231,71 @@ void parameter_tasks(const std::string& path, const SourceDocument& doc, const s
   }
 }
 
+// The literal changed by a task: a number gets a digit more, a string a letter more.
+std::optional<std::string> changed_literal_text(std::string_view text) {
+  if (!text.empty() && text.size() <= 6 && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::string(text) + "0";
+  bool quoted = text.size() >= 2 && text.size() <= 40 && (text.front() == '"' || text.front() == '\'') &&
+                text.back() == text.front();
+  if (!quoted || text.find_first_of("\\{\n") != std::string_view::npos) return std::nullopt;
+  if (text.front() == '\'' && text.size() == 3) return std::nullopt;  // a character ('a' in C, C++, Rust, Java)
+  return std::string(text.substr(0, text.size() - 1)) + "x" + text.back();
+}
+
+// Literal tasks: a number or string literal that repeats in exactly the same construct nearby
+// (the literal's parent node, or the call for an argument, reads the same once the literal is
+// taken out: `timeout=30` and `timeout=30`, `sleep(30)` and `sleep(30)`) is changed at its first use; the truth is the other
+// uses within kLiteralLines, each changed the same way. A stricter rule than the site finder's
+// (same place of the same construct, other arguments free), so precision shows how much wider
+// the finder reaches.
+void literal_tasks(const std::string& path, const SourceDocument& doc, std::vector<Task>& out) {
+  struct Use {
+    ByteRange span;
+    int line;
+  };
+  std::map<std::pair<std::string, std::string>, std::vector<Use>> groups;  // (literal, construct)
+  std::string_view text = doc.text();
+  TSTreeCursor cursor = ts_tree_cursor_new(ts_tree_root_node(doc.tree()));
+  for (bool more = true; more;) {
+    TSNode node = ts_tree_cursor_current_node(&cursor);
+    TSNode parent = ts_node_parent(node);
+    // An argument's construct is the whole call: `f(30)` and `g(30)` are not the same place.
+    if (!ts_node_is_null(parent) && std::string_view(ts_node_type(parent)).find("argument") != std::string_view::npos &&
+        !ts_node_is_null(ts_node_parent(parent)))
+      parent = ts_node_parent(parent);
+    uint32_t begin = ts_node_start_byte(node), end = ts_node_end_byte(node);
+    if (is_literal_type(ts_node_type(node)) && !ts_node_is_null(parent) &&
+        ts_node_end_byte(parent) - ts_node_start_byte(parent) <= kMaxLiteralContext) {
+      uint32_t parent_begin = ts_node_start_byte(parent), parent_end = ts_node_end_byte(parent);
+      std::string construct = std::string(ts_node_type(parent)) + "|" +
+                              std::string(text.substr(parent_begin, begin - parent_begin)) + "\x01" +
+                              std::string(text.substr(end, parent_end - end));
+      groups[{std::string(text.substr(begin, end - begin)), construct}].push_back(
+          {{begin, end}, static_cast<int>(ts_node_start_point(node).row)});
+    }
+    if (ts_tree_cursor_goto_first_child(&cursor)) continue;
+    while (!ts_tree_cursor_goto_next_sibling(&cursor))
+      if (!ts_tree_cursor_goto_parent(&cursor)) {
+        more = false;
+        break;
+      }
+  }
+  ts_tree_cursor_delete(&cursor);
+  int made = 0;
+  for (const auto& [key, uses] : groups) {
+    if (made == kLiteralsPerFile) break;
+    std::optional<std::string> changed = changed_literal_text(key.first);
+    if (!changed || uses.size() < 2 || uses.size() > kMaxTruthSites) continue;
+    const Use& edited = uses.front();
+    Task task{"literal", doc.language()->name, path, doc.text(), edited.span, *changed, key.first, {}};
+    for (size_t i = 1; i < uses.size(); ++i)
+      if (uses[i].line - edited.line <= kLiteralLines) task.truth.push_back({shifted(task, uses[i].span), *changed});
+    if (task.truth.empty()) continue;
+    out.push_back(std::move(task));
+    ++made;
+  }
+}
+
 std::vector<Task> make_tasks(const std::vector<std::string>& roots) {
   std::vector<Task> tasks;
   for (const std::string& root : roots) {
@@ -247,6 +317,7 @@ std::vector<Task> make_tasks(const std::vector<std::string>& roots) {
       std::vector<Definition> definitions = find_definitions(doc);
       rename_tasks(file.string(), doc, definitions, tasks);
       parameter_tasks(file.string(), doc, definitions, tasks);
+      literal_tasks(file.string(), doc, tasks);
     }
   }
   return tasks;

@@ -130,16 +130,8 @@ std::optional<ParameterList> parameter_list_at(const SourceDocument& doc, size_t
 
 // --- Changed literals ------------------------------------------------------------------------
 
-// Number, string, character and boolean literals of every grammar (`integer`, `number_literal`,
-// `interpreted_string_literal`, Python's `string`, `true`...), not the parts inside a string.
-bool literal_node(TSNode node) {
-  if (ts_node_is_null(node)) return false;
-  std::string_view type = node_type(node);
-  if (type.ends_with("_literal")) return true;
-  for (std::string_view kind : {"integer", "float", "number", "string", "true", "false", "none", "null", "nil", "char"})
-    if (type == kind) return true;
-  return false;
-}
+// A literal node (is_literal_type), not the parts inside a string.
+bool literal_node(TSNode node) { return !ts_node_is_null(node) && is_literal_type(node_type(node)); }
 
 // The literal holding bytes [begin, end] of `doc`: the node there or one of its two parents (an
 // edit inside a string is in its content node).
@@ -185,6 +177,9 @@ struct LiteralChange {
 std::optional<LiteralChange> changed_literal(const SourceDocument& before, const SourceDocument& after,
                                              const TextChange& change) {
   TSNode old_literal = literal_at(before, change.begin, change.old_end);
+  // Typing at the end of a literal ("30" → "300") inserts after its last byte.
+  if (ts_node_is_null(old_literal) && change.begin == change.old_end && change.begin > 0)
+    old_literal = literal_at(before, change.begin - 1, change.begin);
   TSNode new_literal = literal_at(after, change.begin, change.new_end);
   if (ts_node_is_null(old_literal) || ts_node_is_null(new_literal)) return std::nullopt;
   if (node_type(old_literal) != node_type(new_literal) || ts_node_start_byte(old_literal) != ts_node_start_byte(new_literal))
@@ -391,6 +386,13 @@ void collect_everywhere(const SourceDocument& after, const std::string& path,
 }
 
 }  // namespace
+
+bool is_literal_type(std::string_view type) {
+  if (type.ends_with("_literal")) return true;
+  for (std::string_view kind : {"integer", "float", "number", "string", "true", "false", "none", "null", "nil", "char"})
+    if (type == kind) return true;
+  return false;
+}
 
 const char* next_edit_kind_name(NextEditKind kind) {
   switch (kind) {

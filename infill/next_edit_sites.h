@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/byte_range.h"
@@ -18,6 +19,10 @@ namespace maskfill {
 
 enum class NextEditKind { None, Rename, ParameterCount, Literal };
 const char* next_edit_kind_name(NextEditKind kind);  // "none", "rename", "parameter_count", "literal"
+
+// Whether a syntax node type is a number, string, character or boolean literal of one of the
+// grammars (`integer`, `number_literal`, `interpreted_string_literal`, Python's `string`, `true`...).
+bool is_literal_type(std::string_view node_type);
 
 struct NextEditSite {
   std::string path;           // the edited document's path, or an open document's

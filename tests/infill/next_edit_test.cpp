@@ -399,6 +399,13 @@ TEST_CASE("a changed literal lists the same literal in the same place of nearby 
     CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:1:30", "main:5:30"});
     CHECK(edit.sites[0].reason == "repeats `30`, changed to `60` nearby");
   }
+  SECTION("a digit typed at the end of a number") {
+    const std::string before = "a = fetch(u1, timeout=30)\nb = fetch(u2, timeout=30)\n";
+    NextEdit edit = next_edit("python", before, replace_first(before, "timeout=30)", "timeout=300)"));
+    CHECK(edit.kind == NextEditKind::Literal);
+    CHECK(edit.new_name == "300");
+    CHECK(edit.sites.size() == 1);
+  }
   SECTION("JavaScript: a string argument at the same position of calls of the same function") {
     const std::string before =
         "emit('ready', 1);\n"
