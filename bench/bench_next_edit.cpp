@@ -88,19 +88,14 @@ ByteRange shifted(const Task& task, ByteRange span) {
   return {span.begin + delta_plus - delta_minus, span.end + delta_plus - delta_minus};
 }
 
-// Every identifier token of the tree (any node type naming an identifier) equal to `name`,
-// walked with a cursor: no recursion on the file's nesting depth.
-std::vector<ByteRange> identifier_tokens(const SourceDocument& doc, std::string_view name) {
-  std::vector<ByteRange> out;
-  if (!doc.tree()) return out;
+// Calls `visit` on every node of the tree in document order, walked with a cursor: no recursion
+// on the file's nesting depth.
+template <typename Visit>
+void for_each_node(const SourceDocument& doc, Visit visit) {
+  if (!doc.tree()) return;
   TSTreeCursor cursor = ts_tree_cursor_new(ts_tree_root_node(doc.tree()));
-  std::string_view text = doc.text();
   for (bool more = true; more;) {
-    TSNode node = ts_tree_cursor_current_node(&cursor);
-    uint32_t begin = ts_node_start_byte(node), end = ts_node_end_byte(node);
-    if (ts_node_child_count(node) == 0 && std::string_view(ts_node_type(node)).find("identifier") != std::string_view::npos &&
-        text.substr(begin, end - begin) == name)
-      out.push_back({begin, end});
+    visit(ts_tree_cursor_current_node(&cursor));
     if (ts_tree_cursor_goto_first_child(&cursor)) continue;
     while (!ts_tree_cursor_goto_next_sibling(&cursor))
       if (!ts_tree_cursor_goto_parent(&cursor)) {
@@ -109,6 +104,18 @@ std::vector<ByteRange> identifier_tokens(const SourceDocument& doc, std::string_
       }
   }
   ts_tree_cursor_delete(&cursor);
+}
+
+// Every identifier token of the tree (any node type naming an identifier) equal to `name`.
+std::vector<ByteRange> identifier_tokens(const SourceDocument& doc, std::string_view name) {
+  std::vector<ByteRange> out;
+  std::string_view text = doc.text();
+  for_each_node(doc, [&](TSNode node) {
+    uint32_t begin = ts_node_start_byte(node), end = ts_node_end_byte(node);
+    if (ts_node_child_count(node) == 0 && std::string_view(ts_node_type(node)).find("identifier") != std::string_view::npos &&
+        text.substr(begin, end - begin) == name)
+      out.push_back({begin, end});
+  });
   return out;
 }
 
@@ -255,9 +262,7 @@ void literal_tasks(const std::string& path, const SourceDocument& doc, std::vect
   };
   std::map<std::pair<std::string, std::string>, std::vector<Use>> groups;  // (literal, construct)
   std::string_view text = doc.text();
-  TSTreeCursor cursor = ts_tree_cursor_new(ts_tree_root_node(doc.tree()));
-  for (bool more = true; more;) {
-    TSNode node = ts_tree_cursor_current_node(&cursor);
+  for_each_node(doc, [&](TSNode node) {
     TSNode parent = ts_node_parent(node);
     // An argument's construct is the whole call: `f(30)` and `g(30)` are not the same place.
     if (!ts_node_is_null(parent) && std::string_view(ts_node_type(parent)).find("argument") != std::string_view::npos &&
@@ -273,14 +278,7 @@ void literal_tasks(const std::string& path, const SourceDocument& doc, std::vect
       groups[{std::string(text.substr(begin, end - begin)), construct}].push_back(
           {{begin, end}, static_cast<int>(ts_node_start_point(node).row)});
     }
-    if (ts_tree_cursor_goto_first_child(&cursor)) continue;
-    while (!ts_tree_cursor_goto_next_sibling(&cursor))
-      if (!ts_tree_cursor_goto_parent(&cursor)) {
-        more = false;
-        break;
-      }
-  }
-  ts_tree_cursor_delete(&cursor);
+  });
   int made = 0;
   for (const auto& [key, uses] : groups) {
     if (made == kLiteralsPerFile) break;
