@@ -35,3 +35,28 @@ TEST_CASE("the syntax check counts only new ERROR and MISSING nodes in the edite
   SourceDocument plain("anything (", nullptr);
   CHECK(check_replacement(plain, {0, 0}, "((").ok());
 }
+
+TEST_CASE("the syntax check sees a MISSING hidden token, which no visible child carries") {
+  // The demo's loop body: tree-sitter-python recovers `s - \n\n return count = 0` with a
+  // MISSING `_newline`, a hidden node that ts_node_child never returns.
+  SourceDocument py("def count_words(text):\n    counts = {}\n    for word in text.split():\n        \n"
+                    "    return counts\n",
+                    find_language_by_name("python"));
+  size_t cursor = py.text().find("split():\n") + 17;
+  CHECK(count_syntax_errors(py, {0, py.text().size()}) == 0);
+  SyntaxVerdict broken = check_replacement(py, {cursor, cursor}, "s - \n\n        return count = 0");
+  CHECK(broken.errors_after == 1);
+  CHECK_FALSE(broken.ok());
+  CHECK(check_replacement(py, {cursor, cursor}, "counts[word] = counts.get(word, 0) + 1").ok());
+}
+
+TEST_CASE("the syntax check walks a deeply nested document without recursion, in linear time") {
+  // (It took 34 s here when it asked for each child by index: O(i) each, over an ERROR node
+  // holding 60,000 tokens.)
+  // 60,000 nested unary minus (no brackets, so the document keeps its tree), then a stray `)`.
+  // (Past 65,535 nested tokens with an error, bookworm's tree-sitter itself aborts in the parse.)
+  std::string nested = "x = " + std::string(60000, '-') + "a)\n";
+  SourceDocument py(nested, find_language_by_name("python"));
+  REQUIRE(py.tree() != nullptr);
+  CHECK(count_syntax_errors(py, {0, nested.size()}) > 0);
+}
