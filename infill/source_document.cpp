@@ -4,6 +4,7 @@
 #include <tree_sitter/api.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -35,6 +36,30 @@ TSPoint advance(TSPoint start, std::string_view inserted) {
   uint32_t rows = 0;
   for (char c : inserted) rows += c == '\n';
   return {start.row + rows, static_cast<uint32_t>(inserted.size() - last_newline - 1)};
+}
+
+// Bookworm's tree-sitter (0.20) corrupts its heap when it frees the tree of a document with
+// more than 65,535 unclosed brackets (seen with `[`, `(` and `{`, in Python and JavaScript),
+// and no real source nests brackets thousands deep. Such a document is kept without a tree,
+// like a language without a grammar: every feature still works on its text.
+constexpr int kMaxOpenBrackets = 4096;
+
+// The text is the pieces in order (a document with an edit applied, without building it).
+bool too_deep_to_parse(std::initializer_list<std::string_view> pieces) {
+  int open = 0;
+  for (std::string_view piece : pieces)
+    for (char c : piece) {
+      if (c == '(' || c == '[' || c == '{') {
+        if (++open > kMaxOpenBrackets) return true;
+      } else if ((c == ')' || c == ']' || c == '}') && open > 0) {
+        --open;
+      }
+    }
+  return false;
+}
+
+bool has_any_of(std::string_view text, std::string_view chars) {
+  return text.find_first_of(chars) != std::string_view::npos;
 }
 
 }  // namespace
@@ -90,6 +115,8 @@ SourceDocument::~SourceDocument() {
 void SourceDocument::parse_fresh() {
   if (!language_) return;
   if (tree_) ts_tree_delete(tree_);
+  tree_ = nullptr;
+  if (too_deep_to_parse({text_})) return;
   tree_ = ts_parser_parse_string(parser_->parser, nullptr, text_.data(), static_cast<uint32_t>(text_.size()));
 }
 
@@ -99,6 +126,16 @@ void SourceDocument::replace(size_t begin, size_t end, std::string_view replacem
                             ") outside a document of " + std::to_string(text_.size()) + " bytes");
   if (!tree_) {
     text_.replace(begin, end - begin, replacement);
+    if (language_) parse_fresh();  // kept without a tree while too deep: maybe no longer
+    return;
+  }
+  // Only an opening bracket typed or a closing one deleted can nest the document too deep.
+  const std::string_view text(text_);
+  if ((has_any_of(replacement, "([{") || has_any_of(text.substr(begin, end - begin), ")]}")) &&
+      too_deep_to_parse({text.substr(0, begin), replacement, text.substr(end)})) {
+    text_.replace(begin, end - begin, replacement);
+    ts_tree_delete(tree_);
+    tree_ = nullptr;
     return;
   }
   TSInputEdit edit;

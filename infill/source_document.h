@@ -39,7 +39,8 @@ class SourceDocument {
 
   const std::string& text() const { return text_; }
   const LanguageInfo* language() const { return language_; }
-  const TSTree* tree() const { return tree_; }  // null without a language
+  // Null without a language, or while the document nests brackets too deep for tree-sitter.
+  const TSTree* tree() const { return tree_; }
   std::string tree_sexp() const;               // ts_node_string of the root ("" without a tree)
 
  private:

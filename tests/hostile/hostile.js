@@ -302,6 +302,23 @@ async function deepValues(server) {
   });
 }
 
+// Source that nests brackets deeper than any real code: bookworm's tree-sitter corrupts its heap
+// freeing the tree of 65,536+ unclosed brackets, so the server keeps such a document as text.
+async function deepDocuments(server) {
+  for (const [languageId, extension] of [['python', 'py'], ['javascript', 'js']]) {
+    await check(`${languageId} document of 100k unclosed brackets: opened, completed, edited, closed`, async () => {
+      const uri = `file:///hostile/deep.${extension}`;
+      await server.notify('textDocument/didOpen', { textDocument: { uri, languageId, version: 1, text: 'x = ' + '['.repeat(100000) + '\n' } });
+      const response = await server.request('textDocument/inlineCompletion', { textDocument: { uri }, position: pos(0, 10), context: { triggerKind: 1 } }, 60000 * slow);
+      expect(response.result !== undefined || response.error, 'no answer');
+      await server.notify('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ text: 'x = [1]\n' }] });
+      await server.notify('textDocument/didClose', { textDocument: { uri } });
+      await alive(server);
+      return response.error ? `error ${response.error.code}` : `answered, then edited and closed; server alive`;
+    });
+  }
+}
+
 async function afterShutdown() {
   const server = startServer();
   await server.initialize();
@@ -371,6 +388,7 @@ async function main() {
   await lifecycleBeforeInitialize();
   await session('framing and JSON', framingAndJson);
   await session('deep JSON', deepValues);
+  await session('deep source', deepDocuments);
   await session('unknown methods', unknownMethods);
   await session('positions', positions);
   await session('huge document', hugeDocument);

@@ -36,6 +36,27 @@ TEST_CASE("a document without a language has no tree") {
   CHECK(doc.tree_sexp().empty());
 }
 
+TEST_CASE("a document nesting brackets too deep for tree-sitter is kept without a tree, and gets one back") {
+  // 70,000 unclosed `[` crash bookworm's tree-sitter when the tree is freed.
+  for (const char* name : {"python", "javascript"}) {
+    std::string deep = "x = " + std::string(70000, '[') + "\n";
+    SourceDocument opened(deep, find_language_by_name(name));
+    CHECK(opened.tree() == nullptr);
+    SourceDocument typed("x = 1\n", find_language_by_name(name));
+    REQUIRE(typed.tree() != nullptr);
+    typed.replace(4, 4, std::string(5000, '('));  // a paste of openers
+    CHECK(typed.tree() == nullptr);
+    CHECK(typed.text().size() == 5006);
+    typed.replace(4, 5004, "");  // and removed again: parsed again
+    CHECK(typed.text() == "x = 1\n");
+    REQUIRE(typed.tree() != nullptr);
+    CHECK(typed.tree_sexp() == SourceDocument("x = 1\n", find_language_by_name(name)).tree_sexp());
+  }
+  // Deep but balanced nesting below the limit keeps its tree.
+  std::string balanced = "x = " + std::string(2000, '[') + std::string(2000, ']') + "\n";
+  CHECK(SourceDocument(balanced, find_language_by_name("python")).tree() != nullptr);
+}
+
 TEST_CASE("out-of-range edits throw and change nothing") {
   SourceDocument doc("x = 1\n", find_language_by_name("python"));
   CHECK_THROWS_AS(doc.replace(3, 2, ""), std::out_of_range);
