@@ -12,8 +12,8 @@ fi
 "$root/scripts/setup.sh" --profile demo
 "$root/scripts/build.sh" -DMASKFILL_TESTS=OFF -DMASKFILL_VSIX=OFF
 echo "== maskfill fill: the body of the loop in samples/python/unfinished.py (line 17), bundled tiny model" >&2
-# Four candidates decoded together; the best that parses is shown (the tiny model often breaks
-# the syntax with one). A command that finds none says so rather than printing a broken diff.
-"$build/maskfill" fill "$root/samples/python/unfinished.py" --line 17 --col 9 --candidates 4 --diff || true
+# Eight candidates decoded together; the best that parses is shown (the tiny model breaks the
+# syntax with most of them). A command that finds none says so rather than printing a broken diff.
+"$build/maskfill" fill "$root/samples/python/unfinished.py" --line 17 --col 9 --candidates 8 --diff || true
 echo "== maskfill edit: an instruction edit of mean() in samples/python/stats.py" >&2
 "$build/maskfill" edit "$root/samples/python/stats.py" --range 4:1-7:1 --instruction "Rename the function mean to average." --diff || true

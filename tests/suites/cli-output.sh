@@ -52,9 +52,9 @@ if grep -q "adds syntax errors" "$scratch/one.err"; then
   then ok "a fill whose only candidate breaks the syntax prints nothing and says so"
   else fail "a syntax-breaking fill: rc $one_rc, $(wc -c <<<"$one") bytes on stdout, stderr: $(tail -n 2 "$scratch/one.err")"; fi
 else echo "note: the greedy fill parses here; the refusal is covered by the unit test of printable_candidate" >&2; fi
-if "$build/maskfill" fill "$sample" --line 17 --col 9 --device cpu --candidates 4 >"$scratch/four" 2>"$scratch/four.err" &&
-   ! grep -q "adds syntax errors" "$scratch/four.err"; then ok "with 4 candidates a parseable fill is printed"
-else fail "4 candidates: $(tail -n 2 "$scratch/four.err")"; fi
+if "$build/maskfill" fill "$sample" --line 17 --col 9 --device cpu --candidates 8 >"$scratch/four" 2>"$scratch/four.err" &&
+   ! grep -q "adds syntax errors" "$scratch/four.err"; then ok "with 8 candidates a parseable fill is printed"
+else fail "8 candidates: $(tail -n 2 "$scratch/four.err")"; fi
 
 # `maskfill lsp --stdio`, as generic client configurations start language servers: it answers
 # initialize over stdio (the default transport), and refuses --stdio with --listen.

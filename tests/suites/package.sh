@@ -66,7 +66,7 @@ apt-get install --simulate --no-install-recommends "$deb" >"$tmp/simulate.log" 2
 usr="$tmp/contents/usr"
 mkdir -p "$tmp/work"
 cp "$root/samples/python/unfinished.py" "$tmp/work/"
-(cd "$tmp/work" && timeout 600 "$usr/bin/maskfill" fill unfinished.py --line 17 --col 9 --candidates 4 --diff) \
+(cd "$tmp/work" && timeout 600 "$usr/bin/maskfill" fill unfinished.py --line 17 --col 9 --candidates 8 --diff) \
   >"$tmp/fill.out" 2>"$tmp/fill.err" || { cat "$tmp/fill.err" >&2; say "the packaged maskfill fill failed"; exit 1; }
 grep -q '^+' "$tmp/fill.out" || { cat "$tmp/fill.out" "$tmp/fill.err" >&2; say "the packaged fill printed no change"; exit 1; }
 say "packaged fill: $(grep -c '^[+-][^+-]' "$tmp/fill.out") changed lines"
@@ -109,7 +109,7 @@ in_root 600 apt-get update -qq >"$tmp/apt.log" 2>&1 || { tail -20 "$tmp/apt.log"
 in_root 1200 env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /tmp/maskfill.deb neovim nodejs \
   >>"$tmp/apt.log" 2>&1 || { tail -30 "$tmp/apt.log" >&2; say "installing the package failed"; exit 1; }
 say "installed: $(in_root 30 dpkg-query -W -f='${Package} ${Version}' maskfill)"
-in_root 600 sh -c 'cd /tmp && maskfill fill unfinished.py --line 17 --col 9 --candidates 4 --diff' >"$tmp/fill.out" 2>"$tmp/fill.err" ||
+in_root 600 sh -c 'cd /tmp && maskfill fill unfinished.py --line 17 --col 9 --candidates 8 --diff' >"$tmp/fill.out" 2>"$tmp/fill.err" ||
   { cat "$tmp/fill.err" >&2; say "maskfill fill failed in the chroot"; exit 1; }
 grep -q '^+' "$tmp/fill.out" || { cat "$tmp/fill.out" "$tmp/fill.err" >&2; say "maskfill fill printed no change in the chroot"; exit 1; }
 say "fill in the chroot: $(grep -c '^[+-][^+-]' "$tmp/fill.out") changed lines"
