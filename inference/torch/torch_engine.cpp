@@ -55,10 +55,11 @@ class TorchBatch final : public DecodeBatch {
       for (auto& [handle, sequence] : sequences_) graphs_->release(&sequence->cache());
   }
 
-  // With no sequence decoding, the prompt is prefilled here (nothing waits for it, and the
-  // candidates of one request then find each other's prompt in the cache). While others decode,
-  // it is prefilled in chunks by the next steps, each packed with their decoding forward, so a
-  // long prompt joining costs them a slower step or two instead of a stall for the whole prompt.
+  // Prompts added while no sequence decodes are prefilled together by the next step (the sites of
+  // a next-edit plan, a request's candidates): what they share is computed once, the rest packed
+  // into as few forwards as the chunk size allows. While others decode, a prompt is prefilled in
+  // chunks by the next steps, each packed with their decoding forward, so a long prompt joining
+  // costs them a slower step or two instead of a stall for the whole prompt.
   int add(const std::vector<int32_t>& prompt, const DecodeOptions& options, CancelCheck cancel) override {
     torch::NoGradGuard no_grad;
     auto sequence = std::make_unique<DiffusionSequence>(
@@ -72,15 +73,16 @@ class TorchBatch final : public DecodeBatch {
     bool others_decoding = false;
     for (const auto& [other, sequence] : sequences_)
       others_decoding = others_decoding || (!sequence->done() && !prefilling_.count(other) && sequence->forwards() > 0);
+    prefill.together = !others_decoding;
     sequences_.emplace(handle, std::move(sequence));
     prefilling_.emplace(handle, std::move(prefill));
-    if (!others_decoding) prefill_now(handle);
     return handle;
   }
 
   int step() override {
     torch::NoGradGuard no_grad;
     const auto device = model_->lm_head->weight.device();
+    prefill_together();
     std::vector<DiffusionSequence*> stepping;
     std::vector<ForwardChunk> chunks;
     int prefill_handle = -1;
@@ -151,6 +153,8 @@ class TorchBatch final : public DecodeBatch {
     std::vector<int64_t> ids;
     int64_t capacity = 0;
     bool started = false;
+    bool together = false;  // added while nothing decoded: prefilled with the others added then
+    int64_t shared_computed = 0;  // the group's shared prefix, when this prompt computed it
     PromptCache::Started cache_start;
     int64_t done = 0;
     double ms = 0;
@@ -165,15 +169,75 @@ class TorchBatch final : public DecodeBatch {
     prefill.started = true;
   }
 
-  void prefill_now(int handle) {
+  // The prompts added while nothing decoded, all at once: first the block-aligned prefix they all
+  // share (through the prompt cache, which then holds it for each of them), then every prompt's
+  // own rest, packed into forwards of up to the prefill chunk size. The forwards' time is shared
+  // out by the tokens each prompt computed.
+  void prefill_together() {
+    std::vector<int> group;
+    for (const auto& [handle, prefill] : prefilling_)
+      if (prefill.together && !prefill.started) group.push_back(handle);
+    if (group.empty()) return;
     auto t0 = std::chrono::steady_clock::now();
-    DiffusionSequence& sequence = *sequences_.at(handle);
-    Prefill& prefill = prefilling_.at(handle);
-    int64_t computed = prompt_cache_.prefill(model_, prefill.ids, sequence.prefill_length(), sequence.cache(),
-                                             prefill.capacity, prefill_chunk_tokens(model_->lm_head->weight.device()));
-    sequence.note_prefill(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
-                          computed);
-    prefilling_.erase(handle);
+    const auto device = model_->lm_head->weight.device();
+    const int64_t block = std::max<int64_t>(1, files_.config.block_size);
+    const int64_t chunk_tokens = prefill_chunk_tokens(device);
+    const std::vector<int64_t>& first = prefilling_.at(group.front()).ids;
+    int64_t shared = sequences_.at(group.front())->prefill_length();
+    for (int handle : group) {
+      const std::vector<int64_t>& ids = prefilling_.at(handle).ids;
+      int64_t same = 0;
+      const int64_t limit = std::min(shared, sequences_.at(handle)->prefill_length());
+      while (same < limit && ids[size_t(same)] == first[size_t(same)]) ++same;
+      shared = same;
+    }
+    shared -= shared % block;
+    if (group.size() > 1 && shared > 0) {
+      KVCache scratch;
+      // Counted as the first prompt's work (the others reuse it from the cache).
+      prefilling_.at(group.front()).shared_computed =
+          prompt_cache_.prefill(model_, first, shared, scratch, shared, chunk_tokens);
+    }
+    for (int handle : group) start_prefill(handle);
+    std::map<int, int64_t> computed;
+    int64_t total = 0;
+    for (;;) {
+      std::vector<ForwardChunk> chunks;
+      std::vector<int> owners;
+      int64_t tokens = 0;
+      for (int handle : group) {
+        Prefill& prefill = prefilling_.at(handle);
+        const int64_t left = sequences_.at(handle)->prefill_length() - prefill.done;
+        if (left <= 0) continue;
+        const int64_t room = chunk_tokens - tokens;
+        if (room < block) break;
+        const int64_t n = std::min(left, room - room % block);
+        ForwardChunk chunk;
+        chunk.ids = torch::tensor(std::vector<int64_t>(prefill.ids.begin() + prefill.done,
+                                                       prefill.ids.begin() + prefill.done + n),
+                                  torch::kLong).to(device);
+        chunk.cache = &sequences_.at(handle)->cache();
+        chunk.commit = n;
+        chunk.logits_from = n;
+        chunks.push_back(std::move(chunk));
+        owners.push_back(handle);
+        tokens += n;
+      }
+      if (chunks.empty()) break;
+      model_->forward_chunks(chunks);
+      for (size_t i = 0; i < owners.size(); ++i) {
+        prefilling_.at(owners[i]).done += chunks[i].commit;
+        computed[owners[i]] += chunks[i].commit;
+      }
+      total += tokens;
+    }
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    total += prefilling_.at(group.front()).shared_computed;
+    computed[group.front()] += prefilling_.at(group.front()).shared_computed;
+    for (int handle : group) {
+      prefilling_.at(handle).ms = total > 0 ? ms * double(computed[handle]) / double(total) : 0;
+      finish_prefill(handle);
+    }
   }
 
   // The next piece of a joining prompt: small while others decode (their step waits for it),
@@ -206,7 +270,7 @@ class TorchBatch final : public DecodeBatch {
     Prefill& prefill = prefilling_.at(handle);
     DiffusionSequence& sequence = *sequences_.at(handle);
     prompt_cache_.finish(prefill.ids, sequence.prefill_length(), prefill.cache_start, sequence.cache());
-    sequence.note_prefill(prefill.ms, sequence.prefill_length() - prefill.cache_start.reused);
+    sequence.note_prefill(prefill.ms, sequence.prefill_length() - prefill.cache_start.reused + prefill.shared_computed);
     prefilling_.erase(handle);
   }
 

@@ -470,6 +470,48 @@ TEST_CASE("the prompt cache is exact: cached and uncached requests give identica
   CHECK(results[0].tokens == cold->generate(prompt, options, {}).tokens);
 }
 
+TEST_CASE("prompts added together compute their shared prefix once, the rest packed; same tokens as alone",
+          "[decode]") {
+  // The sites of a next-edit plan: one edit header, then each site's own window.
+  const std::string model_dir = std::string(MASKFILL_FIXTURES_DIR) + "/../../models/maskfill-tiny";
+  DeviceOptions device;
+  device.device = test_device().str();
+  device.dtype = "float32";
+  auto engine = make_torch_engine(model_dir, device);
+  const Tokenizer& tokenizer = engine->tokenizer();
+  std::string text = read_file(std::string(MASKFILL_FIXTURES_DIR) + "/../../samples/python/stats.py");
+  const std::vector<int32_t> header = tokenizer.encode(text.substr(0, 240));
+  std::vector<std::vector<int32_t>> prompts;
+  for (size_t at : {size_t(300), size_t(420), size_t(560)}) {
+    std::vector<int32_t> prompt = header;
+    std::vector<int32_t> window = tokenizer.encode(text.substr(at, 90));
+    prompt.insert(prompt.end(), window.begin(), window.end());
+    prompts.push_back(prompt);
+  }
+  DecodeOptions options;
+  options.gen_length = 8;
+  std::vector<DecodeResult> alone;
+  for (const auto& prompt : prompts) {
+    engine->clear_prompt_cache();
+    alone.push_back(engine->generate(prompt, options, {}));
+  }
+  engine->clear_prompt_cache();
+  const int64_t computed_before = engine->prompt_cache_stats().tokens_computed;
+  std::vector<SequenceRequest> requests;
+  for (const auto& prompt : prompts) requests.push_back({prompt, options});
+  std::vector<DecodeResult> together = generate_together(*engine, requests, {});
+  int64_t expected = int64_t(header.size()) / 4 * 4;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    INFO("prompt " << i);
+    CHECK(together[i].tokens == alone[i].tokens);
+    expected += int64_t(prompts[i].size()) / 4 * 4 - int64_t(header.size()) / 4 * 4;
+  }
+  CHECK(engine->prompt_cache_stats().tokens_computed - computed_before == expected);
+  int reported = 0;
+  for (const DecodeResult& result : together) reported += result.stats.prompt_tokens_computed;
+  CHECK(reported == expected);
+}
+
 TEST_CASE("a prompt joining a decoding batch is prefilled in chunks between its steps", "[decode]") {
   // What `maskfill serve` does when a request arrives while others decode: the active sequence
   // takes a step in every forward, the joining prompt rides along a chunk at a time.
