@@ -128,6 +128,102 @@ std::optional<ParameterList> parameter_list_at(const SourceDocument& doc, size_t
   return std::nullopt;
 }
 
+// --- Changed types ---------------------------------------------------------------------------
+
+// A node that declares a function: it has parameters, or its declarator does (C and C++ keep
+// them in a function_declarator, under pointer or reference declarators).
+bool function_like(TSNode node) {
+  for (int depth = 0; depth <= kMaxNameDepth && !ts_node_is_null(node); ++depth) {
+    if (!ts_node_is_null(field(node, "parameters"))) return true;
+    node = field(node, "declarator");
+  }
+  return false;
+}
+
+// A parameter's index among the named entries of its list, comments left out; Python's `self` or
+// `cls` is not counted, as calls through an object or class do not pass it.
+int parameter_index(TSNode list, TSNode parameter, std::string_view first_name) {
+  int index = 0;
+  bool first = true;
+  TSTreeCursor cursor = ts_tree_cursor_new(list);
+  for (bool more = ts_tree_cursor_goto_first_child(&cursor); more; more = ts_tree_cursor_goto_next_sibling(&cursor)) {
+    TSNode child = ts_tree_cursor_current_node(&cursor);
+    if (!ts_node_is_named(child) || node_type(child).find("comment") != std::string_view::npos) continue;
+    if (ts_node_eq(child, parameter)) break;
+    if (!(first && (first_name == "self" || first_name == "cls"))) ++index;
+    first = false;
+  }
+  ts_tree_cursor_delete(&cursor);
+  return index;
+}
+
+struct TypeSlot {
+  NextEditKind kind = NextEditKind::None;  // ReturnType or ParameterType
+  std::string function, type, parameter;
+  int index = -1;  // ParameterType: the argument calls pass for it
+};
+
+// The name a parameter node declares (its `name` or `pattern` field, or its first identifier).
+std::string parameter_name(const SourceDocument& doc, TSNode parameter) {
+  for (const char* name : {"name", "pattern", "declarator"}) {
+    TSNode named = field(parameter, name);
+    if (identifier_node(named)) return node_text(doc, named);
+  }
+  TSNode first = ts_node_named_child(parameter, 0);
+  return identifier_node(first) ? node_text(doc, first) : "";
+}
+
+// The type annotation that holds bytes [begin, end] of `doc`, when it is a named function's
+// return type (`return_type`: Python, TypeScript, Rust; `result`: Go; the function's own `type`:
+// C, C++, Java) or a parameter's type, and parses cleanly.
+std::optional<TypeSlot> type_slot_at(const SourceDocument& doc, size_t begin, size_t end) {
+  TSNode node = node_at(doc, begin, end);
+  for (int depth = 0; depth < kMaxAncestors && !ts_node_is_null(node); ++depth) {
+    TSNode parent = ts_node_parent(node);
+    if (ts_node_is_null(parent)) break;
+    for (const char* name : {"return_type", "result", "type"}) {
+      if (!ts_node_eq(field(parent, name), node) || ts_node_has_error(node)) continue;
+      if (function_like(parent)) {
+        TSNode function = function_name(parent);
+        if (ts_node_is_null(function)) return std::nullopt;
+        return TypeSlot{NextEditKind::ReturnType, node_text(doc, function), node_text(doc, node), "", -1};
+      }
+      TSNode list = ts_node_parent(parent);
+      TSNode owner = ts_node_is_null(list) ? TSNode{} : ts_node_parent(list);
+      if (ts_node_is_null(owner) || !ts_node_eq(field(owner, "parameters"), list)) return std::nullopt;
+      TSNode function = function_name(owner);
+      // C and C++: the list belongs to a function_declarator, named by its declarator.
+      if (ts_node_is_null(function)) return std::nullopt;
+      TSNode first = ts_node_named_child(list, 0);
+      std::string first_name = ts_node_is_null(first) ? "" : parameter_name(doc, first);
+      if (ts_node_is_null(field(first, "type")) && identifier_node(first)) first_name = node_text(doc, first);
+      return TypeSlot{NextEditKind::ParameterType, node_text(doc, function), node_text(doc, node),
+                      parameter_name(doc, parent), parameter_index(list, parent, first_name)};
+    }
+    node = parent;
+  }
+  return std::nullopt;
+}
+
+struct TypeChange {
+  TypeSlot slot;
+  std::string old_type;
+};
+
+// The function return or parameter type the change edited, when it edited one and it still parses.
+std::optional<TypeChange> changed_type(const SourceDocument& before, const SourceDocument& after,
+                                       const TextChange& change) {
+  std::optional<TypeSlot> old_slot = type_slot_at(before, change.begin, change.old_end);
+  // Typing at the end of a type (`int` → `int64`) inserts after its last byte.
+  if (!old_slot && change.begin == change.old_end && change.begin > 0)
+    old_slot = type_slot_at(before, change.begin - 1, change.begin);
+  std::optional<TypeSlot> new_slot = type_slot_at(after, change.begin, change.new_end);
+  if (!old_slot || !new_slot || old_slot->kind != new_slot->kind || old_slot->function != new_slot->function ||
+      old_slot->index != new_slot->index || old_slot->type == new_slot->type)
+    return std::nullopt;
+  return TypeChange{*new_slot, old_slot->type};
+}
+
 // --- Changed literals ------------------------------------------------------------------------
 
 // A literal node (is_literal_type), not the parts inside a string.
@@ -324,7 +420,40 @@ struct SiteSearch {
   const NextEditLimits* limits;
   std::string context;    // Literal: literal_context() of the edited literal before the edit
   ByteRange within{0, std::string::npos};  // Literal: the nearby lines; the rest is not searched
+  int parameter_index = -1;  // ParameterType: the argument wanted, by position...
+  std::string parameter;     // ...or by name (a keyword argument)
 };
+
+// The argument a call passes for a parameter: a keyword argument naming it, else the one at its
+// position when that is positional. `arguments` are the bytes of the call's "( ... )".
+std::optional<ByteRange> argument_for(const SourceDocument& doc, ByteRange arguments, const SiteSearch& search) {
+  TSNode list = node_at(doc, arguments.begin, arguments.end);
+  if (ts_node_is_null(list) || ts_node_start_byte(list) != arguments.begin || ts_node_end_byte(list) != arguments.end)
+    return std::nullopt;
+  std::vector<TSNode> passed;
+  TSTreeCursor cursor = ts_tree_cursor_new(list);
+  for (bool more = ts_tree_cursor_goto_first_child(&cursor); more; more = ts_tree_cursor_goto_next_sibling(&cursor)) {
+    TSNode child = ts_tree_cursor_current_node(&cursor);
+    if (ts_node_is_named(child) && node_type(child).find("comment") == std::string_view::npos) passed.push_back(child);
+  }
+  ts_tree_cursor_delete(&cursor);
+  auto keyword = [](TSNode node) { return node_type(node) == "keyword_argument"; };
+  for (TSNode argument : passed)
+    if (keyword(argument) && !search.parameter.empty() && node_text(doc, field(argument, "name")) == search.parameter)
+      return ByteRange{ts_node_start_byte(argument), ts_node_end_byte(argument)};
+  if (search.parameter_index < 0 || size_t(search.parameter_index) >= passed.size()) return std::nullopt;
+  TSNode argument = passed[size_t(search.parameter_index)];
+  if (keyword(argument)) return std::nullopt;
+  return ByteRange{ts_node_start_byte(argument), ts_node_end_byte(argument)};
+}
+
+// The lines of a call whose function's return type changed: from its line's first non-blank
+// byte to the end of the line where its arguments close.
+ByteRange call_lines(std::string_view text, size_t name, ByteRange arguments) {
+  size_t begin = line_start(text, name);
+  while (begin < name && (text[begin] == ' ' || text[begin] == '\t')) ++begin;
+  return {begin, line_end(text, arguments.end > 0 ? arguments.end - 1 : 0)};
+}
 
 // Offers every site of `search` in the first `limit` bytes of `doc`, skipping `skip` (the edited
 // bytes) and comments and strings.
@@ -352,8 +481,15 @@ void scan_document(const SourceDocument& doc, const SiteSearch& search, ByteRang
     }
     size_t open = text.find_first_not_of(" \t", end);
     if (open == std::string_view::npos || text[open] != '(' || names_a_definition(doc, at, end, open)) continue;
-    if (std::optional<ByteRange> arguments = argument_list(text, open, search.limits->max_argument_bytes))
+    std::optional<ByteRange> arguments = argument_list(text, open, search.limits->max_argument_bytes);
+    if (!arguments) continue;
+    if (search.kind == NextEditKind::ReturnType) {
+      sites.offer(call_lines(text, at, *arguments));
+    } else if (search.kind == NextEditKind::ParameterType) {
+      if (std::optional<ByteRange> argument = argument_for(doc, *arguments, search)) sites.offer(*argument);
+    } else {
       sites.offer(*arguments);
+    }
   }
 }
 
@@ -400,6 +536,8 @@ const char* next_edit_kind_name(NextEditKind kind) {
     case NextEditKind::Rename: return "rename";
     case NextEditKind::ParameterCount: return "parameter_count";
     case NextEditKind::Literal: return "literal";
+    case NextEditKind::ReturnType: return "return_type";
+    case NextEditKind::ParameterType: return "parameter_type";
   }
   return "none";
 }
@@ -421,6 +559,25 @@ NextEdit find_next_edit_sites(const SourceDocument& before, const SourceDocument
                       "calls `" + new_list->function + "`, whose parameters went from " +
                           std::to_string(old_list->count) + " to " + std::to_string(new_list->count),
                       &limits};
+    collect_everywhere(after, path, open_documents, search, result);
+    return result;
+  }
+  // A type changed inside an annotation is not a rename of the type, even when it is a name.
+  if (std::optional<TypeChange> type = changed_type(before, after, result.change)) {
+    result.kind = type->slot.kind;
+    result.old_name = type->old_type;
+    result.new_name = type->slot.type;
+    result.function = type->slot.function;
+    result.parameter = type->slot.parameter;
+    const std::string change = "from `" + type->old_type + "` to `" + type->slot.type + "`";
+    SiteSearch search{result.kind, type->slot.function,
+                      result.kind == NextEditKind::ReturnType
+                          ? "uses what `" + type->slot.function + "` returns, its return type changed " + change
+                          : "passes `" + type->slot.parameter + "` to `" + type->slot.function + "`, its type changed " +
+                                change,
+                      &limits};
+    search.parameter_index = type->slot.index;
+    search.parameter = type->slot.parameter;
     collect_everywhere(after, path, open_documents, search, result);
     return result;
   }

@@ -1,8 +1,10 @@
 // The other places a user's edit implies (issue #24, next-edit suggestions), found from the
 // syntax tree and the text, not by a model: after renaming an identifier, its remaining uses;
 // after changing the number of a function's parameters, the argument lists of its calls; after
-// changing a literal, the same literal in the same place of the same construct nearby. A later
-// step masks only these spans and lets the model rewrite them.
+// changing a literal, the same literal in the same place of the same construct nearby; after
+// changing a function's return type, the lines that call it; after changing a parameter's type,
+// the argument calls pass for it. A later step masks only these spans and lets the model rewrite
+// them.
 #pragma once
 
 #include <cstddef>
@@ -17,8 +19,9 @@
 
 namespace maskfill {
 
-enum class NextEditKind { None, Rename, ParameterCount, Literal };
-const char* next_edit_kind_name(NextEditKind kind);  // "none", "rename", "parameter_count", "literal"
+enum class NextEditKind { None, Rename, ParameterCount, Literal, ReturnType, ParameterType };
+// "none", "rename", "parameter_count", "literal", "return_type", "parameter_type"
+const char* next_edit_kind_name(NextEditKind kind);
 
 // Whether a syntax node type is a number, string, character or boolean literal of one of the
 // grammars (`integer`, `number_literal`, `interpreted_string_literal`, Python's `string`, `true`...).
@@ -34,7 +37,10 @@ struct NextEdit {
   NextEditKind kind = NextEditKind::None;
   TextChange change;          // the edit, between the before and after texts
   std::string old_name, new_name;  // the renamed identifier; the function (both) for ParameterCount;
-                                   // the literal's old and new text for Literal
+                                   // the literal's old and new text for Literal; the old and new
+                                   // type for ReturnType and ParameterType
+  std::string function;       // ReturnType and ParameterType: the function whose type changed
+  std::string parameter;      // ParameterType: the parameter's name
   int old_parameters = 0, new_parameters = 0;  // ParameterCount only
   std::vector<NextEditSite> sites;  // the edited document's first, nearest the edit first
   bool truncated = false;     // the site cap or a scan bound was reached

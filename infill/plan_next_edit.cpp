@@ -56,7 +56,8 @@ std::string render_edit_header(const Tokenizer& tokenizer, const std::vector<Edi
 }
 
 // Masked tokens for a site: a rename writes the new name, a changed literal the new literal; a
-// call after a parameter change writes its argument list with room for the added arguments.
+// call after a parameter change writes its argument list with room for the added arguments; a
+// use after a type change is rewritten at about its length (the slack blocks give room).
 int estimated_site_tokens(const ModelView& model, const NextEdit& edit, std::string_view old_text) {
   int old_tokens = static_cast<int>(model.tokenizer.encode(old_text).size());
   if (edit.kind == NextEditKind::Rename || edit.kind == NextEditKind::Literal)
@@ -71,6 +72,13 @@ std::string site_instruction(const NextEdit& edit) {
   if (edit.kind == NextEditKind::Literal)
     return "The edit above changed `" + edit.old_name + "` to `" + edit.new_name + "`. Make the same change here. "
            "Change nothing else.";
+  if (edit.kind == NextEditKind::ReturnType)
+    return "The function `" + edit.function + "` now returns `" + edit.new_name + "` instead of `" + edit.old_name +
+           "`, as the edit above shows. Update this use of its result to match. Change nothing else.";
+  if (edit.kind == NextEditKind::ParameterType)
+    return "The parameter `" + edit.parameter + "` of `" + edit.function + "` now has the type `" + edit.new_name +
+           "` instead of `" + edit.old_name + "`, as the edit above shows. Update the argument passed for it "
+           "here to match. Change nothing else.";
   return "The function `" + edit.new_name + "` now takes " + std::to_string(edit.new_parameters) +
          " parameters instead of " + std::to_string(edit.old_parameters) +
          ", as the edit above shows. Update this call to match. Change nothing else.";

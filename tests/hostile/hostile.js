@@ -309,7 +309,7 @@ async function deepDocuments(server) {
     await check(`${languageId} document of 100k unclosed brackets: opened, completed, edited, closed`, async () => {
       const uri = `file:///hostile/deep.${extension}`;
       await server.notify('textDocument/didOpen', { textDocument: { uri, languageId, version: 1, text: 'x = ' + '['.repeat(100000) + '\n' } });
-      const response = await server.request('textDocument/inlineCompletion', { textDocument: { uri }, position: pos(0, 10), context: { triggerKind: 1 } }, 60000 * slow);
+      const response = await server.request('textDocument/inlineCompletion', { textDocument: { uri }, position: { line: 0, character: 10 }, context: { triggerKind: 1 } }, 60000 * slow);
       expect(response.result !== undefined || response.error, 'no answer');
       await server.notify('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ text: 'x = [1]\n' }] });
       await server.notify('textDocument/didClose', { textDocument: { uri } });

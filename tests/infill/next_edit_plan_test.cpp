@@ -173,6 +173,33 @@ TEST_CASE("an added parameter makes the calls' argument lists the sites, with ro
   }
 }
 
+TEST_CASE("a changed return type makes the calling lines the sites, each asked to use the new type",
+          "[next_edit]") {
+  FakeEngine engine;
+  Editing editing("def load(path) -> str:\n    return open(path).read()\n\ntext = load('a.txt')\nn = len(load('b'))\n");
+  editing.retype("str", "bytes");
+  InfillSettings settings;
+  settings.next_edit_form = NextEditForm::Instruction;
+  Plan plan = editing.plan(engine, settings);
+  REQUIRE(plan.declined_reason.empty());
+  CHECK(plan.next_edit.kind == NextEditKind::ReturnType);
+  REQUIRE(plan.sites.size() == 2);
+  std::string prompt = seedcoder_tokenizer().decode(plan.sites[0].prompt, false);
+  CHECK(prompt.find("now returns `bytes` instead of `str`") != std::string::npos);
+  CHECK(prompt.find("text = load('a.txt')") != std::string::npos);
+  // A rewrite of the line is kept (it is the site); the masked form masks the same line.
+  engine.replies = {"```python\ntext = load('a.txt').decode()\n```", "n = len(load('b'))\n"};
+  CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
+  REQUIRE(outcome.candidates.size() == 1);
+  CHECK(outcome.candidates[0].text == "text = load('a.txt').decode()");
+  REQUIRE(outcome.withheld.size() == 1);
+  CHECK(outcome.withheld[0].withheld == "no change");
+  Plan masked = editing.plan(engine);
+  REQUIRE(masked.sites.size() == 2);
+  CHECK(std::string_view(editing.doc.text()).substr(masked.sites[0].span.begin, masked.sites[0].span.size()) ==
+        "text = load('a.txt')");
+}
+
 TEST_CASE("no recent edit, or an edit that implies nothing, declines", "[next_edit]") {
   FakeEngine engine;
   Editing untouched(kShapes);

@@ -431,6 +431,92 @@ TEST_CASE("a changed literal lists the same literal in the same place of nearby 
   }
 }
 
+TEST_CASE("a changed return type lists the lines that call the function", "[next_edit]") {
+  SECTION("Python") {
+    const std::string before =
+        "def load(path) -> str:\n    return open(path).read()\n\n"
+        "text = load('a.txt')\n"
+        "    # load('b') in a comment\n"
+        "print(len(load(\n    'c.txt')))\n";
+    const std::string after = replace_first(before, "-> str:", "-> bytes:");
+    NextEdit edit = next_edit("python", before, after);
+    CHECK(edit.kind == NextEditKind::ReturnType);
+    CHECK(edit.function == "load");
+    CHECK(edit.old_name == "str");
+    CHECK(edit.new_name == "bytes");
+    CHECK(describe_sites(edit, after) ==
+          std::vector<std::string>{"main:3:text = load('a.txt')", "main:5:print(len(load(\n    'c.txt')))"});
+    CHECK(edit.sites[0].reason == "uses what `load` returns, its return type changed from `str` to `bytes`");
+  }
+  SECTION("Go, Rust, TypeScript, Java and C++") {
+    struct Case {
+      const char* language;
+      std::string before, from, to, call_line;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"go", "package m\nfunc size(s string) int { return len(s) }\nfunc use() { n := size(\"x\"); _ = n }\n",
+              ") int {", ") int64 {", "main:2:func use() { n := size(\"x\"); _ = n }"},
+             {"rust", "fn size(s: &str) -> usize { s.len() }\nfn main() {\n    let n = size(\"x\");\n}\n", "-> usize", "-> u64",
+              "main:2:let n = size(\"x\");"},
+             {"typescript", "function size(s: string): number { return s.length; }\nconst n = size('x');\n",
+              "): number", "): bigint", "main:1:const n = size('x');"},
+             {"java", "class A {\n  int size(String s) { return s.length(); }\n  void use() { long n = size(\"x\"); }\n}\n",
+              "int size", "long size", "main:2:void use() { long n = size(\"x\"); }"},
+             {"cpp", "int size(const char* s);\nint main() {\n  int n = size(\"x\");\n}\n", "int size", "long size",
+              "main:2:int n = size(\"x\");"},
+         }) {
+      INFO(c.language);
+      const std::string after = replace_first(c.before, c.from, c.to);
+      NextEdit edit = next_edit(c.language, c.before, after);
+      CHECK(edit.kind == NextEditKind::ReturnType);
+      CHECK(edit.function == "size");
+      CHECK(describe_sites(edit, after) == std::vector<std::string>{c.call_line});
+    }
+  }
+}
+
+TEST_CASE("a changed parameter type lists the argument each call passes for it", "[next_edit]") {
+  SECTION("Python: positional and keyword arguments, self not counted") {
+    const std::string before =
+        "class Store:\n    def put(self, key: str, value: int = 0):\n        pass\n\n"
+        "s = Store()\n"
+        "s.put('a', 1)\n"
+        "s.put('b', value=2)\n"
+        "s.put(key='c', value=3)\n"
+        "s.put('d')\n";
+    const std::string after = replace_first(before, "value: int", "value: float");
+    NextEdit edit = next_edit("python", before, after);
+    CHECK(edit.kind == NextEditKind::ParameterType);
+    CHECK(edit.function == "put");
+    CHECK(edit.parameter == "value");
+    CHECK(edit.old_name == "int");
+    CHECK(edit.new_name == "float");
+    CHECK(describe_sites(edit, after) ==
+          std::vector<std::string>{"main:5:1", "main:6:value=2", "main:7:value=3"});
+    CHECK(edit.sites[0].reason == "passes `value` to `put`, its type changed from `int` to `float`");
+  }
+  SECTION("TypeScript and Go, in the file and an open document") {
+    const std::string ts = "function scale(n: number, by: number) { return n * by; }\nscale(2, 3);\n";
+    const std::string ts_after = replace_first(ts, "by: number", "by: string");
+    std::vector<OpenDocument> open = {open_document("b.ts", "typescript", "import { scale } from './a';\nscale(4, 5);\n")};
+    NextEdit edit = next_edit("typescript", ts, ts_after, open);
+    CHECK(edit.kind == NextEditKind::ParameterType);
+    CHECK(describe_sites(edit, ts_after, open) == std::vector<std::string>{"main:1:3", "b.ts:1:5"});
+    const std::string go = "package m\nfunc scale(n int, by int) int { return n * by }\nvar x = scale(2, 3)\n";
+    const std::string go_after = replace_first(go, "by int", "by float64");
+    NextEdit go_edit = next_edit("go", go, go_after);
+    CHECK(go_edit.kind == NextEditKind::ParameterType);
+    CHECK(describe_sites(go_edit, go_after) == std::vector<std::string>{"main:2:3"});
+  }
+  SECTION("a type renamed inside an annotation is a type change, not a rename of the type") {
+    const std::string before = "class Foo: pass\nclass Bar: pass\ndef f(x: Foo): pass\nf(Foo())\ny: Foo = Foo()\n";
+    const std::string after = replace_first(before, "x: Foo", "x: Bar");
+    NextEdit edit = next_edit("python", before, after);
+    CHECK(edit.kind == NextEditKind::ParameterType);
+    CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:3:Foo()"});
+  }
+}
+
 TEST_CASE("an edit that renames nothing and changes no parameter list implies no sites", "[next_edit]") {
   const std::string before = "def area(w, h):\n    return w * h\n\nprint(area(2, 3))\n";
   SECTION("an expression changed inside a function body") {
