@@ -9,7 +9,9 @@
 //               the truth is the argument list of every call of it in the file, each with
 //               `extra` appended;
 //   literal     a number or string that repeats in exactly the same construct within 30 lines
-//               gets a digit or a letter more at its first use; the truth is the other uses.
+//               gets a digit or a letter more at its first use; the truth is the other uses;
+//   return_type a function's declared return type is replaced by another; the truth is the
+//               line of every call of it (sites only: no mechanical answer to score).
 // The user's edit is recorded in an EditHistory as the editor would, and the editor's own
 // planner (plan_next_edit, execute_plan) does the rest. Reported:
 //   site_recall / site_precision   the sites found against the truth, per kind and language
@@ -54,10 +56,13 @@ constexpr size_t kMaxFileBytes = 256 << 10;
 constexpr int kRenamesPerFile = 2;
 constexpr int kParametersPerFile = 1;
 constexpr int kLiteralsPerFile = 1;
+constexpr int kReturnTypesPerFile = 1;
 constexpr int kLiteralLines = 30;          // the site finder's window for a changed literal
 constexpr size_t kMaxLiteralContext = 200; // a literal's construct longer than this: no task
 constexpr size_t kMaxTruthSites = 64;      // more uses than this: a name too common to be a task
 constexpr int kWindowAbove = 2, kWindowBelow = 5;  // an AR next-edit model's editable region
+
+bool same_site(ByteRange a, ByteRange b) { return a.begin == b.begin && a.end == b.end; }
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
@@ -67,7 +72,7 @@ struct TruthSite {
 };
 
 struct Task {
-  std::string kind;      // "rename", "parameter" or "literal"
+  std::string kind;      // "rename", "parameter", "literal" or "return_type"
   std::string language;
   std::string path;
   std::string before;    // the file as it was
@@ -82,10 +87,12 @@ std::string after_text(const Task& task) {
 }
 
 // Shifts a span of `before` past the user's edit into the text after it.
+// A span around the edit (a return-type task's call on the function's own line) keeps its start.
 ByteRange shifted(const Task& task, ByteRange span) {
-  if (span.begin < task.edit.begin) return span;
   size_t delta_plus = task.edit_text.size(), delta_minus = task.edit.size();
-  return {span.begin + delta_plus - delta_minus, span.end + delta_plus - delta_minus};
+  if (span.begin >= task.edit.begin) return {span.begin + delta_plus - delta_minus, span.end + delta_plus - delta_minus};
+  if (span.end >= task.edit.end) return {span.begin, span.end + delta_plus - delta_minus};
+  return span;
 }
 
 // Calls `visit` on every node of the tree in document order, walked with a cursor: no recursion
@@ -238,6 +245,54 @@ void parameter_tasks(const std::string& path, const SourceDocument& doc, const s
   }
 }
 
+// A return type other than `old`, in the language's syntax (TypeScript's includes its colon).
+std::string other_return_type(const std::string& language, std::string_view old) {
+  std::string type = language == "python"                            ? "bytes"
+                     : language == "typescript" || language == "tsx" ? ": unknown"
+                     : language == "go"                              ? "int64"
+                     : language == "rust"                            ? "u64"
+                                                                     : "long";
+  return type == old || (old.starts_with(':') && trim(old.substr(1)) == trim(std::string_view(type).substr(1)))
+             ? (old.starts_with(':') ? ": never" : "int")
+             : type;
+}
+
+// Return-type tasks: a function that declares a return type gets another one; the truth is the
+// line of every call, from its first non-blank byte to the end of the line its arguments close on
+// (a use of the result, which the user may need to change). No model answer is scored: what the
+// line should become is not mechanical.
+void return_type_tasks(const std::string& path, const SourceDocument& doc, const std::vector<Definition>& definitions,
+                       std::vector<Task>& out) {
+  std::string_view text = doc.text();
+  std::map<std::string, int> defined;
+  for (const Definition& definition : definitions) ++defined[definition.name];
+  int made = 0;
+  for (const Definition& definition : definitions) {
+    if (made == kReturnTypesPerFile) break;
+    if (definition.name.size() < kMinNameLength || defined[definition.name] != 1) continue;
+    std::vector<ByteRange> tokens = identifier_tokens(doc, definition.name);
+    auto own = std::find_if(tokens.begin(), tokens.end(),
+                            [&](const ByteRange& t) { return t.begin >= definition.begin && t.end <= definition.end; });
+    if (own == tokens.end()) continue;
+    std::optional<ByteRange> type = return_type_span(doc, *own);
+    if (!type || text.substr(type->begin, type->size()).find('\n') != std::string_view::npos) continue;
+    Task task{"return_type", doc.language()->name, path, doc.text(), *type,
+              other_return_type(doc.language()->name, text.substr(type->begin, type->size())), definition.name, {}};
+    for (const ByteRange& token : tokens) {
+      size_t open = text.find_first_not_of(" \t", token.end);
+      std::optional<ByteRange> list = open == std::string_view::npos ? std::nullopt : parenthesized(text, open);
+      if (!list || declares(doc, token, open)) continue;
+      size_t begin = line_start(text, token.begin);
+      while (begin < token.begin && (text[begin] == ' ' || text[begin] == '\t')) ++begin;
+      ByteRange line = shifted(task, {begin, line_end(text, list->end - 1)});
+      if (task.truth.empty() || !same_site(task.truth.back().span, line)) task.truth.push_back({line, ""});
+    }
+    if (task.truth.empty() || task.truth.size() > kMaxTruthSites) continue;
+    out.push_back(std::move(task));
+    ++made;
+  }
+}
+
 // The literal changed by a task: a number gets a digit more, a string a letter more.
 std::optional<std::string> changed_literal_text(std::string_view text) {
   if (!text.empty() && text.size() <= 6 && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
@@ -316,6 +371,7 @@ std::vector<Task> make_tasks(const std::vector<std::string>& roots) {
       rename_tasks(file.string(), doc, definitions, tasks);
       parameter_tasks(file.string(), doc, definitions, tasks);
       literal_tasks(file.string(), doc, tasks);
+      return_type_tasks(file.string(), doc, definitions, tasks);
     }
   }
   return tasks;
@@ -341,8 +397,6 @@ struct Tally {
   double precision() const { return found ? double(matched) / double(found) : 0; }
   json to_json() const { return {{"tasks_sites", truth}, {"site_recall", recall()}, {"site_precision", precision()}}; }
 };
-
-bool same_site(ByteRange a, ByteRange b) { return a.begin == b.begin && a.end == b.end; }
 
 // Sites found against the truth, with no model: the planner's sites at the default cap.
 void score_sites(const Task& task, const Edited& edited, const ModelView& model, Tally& tally) {
@@ -485,15 +539,20 @@ int run_bench_next_edit(int argc, char** argv) {
       tally->matched += one.matched;
     }
   }
-  // Model runs on an even spread of the tasks, the same ones for both forms.
+  // Model runs on an even spread of the tasks that have a mechanical answer, the same ones for
+  // both forms.
+  std::vector<const Task*> answerable;
+  for (const Task& task : tasks)
+    if (task.kind != "return_type") answerable.push_back(&task);
   std::vector<Task> sample;
-  for (size_t i = 0; i < std::min(model_tasks, tasks.size()); ++i)
-    sample.push_back(tasks[i * tasks.size() / std::min(model_tasks, tasks.size())]);
+  for (size_t i = 0; i < std::min(model_tasks, answerable.size()); ++i)
+    sample.push_back(*answerable[i * answerable.size() / std::min(model_tasks, answerable.size())]);
   ModelRun masked, instruction;
   run_model(*engine, sample, NextEditForm::MaskedSpans, masked);
   run_model(*engine, sample, NextEditForm::Instruction, instruction);
   std::vector<double> ratios;
-  for (const Task& task : tasks) {
+  for (const Task* task_pointer : answerable) {
+    const Task& task = *task_pointer;
     if (int(ratios.size()) == cost_tasks) break;
     if (task.truth.size() < 8) continue;
     double one = batch_ms(*engine, task, 1, 3), eight = batch_ms(*engine, task, 8, 3);

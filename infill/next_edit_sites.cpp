@@ -377,6 +377,9 @@ class NearestSites {
   NearestSites(size_t anchor, size_t capacity) : anchor_(anchor), capacity_(capacity) {}
 
   void offer(ByteRange span) {
+    // Two calls on one line are one return-type site: the same span is offered once.
+    if (span.begin == last_.begin && span.end == last_.end && offered_ > 0) return;
+    last_ = span;
     ++offered_;
     if (capacity_ == 0) return;
     Entry entry{distance(span.begin), span};
@@ -410,6 +413,7 @@ class NearestSites {
   size_t distance(size_t offset) const { return offset > anchor_ ? offset - anchor_ : anchor_ - offset; }
 
   size_t anchor_, capacity_, offered_ = 0;
+  ByteRange last_{};
   std::priority_queue<Entry> heap_;
 };
 
@@ -528,6 +532,27 @@ bool is_literal_type(std::string_view type) {
   for (std::string_view kind : {"integer", "float", "number", "string", "true", "false", "none", "null", "nil", "char"})
     if (type == kind) return true;
   return false;
+}
+
+std::optional<ByteRange> return_type_span(const SourceDocument& doc, ByteRange name) {
+  TSNode node = node_at(doc, name.begin, name.end);
+  for (int depth = 0; depth <= kMaxNameDepth && !ts_node_is_null(node); ++depth, node = ts_node_parent(node)) {
+    if (!function_like(node)) continue;
+    TSNode declared = function_name(node);
+    if (ts_node_is_null(declared) || ts_node_start_byte(declared) != name.begin) return std::nullopt;
+    // C and C++: the type sits on the definition whose declarator (chain) is this declarator.
+    for (int up = 0; up <= kMaxNameDepth && !ts_node_is_null(node); ++up) {
+      for (const char* field_name : {"return_type", "result", "type"}) {
+        TSNode type = field(node, field_name);
+        if (!ts_node_is_null(type)) return ByteRange{ts_node_start_byte(type), ts_node_end_byte(type)};
+      }
+      TSNode parent = ts_node_parent(node);
+      if (ts_node_is_null(parent) || !ts_node_eq(field(parent, "declarator"), node)) break;
+      node = parent;
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 const char* next_edit_kind_name(NextEditKind kind) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,11 @@ struct NextEditLimits {
   size_t max_argument_bytes = 8192;  // an argument list longer than this is not a site
   int literal_lines = 30;            // a changed literal's sites: this many lines above and below
 };
+
+// The bytes of the return type declared by the function whose name token is `name` (Python,
+// TypeScript and Rust `-> T` / `: T`, Go's result, the C, C++ and Java function's own type);
+// nothing for a function that declares none.
+std::optional<ByteRange> return_type_span(const SourceDocument& doc, ByteRange name);
 
 // Classifies the change from `before` to `after` (the document at `path`) and lists the sites it
 // implies in that document and in `open_documents` (the edited one among them is skipped).
