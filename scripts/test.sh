@@ -5,7 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${MASKFILL_BUILD_DIR:-$root/build}"
 "$root/scripts/setup.sh" --profile test
-"$root/scripts/build.sh" -DMASKFILL_TESTS=ON -DMASKFILL_VSIX=ON  # ON again after a demo build turned them OFF
+"$root/scripts/build.sh" -DMASKFILL_TESTS=ON -DMASKFILL_VSIX=ON -DMASKFILL_TRAINER=ON  # ON again after a demo build
 echo "== unit tests (ctest)" >&2
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)"
 for suite in "$root"/tests/suites/*.sh; do

@@ -41,6 +41,9 @@ extern "C" MASKFILL_EXPORT int maskfill_plugin_run_command(int argc, char** argv
       return 1;
     }
   }
-  std::fprintf(stderr, "maskfill: the torch plugin has no command '%s'\n", name.c_str());
+  std::fprintf(stderr,
+               "maskfill: the torch plugin has no command '%s' (a build with -DMASKFILL_TRAINER=OFF, such as the "
+               "demo's, leaves out train, eval and bench decode: scripts/build.sh -DMASKFILL_TRAINER=ON builds them)\n",
+               name.c_str());
   return 2;
 }
