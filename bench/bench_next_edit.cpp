@@ -511,6 +511,9 @@ int run_bench_next_edit(int argc, char** argv) {
   app.add_option("--project", roots, "a project folder (repeat; scripts/bench-next-edit.sh fetches a held-out set)")
       ->required()->check(CLI::ExistingDirectory);
   app.add_option("--model", model_dir, "model directory")->capture_default_str();
+  DeviceOptions device;
+  app.add_option("--device", device.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  app.add_option("--dtype", device.dtype, "auto | float32 | bfloat16 | float16")->capture_default_str();
   app.add_option("--model-tasks", model_tasks, "tasks decoded with the model, per form (spread over all)")
       ->capture_default_str();
   app.add_option("--cost-tasks", cost_tasks, "tasks with 8+ sites timed for the batch cost ratio")->capture_default_str();
@@ -524,7 +527,7 @@ int run_bench_next_edit(int argc, char** argv) {
   }
   spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::warn);
   std::vector<Task> tasks = make_tasks(roots);
-  std::unique_ptr<Engine> engine = load_engine(model_dir, DeviceOptions{});
+  std::unique_ptr<Engine> engine = load_engine(model_dir, device);
   ModelView model = ModelView::of(*engine);
 
   std::map<std::string, Tally> by_kind, by_language;

@@ -10,7 +10,7 @@ if [[ ! -f "$root/models/maskfill-tiny/model.safetensors" ]]; then
 fi
 # Only what the demo runs: no test tools, no test targets.
 "$root/scripts/setup.sh" --profile demo
-"$root/scripts/build.sh" -DMASKFILL_TESTS=OFF -DMASKFILL_VSIX=OFF -DMASKFILL_TRAINER=OFF
+"$root/scripts/build.sh" -DMASKFILL_TESTS=OFF -DMASKFILL_VSIX=OFF -DMASKFILL_TRAINER=OFF >&2  # stdout: results only
 echo "== maskfill fill: the body of the loop in samples/python/unfinished.py (line 17), bundled tiny model" >&2
 # Eight candidates decoded together; the best that parses is shown (the tiny model breaks the
 # syntax with most of them). A command that finds none says so rather than printing a broken diff.

@@ -12,6 +12,7 @@
 #   6. `maskfill bench inline --long-prompts`: 32-token inline completions through the language
 #      server at 512/2K/4K-token prompts, cold, warm with 4 tokens per step, warm with 1
 #   7. `maskfill serve` with 8 concurrent editors against the same requests one at a time
+#   7b. `maskfill bench next-edit`: 8 next-edit sites in one batch over one site (bundled model)
 #   8. $OUT/gpu-check.json: every figure, with the keys the issue names
 #
 # Usage:
@@ -185,6 +186,17 @@ if [[ -x "$bin" && -n "$snapshot" ]]; then
   kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null
 fi
 
+section "7b. maskfill bench next-edit: 8 sites in one batch over one (issue 24), bundled model"
+# The project's own C++ as the task source: nothing to carry, and sites enough for the ratio.
+if [[ -x "$bin" ]]; then
+  if bounded 90 "$bin" bench next-edit --device "$device" --project "$root/infill" --project "$root/lsp-server" \
+       --model-tasks 8 --cost-tasks 4 --json >"$out/bench-next-edit.json"; then
+    note "bench next-edit: done"
+  else
+    fail "bench next-edit: FAILED"
+  fi
+fi
+
 section "8. JSON"
 "$python" - "$out" "$gpu_name" "$device" <<'PY'
 import json, os, sys
@@ -196,6 +208,7 @@ def load(name):
     except Exception as e:  # a step that failed leaves no or partial JSON: say so, keep the rest
         return {"missing": f"{name}: {type(e).__name__}"}
 decode, inline, serve = load("bench-decode.json"), load("bench-inline.json"), load("serve-load.json")
+next_edit = load("bench-next-edit.json")
 rows = []
 try:
     rows = [json.loads(l) for l in open(os.path.join(out, "parity-report.jsonl")) if l.strip()]
@@ -219,11 +232,14 @@ summary = {
     "prefill_4k_cold_ms": decode.get("prefill_ms", {}).get("4096"),
     "serve8_throughput_ratio": serve.get("throughput_ratio_tokens"),
     "serve8_identical_texts": serve.get("identical_texts"),
+    "next_edit_batch_cost_ratio_k8": next_edit.get("next_edit_batch_cost_ratio_k8"),
+    "next_edit_first_suggestion_ms_p50": next_edit.get("first_suggestion_ms_p50"),
     "parity_cuda_fp32": parity("float32", "default") if device == "cuda" else None,
     "parity_cuda_bf16": parity("bfloat16", "default") if device == "cuda" else None,
     "parity_fp32_switches_none": parity("float32", "none"),
     "parity_bf16_switches_none": parity("bfloat16", "none"),
     "bench_decode": decode, "bench_inline": inline, "serve_load": serve,
+    "bench_next_edit": {k: v for k, v in next_edit.items() if k not in ("by_language",)},
 }
 with open(os.path.join(out, "gpu-check.json"), "w") as f:
     json.dump(summary, f, indent=2)
