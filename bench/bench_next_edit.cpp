@@ -32,7 +32,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <set>
 
 #include "bench/bench_stats.h"
 #include "common/command.h"
@@ -182,19 +181,31 @@ std::string renamed(const std::string& name) {
   return name + (camel ? "Next" : "_next");
 }
 
-void rename_tasks(const std::string& path, const SourceDocument& doc, const std::vector<Definition>& definitions,
-                  std::vector<Task>& out) {
+// The definitions a task can be made from, in file order: a name long enough to search for,
+// defined once in the file.
+std::vector<const Definition*> unique_definitions(const std::vector<Definition>& definitions) {
   std::map<std::string, int> defined;
   for (const Definition& definition : definitions) ++defined[definition.name];
+  std::vector<const Definition*> out;
+  for (const Definition& definition : definitions)
+    if (definition.name.size() >= kMinNameLength && defined[definition.name] == 1) out.push_back(&definition);
+  return out;
+}
+
+// The token that names `definition` where it is defined, among `tokens` of its name.
+std::vector<ByteRange>::const_iterator own_token(const std::vector<ByteRange>& tokens, const Definition& definition) {
+  return std::find_if(tokens.begin(), tokens.end(),
+                      [&](const ByteRange& t) { return t.begin >= definition.begin && t.end <= definition.end; });
+}
+
+void rename_tasks(const std::string& path, const SourceDocument& doc, const std::vector<Definition>& definitions,
+                  std::vector<Task>& out) {
   int made = 0;
-  std::set<std::string> seen;
-  for (const Definition& definition : definitions) {
+  for (const Definition* candidate : unique_definitions(definitions)) {
+    const Definition& definition = *candidate;
     if (made == kRenamesPerFile) break;
-    if (definition.name.size() < kMinNameLength || defined[definition.name] != 1 || !seen.insert(definition.name).second)
-      continue;
     std::vector<ByteRange> tokens = identifier_tokens(doc, definition.name);
-    auto own = std::find_if(tokens.begin(), tokens.end(),
-                            [&](const ByteRange& t) { return t.begin >= definition.begin && t.end <= definition.end; });
+    auto own = own_token(tokens, definition);
     if (own == tokens.end() || tokens.size() < 2 || tokens.size() > kMaxTruthSites) continue;
     Task task{"rename", doc.language()->name, path, doc.text(), *own, renamed(definition.name), definition.name, {}};
     for (const ByteRange& token : tokens)
@@ -207,12 +218,10 @@ void rename_tasks(const std::string& path, const SourceDocument& doc, const std:
 void parameter_tasks(const std::string& path, const SourceDocument& doc, const std::vector<Definition>& definitions,
                      std::vector<Task>& out) {
   std::string_view text = doc.text();
-  std::map<std::string, int> defined;
-  for (const Definition& definition : definitions) ++defined[definition.name];
   int made = 0;
-  for (const Definition& definition : definitions) {
+  for (const Definition* candidate : unique_definitions(definitions)) {
+    const Definition& definition = *candidate;
     if (made == kParametersPerFile) break;
-    if (definition.name.size() < kMinNameLength || defined[definition.name] != 1) continue;
     // A C/C++ macro's parameters are bare names: the typed parameter appended here would not parse.
     if (text.substr(definition.begin).starts_with("#")) continue;
     std::vector<ByteRange> tokens = identifier_tokens(doc, definition.name);
@@ -264,15 +273,12 @@ std::string other_return_type(const std::string& language, std::string_view old)
 void return_type_tasks(const std::string& path, const SourceDocument& doc, const std::vector<Definition>& definitions,
                        std::vector<Task>& out) {
   std::string_view text = doc.text();
-  std::map<std::string, int> defined;
-  for (const Definition& definition : definitions) ++defined[definition.name];
   int made = 0;
-  for (const Definition& definition : definitions) {
+  for (const Definition* candidate : unique_definitions(definitions)) {
+    const Definition& definition = *candidate;
     if (made == kReturnTypesPerFile) break;
-    if (definition.name.size() < kMinNameLength || defined[definition.name] != 1) continue;
     std::vector<ByteRange> tokens = identifier_tokens(doc, definition.name);
-    auto own = std::find_if(tokens.begin(), tokens.end(),
-                            [&](const ByteRange& t) { return t.begin >= definition.begin && t.end <= definition.end; });
+    auto own = own_token(tokens, definition);
     if (own == tokens.end()) continue;
     std::optional<ByteRange> type = return_type_span(doc, *own);
     if (!type || text.substr(type->begin, type->size()).find('\n') != std::string_view::npos) continue;
