@@ -31,7 +31,7 @@ echo "install: installed files:" >&2
 cd "$tmp/work"
 "$bin" --version
 cp "$root/samples/python/unfinished.py" "$tmp/work/unfinished.py"
-"$bin" fill unfinished.py --line 17 --col 9 --candidates 4 --diff >"$tmp/fill.out"
+"$bin" fill unfinished.py --line 17 --col 9 --candidates 8 --diff >"$tmp/fill.out"
 echo "install: fill from $tmp/work: $(wc -l <"$tmp/fill.out") lines of diff" >&2
 
 "$bin" serve --port 0 --log-level info 2>"$tmp/serve.log" &
