@@ -4,8 +4,8 @@
 #include <tree_sitter/api.h>
 
 #include <algorithm>
-#include <initializer_list>
 #include <cstdlib>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <utility>

@@ -470,14 +470,20 @@ TEST_CASE("the prompt cache is exact: cached and uncached requests give identica
   CHECK(results[0].tokens == cold->generate(prompt, options, {}).tokens);
 }
 
-TEST_CASE("prompts added together compute their shared prefix once, the rest packed; same tokens as alone",
-          "[decode]") {
-  // The sites of a next-edit plan: one edit header, then each site's own window.
-  const std::string model_dir = std::string(MASKFILL_FIXTURES_DIR) + "/../../models/maskfill-tiny";
+namespace {
+// The bundled model in float32 on the test device: batched and alone decode to the same tokens.
+std::unique_ptr<Engine> bundled_float32_engine() {
   DeviceOptions device;
   device.device = test_device().str();
   device.dtype = "float32";
-  auto engine = make_torch_engine(model_dir, device);
+  return make_torch_engine(std::string(MASKFILL_FIXTURES_DIR) + "/../../models/maskfill-tiny", device);
+}
+}  // namespace
+
+TEST_CASE("prompts added together compute their shared prefix once, the rest packed; same tokens as alone",
+          "[decode]") {
+  // The sites of a next-edit plan: one edit header, then each site's own window.
+  auto engine = bundled_float32_engine();
   const Tokenizer& tokenizer = engine->tokenizer();
   std::string text = read_file(std::string(MASKFILL_FIXTURES_DIR) + "/../../samples/python/stats.py");
   const std::vector<int32_t> header = tokenizer.encode(text.substr(0, 240));
@@ -515,11 +521,7 @@ TEST_CASE("prompts added together compute their shared prefix once, the rest pac
 TEST_CASE("a prompt joining a decoding batch is prefilled in chunks between its steps", "[decode]") {
   // What `maskfill serve` does when a request arrives while others decode: the active sequence
   // takes a step in every forward, the joining prompt rides along a chunk at a time.
-  const std::string model_dir = std::string(MASKFILL_FIXTURES_DIR) + "/../../models/maskfill-tiny";
-  DeviceOptions device;
-  device.device = test_device().str();
-  device.dtype = "float32";
-  auto engine = make_torch_engine(model_dir, device);
+  auto engine = bundled_float32_engine();
   const Tokenizer& tokenizer = engine->tokenizer();
   std::string text = read_file(std::string(MASKFILL_FIXTURES_DIR) + "/../../samples/python/stats.py");
   std::vector<int32_t> short_prompt = tokenizer.encode(text.substr(0, 200));
