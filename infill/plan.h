@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -70,6 +71,8 @@ struct ModelView {
 
 // One site of a next-edit plan: a sequence of its own, decoded in one batch with the others.
 struct PlanSite {
+  std::string path;               // the document it is in: the plan's own, or an open one
+  std::shared_ptr<const SourceDocument> doc;  // that open document; null: the plan's own
   ByteRange span;                 // the bytes its answer replaces (the text outside never changes)
   ByteRange rewritten;            // Instruction form: the whole lines the model rewrites (hold span)
   std::vector<int32_t> prompt;
@@ -133,11 +136,13 @@ CompletionOutcome execute_plan(Engine& engine, const SourceDocument& doc, const 
 // Next-edit suggestions for `doc` (at `path`) after the newest whole entry of `history` (oldest
 // first, EditHistory::snapshot) that edited `path`: the sites that edit implies in `doc`
 // (infill/next_edit_sites.h), nearest first, one sequence each. Declined when the document has no
-// recent edit or the edit implies nothing. The diff header shows paths relative to
-// `display_root` (the workspace folder), as the cross-file context does.
+// recent edit or the edit implies nothing. A rename's or a signature's sites in
+// `open_documents` (the edited one among them is skipped) follow those in `doc`; each such site
+// keeps its document. The diff header shows paths relative to `display_root` (the workspace
+// folder), as the cross-file context does.
 Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std::string& path,
                     const std::vector<EditEntry>& history, const InfillSettings& settings,
-                    const std::string& display_root = "");
+                    const std::string& display_root = "", const std::vector<OpenDocument>& open_documents = {});
 
 // A readable, stable description of a plan (golden tests, `--explain`).
 std::string describe_plan(const Plan& plan, const Tokenizer& tokenizer);

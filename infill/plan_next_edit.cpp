@@ -27,6 +27,13 @@ constexpr int kEditsInHeader = 4;        // newest entries first, while they fit
 constexpr int kAddedArgumentTokens = 6;  // a new argument's tokens, when estimating a site's mask
 constexpr int kSlackBlocks = 2;          // extension allowed past a site's estimate
 
+std::shared_ptr<const SourceDocument> open_document(const std::vector<OpenDocument>& open_documents,
+                                                    const std::string& path) {
+  for (const OpenDocument& open : open_documents)
+    if (open.path == path) return open.doc;
+  return nullptr;
+}
+
 const EditEntry* newest_edit_of(const std::vector<EditEntry>& history, const std::string& path) {
   for (auto it = history.rbegin(); it != history.rend(); ++it)
     if (it->path == path) return it->whole ? &*it : nullptr;
@@ -190,7 +197,7 @@ const char* next_edit_form_name(NextEditForm form) {
 
 Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std::string& path,
                     const std::vector<EditEntry>& history, const InfillSettings& settings,
-                    const std::string& display_root) {
+                    const std::string& display_root, const std::vector<OpenDocument>& open_documents) {
   Plan plan;
   plan.mode = PlanMode::NextEdit;
   plan.next_edit_form = settings.next_edit_form;
@@ -205,7 +212,7 @@ Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std
   SourceDocument before(std::move(*before_text), doc.language());
   NextEditLimits limits;
   limits.max_sites = static_cast<size_t>(std::max(1, settings.next_edit_max_sites));
-  plan.next_edit = find_next_edit_sites(before, doc, path, {}, limits);
+  plan.next_edit = find_next_edit_sites(before, doc, path, open_documents, limits);
   if (plan.next_edit.sites.empty()) {
     plan.declined_reason = "the last edit implies no other change";
     return plan;
@@ -214,10 +221,18 @@ Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std
   std::vector<int32_t> header = model.tokenizer.encode(plan.edit_header);
   plan.span = plan.next_edit.sites.front().span;
   for (const NextEditSite& found : plan.next_edit.sites) {
-    plan.sites.push_back(settings.next_edit_form == NextEditForm::Instruction
-                             ? instruction_site(model, doc, found, plan.next_edit, header, settings)
-                             : masked_site(model, doc, found, plan.next_edit, header, settings));
-    plan.span = {std::min(plan.span.begin, found.span.begin), std::max(plan.span.end, found.span.end)};
+    std::shared_ptr<const SourceDocument> other = found.path == path ? nullptr : open_document(open_documents, found.path);
+    if (found.path != path && !other) continue;
+    const SourceDocument& site_doc = other ? *other : doc;
+    PlanSite site = settings.next_edit_form == NextEditForm::Instruction
+                        ? instruction_site(model, site_doc, found, plan.next_edit, header, settings)
+                        : masked_site(model, site_doc, found, plan.next_edit, header, settings);
+    site.path = found.path;
+    site.doc = std::move(other);
+    plan.sites.push_back(std::move(site));
+    // `span` covers the sites of the plan's own document.
+    if (found.path == path)
+      plan.span = {std::min(plan.span.begin, found.span.begin), std::max(plan.span.end, found.span.end)};
   }
   return plan;
 }
@@ -237,16 +252,17 @@ CompletionOutcome execute_next_edit(Engine& engine, const SourceDocument& doc, c
       return outcome;
     }
     const PlanSite& site = plan.sites[i];
+    const SourceDocument& site_doc = site.doc ? *site.doc : doc;
     std::optional<std::string> text = plan.next_edit_form == NextEditForm::Instruction
-                                          ? instruction_answer(engine.tokenizer(), doc, site, results[i])
-                                          : masked_answer(engine.tokenizer(), doc, site, results[i]);
-    Candidate candidate = make_candidate(doc, site.span, text.value_or(""), results[i].stats);
+                                          ? instruction_answer(engine.tokenizer(), site_doc, site, results[i])
+                                          : masked_answer(engine.tokenizer(), site_doc, site, results[i]);
+    Candidate candidate = make_candidate(site_doc, site.span, text.value_or(""), results[i].stats);
     candidate.site = static_cast<int>(i);
     if (!text)
       candidate.withheld = plan.next_edit_form == NextEditForm::Instruction ? "changes text outside the site"
                                                                              : "nothing usable";
     else
-      candidate.withheld = gate(plan, doc, site, candidate);
+      candidate.withheld = gate(plan, site_doc, site, candidate);
     (candidate.withheld.empty() ? outcome.candidates : outcome.withheld).push_back(std::move(candidate));
   }
   return outcome;

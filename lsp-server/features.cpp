@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
+#include <memory>
 #include <thread>
 
 #include "inference/tokenizer.h"
@@ -118,32 +120,58 @@ struct Features {
   }
 
   // Next-edit suggestions for `doc` after its latest edit: one edit per site the gate let
-  // through, each with an id the client reports back (shown, accepted, rejected).
-  struct NextEdits {
-    int version = 0;
-    std::vector<std::pair<int64_t, ByteEdit>> edits;
+  // through, each with an id the client reports back (shown, accepted, rejected) and the
+  // document it is in (`doc` or another open one: a rename's other uses, a function's callers).
+  struct NextEditAnswer {
+    int64_t id = 0;
+    ByteEdit edit;
+    std::shared_ptr<const Document> document;
   };
-  NextEdits next_edits(const Document& doc, const CancelToken& token) {
+  std::vector<NextEditAnswer> next_edits(const std::shared_ptr<const Document>& doc, const CancelToken& token) {
     Engine& engine = host.engine();
     auto guard = host.busy();
     const auto& folders = server.project().folders();
-    Plan plan = plan_next_edit(ModelView::of(engine), doc.source, server.project().path_or_uri(doc.uri),
+    OpenDocuments open = open_documents_besides(*doc);
+    Plan plan = plan_next_edit(ModelView::of(engine), doc->source, server.project().path_or_uri(doc->uri),
                                server.project().edit_history(), server.config().infill,
-                               folders.empty() ? "" : folders.front().string());
-    NextEdits out{doc.version, {}};
+                               folders.empty() ? "" : folders.front().string(), open.sources);
+    std::vector<NextEditAnswer> out;
     if (!plan.declined_reason.empty()) {
       spdlog::debug("next edits: {}", plan.declined_reason);
       return out;
     }
-    CompletionOutcome outcome = execute_plan(engine, doc.source, plan, cancel_check(token));
+    CompletionOutcome outcome = execute_plan(engine, doc->source, plan, cancel_check(token));
     if (outcome.cancelled) throw LspError(ErrorCode::RequestCancelled, "request cancelled");
     for (const Candidate& held : outcome.withheld)
-      spdlog::debug("next edit at {}-{} withheld: {}", held.replacement.begin, held.replacement.end, held.withheld);
-    for (const Candidate& candidate : outcome.candidates) out.edits.push_back({next_item_id++, candidate.replacement});
-    if (!out.edits.empty()) host.count_next_edit(ModelHost::NextEditEvent::Suggested);
+      spdlog::debug("next edit in {} at {}-{} withheld: {}", plan.sites[size_t(held.site)].path,
+                    held.replacement.begin, held.replacement.end, held.withheld);
+    for (const Candidate& candidate : outcome.candidates) {
+      const PlanSite& site = plan.sites[size_t(candidate.site)];
+      out.push_back({next_item_id++, candidate.replacement, site.doc ? open.by_path.at(site.path) : doc});
+    }
+    if (!out.empty()) host.count_next_edit(ModelHost::NextEditEvent::Suggested);
     spdlog::info("next edits: {} `{}` -> `{}`: {} of {} sites suggested", next_edit_kind_name(plan.next_edit.kind),
-                 plan.next_edit.old_name, plan.next_edit.new_name, out.edits.size(), plan.sites.size());
+                 plan.next_edit.old_name, plan.next_edit.new_name, out.size(), plan.sites.size());
     return out;
+  }
+
+  // The open documents other than `doc`, where its edit's sites may also be (not when the user
+  // keeps open documents out of prompts: context.openDocuments false).
+  struct OpenDocuments {
+    std::vector<OpenDocument> sources;
+    std::map<std::string, std::shared_ptr<const Document>> by_path;  // OpenDocument::path → snapshot
+  };
+  OpenDocuments open_documents_besides(const Document& doc) {
+    OpenDocuments open;
+    if (!server.config().context.open_documents) return open;
+    for (const auto& [uri, version] : server.documents().versions()) {
+      std::shared_ptr<const Document> snapshot = uri == doc.uri ? nullptr : server.documents().snapshot(uri);
+      if (!snapshot) continue;
+      std::string path = server.project().path_or_uri(uri);
+      open.sources.push_back({path, std::shared_ptr<const SourceDocument>(snapshot, &snapshot->source), nullptr});
+      open.by_path.emplace(std::move(path), std::move(snapshot));
+    }
+    return open;
   }
 
   // Fill or instruction edit of a range; returns the minimal edits of the best candidate.
@@ -308,19 +336,20 @@ void register_features(Server& server) {
     const json nothing = {{"edits", json::array()}};
     if (!server.config().next_edit_enabled) return std::optional<json>(nothing);
     server.run_on_worker(id, "nextEdits", uri, [&server, features, doc, copilot_shape](const CancelToken& token) {
-      Features::NextEdits found = features->next_edits(*doc, token);
       json edits = json::array();
-      for (const auto& [edit_id, edit] : found.edits) {
-        json range = range_to_json(doc->source.text(), {edit.begin, edit.end}, server.encoding());
+      for (const Features::NextEditAnswer& answer : features->next_edits(doc, token)) {
+        const Document& where = *answer.document;
+        json range = range_to_json(where.source.text(), {answer.edit.begin, answer.edit.end}, server.encoding());
+        json text_document = {{"uri", where.uri}, {"version", where.version}};
         if (copilot_shape)
-          edits.push_back({{"text", edit.text}, {"range", range},
-                           {"textDocument", {{"uri", doc->uri}, {"version", found.version}}},
+          edits.push_back({{"text", answer.edit.text}, {"range", range}, {"textDocument", text_document},
                            {"command", {{"title", "maskfill: next edit accepted"}, {"command", kAcceptNextEditCommand},
-                                        {"arguments", {std::to_string(edit_id)}}}}});
+                                        {"arguments", {std::to_string(answer.id)}}}}});
         else
-          edits.push_back({{"range", range}, {"newText", edit.text}, {"id", std::to_string(edit_id)}});
+          edits.push_back({{"range", range}, {"newText", answer.edit.text}, {"id", std::to_string(answer.id)},
+                           {"textDocument", text_document}});
       }
-      return json{{"edits", edits}, {"version", found.version}};
+      return json{{"edits", edits}, {"version", doc->version}};
     }, nothing);  // superseded by a newer request: no edits
     return std::optional<json>();
   };

@@ -108,6 +108,42 @@ TEST_CASE("a rename's other uses become masked sites after the edit's diff, deco
         "def surface(w, h):\n    return w * h\n\nprint(surface(2, 3))\ntotal = surface(4, 5) + 1\n");
 }
 
+TEST_CASE("a rename's uses in another open document are sites of that document, after this one's", "[next_edit]") {
+  FakeEngine engine;
+  Editing editing(kShapes);
+  editing.retype("area", "surface");
+  const std::string other_text = "from shapes import area\n\nprint(area(1, 1))\n";
+  auto other = std::make_shared<const SourceDocument>(other_text, find_language_by_name("python"));
+  std::vector<OpenDocument> open = {{"report.py", other, nullptr}, {editing.path, nullptr, nullptr}};
+  Plan plan = plan_next_edit(ModelView::of(engine), editing.doc, editing.path, editing.history.snapshot(), {}, "", open);
+  REQUIRE(plan.sites.size() == 4);
+  CHECK(plan.sites[1].path == "shapes.py");
+  CHECK(plan.sites[1].doc == nullptr);
+  for (size_t i : {2u, 3u}) {
+    CHECK(plan.sites[i].path == "report.py");
+    CHECK(plan.sites[i].doc == other);
+    CHECK(other_text.substr(plan.sites[i].span.begin, plan.sites[i].span.size()) == "area");
+    // The prompt is that document's text around the site, after the same diff header.
+    std::string prompt = seedcoder_tokenizer().decode(plan.sites[i].prompt, /*skip_special_tokens=*/false);
+    CHECK(prompt.find("+def surface(w, h):") < prompt.find("<[fim-suffix]>"));
+    CHECK(prompt.find("from shapes import") != std::string::npos);
+  }
+  // `span` covers this document's sites only.
+  CHECK(plan.span.end <= editing.doc.text().size());
+  // Each answer is checked against its own document: a syntax breaker there is held back.
+  engine.replies = {"surface", "surface", "surface", "surface("};
+  CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
+  REQUIRE(outcome.candidates.size() == 3);
+  CHECK(outcome.candidates[2].site == 2);
+  CHECK(outcome.candidates[2].replacement.begin == other_text.find("area"));
+  REQUIRE(outcome.withheld.size() == 1);
+  CHECK(outcome.withheld[0].withheld == "adds syntax errors");
+  // A site whose document is not among the open ones is not planned.
+  plan = plan_next_edit(ModelView::of(engine), editing.doc, editing.path, editing.history.snapshot(), {}, "",
+                        {{"report.py", nullptr, nullptr}});
+  CHECK(plan.sites.size() == 2);
+}
+
 TEST_CASE("the gate withholds reversals, unsure answers, syntax breakers and non-changes", "[next_edit]") {
   FakeEngine engine;
   Editing editing(kShapes + "del area\nx = [area]\n");

@@ -629,3 +629,31 @@ TEST_CASE("maskfill/nextEdits and copilotInlineEdit answer the sites of the late
   session.client.request(5, "maskfill/nextEdits", {{"textDocument", document}, {"position", position}});
   CHECK(session.client.response_to(5)["result"]["edits"].empty());
 }
+
+TEST_CASE("maskfill/nextEdits answers a rename's uses in other open documents, with their uri and version",
+          "[features][next_edit]") {
+  Script script;
+  script.outputs = {"acc"};
+  Session session(script);
+  session.wait_state("ready");
+  const std::string other = "file:///tmp/maskfill-test/other.py";
+  session.client.notify("textDocument/didOpen", {{"textDocument", {{"uri", other}, {"languageId", "python"},
+                                                                   {"version", 4}, {"text", "print(total)\n"}}}});
+  session.client.notify("textDocument/didChange",
+                        {{"textDocument", {{"uri", session.uri}, {"version", 2}}},
+                         {"contentChanges", {{{"range", range(1, 4, 1, 9)}, {"text", "acc"}}}}});
+  json position = {{"line", 1}, {"character", 7}};
+  session.client.request(1, "maskfill/nextEdits", {{"textDocument", {{"uri", session.uri}}}, {"position", position}});
+  json edits = session.client.response_to(1)["result"]["edits"];
+  REQUIRE(edits.size() == 2);
+  CHECK(edits[0]["textDocument"] == json{{"uri", session.uri}, {"version", 2}});
+  CHECK(edits[0]["range"] == range(3, 8, 3, 13));
+  CHECK(edits[1]["textDocument"] == json{{"uri", other}, {"version", 4}});
+  CHECK(edits[1]["range"] == range(0, 6, 0, 11));
+  CHECK(edits[1]["newText"] == "acc");
+  // Open documents kept out of prompts are kept out of next edits too.
+  session.client.notify("workspace/didChangeConfiguration",
+                        {{"settings", {{"maskfill", {{"context", {{"openDocuments", false}}}}}}}});
+  session.client.request(2, "maskfill/nextEdits", {{"textDocument", {{"uri", session.uri}}}, {"position", position}});
+  CHECK(session.client.response_to(2)["result"]["edits"].size() == 1);
+}
