@@ -59,19 +59,27 @@ function inlineItems(params) {
   return { items: [item(`_ghost(${word})\nnext_line = 1`, 'auto-1')] };
 }
 
-// Next edits: every `total` in the document becomes `acc` (the fake's one "rename"), nearest first
-// is not modelled; ids are strings as the real server's are.
+// Next edits: every `total` becomes `acc` (the fake's one "rename"), in the document asked about
+// and, naming their textDocument, in the other open ones; nearest first is not modelled; ids are
+// strings as the real server's are.
 let nextEditId = 1;
-function nextEdits(params) {
-  const doc = docs.get(params.textDocument.uri);
+function totals(text, extra) {
   const edits = [];
-  if (!doc) return { edits, version: 0 };
-  doc.text.split('\n').forEach((line, row) => {
+  text.split('\n').forEach((line, row) => {
     for (const m of line.matchAll(/\btotal\b/g)) {
       edits.push({ range: { start: { line: row, character: m.index }, end: { line: row, character: m.index + 5 } },
-        newText: 'acc', id: String(nextEditId++) });
+        newText: 'acc', id: String(nextEditId++), ...extra });
     }
   });
+  return edits;
+}
+function nextEdits(params) {
+  const doc = docs.get(params.textDocument.uri);
+  if (!doc) return { edits: [], version: 0 };
+  const edits = totals(doc.text, {});
+  for (const [uri, other] of docs) {
+    if (uri !== params.textDocument.uri) edits.push(...totals(other.text, { textDocument: { uri, version: other.version } }));
+  }
   return { edits, version: doc.version };
 }
 

@@ -1,19 +1,24 @@
 // Next-edit suggestions in the editor: after the user changes a document (debounced), ask
 // maskfill/nextEdits for the other places the edit implies and draw them with decorations (the
-// old text struck through, the new text right after it). While they are shown the context key
-// maskfillNextEditVisible is set, so Tab (jump to the next site; on a site, apply it) and
-// Escape (dismiss all) are taken only then. Each apply is one editor.edit call: one undo step.
-// The server hears what was shown, applied (maskfill.didAcceptNextEdit) and dismissed; the
-// user's next change, another editor or a closed document dismisses what is shown.
+// old text struck through, the new text right after it), in the edited document and in the
+// other open documents the answer names (a rename's uses there). While they are shown the
+// context key maskfillNextEditVisible is set, so Tab (jump to the next site, past the last one
+// to the next document that has sites; on a site, apply it) and Escape (dismiss all) are taken
+// only then. Each apply is one editor.edit call: one undo step. The server hears what was shown,
+// applied (maskfill.didAcceptNextEdit) and dismissed; the user's next change to a document with
+// sites, a switch to an editor without any, or closing such a document dismisses what is shown.
 import * as vscode from 'vscode';
 import { ExecuteCommandRequest, LanguageClient } from 'vscode-languageclient/node';
 import { LANGUAGES } from './clientOptions';
 import {
   COMMAND_DID_ACCEPT_NEXT_EDIT, CONTEXT_NEXT_EDIT_VISIBLE, METHOD_NEXT_EDITS, NOTIFY_NEXT_EDIT_REJECTED, NOTIFY_NEXT_EDIT_SHOWN,
-  Site, afterApply, nextSite, parseNextEdits, siteAt,
+  NextEdit, Site, afterApply, nextSiteAcross, parseNextEdits, siteAt,
 } from './nextEdits';
 
 const DEBOUNCE_MS = 300;
+
+// The sites shown in one document, at the version they were drawn for.
+interface ShownDocument { document: vscode.TextDocument; sites: Site[] }
 
 export class NextEditController implements vscode.Disposable {
   private readonly struck = vscode.window.createTextEditorDecorationType({
@@ -24,14 +29,16 @@ export class NextEditController implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
   private request: vscode.CancellationTokenSource | undefined;
-  private shown: { document: vscode.TextDocument; version: number; sites: Site[] } | undefined;
+  private shown: ShownDocument[] = []; // the edited document first, then the others; [] when no site is left
   private applying: { document: vscode.TextDocument; start: number; text: string } | undefined; // our own edit in flight
+  private jumping = false; // Tab is opening another document's editor: the sites stay
 
   constructor(private readonly client: () => LanguageClient | undefined, private readonly enabled: () => boolean) {
     this.subscriptions.push(
       vscode.workspace.onDidChangeTextDocument((event) => this.onChange(event)),
-      vscode.window.onDidChangeActiveTextEditor(() => this.dismiss()),
-      vscode.workspace.onDidCloseTextDocument((document) => { if (document === this.shown?.document) this.dismiss(); }),
+      vscode.window.onDidChangeActiveTextEditor((editor) => this.onActiveEditor(editor)),
+      vscode.window.onDidChangeVisibleTextEditors(() => this.render()),
+      vscode.workspace.onDidCloseTextDocument((document) => { if (this.shownIn(document)) this.dismiss(); }),
     );
   }
 
@@ -42,12 +49,21 @@ export class NextEditController implements vscode.Disposable {
     for (const s of this.subscriptions) s.dispose();
   }
 
+  private shownIn(document: vscode.TextDocument | undefined): ShownDocument | undefined {
+    return this.shown.find((d) => d.document === document);
+  }
+
+  private onActiveEditor(editor: vscode.TextEditor | undefined): void {
+    if (this.jumping || (editor && this.shownIn(editor.document))) return this.render();
+    this.dismiss();
+  }
+
   private onChange(event: vscode.TextDocumentChangeEvent): void {
     if (event.contentChanges.length === 0) return;
     const own = this.applying;
     if (own && event.document === own.document && event.contentChanges.length === 1 &&
         event.contentChanges[0].rangeOffset === own.start && event.contentChanges[0].text === own.text) return; // our apply: the sites stay
-    if (this.shown && event.document === this.shown.document) this.dismiss();
+    if (this.shownIn(event.document)) this.dismiss();
     const editor = vscode.window.activeTextEditor;
     if (!this.enabled() || editor?.document !== event.document) return;
     if (!(LANGUAGES as readonly string[]).includes(event.document.languageId)) return;
@@ -82,46 +98,75 @@ export class NextEditController implements vscode.Disposable {
     }
     // The answer is for `version`: typing meanwhile makes it stale.
     if (request.token.isCancellationRequested || document.version !== version || vscode.window.activeTextEditor !== editor) return;
-    this.show(editor, parseNextEdits(result).map((edit) => {
+    this.show(this.byDocument(client, document, parseNextEdits(result)));
+  }
+
+  // The answer's edits as sites of their documents, the requested one first. An edit in a
+  // document that is no longer open, or has changed since the server saw it, is left out.
+  private byDocument(client: LanguageClient, requested: vscode.TextDocument, edits: NextEdit[]): ShownDocument[] {
+    const requestedUri = client.code2ProtocolConverter.asUri(requested.uri);
+    const documents: ShownDocument[] = [{ document: requested, sites: [] }];
+    for (const edit of edits) {
+      let shown = documents[0];
+      if (edit.uri !== undefined && edit.uri !== requestedUri) {
+        const document = vscode.workspace.textDocuments.find((d) => client.code2ProtocolConverter.asUri(d.uri) === edit.uri);
+        if (!document || document.version !== edit.version) continue;
+        shown = documents.find((d) => d.document === document) ?? documents[documents.push({ document, sites: [] }) - 1];
+      }
       const range = client.protocol2CodeConverter.asRange(edit.range);
-      return { id: edit.id, start: document.offsetAt(range.start), end: document.offsetAt(range.end),
-        oldText: document.getText(range), newText: edit.newText };
-    }).filter((site) => site.oldText !== site.newText));
+      const site = { id: edit.id, start: shown.document.offsetAt(range.start), end: shown.document.offsetAt(range.end),
+        oldText: shown.document.getText(range), newText: edit.newText };
+      if (site.oldText !== site.newText) shown.sites.push(site);
+    }
+    return documents;
   }
 
-  // Draws `sites` in `editor` (replacing what was shown) and reports each drawn one.
-  show(editor: vscode.TextEditor, sites: Site[]): void {
-    this.shown = sites.length ? { document: editor.document, version: editor.document.version, sites } : undefined;
-    this.render(editor);
-    for (const site of sites) void this.client()?.sendNotification(NOTIFY_NEXT_EDIT_SHOWN, { id: site.id });
+  // Draws `documents`' sites (replacing what was shown) and reports each drawn one. The first
+  // document stays among them without sites of its own: Tab there goes to the others'.
+  show(documents: ShownDocument[]): void {
+    this.shown = documents.some((d) => d.sites.length > 0) ? documents : [];
+    this.render();
+    for (const site of this.shown.flatMap((d) => d.sites)) void this.client()?.sendNotification(NOTIFY_NEXT_EDIT_SHOWN, { id: site.id });
   }
 
-  private render(editor: vscode.TextEditor | undefined): void {
-    const sites = this.shown?.sites ?? [];
-    void vscode.commands.executeCommand('setContext', CONTEXT_NEXT_EDIT_VISIBLE, sites.length > 0);
-    if (!editor) return;
-    const document = editor.document;
-    editor.setDecorations(this.struck, sites.map((s) => new vscode.Range(document.positionAt(s.start), document.positionAt(s.end))));
-    editor.setDecorations(this.inserted, sites.map((s) => ({
-      range: new vscode.Range(document.positionAt(s.end), document.positionAt(s.end)),
-      renderOptions: { after: {
-        contentText: s.newText.replace(/\n/g, '⏎'),
-        color: new vscode.ThemeColor('editor.foreground'),
-        backgroundColor: new vscode.ThemeColor('diffEditor.insertedTextBackground'),
-      } },
-    })));
+  // Every visible editor shows its document's sites, or none.
+  private render(): void {
+    void vscode.commands.executeCommand('setContext', CONTEXT_NEXT_EDIT_VISIBLE, this.shown.length > 0);
+    for (const editor of vscode.window.visibleTextEditors) {
+      const document = editor.document;
+      const sites = this.shownIn(document)?.sites ?? [];
+      editor.setDecorations(this.struck, sites.map((s) => new vscode.Range(document.positionAt(s.start), document.positionAt(s.end))));
+      editor.setDecorations(this.inserted, sites.map((s) => ({
+        range: new vscode.Range(document.positionAt(s.end), document.positionAt(s.end)),
+        renderOptions: { after: {
+          contentText: s.newText.replace(/\n/g, '⏎'),
+          color: new vscode.ThemeColor('editor.foreground'),
+          backgroundColor: new vscode.ThemeColor('diffEditor.insertedTextBackground'),
+        } },
+      })));
+    }
   }
 
-  // Tab: on a site, apply it; elsewhere, move the cursor to the next one.
+  // Tab: on a site, apply it; elsewhere, move the cursor to the next one, in another document
+  // once this one has none after the cursor.
   async jumpOrApply(): Promise<void> {
-    const editor = vscode.window.activeTextEditor;
-    if (!editor || !this.shown || editor.document !== this.shown.document) return;
+    let editor = vscode.window.activeTextEditor;
+    const current = this.shown.findIndex((d) => d.document === editor?.document);
+    if (!editor || current < 0) return;
     const offset = editor.document.offsetAt(editor.selection.active);
-    const here = siteAt(this.shown.sites, offset);
+    const here = siteAt(this.shown[current].sites, offset);
     if (here) return this.apply(editor, here);
-    const target = nextSite(this.shown.sites, offset);
+    const target = nextSiteAcross(this.shown.map((d) => d.sites), current, offset);
     if (!target) return;
-    const position = editor.document.positionAt(target.start);
+    if (target.document !== current) {
+      this.jumping = true;
+      try {
+        editor = await vscode.window.showTextDocument(this.shown[target.document].document);
+      } finally {
+        this.jumping = false;
+      }
+    }
+    const position = editor.document.positionAt(target.site.start);
     editor.selection = new vscode.Selection(position, position);
     editor.revealRange(new vscode.Range(position, position), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
   }
@@ -137,12 +182,13 @@ export class NextEditController implements vscode.Disposable {
     } finally {
       this.applying = undefined;
     }
-    if (!applied || !this.shown) return;
-    this.shown = { ...this.shown, version: document.version, sites: afterApply(this.shown.sites, site) };
-    if (this.shown.sites.length === 0) this.shown = undefined;
+    const shown = this.shownIn(document);
+    if (!applied || !shown) return;
+    shown.sites = afterApply(shown.sites, site);
+    if (!this.shown.some((d) => d.sites.length > 0)) this.shown = [];
     const start = document.positionAt(site.start);
     editor.selection = new vscode.Selection(start, start);
-    this.render(editor);
+    this.render();
     void this.client()?.sendRequest(ExecuteCommandRequest.type, { command: COMMAND_DID_ACCEPT_NEXT_EDIT, arguments: [site.id] }).catch(() => undefined);
   }
 
@@ -150,9 +196,8 @@ export class NextEditController implements vscode.Disposable {
   dismiss(): void {
     this.cancel();
     const shown = this.shown;
-    this.shown = undefined;
-    const editor = vscode.window.visibleTextEditors.find((e) => e.document === shown?.document);
-    this.render(editor);
-    for (const site of shown?.sites ?? []) void this.client()?.sendNotification(NOTIFY_NEXT_EDIT_REJECTED, { id: site.id });
+    this.shown = [];
+    this.render();
+    for (const site of shown.flatMap((d) => d.sites)) void this.client()?.sendNotification(NOTIFY_NEXT_EDIT_REJECTED, { id: site.id });
   }
 }

@@ -13,18 +13,24 @@ export const COMMAND_NEXT_EDIT_DISMISS = 'maskfill.nextEdit.dismiss';
 // The keybindings' when-clause key (not dotted like a command name: the protocol check reads those).
 export const CONTEXT_NEXT_EDIT_VISIBLE = 'maskfillNextEditVisible';
 
-export interface NextEdit { id: string; range: Range; newText: string }
+// `uri`: the document the edit is in, when the server names one (a rename's uses in other open
+// documents); `version`: the version of it the server saw.
+export interface NextEdit { id: string; range: Range; newText: string; uri?: string; version?: number }
 
 // The maskfill/nextEdits answer's edits; throws on a malformed answer.
 export function parseNextEdits(result: unknown): NextEdit[] {
   const r = result as { edits?: unknown };
   if (typeof r !== 'object' || r === null || !Array.isArray(r.edits)) throw new Error(`malformed maskfill/nextEdits result: ${JSON.stringify(result)}`);
   return r.edits.map((e) => {
-    const edit = e as NextEdit;
-    if (!isRange(edit?.range) || typeof edit.newText !== 'string' || typeof edit.id !== 'string') {
+    const edit = e as NextEdit & { textDocument?: { uri?: unknown; version?: unknown } };
+    const where = edit?.textDocument;
+    if (!isRange(edit?.range) || typeof edit.newText !== 'string' || typeof edit.id !== 'string' ||
+        (where !== undefined && (typeof where?.uri !== 'string' || typeof where.version !== 'number'))) {
       throw new Error(`malformed edit in maskfill/nextEdits result: ${JSON.stringify(e)}`);
     }
-    return { id: edit.id, range: edit.range, newText: edit.newText };
+    const parsed: NextEdit = { id: edit.id, range: edit.range, newText: edit.newText };
+    if (where) Object.assign(parsed, { uri: where.uri, version: where.version });
+    return parsed;
   });
 }
 
@@ -40,6 +46,21 @@ export function siteAt(sites: readonly Site[], offset: number): Site | undefined
 export function nextSite(sites: readonly Site[], offset: number): Site | undefined {
   const sorted = [...sites].sort((a, b) => a.start - b.start);
   return sorted.find((s) => s.start > offset) ?? sorted[0];
+}
+
+// Where Tab goes from `offset` in document `current` of `documents` (each one's sites; the
+// requested document first, then the other open ones): the next site after the cursor in this
+// document, else the first site of the next document that has any, else back to this one's first.
+export function nextSiteAcross(documents: readonly (readonly Site[])[], current: number, offset: number):
+  { document: number; site: Site } | undefined {
+  const here = [...documents[current] ?? []].sort((a, b) => a.start - b.start).find((s) => s.start > offset);
+  if (here) return { document: current, site: here };
+  for (let step = 1; step <= documents.length; ++step) {
+    const index = (current + step) % documents.length;
+    const site = nextSite(documents[index], -1);
+    if (site) return { document: index, site };
+  }
+  return undefined;
 }
 
 // The sites left after `applied` was replaced by its new text: the applied one goes, the ones

@@ -1,12 +1,15 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Site, afterApply, nextSite, parseNextEdits, siteAt } from '../src/nextEdits';
+import { Site, afterApply, nextSite, nextSiteAcross, parseNextEdits, siteAt } from '../src/nextEdits';
 
 const range = { start: { line: 3, character: 8 }, end: { line: 3, character: 13 } };
 
 test('maskfill/nextEdits answers are checked', () => {
   assert.deepEqual(parseNextEdits({ edits: [{ range, newText: 'acc', id: '7', extra: 1 }], version: 3 }), [{ range, newText: 'acc', id: '7' }]);
   assert.deepEqual(parseNextEdits({ edits: [], version: 3 }), []);
+  assert.deepEqual(parseNextEdits({ edits: [{ range, newText: 'acc', id: '8', textDocument: { uri: 'file:///b.py', version: 2 } }] }),
+    [{ range, newText: 'acc', id: '8', uri: 'file:///b.py', version: 2 }], 'an edit in another open document');
+  assert.throws(() => parseNextEdits({ edits: [{ range, newText: 'acc', id: '8', textDocument: { uri: 'file:///b.py' } }] }), /malformed edit/);
   assert.throws(() => parseNextEdits(null), /malformed maskfill\/nextEdits result/);
   assert.throws(() => parseNextEdits({ edits: [{ range, newText: 'acc', id: 7 }] }), /malformed edit/);
   assert.throws(() => parseNextEdits({ edits: [{ range: { start: range.start }, newText: 'acc', id: '7' }] }), /malformed edit/);
@@ -32,4 +35,14 @@ test('the site under the cursor, else the next one after it (wrapping)', () => {
 test('applying a site moves only the sites after it', () => {
   assert.deepEqual(afterApply(sites, sites[1]), [{ id: 'b', start: 58, end: 63, oldText: 'total', newText: 'acc' }]);
   assert.deepEqual(afterApply(sites, sites[0]), [sites[1]]);
+});
+
+test('Tab goes on to the next document with sites, then back to the first', () => {
+  const other: Site[] = [{ id: 'c', start: 5, end: 10, oldText: 'total', newText: 'acc' }];
+  const documents = [sites, [], other];
+  assert.deepEqual(nextSiteAcross(documents, 0, 41), { document: 0, site: sites[0] }, 'the next one here first');
+  assert.deepEqual(nextSiteAcross(documents, 0, 61), { document: 2, site: other[0] }, 'past the last one: the next document with sites');
+  assert.deepEqual(nextSiteAcross(documents, 2, 7), { document: 0, site: sites[1] }, 'and round to the first document');
+  assert.deepEqual(nextSiteAcross([sites], 0, 61), { document: 0, site: sites[1] }, 'one document: wraps');
+  assert.equal(nextSiteAcross([[], []], 0, 0), undefined);
 });

@@ -1,6 +1,9 @@
 -- Next-edit suggestions (maskfill/nextEdits): after an edit, the other places it implies (a
 -- renamed variable's other uses, the calls of a function whose parameters changed), each drawn
--- with extmarks as the old text struck through and the new text beside it.
+-- with extmarks as the old text struck through and the new text beside it. Sites in other
+-- loaded buffers (the server names their uri) are drawn there too; the buffers of one answer
+-- form a group that is dismissed together, and the jump key goes on to the next buffer of the
+-- group once the current one has no site after the cursor.
 --
 -- Asked once the buffer settles outside insert mode (TextChanged / InsertLeave, debounced):
 -- a half-typed name is not an edit worth following. Typing in insert mode only drops what is
@@ -26,8 +29,10 @@ vim.api.nvim_set_hl(0, 'MaskfillNextEditInsert', { link = 'DiffAdd', default = t
 
 -- bufnr → { timer, request_id, asked_tick (the changedtick asked about or made by us),
 --           shown_tick (the changedtick the sites are for), sites = { {id, mark, old, new} },
---           mapped = { key → true }, answers (count of answers received, for tests) }
+--           mapped = { key → true }, answers (count of answers received, for tests),
+--           group (the buffers of the answer that drew these sites, the asking one first) }
 local states = {}
+local jumping = false -- the jump key is switching buffers: leaving one keeps its sites
 
 local function state(bufnr)
   states[bufnr] = states[bufnr] or { sites = {}, mapped = {}, answers = 0 }
@@ -85,15 +90,23 @@ function M.cancel(bufnr)
   util.stop_pending(state(bufnr), client(bufnr))
 end
 
--- Clears every shown site and reports each as rejected. True when something was shown.
+-- Clears every shown site of the buffer and of the other buffers of its answer, and reports
+-- each as rejected. True when something was shown.
 function M.dismiss(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
-  local st = state(bufnr)
-  local shown = st.sites
   M.cancel(bufnr)
-  clear(bufnr)
-  for _, site in ipairs(shown) do notify_server(bufnr, 'maskfill/didRejectNextEdit', { id = site.id }) end
-  return #shown > 0
+  local dismissed = 0
+  for _, b in ipairs(state(bufnr).group or { bufnr }) do
+    local st = states[b]
+    local shown = st and st.sites or {}
+    if st then
+      clear(b)
+      st.group = nil
+    end
+    for _, site in ipairs(shown) do notify_server(bufnr, 'maskfill/didRejectNextEdit', { id = site.id }) end
+    dismissed = dismissed + #shown
+  end
+  return dismissed > 0
 end
 
 -- Normal-mode keys, buffer-local and only while sites are shown. A key the buffer already maps
@@ -106,7 +119,9 @@ local function map(bufnr)
   }
   for name, action in pairs(actions) do
     local key = config.options.keymaps[name]
-    if key and not st.mapped[key] and vim.fn.maparg(key, 'n', false, true).buffer ~= 1 then
+    -- maparg reads the current buffer's maps: ask in `bufnr`, which may be another one.
+    local own = key and vim.api.nvim_buf_call(bufnr, function() return vim.fn.maparg(key, 'n', false, true).buffer == 1 end)
+    if key and not st.mapped[key] and not own then
       vim.keymap.set('n', key, action, { buffer = bufnr, desc = 'maskfill: ' .. name })
       st.mapped[key] = true
     end
@@ -157,9 +172,63 @@ function M.show(bufnr, edits, encoding)
   return #st.sites
 end
 
+-- The loaded buffer whose uri is `uri`, without creating one (vim.uri_to_bufnr would).
+local function loaded_buffer(uri)
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(b) and vim.uri_from_bufnr(b) == uri then return b end
+  end
+end
+
+-- The answer's edits by buffer, the asking one first: an edit names its document by
+-- textDocument.uri (none: the asking buffer's). Another buffer's edits are kept only when its
+-- changedtick is still the one in `ticks` (taken when asking): the server saw that text.
+local function edits_by_buffer(bufnr, edits, ticks)
+  local own_uri = vim.uri_from_bufnr(bufnr)
+  local order, by_buffer = { bufnr }, { [bufnr] = {} }
+  for _, edit in ipairs(edits) do
+    local uri = type(edit) == 'table' and type(edit.textDocument) == 'table' and edit.textDocument.uri or own_uri
+    local b = uri == own_uri and bufnr or loaded_buffer(uri)
+    if b and (b == bufnr or (ticks[b] and ticks[b] == tick(b))) then
+      if not by_buffer[b] then
+        by_buffer[b] = {}
+        table.insert(order, b)
+      end
+      table.insert(by_buffer[b], edit)
+    end
+  end
+  return order, by_buffer
+end
+
+-- Draws an answer's edits in their buffers as one group. Returns how many sites were drawn.
+local function show_answer(bufnr, edits, encoding, ticks)
+  local order, by_buffer = edits_by_buffer(bufnr, edits, ticks or {})
+  for _, b in ipairs(order) do
+    if b ~= bufnr then M.dismiss(b) end -- whatever another answer drew there
+  end
+  local group, drawn = {}, 0
+  for _, b in ipairs(order) do
+    local count = M.show(b, by_buffer[b], encoding)
+    if count > 0 or b == bufnr then table.insert(group, b) end
+    drawn = drawn + count
+  end
+  for _, b in ipairs(group) do state(b).group = group end
+  if drawn > 0 then map(bufnr) end -- the keys jump on from here even when all sites are elsewhere
+  return drawn
+end
+
+-- The changedticks of the buffers next edits are attached to: an answer's sites in them are
+-- drawn only if they have not changed since.
+local function attached_ticks()
+  local ticks = {}
+  for b, st in pairs(states) do
+    if st.attached and vim.api.nvim_buf_is_valid(b) then ticks[b] = tick(b) end
+  end
+  return ticks
+end
+
 -- What the request callback does with an answer (tests feed it canned answers too): drawn only
 -- when the buffer is still at `asked_tick`, the changedtick the request was made for.
-function M.on_result(bufnr, asked_tick, err, result, encoding)
+function M.on_result(bufnr, asked_tick, err, result, encoding, ticks)
   local st = state(bufnr)
   st.answers = st.answers + 1
   st.last_result = result
@@ -169,7 +238,7 @@ function M.on_result(bufnr, asked_tick, err, result, encoding)
   end
   if not vim.api.nvim_buf_is_valid(bufnr) or tick(bufnr) ~= asked_tick then return false end -- moved on
   if type(result) ~= 'table' or type(result.edits) ~= 'table' then return false end
-  return M.show(bufnr, result.edits, encoding or 'utf-16') > 0
+  return show_answer(bufnr, result.edits, encoding or 'utf-16', ticks) > 0
 end
 
 function M.request(bufnr)
@@ -180,6 +249,7 @@ function M.request(bufnr)
   local cursor = vim.api.nvim_win_get_cursor(0)
   local encoding = c.offset_encoding or 'utf-16'
   local asked = tick(bufnr)
+  local ticks = attached_ticks()
   local params = {
     textDocument = { uri = vim.uri_from_bufnr(bufnr) },
     position = util.lsp_position(bufnr, cursor[1] - 1, cursor[2], encoding),
@@ -188,7 +258,7 @@ function M.request(bufnr)
   ok, request_id = compat.request(c, 'maskfill/nextEdits', params, function(err, result)
     if st.request_id ~= request_id then return end -- superseded
     st.request_id = nil
-    M.on_result(bufnr, asked, err, result, encoding)
+    M.on_result(bufnr, asked, err, result, encoding, ticks)
   end, bufnr)
   if ok then st.request_id = request_id end
   return ok
@@ -213,6 +283,41 @@ function M.on_change(bufnr, insert_mode)
   end))
 end
 
+-- Shows `bufnr` in the current window (its window, when one in this tab shows it), keeping the
+-- sites of the buffer left.
+local function go_to_buffer(bufnr)
+  jumping = true
+  local window = vim.fn.bufwinid(bufnr)
+  local ok = pcall(function()
+    if window ~= -1 then vim.api.nvim_set_current_win(window) else vim.api.nvim_set_current_buf(bufnr) end
+  end)
+  jumping = false
+  return ok
+end
+
+-- The next buffer of the group after `bufnr` (wrapping) that still shows sites.
+local function next_buffer_with_sites(bufnr)
+  local group = state(bufnr).group or { bufnr }
+  local at = 1
+  for i, b in ipairs(group) do if b == bufnr then at = i end end
+  for step = 1, #group - 1 do
+    local b = group[(at - 1 + step) % #group + 1]
+    if vim.api.nvim_buf_is_valid(b) and #M.sites(b) > 0 then return b end
+  end
+end
+
+-- After the buffer's last site was applied: its keys stay while another buffer of its group
+-- still shows sites (they jump there); once none does, every buffer of the group lets them go.
+local function settle(bufnr)
+  if next_buffer_with_sites(bufnr) then return end
+  for _, b in ipairs(state(bufnr).group or { bufnr }) do
+    if states[b] then
+      clear(b)
+      states[b].group = nil
+    end
+  end
+end
+
 -- Closes the undo block, so the next change starts its own (setting 'undolevels' syncs undo).
 local function break_undo(bufnr)
   vim.api.nvim_buf_call(bufnr, function() vim.cmd('let &g:undolevels = &g:undolevels') end)
@@ -230,7 +335,7 @@ function M.apply(bufnr, site)
   -- Our own change: the other sites stay (their marks moved with the text) and it is not asked about.
   st.shown_tick, st.asked_tick = tick(bufnr), tick(bufnr)
   if vim.api.nvim_get_current_buf() == bufnr then vim.api.nvim_win_set_cursor(0, { site.row + 1, site.col }) end
-  if #st.sites == 0 then clear(bufnr) end
+  if #st.sites == 0 then settle(bufnr) end
   local c = client(bufnr)
   if c then
     compat.request(c, 'workspace/executeCommand', { command = 'maskfill.didAcceptNextEdit', arguments = { site.id } }, function() end, bufnr)
@@ -247,12 +352,19 @@ local function site_at_cursor(sites, row, col)
   end
 end
 
--- On a site: apply it. Elsewhere: move the cursor to the next site after it (wrapping).
+-- On a site: apply it. Elsewhere: move the cursor to the next site after it, else to the first
+-- site of the group's next buffer that has any, else back to this buffer's first site.
 -- Returns 'applied', 'jumped' or nil when nothing is shown.
 function M.jump_or_apply(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   local sites = M.sites(bufnr)
-  if #sites == 0 then return nil end
+  if #sites == 0 then
+    local other = next_buffer_with_sites(bufnr)
+    if not other or not go_to_buffer(other) then return nil end
+    local first = M.sites(other)[1]
+    vim.api.nvim_win_set_cursor(0, { first.row + 1, first.col })
+    return 'jumped'
+  end
   local cursor = vim.api.nvim_win_get_cursor(0)
   local row, col = cursor[1] - 1, cursor[2]
   local here = site_at_cursor(sites, row, col)
@@ -263,10 +375,15 @@ function M.jump_or_apply(bufnr)
     notify_server(bufnr, 'maskfill/didRejectNextEdit', { id = here.id })
     return M.jump_or_apply(bufnr)
   end
-  local target = sites[1]
+  local target
   for _, site in ipairs(sites) do
     if site.row > row or (site.row == row and site.col > col) then target = site break end
   end
+  local other = not target and next_buffer_with_sites(bufnr)
+  if other and go_to_buffer(other) then
+    target = M.sites(other)[1]
+  end
+  target = target or sites[1]
   vim.api.nvim_win_set_cursor(0, { target.row + 1, target.col })
   return 'jumped'
 end
@@ -284,7 +401,7 @@ function M.attach(bufnr)
     group = group, buffer = bufnr, callback = function() M.on_change(bufnr, true) end,
   })
   vim.api.nvim_create_autocmd('BufLeave', {
-    group = group, buffer = bufnr, callback = function() M.dismiss(bufnr) end,
+    group = group, buffer = bufnr, callback = function() if not jumping then M.dismiss(bufnr) end end,
   })
   vim.api.nvim_create_autocmd('BufUnload', {
     group = group, buffer = bufnr, callback = function()
