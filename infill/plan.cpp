@@ -54,7 +54,9 @@ Candidate make_candidate(const SourceDocument& doc, ByteRange span, std::string 
   std::string_view old_text = std::string_view(doc.text()).substr(span.begin, span.end - span.begin);
   candidate.replacement = {span.begin, span.end, text};
   candidate.edits = minimal_edits(old_text, text, span.begin);
-  candidate.syntax_ok = check_replacement(doc, span, text).ok();
+  SyntaxVerdict syntax = check_replacement(doc, span, text);
+  candidate.syntax_ok = syntax.ok();
+  candidate.breaks_clean_document = syntax.breaks_clean_document;
   candidate.stats = stats;
   candidate.text = std::move(text);
   return candidate;

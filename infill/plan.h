@@ -119,6 +119,7 @@ struct Candidate {
   ByteEdit replacement;            // the whole span replaced by `text`
   std::vector<ByteEdit> edits;     // minimal edits with the same effect (line then char diff)
   bool syntax_ok = true;           // no new ERROR/MISSING nodes in the edited region
+  bool breaks_clean_document = false;  // the document parsed cleanly before and not after
   DecodeStats stats;
   int site = -1;                   // NextEdit: the index of its site in plan.sites
   std::string withheld;            // NextEdit: why the gate held it back (empty: shown)

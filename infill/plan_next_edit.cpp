@@ -183,7 +183,9 @@ std::string gate(const Plan& plan, const SourceDocument& doc, const PlanSite& si
   if (plan.next_edit.kind == NextEditKind::Rename && has_word(candidate.text, plan.next_edit.old_name))
     return "writes back `" + plan.next_edit.old_name + "`, the name the user replaced";
   if (candidate.text == old_text) return "no change";
-  if (!candidate.syntax_ok) return "adds syntax errors";
+  // A site is a small part of a document the user just left parsing: an answer that breaks it
+  // anywhere is held back, not only one whose error lands inside the site.
+  if (!candidate.syntax_ok || candidate.breaks_clean_document) return "adds syntax errors";
   if (candidate.stats.min_confidence < plan.min_confidence)
     return "low confidence (" + std::to_string(candidate.stats.min_confidence) + ")";
   return "";

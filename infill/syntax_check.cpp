@@ -57,6 +57,9 @@ SyntaxVerdict check_replacement(const SourceDocument& doc, ByteRange span, std::
   SourceDocument spliced = doc;
   spliced.replace(span.begin, span.end, text);
   verdict.errors_after = count_syntax_errors(spliced, {span.begin, span.begin + text.size()});
+  // The root's error flag is kept by tree-sitter: asking costs nothing.
+  verdict.breaks_clean_document = !ts_node_has_error(ts_tree_root_node(doc.tree())) && spliced.tree() &&
+                                  ts_node_has_error(ts_tree_root_node(spliced.tree()));
   return verdict;
 }
 

@@ -15,6 +15,9 @@ int count_syntax_errors(const SourceDocument& doc, ByteRange region);
 struct SyntaxVerdict {
   int errors_before = 0;  // in the replaced span of the original
   int errors_after = 0;   // in the inserted text of the spliced copy
+  // The whole document parsed cleanly before and not after. Error recovery can put the error a
+  // replacement causes outside it (a stray `}` closes a block early; the ERROR is at the end).
+  bool breaks_clean_document = false;
   bool ok() const { return errors_after <= errors_before; }
 };
 

@@ -50,6 +50,21 @@ TEST_CASE("the syntax check sees a MISSING hidden token, which no visible child 
   CHECK(check_replacement(py, {cursor, cursor}, "counts[word] = counts.get(word, 0) + 1").ok());
 }
 
+TEST_CASE("the syntax check says when a replacement breaks a document that parsed, wherever the error lands") {
+  // The bundled model once answered a next-edit site `total` (in `total += x;`) with
+  // `x = xs.length;  }`: the `}` closes the loop early and the ERROR lands after the site.
+  const std::string text =
+      "function mean(xs) {\n  let acc = 0;\n  for (const x of xs) {\n    total += x;\n  }\n  return acc;\n}\n";
+  SourceDocument js(text, find_language_by_name("javascript"));
+  ByteRange site{text.find("total"), text.find("total") + 5};
+  SyntaxVerdict broken = check_replacement(js, site, "x = xs.length;  }");
+  CHECK(broken.breaks_clean_document);
+  CHECK_FALSE(check_replacement(js, site, "acc").breaks_clean_document);
+  // A document that had an error already is left to the region's count.
+  SourceDocument unfinished(text + "let y = (\n", find_language_by_name("javascript"));
+  CHECK_FALSE(check_replacement(unfinished, site, "x = xs.length;  }").breaks_clean_document);
+}
+
 TEST_CASE("the syntax check walks a deeply nested document without recursion, in linear time") {
   // (It took 34 s here when it asked for each child by index: O(i) each, over an ERROR node
   // holding 60,000 tokens.)

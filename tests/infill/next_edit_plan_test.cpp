@@ -168,6 +168,25 @@ TEST_CASE("the gate withholds reversals, unsure answers, syntax breakers and non
   CHECK(outcome.candidates.size() == 4);
 }
 
+TEST_CASE("the gate withholds an answer that breaks the document even where the error lands past the site",
+          "[next_edit]") {
+  FakeEngine engine;
+  Editing editing("function mean(xs) {\n  let total = 0;\n  for (const x of xs) {\n    total += x;\n  }\n"
+                  "  return total / xs.length;\n}\n",
+                  "javascript");
+  editing.path = "mean.js";
+  editing.retype("total", "acc");
+  Plan plan = editing.plan(engine);
+  REQUIRE(plan.sites.size() == 2);
+  engine.replies = {"x = xs.length;  }", "acc"};
+  CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
+  REQUIRE(outcome.withheld.size() == 1);
+  CHECK(outcome.withheld[0].site == 0);
+  CHECK(outcome.withheld[0].withheld == "adds syntax errors");
+  REQUIRE(outcome.candidates.size() == 1);
+  CHECK(outcome.candidates[0].site == 1);
+}
+
 TEST_CASE("instruction sites rewrite whole lines but keep only answers that leave the rest alone", "[next_edit]") {
   FakeEngine engine;
   Editing editing(kShapes);
