@@ -470,6 +470,8 @@ struct CallChange {
 // place is a rename or a literal, not a new pattern.
 std::optional<CallChange> changed_call(const SourceDocument& before, const SourceDocument& after,
                                        const TextChange& change) {
+  // A literal edited in place stays a literal change, also in a callee (`"".to_owned()`).
+  if (changed_literal(before, after, change)) return std::nullopt;
   std::optional<CallSyntax> new_call = call_holding(after, change.begin, change.new_end);
   if (!new_call) return std::nullopt;
   std::optional<CallSyntax> old_call = call_holding(before, change.begin, change.old_end, new_call->call.begin);
@@ -676,7 +678,9 @@ void scan_document(const SourceDocument& doc, const SiteSearch& search, ByteRang
         sites.offer({at, end});
       continue;
     }
-    if (literals.contains(at)) continue;
+    // A call pattern's callee may begin with a string (`'|'.join`, `"".to_owned`): call_site's
+    // syntax tree check keeps out the calls in comments and strings instead.
+    if (search.kind != NextEditKind::CallPattern && literals.contains(at)) continue;
     if (search.kind == NextEditKind::Rename) {
       sites.offer({at, end});
       continue;

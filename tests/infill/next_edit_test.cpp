@@ -689,6 +689,8 @@ TEST_CASE("a changed callee lists the other calls of the old callee nearby", "[n
               "Print(a)", {"main:3:fmt.Println(b)"}},
              {"rust", "fn f() {\n    let a = Vec::new();\n    let b = Vec::new();\n}\n", "a = Vec::new", "a = Vec::with",
               {"main:2:Vec::new()"}},
+             {"rust", "fn f() {\n    let a = \"\".to_owned();\n    // \"\".to_owned()\n    let b = \"\".to_owned();\n}\n",
+              "a = \"\".to_owned", "a = \"\".to_string", {"main:3:\"\".to_owned()"}},
              {"java", "class A {\n  void f() {\n    logger.debug(a);\n    logger.debug(b);\n  }\n}\n", "logger.debug(a)",
               "log.debug(a)", {"main:3:logger.debug(b)"}},
              {"c", "void f(void) {\n  printf(\"a\");\n  printf(\"b\");\n}\n", "printf(\"a\")", "puts(\"a\")",
@@ -745,7 +747,9 @@ TEST_CASE("arguments added, removed or reordered at a call list the argument lis
     CHECK(moved.kind == NextEditKind::CallPattern);
     CHECK(describe_sites(moved, rs_after) == std::vector<std::string>{"main:2:(a, b)"});
   }
-  SECTION("an argument edited in place is a rename or a literal change") {
+  SECTION("an argument or a callee's literal edited in place is a rename or a literal change") {
+    const std::string join = "a = ','.join(xs)\nb = ','.join(ys)\n";
+    CHECK(next_edit("python", join, replace_first(join, "','.join(xs)", "';'.join(xs)")).kind == NextEditKind::Literal);
     const std::string before = "x = fetch(u1, 30)\ny = fetch(u2, 30)\n";
     CHECK(next_edit("python", before, replace_first(before, "fetch(u1,", "fetch(v1,")).kind == NextEditKind::Rename);
     CHECK(next_edit("python", before, replace_first(before, "u1, 30", "u1, 60")).kind == NextEditKind::Literal);
