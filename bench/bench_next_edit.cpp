@@ -11,7 +11,10 @@
 //   literal     a number or string that repeats in exactly the same construct within 30 lines
 //               gets a digit or a letter more at its first use; the truth is the other uses;
 //   return_type a function's declared return type is replaced by another; the truth is the
-//               line of every call of it (sites only: no mechanical answer to score).
+//               line of every call of it (sites only: no mechanical answer to score);
+//   call_pattern a callee (`foo`, `obj.method`) called at least twice within 30 lines with as
+//               many arguments gets `_v2` appended to its last identifier at one call; the truth
+//               is the other such calls within 30 lines, whole, each with the same rename.
 // The user's edit is recorded in an EditHistory as the editor would, and the editor's own
 // planner (plan_next_edit, execute_plan) does the rest. Reported:
 //   site_recall / site_precision   the sites found against the truth, per kind and language
@@ -30,6 +33,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -56,8 +60,10 @@ constexpr int kRenamesPerFile = 2;
 constexpr int kParametersPerFile = 1;
 constexpr int kLiteralsPerFile = 1;
 constexpr int kReturnTypesPerFile = 1;
+constexpr int kCallPatternsPerFile = 1;
+constexpr std::string_view kCalleeSuffix = "_v2";  // what a call-pattern task appends to the callee
 constexpr int kLiteralLines = 30;          // the site finder's window for a changed literal
-constexpr size_t kMaxLiteralContext = 200; // a literal's construct longer than this: no task
+constexpr size_t kMaxLiteralContext = 200; // a literal's construct or an edited call longer than this: no task
 constexpr size_t kMaxTruthSites = 64;      // more uses than this: a name too common to be a task
 constexpr int kWindowAbove = 2, kWindowBelow = 5;  // an AR next-edit model's editable region
 
@@ -71,7 +77,7 @@ struct TruthSite {
 };
 
 struct Task {
-  std::string kind;      // "rename", "parameter", "literal" or "return_type"
+  std::string kind;      // "rename", "parameter", "literal", "return_type" or "call_pattern"
   std::string language;
   std::string path;
   std::string before;    // the file as it was
@@ -355,6 +361,47 @@ void literal_tasks(const std::string& path, const SourceDocument& doc, std::vect
   }
 }
 
+// Call-pattern tasks: calls grouped by callee text and argument count (the site finder's
+// CallSyntax, from a walk of the tree rather than its text search). The edited call is the
+// first one short enough for the finder to classify with another of its group within
+// kLiteralLines; the truth is every other call of the group within kLiteralLines of it.
+void call_pattern_tasks(const std::string& path, const SourceDocument& doc, std::vector<Task>& out) {
+  struct Use {
+    CallSyntax call;
+    int line;
+  };
+  std::map<std::pair<std::string, int>, std::vector<Use>> groups;  // (callee, argument count)
+  std::string_view text = doc.text();
+  for_each_node(doc, [&](TSNode node) {
+    std::optional<CallSyntax> call = call_syntax(doc, node);
+    if (!call || call->name.empty()) return;
+    std::string_view callee = text.substr(call->callee.begin, call->callee.size());
+    if (callee.find_first_of(" \t\r\n") != std::string_view::npos) return;  // the finder searches its text
+    groups[{std::string(callee), call->argument_count}].push_back({*call, static_cast<int>(ts_node_start_point(node).row)});
+  });
+  auto near = [](const Use& a, const Use& b) { return std::abs(a.line - b.line) <= kLiteralLines; };
+  int made = 0;
+  for (const auto& [key, uses] : groups) {
+    if (made == kCallPatternsPerFile) break;
+    if (uses.size() < 2 || uses.size() > kMaxTruthSites) continue;
+    auto edited = std::find_if(uses.begin(), uses.end(), [&](const Use& use) {
+      return use.call.call.size() + kCalleeSuffix.size() <= kMaxLiteralContext &&
+             std::any_of(uses.begin(), uses.end(), [&](const Use& other) { return &other != &use && near(use, other); });
+    });
+    if (edited == uses.end()) continue;
+    Task task{"call_pattern", doc.language()->name, path, doc.text(), {edited->call.name.end, edited->call.name.end},
+              std::string(kCalleeSuffix), key.first, {}};
+    for (const Use& use : uses) {
+      if (&use == &*edited || !near(use, *edited)) continue;
+      std::string call(text.substr(use.call.call.begin, use.call.call.size()));
+      task.truth.push_back({shifted(task, use.call.call),
+                            call.insert(use.call.name.end - use.call.call.begin, kCalleeSuffix)});
+    }
+    out.push_back(std::move(task));
+    ++made;
+  }
+}
+
 std::vector<Task> make_tasks(const std::vector<std::string>& roots) {
   std::vector<Task> tasks;
   for (const std::string& root : roots) {
@@ -378,6 +425,7 @@ std::vector<Task> make_tasks(const std::vector<std::string>& roots) {
       parameter_tasks(file.string(), doc, definitions, tasks);
       literal_tasks(file.string(), doc, tasks);
       return_type_tasks(file.string(), doc, definitions, tasks);
+      call_pattern_tasks(file.string(), doc, tasks);
     }
   }
   return tasks;

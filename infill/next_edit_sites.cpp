@@ -99,16 +99,19 @@ struct ParameterList {
   int count = 0;
 };
 
-int parameter_count(TSNode list) {
-  int count = 0;
+// The named entries of a parameter, argument or element list, comments left out.
+std::vector<TSNode> named_entries(TSNode list) {
+  std::vector<TSNode> entries;
   TSTreeCursor cursor = ts_tree_cursor_new(list);
   for (bool more = ts_tree_cursor_goto_first_child(&cursor); more; more = ts_tree_cursor_goto_next_sibling(&cursor)) {
     TSNode child = ts_tree_cursor_current_node(&cursor);
-    if (ts_node_is_named(child) && node_type(child).find("comment") == std::string_view::npos) ++count;
+    if (ts_node_is_named(child) && node_type(child).find("comment") == std::string_view::npos) entries.push_back(child);
   }
   ts_tree_cursor_delete(&cursor);
-  return count;
+  return entries;
 }
+
+int parameter_count(TSNode list) { return static_cast<int>(named_entries(list).size()); }
 
 // The parameter list of a named function that holds bytes [begin, end] of `doc` (the node at the
 // change, or one of its ancestors, is some node's `parameters` field), when it parses cleanly.
@@ -295,6 +298,196 @@ ByteRange nearby_lines(std::string_view text, size_t offset, int lines) {
   return {begin, end};
 }
 
+// --- Changed returns -------------------------------------------------------------------------
+
+constexpr size_t kMaxChangedText = 200;  // a longer returned value or call is not classified
+
+bool return_node(TSNode node) {
+  std::string_view type = node_type(node);
+  return type == "return_statement" || type == "return_expression";
+}
+
+// Where a `return` stops belonging to an enclosing function: a function, method, lambda, closure
+// or arrow function (JavaScript's `x => { return x; }` has a `parameter`, not `parameters`).
+bool function_boundary(TSNode node) {
+  std::string_view type = node_type(node);
+  return function_like(node) || type.find("function") != std::string_view::npos ||
+         type.find("lambda") != std::string_view::npos || type.find("closure") != std::string_view::npos;
+}
+
+bool holds(TSNode node, size_t begin, size_t end) {
+  return ts_node_start_byte(node) <= begin && ts_node_end_byte(node) >= end;
+}
+
+// What callers see of a returned value's form: a tuple, list, map or set and its number of
+// elements, a struct literal and its number of fields, a call (a constructor, mostly), or a plain
+// value. Parentheses are no form; `x` and `x + 1` are both a plain value.
+std::string value_shape(TSNode value) {
+  // Go puts every returned value in an expression_list: one value is not a tuple.
+  for (int depth = 0; depth < kMaxNameDepth; ++depth) {
+    std::string_view type = node_type(value);
+    if ((type != "parenthesized_expression" && type != "expression_list") || ts_node_named_child_count(value) != 1) break;
+    value = ts_node_named_child(value, 0);
+  }
+  struct Form {
+    std::string_view type, shape;
+  };
+  static constexpr Form kForms[] = {
+      {"expression_list", "tuple"}, {"tuple", "tuple"},         {"tuple_expression", "tuple"},
+      {"sequence_expression", "tuple"}, {"comma_expression", "tuple"}, {"list", "list"},
+      {"array", "list"},            {"array_expression", "list"}, {"initializer_list", "list"},
+      {"dictionary", "map"},        {"object", "map"},           {"set", "set"},
+      {"composite_literal", "struct"}, {"struct_expression", "struct"}};
+  std::string_view type = node_type(value);
+  for (const Form& form : kForms) {
+    if (type != form.type) continue;
+    // A struct literal's fields are in its body; a comma expression nests to the right.
+    TSNode list = ts_node_is_null(field(value, "body")) ? value : field(value, "body");
+    size_t count = 0;
+    for (int depth = 0; depth < kMaxAncestors; ++depth) {
+      std::vector<TSNode> entries = named_entries(list);
+      count += entries.size();
+      bool nested = form.shape == "tuple" && !entries.empty() && node_type(entries.back()) == type && type != "tuple";
+      if (!nested) break;
+      --count;
+      list = entries.back();
+    }
+    return std::string(form.shape) + "/" + std::to_string(count);
+  }
+  if (type == "call" || type.ends_with("call_expression") || type == "method_invocation" || type == "new_expression" ||
+      type == "object_creation_expression")
+    return "call";
+  return "value";
+}
+
+struct ReturnedValue {
+  size_t statement = 0;  // where the return statement begins
+  std::string function, text, shape;
+  ByteRange name;        // the function's name token
+};
+
+// The value returned by the `return` of a named function whose value holds bytes [begin, end].
+std::optional<ReturnedValue> returned_value_holding(const SourceDocument& doc, size_t lookup, size_t begin, size_t end) {
+  TSNode statement = node_at(doc, lookup, std::max(lookup, end));
+  for (int depth = 0; depth < kMaxAncestors && !ts_node_is_null(statement) && !return_node(statement); ++depth) {
+    if (function_boundary(statement)) return std::nullopt;  // a lambda's or no return
+    statement = ts_node_parent(statement);
+  }
+  if (ts_node_is_null(statement) || !return_node(statement) || ts_node_has_error(statement)) return std::nullopt;
+  std::vector<TSNode> values = named_entries(statement);
+  if (values.empty() || !holds(values.front(), begin, end)) return std::nullopt;  // `return` alone, or not its value
+  TSNode function = ts_node_parent(statement);
+  for (int depth = 0; depth < kMaxAncestors && !ts_node_is_null(function) && !function_boundary(function); ++depth)
+    function = ts_node_parent(function);
+  TSNode name = ts_node_is_null(function) ? TSNode{} : function_name(function);
+  if (ts_node_is_null(name)) return std::nullopt;  // a lambda's: nothing calls it by name
+  return ReturnedValue{ts_node_start_byte(statement), node_text(doc, name), node_text(doc, values.front()),
+                       value_shape(values.front()), {ts_node_start_byte(name), ts_node_end_byte(name)}};
+}
+
+// As above; typing at the end of a value (`total` → `total, count`) inserts after its last byte.
+std::optional<ReturnedValue> returned_value_at(const SourceDocument& doc, size_t begin, size_t end) {
+  std::optional<ReturnedValue> value = returned_value_holding(doc, begin, begin, end);
+  if (!value && begin == end && begin > 0) value = returned_value_holding(doc, begin - 1, begin, end);
+  return value;
+}
+
+std::string return_type_text(const SourceDocument& doc, ByteRange name) {
+  std::optional<ByteRange> type = return_type_span(doc, name);
+  return type ? doc.text().substr(type->begin, type->size()) : "";
+}
+
+struct ShapeChange {
+  ReturnedValue old_value, new_value;
+};
+
+// The returned value the change reshaped, in the same return of the same function, its declared
+// return type unchanged. A value edited within its shape (a name, a literal) is not reshaped.
+std::optional<ShapeChange> changed_return_shape(const SourceDocument& before, const SourceDocument& after,
+                                                const TextChange& change) {
+  std::optional<ReturnedValue> old_value = returned_value_at(before, change.begin, change.old_end);
+  std::optional<ReturnedValue> new_value = returned_value_at(after, change.begin, change.new_end);
+  if (!old_value || !new_value || old_value->statement != new_value->statement ||
+      old_value->function != new_value->function || old_value->shape == new_value->shape)
+    return std::nullopt;
+  if (old_value->text.size() > kMaxChangedText || new_value->text.size() > kMaxChangedText) return std::nullopt;
+  if (return_type_text(before, old_value->name) != return_type_text(after, new_value->name)) return std::nullopt;
+  return ShapeChange{std::move(*old_value), std::move(*new_value)};
+}
+
+// --- Changed calls ---------------------------------------------------------------------------
+
+// The innermost call of `doc` holding bytes [begin, end], or with `start`, the innermost one
+// beginning there; none with a syntax error (half typed).
+std::optional<CallSyntax> call_holding(const SourceDocument& doc, size_t begin, size_t end,
+                                       std::optional<size_t> start = std::nullopt) {
+  TSNode node = node_at(doc, begin, end);
+  for (int depth = 0; depth < kMaxAncestors && !ts_node_is_null(node); ++depth, node = ts_node_parent(node)) {
+    if (!holds(node, begin, end) || (start && ts_node_start_byte(node) != *start)) continue;
+    std::optional<CallSyntax> call = call_syntax(doc, node);
+    if (call) return ts_node_has_error(node) ? std::nullopt : call;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> argument_texts(const SourceDocument& doc, ByteRange arguments) {
+  std::vector<std::string> texts;
+  TSNode list = node_at(doc, arguments.begin, arguments.end);
+  for (TSNode argument : named_entries(list)) texts.push_back(node_text(doc, argument));
+  return texts;
+}
+
+// The same arguments in another order.
+bool reordered(const SourceDocument& before, const CallSyntax& old_call, const SourceDocument& after,
+               const CallSyntax& new_call) {
+  std::vector<std::string> old_texts = argument_texts(before, old_call.arguments);
+  std::vector<std::string> new_texts = argument_texts(after, new_call.arguments);
+  if (old_texts == new_texts) return false;
+  std::sort(old_texts.begin(), old_texts.end());
+  std::sort(new_texts.begin(), new_texts.end());
+  return old_texts == new_texts;
+}
+
+bool defines(const SourceDocument& doc, std::string_view name) {
+  if (name.empty()) return false;
+  std::vector<Definition> definitions = find_definitions(doc);
+  return std::any_of(definitions.begin(), definitions.end(), [&](const Definition& d) { return d.name == name; });
+}
+
+std::string_view bytes(const SourceDocument& doc, ByteRange range) {
+  return std::string_view(doc.text()).substr(range.begin, range.size());
+}
+
+struct CallChange {
+  CallSyntax old_call, new_call;
+  std::string old_text, new_text, old_callee;
+  bool callee_changed = false;
+};
+
+// The call the change edited: its callee replaced (`log.info(x)` → `logger.info(x)`), or its
+// arguments added, removed or reordered at a call of a function this document does not define
+// (a defined one's count changes where it is defined: ParameterCount). An argument edited in
+// place is a rename or a literal, not a new pattern.
+std::optional<CallChange> changed_call(const SourceDocument& before, const SourceDocument& after,
+                                       const TextChange& change) {
+  // A literal edited in place stays a literal change, also in a callee (`"".to_owned()`).
+  if (changed_literal(before, after, change)) return std::nullopt;
+  std::optional<CallSyntax> new_call = call_holding(after, change.begin, change.new_end);
+  if (!new_call) return std::nullopt;
+  std::optional<CallSyntax> old_call = call_holding(before, change.begin, change.old_end, new_call->call.begin);
+  if (!old_call) return std::nullopt;
+  CallChange call{*old_call, *new_call, std::string(bytes(before, old_call->call)),
+                  std::string(bytes(after, new_call->call)), std::string(bytes(before, old_call->callee)), false};
+  if (call.old_text.size() > kMaxChangedText || call.new_text.size() > kMaxChangedText ||
+      call.old_callee.find('\n') != std::string::npos)
+    return std::nullopt;
+  call.callee_changed = call.old_callee != bytes(after, new_call->callee);
+  if (call.callee_changed) return call;
+  bool arguments_changed = old_call->argument_count != new_call->argument_count || reordered(before, *old_call, after, *new_call);
+  if (!arguments_changed || defines(after, bytes(after, new_call->name))) return std::nullopt;
+  return call;
+}
+
 // --- Scanning -------------------------------------------------------------------------------
 
 // Comments and string literals (the decline query's captures), sorted, minus the code inside
@@ -426,6 +619,8 @@ struct SiteSearch {
   ByteRange within{0, std::string::npos};  // Literal: the nearby lines; the rest is not searched
   int parameter_index = -1;  // ParameterType: the argument wanted, by position...
   std::string parameter;     // ...or by name (a keyword argument)
+  int argument_count = -1;   // CallPattern: the calls wanted pass this many arguments...
+  bool whole_call = false;   // ...and are a site whole (a changed callee) or by their arguments
 };
 
 // The argument a call passes for a parameter: a keyword argument naming it, else the one at its
@@ -434,13 +629,7 @@ std::optional<ByteRange> argument_for(const SourceDocument& doc, ByteRange argum
   TSNode list = node_at(doc, arguments.begin, arguments.end);
   if (ts_node_is_null(list) || ts_node_start_byte(list) != arguments.begin || ts_node_end_byte(list) != arguments.end)
     return std::nullopt;
-  std::vector<TSNode> passed;
-  TSTreeCursor cursor = ts_tree_cursor_new(list);
-  for (bool more = ts_tree_cursor_goto_first_child(&cursor); more; more = ts_tree_cursor_goto_next_sibling(&cursor)) {
-    TSNode child = ts_tree_cursor_current_node(&cursor);
-    if (ts_node_is_named(child) && node_type(child).find("comment") == std::string_view::npos) passed.push_back(child);
-  }
-  ts_tree_cursor_delete(&cursor);
+  std::vector<TSNode> passed = named_entries(list);
   auto keyword = [](TSNode node) { return node_type(node) == "keyword_argument"; };
   for (TSNode argument : passed)
     if (keyword(argument) && !search.parameter.empty() && node_text(doc, field(argument, "name")) == search.parameter)
@@ -449,6 +638,17 @@ std::optional<ByteRange> argument_for(const SourceDocument& doc, ByteRange argum
   TSNode argument = passed[size_t(search.parameter_index)];
   if (keyword(argument)) return std::nullopt;
   return ByteRange{ts_node_start_byte(argument), ts_node_end_byte(argument)};
+}
+
+// A call of `search.word` (the callee exactly, not `self.word` for `word`) with the old call's
+// argument count, whose "( ... )" are `arguments`: the site a changed call pattern implies there.
+std::optional<ByteRange> call_site(const SourceDocument& doc, size_t at, ByteRange arguments, const SiteSearch& search) {
+  TSNode list = node_at(doc, arguments.begin, arguments.end);
+  std::optional<CallSyntax> call = ts_node_is_null(list) ? std::nullopt : call_syntax(doc, ts_node_parent(list));
+  if (!call || call->arguments.begin != arguments.begin || call->arguments.end != arguments.end ||
+      call->callee.begin != at || call->callee.end != at + search.word.size() || call->argument_count != search.argument_count)
+    return std::nullopt;
+  return search.whole_call ? call->call : call->arguments;
 }
 
 // The lines of a call whose function's return type changed: from its line's first non-blank
@@ -478,7 +678,9 @@ void scan_document(const SourceDocument& doc, const SiteSearch& search, ByteRang
         sites.offer({at, end});
       continue;
     }
-    if (literals.contains(at)) continue;
+    // A call pattern's callee may begin with a string (`'|'.join`, `"".to_owned`): call_site's
+    // syntax tree check keeps out the calls in comments and strings instead.
+    if (search.kind != NextEditKind::CallPattern && literals.contains(at)) continue;
     if (search.kind == NextEditKind::Rename) {
       sites.offer({at, end});
       continue;
@@ -487,8 +689,10 @@ void scan_document(const SourceDocument& doc, const SiteSearch& search, ByteRang
     if (open == std::string_view::npos || text[open] != '(' || names_a_definition(doc, at, end, open)) continue;
     std::optional<ByteRange> arguments = argument_list(text, open, search.limits->max_argument_bytes);
     if (!arguments) continue;
-    if (search.kind == NextEditKind::ReturnType) {
+    if (search.kind == NextEditKind::ReturnType || search.kind == NextEditKind::ReturnShape) {
       sites.offer(call_lines(text, at, *arguments));
+    } else if (search.kind == NextEditKind::CallPattern) {
+      if (std::optional<ByteRange> call = call_site(doc, at, *arguments, search)) sites.offer(*call);
     } else if (search.kind == NextEditKind::ParameterType) {
       if (std::optional<ByteRange> argument = argument_for(doc, *arguments, search)) sites.offer(*argument);
     } else {
@@ -525,6 +729,45 @@ void collect_everywhere(const SourceDocument& after, const std::string& path,
   result.truncated = truncated;
 }
 
+// A reshaped return value implies the lines that call the function, as a changed return type does.
+bool follow_return_shape(const SourceDocument& before, const SourceDocument& after, const std::string& path,
+                         const std::vector<OpenDocument>& open_documents, const NextEditLimits& limits,
+                         NextEdit& result) {
+  std::optional<ShapeChange> shape = changed_return_shape(before, after, result.change);
+  if (!shape) return false;
+  result.kind = NextEditKind::ReturnShape;
+  result.old_name = shape->old_value.text;
+  result.new_name = shape->new_value.text;
+  result.function = shape->new_value.function;
+  SiteSearch search{result.kind, result.function,
+                    "uses what `" + result.function + "` returns, its return value changed from `" + result.old_name +
+                        "` to `" + result.new_name + "`",
+                    &limits};
+  collect_everywhere(after, path, open_documents, search, result);
+  return true;
+}
+
+// A changed call implies the other calls of the old callee with as many arguments nearby, in
+// this document only (as a changed literal does): a pattern repeated in the lines around it.
+bool follow_call_pattern(const SourceDocument& before, const SourceDocument& after, const std::string& path,
+                         const NextEditLimits& limits, NextEdit& result) {
+  std::optional<CallChange> call = changed_call(before, after, result.change);
+  if (!call) return false;
+  result.kind = NextEditKind::CallPattern;
+  result.old_name = call->old_text;
+  result.new_name = call->new_text;
+  result.function = call->old_callee;
+  SiteSearch search{result.kind, call->old_callee,
+                    "calls `" + call->old_callee + "` as the edited call did, changed from `" + call->old_text +
+                        "` to `" + call->new_text + "`",
+                    &limits, "", nearby_lines(after.text(), result.change.begin, limits.literal_lines)};
+  search.argument_count = call->old_call.argument_count;
+  search.whole_call = call->callee_changed;
+  // The edited call is no site of itself, also when its arguments only moved.
+  result.truncated = collect(path, after, search, call->new_call.callee, result.change.begin, result);
+  return true;
+}
+
 }  // namespace
 
 bool is_literal_type(std::string_view type) {
@@ -555,6 +798,35 @@ std::optional<ByteRange> return_type_span(const SourceDocument& doc, ByteRange n
   return std::nullopt;
 }
 
+std::optional<CallSyntax> call_syntax(const SourceDocument& doc, TSNode node) {
+  if (ts_node_is_null(node)) return std::nullopt;
+  std::string_view type = node_type(node);
+  if (type != "call" && type != "call_expression" && type != "method_invocation") return std::nullopt;
+  // Not Python's `f(x for x in xs)` (a generator is its argument list) nor a tagged template.
+  TSNode arguments = field(node, "arguments");
+  if (ts_node_is_null(arguments) || node_type(arguments).find("argument") == std::string_view::npos ||
+      doc.text()[ts_node_start_byte(arguments)] != '(')
+    return std::nullopt;
+  CallSyntax call;
+  call.call = {ts_node_start_byte(node), ts_node_end_byte(node)};
+  call.arguments = {ts_node_start_byte(arguments), ts_node_end_byte(arguments)};
+  std::string_view callee = trim(std::string_view(doc.text()).substr(call.call.begin, call.arguments.begin - call.call.begin));
+  call.callee = {call.call.begin, call.call.begin + callee.size()};
+  call.argument_count = parameter_count(arguments);
+  // The identifier the callee ends with, through member, scoped and generic names; Java's
+  // method_invocation names its method itself.
+  TSNode name = field(node, "function");
+  if (ts_node_is_null(name)) name = field(node, "name");
+  for (int depth = 0; depth < kMaxNameDepth && !ts_node_is_null(name) && !identifier_node(name); ++depth) {
+    TSNode inner{};
+    for (const char* part : {"name", "attribute", "property", "field", "function"})
+      if (inner = field(name, part); !ts_node_is_null(inner)) break;
+    name = inner;
+  }
+  if (identifier_node(name)) call.name = {ts_node_start_byte(name), ts_node_end_byte(name)};
+  return call;
+}
+
 const char* next_edit_kind_name(NextEditKind kind) {
   switch (kind) {
     case NextEditKind::None: return "none";
@@ -563,6 +835,8 @@ const char* next_edit_kind_name(NextEditKind kind) {
     case NextEditKind::Literal: return "literal";
     case NextEditKind::ReturnType: return "return_type";
     case NextEditKind::ParameterType: return "parameter_type";
+    case NextEditKind::ReturnShape: return "return_shape";
+    case NextEditKind::CallPattern: return "call_pattern";
   }
   return "none";
 }
@@ -606,6 +880,11 @@ NextEdit find_next_edit_sites(const SourceDocument& before, const SourceDocument
     collect_everywhere(after, path, open_documents, search, result);
     return result;
   }
+  // A reshaped value or a changed call is checked before a rename: a name edited inside a value
+  // or an argument changes no shape and no call pattern, so it still classifies as a rename. A
+  // callee renamed at one call is a call pattern: its calls nearby, not every use of the name.
+  if (follow_return_shape(before, after, path, open_documents, limits, result)) return result;
+  if (follow_call_pattern(before, after, path, limits, result)) return result;
   if (std::optional<Rename> rename = renamed_identifier(before, after, result.change)) {
     result.kind = NextEditKind::Rename;
     result.old_name = rename->old_name;

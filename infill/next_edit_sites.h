@@ -3,9 +3,14 @@
 // after changing the number of a function's parameters, the argument lists of its calls; after
 // changing a literal, the same literal in the same place of the same construct nearby; after
 // changing a function's return type, the lines that call it; after changing a parameter's type,
-// the argument calls pass for it. A later step masks only these spans and lets the model rewrite
+// the argument calls pass for it; after changing the shape of what a function returns (`return a`
+// to `return a, b`) under the same declared type, the lines that call it; after changing one call
+// (its callee, or the number or order of its arguments), the other calls of the old callee with
+// the same argument count nearby. A later step masks only these spans and lets the model rewrite
 // them.
 #pragma once
+
+#include <tree_sitter/api.h>
 
 #include <cstddef>
 #include <optional>
@@ -20,8 +25,9 @@
 
 namespace maskfill {
 
-enum class NextEditKind { None, Rename, ParameterCount, Literal, ReturnType, ParameterType };
-// "none", "rename", "parameter_count", "literal", "return_type", "parameter_type"
+enum class NextEditKind { None, Rename, ParameterCount, Literal, ReturnType, ParameterType, ReturnShape, CallPattern };
+// "none", "rename", "parameter_count", "literal", "return_type", "parameter_type", "return_shape",
+// "call_pattern"
 const char* next_edit_kind_name(NextEditKind kind);
 
 // Whether a syntax node type is a number, string, character or boolean literal of one of the
@@ -39,8 +45,11 @@ struct NextEdit {
   TextChange change;          // the edit, between the before and after texts
   std::string old_name, new_name;  // the renamed identifier; the function (both) for ParameterCount;
                                    // the literal's old and new text for Literal; the old and new
-                                   // type for ReturnType and ParameterType
-  std::string function;       // ReturnType and ParameterType: the function whose type changed
+                                   // type for ReturnType and ParameterType; the old and new
+                                   // returned expression for ReturnShape; the old and new call
+                                   // (callee and arguments) for CallPattern
+  std::string function;       // ReturnType, ParameterType, ReturnShape: the function whose type or
+                              // returned value changed; CallPattern: the callee before the edit
   std::string parameter;      // ParameterType: the parameter's name
   int old_parameters = 0, new_parameters = 0;  // ParameterCount only
   std::vector<NextEditSite> sites;  // the edited document's first, nearest the edit first
@@ -52,13 +61,23 @@ struct NextEditLimits {
   size_t max_scan_bytes = 4 << 20;  // of each document; the rest is not searched
   size_t max_documents = 64;        // open documents searched
   size_t max_argument_bytes = 8192;  // an argument list longer than this is not a site
-  int literal_lines = 30;            // a changed literal's sites: this many lines above and below
+  int literal_lines = 30;            // a changed literal's or call's sites: this many lines above and below
 };
 
 // The bytes of the return type declared by the function whose name token is `name` (Python,
 // TypeScript and Rust `-> T` / `: T`, Go's result, the C, C++ and Java function's own type);
 // nothing for a function that declares none.
 std::optional<ByteRange> return_type_span(const SourceDocument& doc, ByteRange name);
+
+// A call of one of the grammars (Python's `call`, `call_expression`, Java's `method_invocation`)
+// with a parenthesized argument list. The callee is what precedes the arguments (`log.info`,
+// `std::max`, `make<T>`); its name the identifier it ends with (`info`, `max`, `make`), empty
+// when it ends with something else (`handlers[0]`, `f()`).
+struct CallSyntax {
+  ByteRange call, callee, name, arguments;
+  int argument_count = 0;  // the argument list's named entries, comments left out
+};
+std::optional<CallSyntax> call_syntax(const SourceDocument& doc, TSNode node);
 
 // Classifies the change from `before` to `after` (the document at `path`) and lists the sites it
 // implies in that document and in `open_documents` (the edited one among them is skipped).

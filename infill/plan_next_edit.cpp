@@ -64,11 +64,17 @@ std::string render_edit_header(const Tokenizer& tokenizer, const std::vector<Edi
 
 // Masked tokens for a site: a rename writes the new name, a changed literal the new literal; a
 // call after a parameter change writes its argument list with room for the added arguments; a
-// use after a type change is rewritten at about its length (the slack blocks give room).
+// call repeating a changed call grows as much as the edited call did; a use after a type or
+// return shape change is rewritten at about its length (the slack blocks give room).
 int estimated_site_tokens(const ModelView& model, const NextEdit& edit, std::string_view old_text) {
   int old_tokens = static_cast<int>(model.tokenizer.encode(old_text).size());
   if (edit.kind == NextEditKind::Rename || edit.kind == NextEditKind::Literal)
     return static_cast<int>(model.tokenizer.encode(edit.new_name).size());
+  if (edit.kind == NextEditKind::CallPattern) {
+    int grown = static_cast<int>(model.tokenizer.encode(edit.new_name).size()) -
+                static_cast<int>(model.tokenizer.encode(edit.old_name).size());
+    return old_tokens + std::max(0, grown);
+  }
   return old_tokens + std::max(0, edit.new_parameters - edit.old_parameters) * kAddedArgumentTokens;
 }
 
@@ -82,6 +88,12 @@ std::string site_instruction(const NextEdit& edit) {
   if (edit.kind == NextEditKind::ReturnType)
     return "The function `" + edit.function + "` now returns `" + edit.new_name + "` instead of `" + edit.old_name +
            "`, as the edit above shows. Update this use of its result to match. Change nothing else.";
+  if (edit.kind == NextEditKind::ReturnShape)
+    return "The function `" + edit.function + "` now returns `" + edit.new_name + "` instead of `" + edit.old_name +
+           "`, as the edit above shows. Update this use of its result to match. Change nothing else.";
+  if (edit.kind == NextEditKind::CallPattern)
+    return "The edit above changed the call `" + edit.old_name + "` to `" + edit.new_name +
+           "`. Make the same change to this call of `" + edit.function + "`. Change nothing else.";
   if (edit.kind == NextEditKind::ParameterType)
     return "The parameter `" + edit.parameter + "` of `" + edit.function + "` now has the type `" + edit.new_name +
            "` instead of `" + edit.old_name + "`, as the edit above shows. Update the argument passed for it "

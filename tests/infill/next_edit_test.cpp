@@ -568,3 +568,194 @@ TEST_CASE("next-edit sites are capped, nearest first, and large documents are sc
   CHECK(describe_sites(edit, after, open).back() == "o.py:0:count");
   CHECK(edit.sites.size() < 20);
 }
+
+TEST_CASE("a changed return shape lists the lines that call the function", "[next_edit]") {
+  SECTION("Python: a value becomes a tuple, in the file and an open document") {
+    const std::string before =
+        "def stats(xs):\n"
+        "    total = sum(xs)\n"
+        "    return total\n"
+        "\n"
+        "t = stats([1])\n"
+        "# stats([2]) in a comment\n"
+        "print(stats([3]))\n";
+    const std::string after = replace_first(before, "return total", "return total, len(xs)");
+    std::vector<OpenDocument> open = {open_document("use.py", "python", "from m import stats\nn = stats([4])\n")};
+    NextEdit edit = next_edit("python", before, after, open);
+    CHECK(edit.kind == NextEditKind::ReturnShape);
+    CHECK(edit.function == "stats");
+    CHECK(edit.old_name == "total");
+    CHECK(edit.new_name == "total, len(xs)");
+    CHECK(describe_sites(edit, after, open) ==
+          std::vector<std::string>{"main:4:t = stats([1])", "main:6:print(stats([3]))", "use.py:1:n = stats([4])"});
+    CHECK(edit.sites[0].reason == "uses what `stats` returns, its return value changed from `total` to `total, len(xs)`");
+  }
+  SECTION("Python: a dict, a list, a constructor, one more tuple element") {
+    const std::string before = "def point(x, y):\n    return x\n\np = point(1, 2)\n";
+    for (const char* value : {"{\"x\": x}", "[x]", "Point(x, y)", "(x)"}) {
+      INFO(value);
+      const std::string after = replace_first(before, "return x", std::string("return ") + value);
+      NextEdit edit = next_edit("python", before, after);
+      // Parentheses are no shape: `(x)` is still the value `x`.
+      CHECK(edit.kind == (std::string(value) == "(x)" ? NextEditKind::None : NextEditKind::ReturnShape));
+    }
+    const std::string pair = "def point(x, y):\n    return x, y\n\np = point(1, 2)\n";
+    NextEdit edit = next_edit("python", pair, replace_first(pair, "return x, y", "return x, y, 0"));
+    CHECK(edit.kind == NextEditKind::ReturnShape);
+    CHECK(describe_sites(edit, replace_first(pair, "return x, y", "return x, y, 0")) ==
+          std::vector<std::string>{"main:3:p = point(1, 2)"});
+  }
+  SECTION("Go, Rust, JavaScript, TypeScript, Java, C and C++") {
+    struct Case {
+      const char* language;
+      std::string before, from, to, call_line;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"go", "package m\nfunc at(x int) P { return P{X: x} }\nfunc use() { p := at(1); _ = p }\n", "P{X: x}",
+              "P{X: x, Y: x}", "main:2:func use() { p := at(1); _ = p }"},
+             {"go", "package m\nfunc at(x int) (int, error) { return x }\nvar p = at(1)\n", "return x", "return x, nil",
+              "main:2:var p = at(1)"},
+             {"rust", "fn at(x: i32) -> P {\n    return P { x };\n}\nfn main() {\n    let p = at(1);\n}\n", "P { x }",
+              "P { x, y: 0 }", "main:4:let p = at(1);"},
+             {"javascript", "function at(x) {\n  return [x];\n}\nconst p = at(1);\n", "[x]", "[x, 0]",
+              "main:3:const p = at(1);"},
+             {"typescript", "const at = (x: number): number[] => {\n  return [x];\n};\nconst p = at(1);\n", "return [x]",
+              "return { x }", "main:3:const p = at(1);"},
+             {"java", "class A {\n  Object at(int x) { return x; }\n  void use() { Object p = at(1); }\n}\n", "return x;",
+              "return new Point(x, 0);", "main:2:void use() { Object p = at(1); }"},
+             {"c", "int at(int x) { return x; }\nint main() {\n  int p = at(1);\n}\n", "return x;", "return (x, 0);",
+              "main:2:int p = at(1);"},
+             {"cpp", "P at(int x) { return {x}; }\nint main() {\n  auto p = at(1);\n}\n", "{x}", "{x, 0}",
+              "main:2:auto p = at(1);"},
+         }) {
+      INFO(c.language << ": " << c.to);
+      const std::string after = replace_first(c.before, c.from, c.to);
+      NextEdit edit = next_edit(c.language, c.before, after);
+      CHECK(edit.kind == NextEditKind::ReturnShape);
+      CHECK(edit.function == "at");
+      CHECK(describe_sites(edit, after) == std::vector<std::string>{c.call_line});
+    }
+  }
+  SECTION("a name or a literal edited inside the same shape is a rename or a literal change") {
+    const std::string before = "def f(a, b):\n    return a, b, 0\n\nx = f(1, 2)\ny = f(3, 4)\n";
+    NextEdit renamed = next_edit("python", before, replace_first(before, "return a, b", "return a, c"));
+    CHECK(renamed.kind == NextEditKind::Rename);
+    CHECK(renamed.old_name == "b");
+    NextEdit literal = next_edit("python", before, replace_first(before, "b, 0", "b, 1"));
+    CHECK(literal.kind == NextEditKind::Literal);
+    // An expression that stays a plain value is no shape change either.
+    CHECK(next_edit("python", before, replace_first(before, "return a, b, 0", "return a, b, 0 + 1")).kind !=
+          NextEditKind::ReturnShape);
+  }
+  SECTION("not a lambda's return, nor a value half typed") {
+    const std::string js = "const ys = xs.map((x) => {\n  return x;\n});\n";
+    CHECK(next_edit("javascript", js, replace_first(js, "return x;", "return [x];")).kind == NextEditKind::None);
+    const std::string f = "function f(x) {\n  return x;\n}\nf(1);\n";
+    CHECK(next_edit("javascript", f, replace_first(f, "return x;", "return [x, ;")).kind == NextEditKind::None);
+  }
+}
+
+TEST_CASE("a changed callee lists the other calls of the old callee nearby", "[next_edit]") {
+  SECTION("Python: the same callee with as many arguments, not through another object, not in comments") {
+    const std::string before =
+        "def run(a, b):\n"
+        "    log.info(a)\n"
+        "    log.info(b)\n"
+        "    log.info(a, b)\n"
+        "    self.log.info(a)\n"
+        "    # log.info(a)\n"
+        "    log.warn(a)\n"
+        "    log.info(\n"
+        "        b)\n";
+    const std::string after = replace_first(before, "log.info(a)", "logger.info(a)");
+    NextEdit edit = next_edit("python", before, after);
+    CHECK(edit.kind == NextEditKind::CallPattern);
+    CHECK(edit.function == "log.info");
+    CHECK(edit.old_name == "log.info(a)");
+    CHECK(edit.new_name == "logger.info(a)");
+    CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:2:log.info(b)", "main:7:log.info(\n        b)"});
+    CHECK(edit.sites[0].reason == "calls `log.info` as the edited call did, changed from `log.info(a)` to `logger.info(a)`");
+  }
+  SECTION("JavaScript, Go, Rust, Java, C and C++") {
+    struct Case {
+      const char* language;
+      std::string before, from, to;
+      std::vector<std::string> sites;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"javascript", "print(a);\nprint(b);\nprint(a, b);\nx.print(c);\nconst s = 'print(d)';\n", "print(a)", "log(a)",
+              {"main:1:print(b)"}},
+             {"go", "package m\nfunc f() {\n\tfmt.Println(a)\n\tfmt.Println(b)\n\tfmt.Printf(c)\n}\n", "Println(a)",
+              "Print(a)", {"main:3:fmt.Println(b)"}},
+             {"rust", "fn f() {\n    let a = Vec::new();\n    let b = Vec::new();\n}\n", "a = Vec::new", "a = Vec::with",
+              {"main:2:Vec::new()"}},
+             {"rust", "fn f() {\n    let a = \"\".to_owned();\n    // \"\".to_owned()\n    let b = \"\".to_owned();\n}\n",
+              "a = \"\".to_owned", "a = \"\".to_string", {"main:3:\"\".to_owned()"}},
+             {"java", "class A {\n  void f() {\n    logger.debug(a);\n    logger.debug(b);\n  }\n}\n", "logger.debug(a)",
+              "log.debug(a)", {"main:3:logger.debug(b)"}},
+             {"c", "void f(void) {\n  printf(\"a\");\n  printf(\"b\");\n}\n", "printf(\"a\")", "puts(\"a\")",
+              {"main:2:printf(\"b\")"}},
+             {"cpp", "int f(int a, int b) {\n  int x = std::max(a, b);\n  return std::max(b, 1);\n}\n", "std::max(a",
+              "std::min(a", {"main:2:std::max(b, 1)"}},
+         }) {
+      INFO(c.language);
+      const std::string after = replace_first(c.before, c.from, c.to);
+      NextEdit edit = next_edit(c.language, c.before, after);
+      CHECK(edit.kind == NextEditKind::CallPattern);
+      CHECK(describe_sites(edit, after) == c.sites);
+    }
+  }
+  SECTION("only lines within the nearby window") {
+    std::string before = "emit(a);\n";
+    for (int i = 0; i < 40; ++i) before += "x();\n";
+    before += "emit(b);\n";
+    const std::string after = replace_first(before, "emit(a)", "send(a)");
+    NextEditLimits limits;
+    limits.literal_lines = 10;
+    NextEdit edit = next_edit("javascript", before, after, {}, limits);
+    CHECK(edit.kind == NextEditKind::CallPattern);
+    CHECK(edit.sites.empty());
+    limits.literal_lines = 50;
+    CHECK(describe_sites(next_edit("javascript", before, after, {}, limits), after) ==
+          std::vector<std::string>{"main:41:emit(b)"});
+  }
+}
+
+TEST_CASE("arguments added, removed or reordered at a call list the argument lists of its calls nearby", "[next_edit]") {
+  SECTION("Python: an argument added at a call of a function defined elsewhere") {
+    const std::string before =
+        "a = fetch(u1)\n"
+        "b = fetch(u2)\n"
+        "c = fetch(u3, 5)\n"
+        "d = client.fetch(u4)\n";
+    const std::string after = replace_first(before, "fetch(u1)", "fetch(u1, timeout=5)");
+    NextEdit edit = next_edit("python", before, after);
+    CHECK(edit.kind == NextEditKind::CallPattern);
+    CHECK(edit.old_name == "fetch(u1)");
+    CHECK(edit.new_name == "fetch(u1, timeout=5)");
+    CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:1:(u2)"});
+  }
+  SECTION("TypeScript: an argument removed; Rust: arguments reordered") {
+    const std::string ts = "send(a, true);\nsend(b, true);\nsend(c);\n";
+    const std::string ts_after = replace_first(ts, "send(a, true)", "send(a)");
+    NextEdit removed = next_edit("typescript", ts, ts_after);
+    CHECK(removed.kind == NextEditKind::CallPattern);
+    CHECK(describe_sites(removed, ts_after) == std::vector<std::string>{"main:1:(b, true)"});
+    const std::string rs = "fn f() {\n    copy(src, dst);\n    copy(a, b);\n}\n";
+    const std::string rs_after = replace_first(rs, "copy(src, dst)", "copy(dst, src)");
+    NextEdit moved = next_edit("rust", rs, rs_after);
+    CHECK(moved.kind == NextEditKind::CallPattern);
+    CHECK(describe_sites(moved, rs_after) == std::vector<std::string>{"main:2:(a, b)"});
+  }
+  SECTION("an argument or a callee's literal edited in place is a rename or a literal change") {
+    const std::string join = "a = ','.join(xs)\nb = ','.join(ys)\n";
+    CHECK(next_edit("python", join, replace_first(join, "','.join(xs)", "';'.join(xs)")).kind == NextEditKind::Literal);
+    const std::string before = "x = fetch(u1, 30)\ny = fetch(u2, 30)\n";
+    CHECK(next_edit("python", before, replace_first(before, "fetch(u1,", "fetch(v1,")).kind == NextEditKind::Rename);
+    CHECK(next_edit("python", before, replace_first(before, "u1, 30", "u1, 60")).kind == NextEditKind::Literal);
+  }
+  SECTION("a function defined in the document: its parameters change where it is defined") {
+    const std::string before = "def fetch(u):\n    pass\n\nx = fetch(u1)\ny = fetch(u2)\n";
+    CHECK(next_edit("python", before, replace_first(before, "fetch(u1)", "fetch(u1, 5)")).kind == NextEditKind::None);
+  }
+}
