@@ -664,7 +664,13 @@ ByteRange call_lines(std::string_view text, size_t name, ByteRange arguments) {
 void scan_document(const SourceDocument& doc, const SiteSearch& search, ByteRange skip, size_t limit,
                    NearestSites& sites) {
   std::string_view text = std::string_view(doc.text()).substr(0, limit);
-  LiteralRanges literals(doc, limit);
+  // Made at the first occurrence: an open document that never mentions the word costs a text
+  // search, not a query over its whole tree.
+  std::optional<LiteralRanges> literals;
+  auto in_literal = [&](size_t at) {
+    if (!literals) literals.emplace(doc, limit);
+    return literals->contains(at);
+  };
   for (size_t at = text.find(search.word, search.within.begin); at != std::string_view::npos;
        at = text.find(search.word, at + 1)) {
     size_t end = at + search.word.size();
@@ -680,7 +686,7 @@ void scan_document(const SourceDocument& doc, const SiteSearch& search, ByteRang
     }
     // A call pattern's callee may begin with a string (`'|'.join`, `"".to_owned`): call_site's
     // syntax tree check keeps out the calls in comments and strings instead.
-    if (search.kind != NextEditKind::CallPattern && literals.contains(at)) continue;
+    if (search.kind != NextEditKind::CallPattern && in_literal(at)) continue;
     if (search.kind == NextEditKind::Rename) {
       sites.offer({at, end});
       continue;
