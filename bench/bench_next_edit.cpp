@@ -12,6 +12,8 @@
 //               gets a digit or a letter more at its first use; the truth is the other uses;
 //   return_type a function's declared return type is replaced by another; the truth is the
 //               line of every call of it (sites only: no mechanical answer to score);
+//   return_shape a function's first `return` value gets one element more (`x` → `x, None`,
+//               `[x, null]`, `(x, 0)`...); the truth is the line of every call (sites only);
 //   call_pattern a callee (`foo`, `obj.method`) called at least twice within 30 lines with as
 //               many arguments gets `_v2` appended to its last identifier at one call; the truth
 //               is the other such calls within 30 lines, whole, each with the same rename.
@@ -60,6 +62,7 @@ constexpr int kRenamesPerFile = 2;
 constexpr int kParametersPerFile = 1;
 constexpr int kLiteralsPerFile = 1;
 constexpr int kReturnTypesPerFile = 1;
+constexpr int kReturnShapesPerFile = 1;
 constexpr int kCallPatternsPerFile = 1;
 constexpr std::string_view kCalleeSuffix = "_v2";  // what a call-pattern task appends to the callee
 constexpr int kLiteralLines = 30;          // the site finder's window for a changed literal
@@ -77,7 +80,7 @@ struct TruthSite {
 };
 
 struct Task {
-  std::string kind;      // "rename", "parameter", "literal", "return_type" or "call_pattern"
+  std::string kind;      // "rename", "parameter", "literal", "return_type", "return_shape" or "call_pattern"
   std::string language;
   std::string path;
   std::string before;    // the file as it was
@@ -272,10 +275,24 @@ std::string other_return_type(const std::string& language, std::string_view old)
              : type;
 }
 
+// The truth of a task that changes what a function returns: the line of every call of it among
+// `tokens` (the name's identifier tokens), from its first non-blank byte to the end of the line its
+// arguments close on (a use of the result, which the user may need to change).
+void add_call_lines(const SourceDocument& doc, const std::vector<ByteRange>& tokens, Task& task) {
+  std::string_view text = doc.text();
+  for (const ByteRange& token : tokens) {
+    size_t open = text.find_first_not_of(" \t", token.end);
+    std::optional<ByteRange> list = open == std::string_view::npos ? std::nullopt : parenthesized(text, open);
+    if (!list || declares(doc, token, open)) continue;
+    size_t begin = line_start(text, token.begin);
+    while (begin < token.begin && (text[begin] == ' ' || text[begin] == '\t')) ++begin;
+    ByteRange line = shifted(task, {begin, line_end(text, list->end - 1)});
+    if (task.truth.empty() || !same_site(task.truth.back().span, line)) task.truth.push_back({line, ""});
+  }
+}
+
 // Return-type tasks: a function that declares a return type gets another one; the truth is the
-// line of every call, from its first non-blank byte to the end of the line its arguments close on
-// (a use of the result, which the user may need to change). No model answer is scored: what the
-// line should become is not mechanical.
+// line of every call. No model answer is scored: what the line should become is not mechanical.
 void return_type_tasks(const std::string& path, const SourceDocument& doc, const std::vector<Definition>& definitions,
                        std::vector<Task>& out) {
   std::string_view text = doc.text();
@@ -290,15 +307,74 @@ void return_type_tasks(const std::string& path, const SourceDocument& doc, const
     if (!type || text.substr(type->begin, type->size()).find('\n') != std::string_view::npos) continue;
     Task task{"return_type", doc.language()->name, path, doc.text(), *type,
               other_return_type(doc.language()->name, text.substr(type->begin, type->size())), definition.name, {}};
-    for (const ByteRange& token : tokens) {
-      size_t open = text.find_first_not_of(" \t", token.end);
-      std::optional<ByteRange> list = open == std::string_view::npos ? std::nullopt : parenthesized(text, open);
-      if (!list || declares(doc, token, open)) continue;
-      size_t begin = line_start(text, token.begin);
-      while (begin < token.begin && (text[begin] == ' ' || text[begin] == '\t')) ++begin;
-      ByteRange line = shifted(task, {begin, line_end(text, list->end - 1)});
-      if (task.truth.empty() || !same_site(task.truth.back().span, line)) task.truth.push_back({line, ""});
-    }
+    add_call_lines(doc, tokens, task);
+    if (task.truth.empty() || task.truth.size() > kMaxTruthSites) continue;
+    out.push_back(std::move(task));
+    ++made;
+  }
+}
+
+// `value` with one element more, in a shape the language writes in a `return`: a tuple in Python
+// (a tuple grows by one), Go (a second result) and Rust; an array in JavaScript and TypeScript; a
+// braced list in C++. Nothing for C and Java, which have no such literal to return.
+std::optional<std::string> grown_return_value(const std::string& language, std::string_view value) {
+  std::string v(value);
+  if (language == "python") return v + ", None";
+  if (language == "go") return v + ", nil";
+  if (language == "rust") return "(" + v + ", 0)";
+  if (language == "javascript" || language == "typescript" || language == "tsx") return "[" + v + ", null]";
+  if (language == "cpp") return "{" + v + ", 0}";
+  return std::nullopt;
+}
+
+// Whether the function a `return` belongs to (its nearest function, method, lambda or closure)
+// is the one named by the token `name`: not a method of a class named so, nor a nested function.
+bool returns_from(TSNode statement, ByteRange name) {
+  for (TSNode node = ts_node_parent(statement); !ts_node_is_null(node); node = ts_node_parent(node)) {
+    std::string_view type = ts_node_type(node);
+    for (std::string_view kind : {"function", "method", "lambda", "closure", "arrow"})
+      if (type.find(kind) != std::string_view::npos)
+        return ts_node_start_byte(node) <= name.begin && name.end <= ts_node_end_byte(node);
+  }
+  return false;
+}
+
+// The value of the first `return` with one of the function `definition` (whose name token is
+// `name`), when it is on one line.
+std::optional<ByteRange> first_return_value(const SourceDocument& doc, const Definition& definition, ByteRange name) {
+  std::optional<ByteRange> found;
+  for_each_node(doc, [&](TSNode node) {
+    std::string_view type = ts_node_type(node);
+    if (found || ts_node_start_byte(node) < definition.begin || ts_node_end_byte(node) > definition.end ||
+        (type != "return_statement" && type != "return_expression") || ts_node_named_child_count(node) == 0 ||
+        !returns_from(node, name))
+      return;
+    TSNode value = ts_node_named_child(node, 0);
+    ByteRange span{ts_node_start_byte(value), ts_node_end_byte(value)};
+    if (std::string_view(ts_node_type(value)).find("comment") == std::string_view::npos &&
+        doc.text().substr(span.begin, span.size()).find('\n') == std::string::npos)
+      found = span;
+  });
+  return found;
+}
+
+// Return-shape tasks: the first returned value of a function that the file calls gets one element
+// more; the truth is the line of every call, as for a changed return type.
+void return_shape_tasks(const std::string& path, const SourceDocument& doc, const std::vector<Definition>& definitions,
+                        std::vector<Task>& out) {
+  int made = 0;
+  for (const Definition* candidate : unique_definitions(definitions)) {
+    const Definition& definition = *candidate;
+    if (made == kReturnShapesPerFile) break;
+    std::vector<ByteRange> tokens = identifier_tokens(doc, definition.name);
+    auto own = own_token(tokens, definition);
+    if (own == tokens.end()) continue;
+    std::optional<ByteRange> value = first_return_value(doc, definition, *own);
+    std::optional<std::string> grown =
+        value ? grown_return_value(doc.language()->name, doc.text().substr(value->begin, value->size())) : std::nullopt;
+    if (!grown) continue;
+    Task task{"return_shape", doc.language()->name, path, doc.text(), *value, *grown, definition.name, {}};
+    add_call_lines(doc, tokens, task);
     if (task.truth.empty() || task.truth.size() > kMaxTruthSites) continue;
     out.push_back(std::move(task));
     ++made;
@@ -425,6 +501,7 @@ std::vector<Task> make_tasks(const std::vector<std::string>& roots) {
       parameter_tasks(file.string(), doc, definitions, tasks);
       literal_tasks(file.string(), doc, tasks);
       return_type_tasks(file.string(), doc, definitions, tasks);
+      return_shape_tasks(file.string(), doc, definitions, tasks);
       call_pattern_tasks(file.string(), doc, tasks);
     }
   }
@@ -600,7 +677,7 @@ int run_bench_next_edit(int argc, char** argv) {
   // both forms.
   std::vector<const Task*> answerable;
   for (const Task& task : tasks)
-    if (task.kind != "return_type") answerable.push_back(&task);
+    if (task.kind != "return_type" && task.kind != "return_shape") answerable.push_back(&task);
   std::vector<Task> sample;
   for (size_t i = 0; i < std::min(model_tasks, answerable.size()); ++i)
     sample.push_back(*answerable[i * answerable.size() / std::min(model_tasks, answerable.size())]);
