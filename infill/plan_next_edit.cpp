@@ -85,10 +85,7 @@ std::string site_instruction(const NextEdit& edit) {
   if (edit.kind == NextEditKind::Literal)
     return "The edit above changed `" + edit.old_name + "` to `" + edit.new_name + "`. Make the same change here. "
            "Change nothing else.";
-  if (edit.kind == NextEditKind::ReturnType)
-    return "The function `" + edit.function + "` now returns `" + edit.new_name + "` instead of `" + edit.old_name +
-           "`, as the edit above shows. Update this use of its result to match. Change nothing else.";
-  if (edit.kind == NextEditKind::ReturnShape)
+  if (edit.kind == NextEditKind::ReturnType || edit.kind == NextEditKind::ReturnShape)
     return "The function `" + edit.function + "` now returns `" + edit.new_name + "` instead of `" + edit.old_name +
            "`, as the edit above shows. Update this use of its result to match. Change nothing else.";
   if (edit.kind == NextEditKind::CallPattern)
