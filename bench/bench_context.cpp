@@ -62,7 +62,7 @@ struct Point {
 
 struct Project {
   fs::path root;
-  std::unique_ptr<WorkspaceIndex> index;
+  std::shared_ptr<WorkspaceIndex> index;
   std::vector<Point> points;
   size_t lines = 0;
   double build_seconds = 0;
@@ -167,7 +167,7 @@ class Session {
     ContextInputs inputs;
     inputs.path = point.path;
     inputs.display_root = project.root.string();
-    inputs.index = project.index.get();
+    inputs.index = project.index;
     inputs.settings = settings;
     inputs.recent_edits = edits.snapshot();
     fs::path folder = fs::path(point.path).parent_path();
@@ -299,7 +299,7 @@ int run_bench_context(int argc, char** argv) {
     std::ofstream("/proc/self/clear_refs") << "5";
     size_t rss_before = read_kib("VmRSS:");
     auto started = Clock::now();
-    projects[i].index = std::make_unique<WorkspaceIndex>(std::vector<fs::path>{projects[i].root});
+    projects[i].index = std::make_shared<WorkspaceIndex>(std::vector<fs::path>{projects[i].root});
     projects[i].index->build();
     projects[i].build_seconds = ms_since(started) / 1000;
     projects[i].lines = projects[i].index->stats().lines;

@@ -71,11 +71,11 @@ int fill(int argc, char** argv) {
   ContextInputs context;
   context.settings = context_settings;
   context.path = std::filesystem::absolute(path).lexically_normal().string();
-  std::unique_ptr<WorkspaceIndex> index;
+  std::shared_ptr<WorkspaceIndex> index;
   if (!workspace.empty()) {
-    index = std::make_unique<WorkspaceIndex>(std::vector<std::filesystem::path>{workspace});
+    index = std::make_shared<WorkspaceIndex>(std::vector<std::filesystem::path>{workspace});
     index->build();
-    context.index = index.get();
+    context.index = index;
     context.display_root = std::filesystem::canonical(workspace).string();
     context.path = std::filesystem::weakly_canonical(path).string();
   }

@@ -10,6 +10,7 @@
 #include "infill/definitions.h"
 #include "infill/syntax_queries.h"
 #include "infill/text_lines.h"
+#include "infill/workspace_index.h"
 
 namespace maskfill {
 namespace {
@@ -621,6 +622,7 @@ struct SiteSearch {
   std::string parameter;     // ...or by name (a keyword argument)
   int argument_count = -1;   // CallPattern: the calls wanted pass this many arguments...
   bool whole_call = false;   // ...and are a site whole (a changed callee) or by their arguments
+  bool workspace = false;    // its sites may be in files that are not open (collect_in_workspace)
 };
 
 // The argument a call passes for a parameter: a keyword argument naming it, else the one at its
@@ -715,16 +717,53 @@ bool collect(const std::string& path, const SourceDocument& doc, const SiteSearc
   size_t limit = std::min(doc.text().size(), limits.max_scan_bytes);
   NearestSites sites(anchor, room);
   scan_document(doc, search, skip, limit, sites);
-  for (const ByteRange& span : sites.take_sorted()) result.sites.push_back({path, span, search.reason});
+  for (const ByteRange& span : sites.take_sorted()) result.sites.push_back({path, nullptr, span, search.reason});
   return sites.offered() > room || limit < doc.text().size();
 }
 
-void collect_everywhere(const SourceDocument& after, const std::string& path,
-                        const std::vector<OpenDocument>& open_documents, const SiteSearch& search, NextEdit& result) {
+// Where sites are looked for besides the edited document.
+struct SiteScope {
+  const std::vector<OpenDocument>& open_documents;
+  const WorkspaceIndex* index;  // the workspace's files that are not open; null: none
+};
+
+// The workspace's files that are not open and may use `search.word`, read from disk now, with
+// their sites. Only for an edit whose other uses can be in another file (a renamed definition,
+// a function's parameters, type or returned value: search.workspace) and of the edited
+// document's language; at most limits.max_workspace_files files are read.
+bool collect_in_workspace(const SourceDocument& after, const std::string& path, const SiteScope& scope,
+                          const SiteSearch& search, NextEdit& result) {
+  const NextEditLimits& limits = *search.limits;
+  if (!scope.index || !search.workspace || !after.language() || result.sites.size() >= limits.max_sites) return false;
+  auto is_open = [&](const std::string& file) {
+    return file == path || std::any_of(scope.open_documents.begin(), scope.open_documents.end(),
+                                       [&](const OpenDocument& open) { return open.path == file; });
+  };
+  bool truncated = false;
+  size_t read = 0;
+  const size_t wanted = limits.max_workspace_files + scope.open_documents.size() + 1;  // the open ones are skipped
+  for (const std::string& file : scope.index->files_mentioning(search.word, after.language()->name, wanted)) {
+    if (is_open(file)) continue;
+    if (read++ == limits.max_workspace_files || result.sites.size() >= limits.max_sites) {
+      truncated = true;
+      break;
+    }
+    std::optional<std::string> text = scope.index->read(file);
+    if (!text) continue;
+    auto doc = std::make_shared<const SourceDocument>(std::move(*text), after.language());
+    const size_t first = result.sites.size();
+    truncated = collect(file, *doc, search, ByteRange{}, 0, result) || truncated;
+    for (size_t i = first; i < result.sites.size(); ++i) result.sites[i].doc = doc;
+  }
+  return truncated;
+}
+
+void collect_everywhere(const SourceDocument& after, const std::string& path, const SiteScope& scope,
+                        const SiteSearch& search, NextEdit& result) {
   ByteRange edited{result.change.begin, result.change.new_end};
   bool truncated = collect(path, after, search, edited, result.change.begin, result);
   size_t searched = 0;
-  for (const OpenDocument& open : open_documents) {
+  for (const OpenDocument& open : scope.open_documents) {
     if (open.path == path || !open.doc) continue;
     if (searched++ == search.limits->max_documents) {
       truncated = true;
@@ -732,12 +771,13 @@ void collect_everywhere(const SourceDocument& after, const std::string& path,
     }
     truncated = collect(open.path, *open.doc, search, ByteRange{}, 0, result) || truncated;
   }
+  truncated = collect_in_workspace(after, path, scope, search, result) || truncated;
   result.truncated = truncated;
 }
 
 // A reshaped return value implies the lines that call the function, as a changed return type does.
 bool follow_return_shape(const SourceDocument& before, const SourceDocument& after, const std::string& path,
-                         const std::vector<OpenDocument>& open_documents, const NextEditLimits& limits,
+                         const SiteScope& scope, const NextEditLimits& limits,
                          NextEdit& result) {
   std::optional<ShapeChange> shape = changed_return_shape(before, after, result.change);
   if (!shape) return false;
@@ -749,7 +789,8 @@ bool follow_return_shape(const SourceDocument& before, const SourceDocument& aft
                     "uses what `" + result.function + "` returns, its return value changed from `" + result.old_name +
                         "` to `" + result.new_name + "`",
                     &limits};
-  collect_everywhere(after, path, open_documents, search, result);
+  search.workspace = true;  // its callers may be anywhere
+  collect_everywhere(after, path, scope, search, result);
   return true;
 }
 
@@ -848,7 +889,9 @@ const char* next_edit_kind_name(NextEditKind kind) {
 }
 
 NextEdit find_next_edit_sites(const SourceDocument& before, const SourceDocument& after, const std::string& path,
-                              const std::vector<OpenDocument>& open_documents, const NextEditLimits& limits) {
+                              const std::vector<OpenDocument>& open_documents, const NextEditLimits& limits,
+                              const WorkspaceIndex* index) {
+  const SiteScope scope{open_documents, index};
   NextEdit result;
   result.change = find_change(before.text(), after.text());
   if (result.change.empty()) return result;
@@ -864,7 +907,8 @@ NextEdit find_next_edit_sites(const SourceDocument& before, const SourceDocument
                       "calls `" + new_list->function + "`, whose parameters went from " +
                           std::to_string(old_list->count) + " to " + std::to_string(new_list->count),
                       &limits};
-    collect_everywhere(after, path, open_documents, search, result);
+    search.workspace = true;
+    collect_everywhere(after, path, scope, search, result);
     return result;
   }
   // A type changed inside an annotation is not a rename of the type, even when it is a name.
@@ -883,13 +927,14 @@ NextEdit find_next_edit_sites(const SourceDocument& before, const SourceDocument
                       &limits};
     search.parameter_index = type->slot.index;
     search.parameter = type->slot.parameter;
-    collect_everywhere(after, path, open_documents, search, result);
+    search.workspace = true;
+    collect_everywhere(after, path, scope, search, result);
     return result;
   }
   // A reshaped value or a changed call is checked before a rename: a name edited inside a value
   // or an argument changes no shape and no call pattern, so it still classifies as a rename. A
   // callee renamed at one call is a call pattern: its calls nearby, not every use of the name.
-  if (follow_return_shape(before, after, path, open_documents, limits, result)) return result;
+  if (follow_return_shape(before, after, path, scope, limits, result)) return result;
   if (follow_call_pattern(before, after, path, limits, result)) return result;
   if (std::optional<Rename> rename = renamed_identifier(before, after, result.change)) {
     result.kind = NextEditKind::Rename;
@@ -897,7 +942,10 @@ NextEdit find_next_edit_sites(const SourceDocument& before, const SourceDocument
     result.new_name = rename->new_name;
     SiteSearch search{result.kind, rename->old_name,
                       "uses `" + rename->old_name + "`, renamed to `" + rename->new_name + "`", &limits};
-    collect_everywhere(after, path, open_documents, search, result);
+    // Another file can use a definition (a function, a class, a method), not a local or a
+    // parameter: only a renamed definition is looked for in the workspace.
+    search.workspace = index && defines(before, rename->old_name);
+    collect_everywhere(after, path, scope, search, result);
     return result;
   }
   // A changed literal implies the same literal in the same place nearby, in this document only.

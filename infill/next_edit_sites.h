@@ -13,6 +13,7 @@
 #include <tree_sitter/api.h>
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,7 +36,8 @@ const char* next_edit_kind_name(NextEditKind kind);
 bool is_literal_type(std::string_view node_type);
 
 struct NextEditSite {
-  std::string path;           // the edited document's path, or an open document's
+  std::string path;           // the edited document's path, an open document's, or a workspace file's
+  std::shared_ptr<const SourceDocument> doc;  // a workspace file that is not open: its text as read
   ByteRange span;             // bytes of that document (the edited one: as after the edit)
   std::string reason;         // e.g. "uses `count`, renamed to `total`"
 };
@@ -60,6 +62,7 @@ struct NextEditLimits {
   size_t max_sites = 200;
   size_t max_scan_bytes = 4 << 20;  // of each document; the rest is not searched
   size_t max_documents = 64;        // open documents searched
+  size_t max_workspace_files = 16;  // files that are not open, read from the workspace index
   size_t max_argument_bytes = 8192;  // an argument list longer than this is not a site
   int literal_lines = 30;            // a changed literal's or call's sites: this many lines above and below
 };
@@ -79,11 +82,16 @@ struct CallSyntax {
 };
 std::optional<CallSyntax> call_syntax(const SourceDocument& doc, TSNode node);
 
+class WorkspaceIndex;
+
 // Classifies the change from `before` to `after` (the document at `path`) and lists the sites it
-// implies in that document and in `open_documents` (the edited one among them is skipped).
+// implies in that document, in `open_documents` (the edited one among them is skipped), then in
+// the files of `index` that are not open (a renamed definition's uses, a changed function's
+// callers: files of the same language that mention the name, read from disk).
 // `before` and `after` should be a whole change: for typing, the text before the newest
 // EditHistory entry's first keystroke (text_before) and the current document.
 NextEdit find_next_edit_sites(const SourceDocument& before, const SourceDocument& after, const std::string& path,
-                              const std::vector<OpenDocument>& open_documents, const NextEditLimits& limits = {});
+                              const std::vector<OpenDocument>& open_documents, const NextEditLimits& limits = {},
+                              const WorkspaceIndex* index = nullptr);
 
 }  // namespace maskfill

@@ -71,8 +71,9 @@ struct ModelView {
 
 // One site of a next-edit plan: a sequence of its own, decoded in one batch with the others.
 struct PlanSite {
-  std::string path;               // the document it is in: the plan's own, or an open one
-  std::shared_ptr<const SourceDocument> doc;  // that open document; null: the plan's own
+  std::string path;               // the document it is in: the plan's own, an open one, or a file
+  std::shared_ptr<const SourceDocument> doc;  // that document; null: the plan's own
+  bool on_disk = false;           // a workspace file that is not open: `doc` is its text as read
   ByteRange span;                 // the bytes its answer replaces (the text outside never changes)
   ByteRange rewritten;            // Instruction form: the whole lines the model rewrites (hold span)
   std::vector<int32_t> prompt;
@@ -139,11 +140,13 @@ CompletionOutcome execute_plan(Engine& engine, const SourceDocument& doc, const 
 // (infill/next_edit_sites.h), nearest first, one sequence each. Declined when the document has no
 // recent edit or the edit implies nothing. A rename's or a signature's sites in
 // `open_documents` (the edited one among them is skipped) follow those in `doc`; each such site
-// keeps its document. The diff header shows paths relative to `display_root` (the workspace
-// folder), as the cross-file context does.
+// keeps its document; then those in the files of `index` that are not open (read from disk). The
+// diff header shows paths relative to `display_root` (the workspace folder), as the cross-file
+// context does.
 Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std::string& path,
                     const std::vector<EditEntry>& history, const InfillSettings& settings,
-                    const std::string& display_root = "", const std::vector<OpenDocument>& open_documents = {});
+                    const std::string& display_root = "", const std::vector<OpenDocument>& open_documents = {},
+                    const WorkspaceIndex* index = nullptr);
 
 // A readable, stable description of a plan (golden tests, `--explain`).
 std::string describe_plan(const Plan& plan, const Tokenizer& tokenizer);

@@ -208,7 +208,8 @@ const char* next_edit_form_name(NextEditForm form) {
 
 Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std::string& path,
                     const std::vector<EditEntry>& history, const InfillSettings& settings,
-                    const std::string& display_root, const std::vector<OpenDocument>& open_documents) {
+                    const std::string& display_root, const std::vector<OpenDocument>& open_documents,
+                    const WorkspaceIndex* index) {
   Plan plan;
   plan.mode = PlanMode::NextEdit;
   plan.next_edit_form = settings.next_edit_form;
@@ -223,7 +224,7 @@ Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std
   SourceDocument before(std::move(*before_text), doc.language());
   NextEditLimits limits;
   limits.max_sites = static_cast<size_t>(std::max(1, settings.next_edit_max_sites));
-  plan.next_edit = find_next_edit_sites(before, doc, path, open_documents, limits);
+  plan.next_edit = find_next_edit_sites(before, doc, path, open_documents, limits, index);
   if (plan.next_edit.sites.empty()) {
     plan.declined_reason = "the last edit implies no other change";
     return plan;
@@ -232,7 +233,8 @@ Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std
   std::vector<int32_t> header = model.tokenizer.encode(plan.edit_header);
   plan.span = plan.next_edit.sites.front().span;
   for (const NextEditSite& found : plan.next_edit.sites) {
-    std::shared_ptr<const SourceDocument> other = found.path == path ? nullptr : open_document(open_documents, found.path);
+    std::shared_ptr<const SourceDocument> other =
+        found.doc ? found.doc : found.path == path ? nullptr : open_document(open_documents, found.path);
     if (found.path != path && !other) continue;
     const SourceDocument& site_doc = other ? *other : doc;
     PlanSite site = settings.next_edit_form == NextEditForm::Instruction
@@ -240,6 +242,7 @@ Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std
                         : masked_site(model, site_doc, found, plan.next_edit, header, settings);
     site.path = found.path;
     site.doc = std::move(other);
+    site.on_disk = found.doc != nullptr;
     plan.sites.push_back(std::move(site));
     // `span` covers the sites of the plan's own document.
     if (found.path == path)

@@ -43,7 +43,7 @@ struct ContextInputs {
   std::string display_root;                  // paths under it are shown relative to it
   std::vector<OpenDocument> open_documents;  // the current one may be among them (skipped)
   std::vector<EditedRange> recent_edits;     // oldest first
-  const WorkspaceIndex* index = nullptr;
+  std::shared_ptr<const WorkspaceIndex> index;  // shared: switching the index off mid-request is safe
   ContextSettings settings;
 };
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -56,6 +57,31 @@ std::optional<std::string> read_source(const fs::path& path, size_t max_bytes, s
     return std::nullopt;
   }
   return text;
+}
+
+uint32_t word_hash(std::string_view word) { return uint32_t(std::hash<std::string_view>{}(word)); }
+
+bool word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; }
+
+// The hashes of the identifier-like words of `text` (a letter, `_` or `$` first), sorted and
+// distinct. A plain scan, not the syntax tree: a word in a comment or string also counts, which
+// only means one more file read when a next edit looks for it.
+std::vector<uint32_t> word_hashes(std::string_view text) {
+  std::vector<uint32_t> words;
+  for (size_t i = 0; i < text.size();) {
+    if (!word_char(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && word_char(text[end])) ++end;
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) words.push_back(word_hash(text.substr(i, end - i)));
+    i = end;
+  }
+  std::sort(words.begin(), words.end());
+  words.erase(std::unique(words.begin(), words.end()), words.end());
+  words.shrink_to_fit();
+  return words;
 }
 
 bool skipped_folder(const std::string& name) { return name.starts_with('.'); }  // .git, .venv, .cache, ...
@@ -154,6 +180,7 @@ std::optional<WorkspaceIndex::FileDefinitions> WorkspaceIndex::index_file(const 
   file.language = language->name;
   file.bytes = doc.text().size();
   file.lines = size_t(std::count(doc.text().begin(), doc.text().end(), '\n'));
+  file.words = word_hashes(doc.text());
   for (const Definition& definition : find_definitions(doc, limits_.max_definitions_per_file))
     file.definitions.push_back(
         {definition.name, definition.line, definition_head(doc.text(), definition, limits_.head_lines, limits_.head_bytes)});
@@ -174,6 +201,7 @@ void WorkspaceIndex::erase_locked(const std::string& path) {
   stats_.lines -= it->second.lines;
   stats_.bytes -= it->second.bytes;
   stats_.definitions -= it->second.definitions.size();
+  stats_.words -= it->second.words.size();
   files_.erase(it);
 }
 
@@ -190,6 +218,7 @@ void WorkspaceIndex::store(const std::string& path, FileDefinitions file) {
   stats_.lines += it->second.lines;
   stats_.bytes += it->second.bytes;
   stats_.definitions += it->second.definitions.size();
+  stats_.words += it->second.words.size();
 }
 
 void WorkspaceIndex::build(int threads) {
@@ -279,6 +308,27 @@ std::vector<IndexedDefinition> WorkspaceIndex::lookup_prefix(std::string_view pr
     collect_locked(it->first, it->second, limit, found);
   }
   return found;
+}
+
+std::vector<std::string> WorkspaceIndex::files_mentioning(std::string_view word, std::string_view language,
+                                                          size_t limit) const {
+  const uint32_t hash = word_hash(word);
+  std::vector<std::string> found;
+  std::shared_lock lock(mutex_);
+  for (const auto& [path, file] : files_) {
+    if (found.size() >= limit) break;
+    if (file.language == language && std::binary_search(file.words.begin(), file.words.end(), hash))
+      found.push_back(path);
+  }
+  return found;
+}
+
+std::optional<std::string> WorkspaceIndex::read(const fs::path& path) const {
+  if (!inside_roots(path)) return std::nullopt;
+  std::error_code error;
+  if (fs::is_symlink(fs::symlink_status(path, error))) return std::nullopt;
+  std::string reason;
+  return read_source(path, limits_.max_file_bytes, reason);
 }
 
 IndexStats WorkspaceIndex::stats() const {

@@ -3,10 +3,13 @@
 // folders (respecting .gitignore, skipping dot-folders, symlinks, binary and large files, never
 // reading outside the folders), updated one file at a time (didSave, didChangeWatchedFiles).
 // Memory is bounded: only definition heads are kept, never whole files, and the walk stops at
-// `max_files`.
+// `max_files`. Each file also keeps the 32-bit hashes of the words it contains (4 bytes per
+// distinct word), so next-edit suggestions find the files that may use a renamed definition
+// without reading the workspace again.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -37,6 +40,7 @@ struct IndexedDefinition {
 
 struct IndexStats {
   size_t files = 0, lines = 0, bytes = 0, definitions = 0, skipped = 0;
+  size_t words = 0;  // distinct words per file, summed (the word hashes' memory is 4 bytes each)
   double build_seconds = 0;
   bool ready = false;  // the first build has finished
 };
@@ -60,6 +64,12 @@ class WorkspaceIndex {
   // Definitions whose name starts with `prefix` and is longer (the word being typed), at most
   // `limit`, in name order, then path order.
   std::vector<IndexedDefinition> lookup_prefix(std::string_view prefix, size_t limit) const;
+  // The indexed files of `language` that contain the word `word` (an identifier), at most
+  // `limit`, in path order. The word hashes can collide: a caller reads the file to be sure.
+  std::vector<std::string> files_mentioning(std::string_view word, std::string_view language, size_t limit) const;
+  // The text of an indexed file as it is on disk now, read under the index's limits; nullopt for
+  // a path outside the roots, a file gone, grown past the size limit or binary.
+  std::optional<std::string> read(const std::filesystem::path& path) const;
   IndexStats stats() const;
   bool inside_roots(const std::filesystem::path& path) const;
 
@@ -73,6 +83,7 @@ class WorkspaceIndex {
       std::string head;
     };
     std::vector<Entry> definitions;
+    std::vector<uint32_t> words;  // sorted, distinct: word_hash() of every identifier-like word
   };
   std::vector<std::filesystem::path> walk();
   std::optional<FileDefinitions> index_file(const std::filesystem::path& path) const;

@@ -121,20 +121,26 @@ struct Features {
 
   // Next-edit suggestions for `doc` after its latest edit: one edit per site the gate let
   // through, each with an id the client reports back (shown, accepted, rejected) and the
-  // document it is in (`doc` or another open one: a rename's other uses, a function's callers).
+  // document it is in: `doc`, another open one, or a workspace file the client has not opened
+  // (no version: the server read it from disk).
   struct NextEditAnswer {
     int64_t id = 0;
     ByteEdit edit;
-    std::shared_ptr<const Document> document;
+    std::string uri;
+    std::optional<int> version;
+    std::shared_ptr<const SourceDocument> source;
   };
   std::vector<NextEditAnswer> next_edits(const std::shared_ptr<const Document>& doc, const CancelToken& token) {
     Engine& engine = host.engine();
     auto guard = host.busy();
     const auto& folders = server.project().folders();
     OpenDocuments open = open_documents_besides(*doc);
+    // The workspace's files that are not open are searched only where open documents are.
+    std::shared_ptr<const WorkspaceIndex> index =
+        server.config().context.open_documents ? server.project().index() : nullptr;
     Plan plan = plan_next_edit(ModelView::of(engine), doc->source, server.project().path_or_uri(doc->uri),
                                server.project().edit_history(), server.config().infill,
-                               folders.empty() ? "" : folders.front().string(), open.sources);
+                               folders.empty() ? "" : folders.front().string(), open.sources, index.get());
     std::vector<NextEditAnswer> out;
     if (!plan.declined_reason.empty()) {
       spdlog::debug("next edits: {}", plan.declined_reason);
@@ -147,7 +153,13 @@ struct Features {
                     held.replacement.begin, held.replacement.end, held.withheld);
     for (const Candidate& candidate : outcome.candidates) {
       const PlanSite& site = plan.sites[size_t(candidate.site)];
-      out.push_back({next_item_id++, candidate.replacement, site.doc ? open.by_path.at(site.path) : doc});
+      if (site.on_disk) {
+        out.push_back({next_item_id++, candidate.replacement, uri_of_path(site.path), std::nullopt, site.doc});
+        continue;
+      }
+      const std::shared_ptr<const Document>& where = site.doc ? open.by_path.at(site.path) : doc;
+      out.push_back({next_item_id++, candidate.replacement, where->uri, where->version,
+                     std::shared_ptr<const SourceDocument>(where, &where->source)});
     }
     if (!out.empty()) host.count_next_edit(ModelHost::NextEditEvent::Suggested);
     spdlog::info("next edits: {} `{}` -> `{}`: {} of {} sites suggested", next_edit_kind_name(plan.next_edit.kind),
@@ -293,8 +305,11 @@ void register_features(Server& server) {
     });
   });
 
-  server.on_request("maskfill/status", [features](const json&, const json&) -> std::optional<json> {
-    return features->host.status();
+  server.on_request("maskfill/status", [&server, features](const json&, const json&) -> std::optional<json> {
+    json status = features->host.status();
+    IndexStats index = server.project().index_stats();
+    status["index"] = {{"ready", index.ready}, {"files", index.files}, {"definitions", index.definitions}};
+    return status;
   });
 
   server.on_request("textDocument/inlineCompletion", [&server, features](const json& id, const json& params) -> std::optional<json> {
@@ -338,16 +353,21 @@ void register_features(Server& server) {
     server.run_on_worker(id, "nextEdits", uri, [&server, features, doc, copilot_shape](const CancelToken& token) {
       json edits = json::array();
       for (const Features::NextEditAnswer& answer : features->next_edits(doc, token)) {
-        const Document& where = *answer.document;
-        json range = range_to_json(where.source.text(), {answer.edit.begin, answer.edit.end}, server.encoding());
-        json text_document = {{"uri", where.uri}, {"version", where.version}};
+        // Copilot's shape names open documents only: its renderers cannot open a file.
+        if (copilot_shape && !answer.version) continue;
+        std::string_view text = answer.source->text();
+        json range = range_to_json(text, {answer.edit.begin, answer.edit.end}, server.encoding());
+        json text_document = {{"uri", answer.uri}, {"version", answer.version ? json(*answer.version) : json(nullptr)}};
         if (copilot_shape)
           edits.push_back({{"text", answer.edit.text}, {"range", range}, {"textDocument", text_document},
                            {"command", {{"title", "maskfill: next edit accepted"}, {"command", kAcceptNextEditCommand},
                                         {"arguments", {std::to_string(answer.id)}}}}});
         else
           edits.push_back({{"range", range}, {"newText", answer.edit.text}, {"id", std::to_string(answer.id)},
-                           {"textDocument", text_document}});
+                           {"textDocument", text_document},
+                           // What the range holds in the text the server read: a client that opens
+                           // the file draws the edit only if it still does.
+                           {"oldText", text.substr(answer.edit.begin, answer.edit.end - answer.edit.begin)}});
       }
       return json{{"edits", edits}, {"version", doc->version}};
     }, nothing);  // superseded by a newer request: no edits

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+
 namespace maskfill::lsp {
 namespace {
 
@@ -34,6 +36,22 @@ std::optional<std::string> path_of_uri(const std::string& uri) {
   return path;
 }
 
+std::string uri_of_path(const std::string& path) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string uri = "file://";
+  for (char c : path) {
+    auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
+      uri.push_back(c);
+    } else {
+      uri.push_back('%');
+      uri.push_back(kHex[byte >> 4]);
+      uri.push_back(kHex[byte & 15]);
+    }
+  }
+  return uri;
+}
+
 void ProjectContext::set_workspace(const nlohmann::json& params) {
   std::vector<std::string> uris;
   if (params.contains("workspaceFolders") && params["workspaceFolders"].is_array())
@@ -56,7 +74,7 @@ void ProjectContext::set_index_enabled(bool enabled) {
     return;
   }
   if (index_ || folders_.empty()) return;
-  index_ = std::make_unique<WorkspaceIndex>(folders_);
+  index_ = std::make_shared<WorkspaceIndex>(folders_);
   index_->build_in_background(1);  // one thread: the other core answers the editor
 }
 
@@ -98,7 +116,7 @@ ContextInputs ProjectContext::inputs_for(const Document& current, const Document
   inputs.recent_edits = edits_.snapshot();
   if (!folders_.empty()) inputs.display_root = folders_.front().string();
   std::lock_guard lock(mutex_);
-  inputs.index = index_.get();
+  inputs.index = index_;
   // Refresh the snapshots of documents whose version moved; drop the closed ones.
   std::map<std::string, OpenSnapshot> fresh;
   for (const auto& [uri, version] : documents.versions()) {
@@ -122,6 +140,11 @@ ContextInputs ProjectContext::inputs_for(const Document& current, const Document
 IndexStats ProjectContext::index_stats() const {
   std::lock_guard lock(mutex_);
   return index_ ? index_->stats() : IndexStats{};
+}
+
+std::shared_ptr<const WorkspaceIndex> ProjectContext::index() const {
+  std::lock_guard lock(mutex_);
+  return index_;
 }
 
 }  // namespace maskfill::lsp

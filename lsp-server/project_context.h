@@ -25,6 +25,9 @@ namespace maskfill::lsp {
 
 // The file system path of a file:// URI (percent-decoded); nullopt for other schemes.
 std::optional<std::string> path_of_uri(const std::string& uri);
+// The file:// URI of an absolute path, percent-encoding every byte but the unreserved ones and
+// `/` (RFC 3986), as editors write them.
+std::string uri_of_path(const std::string& path);
 
 class ProjectContext {
  public:
@@ -46,6 +49,8 @@ class ProjectContext {
   // What a plan of `current` may draw context from, under `settings`.
   ContextInputs inputs_for(const Document& current, const DocumentStore& documents, const ContextSettings& settings);
   IndexStats index_stats() const;
+  // The workspace index, or null (no folders, switched off); the caller's copy keeps it alive.
+  std::shared_ptr<const WorkspaceIndex> index() const;
 
  private:
   struct OpenSnapshot {
@@ -54,7 +59,7 @@ class ProjectContext {
   };
 
   std::vector<std::filesystem::path> folders_;
-  std::unique_ptr<WorkspaceIndex> index_;
+  std::shared_ptr<WorkspaceIndex> index_;  // a request holds a copy while it reads it
   RecentEdits edits_;
   EditHistory history_;
   mutable std::mutex mutex_;

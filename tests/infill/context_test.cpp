@@ -180,13 +180,13 @@ namespace {
 
 struct ContextFixture {
   Workspace ws;
-  std::unique_ptr<WorkspaceIndex> index;
+  std::shared_ptr<WorkspaceIndex> index;
   ContextInputs inputs;
   ContextFixture() {
     ws.write("app/config.py", kConfigModule);
-    index = std::make_unique<WorkspaceIndex>(std::vector<fs::path>{ws.root});
+    index = std::make_shared<WorkspaceIndex>(std::vector<fs::path>{ws.root});
     index->build();
-    inputs.index = index.get();
+    inputs.index = index;
     inputs.display_root = ws.root.string();
     inputs.path = (ws.root / "app/main.py").string();
   }

@@ -35,9 +35,12 @@ class Harness {
   void notify(const std::string& method, const json& params = json::object()) {
     send({{"jsonrpc", "2.0"}, {"method", method}, {"params", params}});
   }
-  json initialize(const json& capabilities = json::object(), const json& options = json()) {
+  // `extra`: more initialize params (rootUri, workspaceFolders).
+  json initialize(const json& capabilities = json::object(), const json& options = json(),
+                  const json& extra = json::object()) {
     json params = {{"capabilities", capabilities}};
     if (!options.is_null()) params["initializationOptions"] = options;
+    params.update(extra);
     request("init", "initialize", params);
     json response = response_to("init");
     notify("initialized");

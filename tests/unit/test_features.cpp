@@ -60,10 +60,11 @@ ServerOptions scripted(Script& script) {
 
 // A client session with the features registered, initialized and with one Python file open.
 struct Session {
-  explicit Session(Script& script, const json& capabilities = json::object(), const json& options = json())
+  explicit Session(Script& script, const json& capabilities = json::object(), const json& options = json(),
+                   const json& initialize_extra = json::object())
       : client(scripted(script)) {
     register_features(client.server);
-    init = client.initialize(capabilities, options);
+    init = client.initialize(capabilities, options, initialize_extra);
     client.notify("textDocument/didOpen",
                   {{"textDocument", {{"uri", uri}, {"languageId", "python"}, {"version", 1}, {"text", text}}}});
   }
@@ -628,6 +629,48 @@ TEST_CASE("maskfill/nextEdits and copilotInlineEdit answer the sites of the late
   session.client.notify("workspace/didChangeConfiguration", {{"settings", {{"maskfill", {{"nextEdit.enabled", false}}}}}});
   session.client.request(5, "maskfill/nextEdits", {{"textDocument", document}, {"position", position}});
   CHECK(session.client.response_to(5)["result"]["edits"].empty());
+}
+
+TEST_CASE("maskfill/nextEdits answers a renamed definition's uses in workspace files that are not open",
+          "[features][next_edit]") {
+  char pattern[] = "/tmp/maskfill-features-XXXXXX";
+  const std::filesystem::path root = std::filesystem::canonical(mkdtemp(pattern));
+  std::ofstream(root / "use.py") << "from stats import mean\nprint(mean([1, 2]))\n";
+  std::ofstream(root / "open.py") << "from stats import mean\n";
+  std::ofstream(root / "other.go") << "package p\n\nvar m = mean(1)\n";
+  Script script;
+  script.outputs = {"acc"};
+  Session session(script, json::object(), json(), {{"rootUri", "file://" + root.string()}});
+  session.wait_state("ready");
+  for (int i = 0; i < 3000 && !session.status()["index"]["ready"].get<bool>(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(session.status()["index"]["files"] == 3);
+  // The open file's text is the editor's, not the disk's.
+  const std::string open_uri = "file://" + (root / "open.py").string();
+  session.client.notify("textDocument/didOpen", {{"textDocument", {{"uri", open_uri}, {"languageId", "python"},
+                                                                   {"version", 7}, {"text", "x = mean([3])\n"}}}});
+  session.client.notify("textDocument/didChange",
+                        {{"textDocument", {{"uri", session.uri}, {"version", 2}}},
+                         {"contentChanges", {{{"range", range(0, 4, 0, 8)}, {"text", "acc"}}}}});
+  json position = {{"line", 0}, {"character", 7}};
+  session.client.request(1, "maskfill/nextEdits", {{"textDocument", {{"uri", session.uri}}}, {"position", position}});
+  json edits = session.client.response_to(1)["result"]["edits"];
+  const std::string use_uri = "file://" + (root / "use.py").string();
+  REQUIRE(edits.size() == 3);
+  CHECK(edits[0]["textDocument"] == json{{"uri", open_uri}, {"version", 7}});
+  CHECK(edits[0]["range"] == range(0, 4, 0, 8));
+  CHECK(edits[0]["oldText"] == "mean");
+  CHECK(edits[1]["textDocument"] == json{{"uri", use_uri}, {"version", nullptr}});
+  CHECK(edits[1]["range"] == range(0, 18, 0, 22));
+  CHECK(edits[1]["oldText"] == "mean");
+  CHECK(edits[1]["newText"] == "acc");
+  CHECK(edits[2]["textDocument"]["uri"] == use_uri);
+  CHECK(edits[2]["range"] == range(1, 6, 1, 10));
+  // Copilot's shape has no way to name a file that is not open.
+  session.client.request(2, "textDocument/copilotInlineEdit",
+                         {{"textDocument", {{"uri", session.uri}, {"version", 2}}}, {"position", position}});
+  CHECK(session.client.response_to(2)["result"]["edits"].size() == 1);
+  std::filesystem::remove_all(root);
 }
 
 TEST_CASE("maskfill/nextEdits answers a rename's uses in other open documents, with their uri and version",
