@@ -27,6 +27,10 @@
 //   tokens_generated_ratio         tokens decoded over an autoregressive rewrite of the windows
 //                                  (2 lines above, 5 below) around the same sites
 //   reversal_rate                  shown suggestions that write back the name the user replaced
+//   workspace                      rename tasks again, with each project's workspace index and no
+//                                  file open: the uses found in the project's other files (of the
+//                                  task's language) against every identifier token with the old
+//                                  name there, and the site finder's time with the index
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 #include <tree_sitter/api.h>
@@ -46,7 +50,9 @@
 #include "inference/tokenizer.h"
 #include "infill/definitions.h"
 #include "infill/plan.h"
+#include "infill/next_edit_sites.h"
 #include "infill/text_lines.h"
+#include "infill/workspace_index.h"
 #include "lsp-server/jsonrpc.h"
 
 namespace maskfill {
@@ -547,6 +553,74 @@ void score_sites(const Task& task, const Edited& edited, const ModelView& model,
                       plan.declined_reason.empty() ? "" : " (" + plan.declined_reason + ")");
 }
 
+// Rename tasks with the workspace index of their project (issue #24: "its references ... in the
+// workspace index"): sites in the project's other files, against the identifier tokens with the
+// old name in every file of the task's language, and the site finder's time with the index.
+struct WorkspaceRun {
+  Tally tally;
+  Tally within_cap;  // the tasks whose uses elsewhere are in at most max_workspace_files files
+  size_t tasks = 0, tasks_with_uses = 0, files_with_uses = 0, files_read = 0;
+  std::vector<double> find_ms;
+  double index_seconds = 0;
+  size_t index_files = 0;
+};
+
+WorkspaceRun run_workspace(const std::vector<std::string>& roots, const std::vector<Task>& tasks, size_t max_tasks) {
+  WorkspaceRun run;
+  for (const std::string& root_name : roots) {
+    const fs::path root = fs::canonical(root_name);
+    WorkspaceIndex index({root});
+    index.build();
+    run.index_seconds += index.stats().build_seconds;
+    run.index_files += index.stats().files;
+    std::vector<const Task*> renames;
+    for (const Task& task : tasks)
+      if (task.kind == "rename" && fs::canonical(task.path).string().starts_with(root.string() + "/"))
+        renames.push_back(&task);
+    const size_t count = std::min(max_tasks, renames.size());
+    for (size_t i = 0; i < count; ++i) {
+      const Task& task = *renames[i * renames.size() / count];
+      const std::string path = fs::canonical(task.path).string();
+      const LanguageInfo* language = find_language_by_name(task.language);
+      SourceDocument before(task.before, language), after(after_text(task), language);
+      NextEditLimits limits;
+      limits.max_sites = 1000;  // the file cap, not the site cap, is what this measures
+      auto started = Clock::now();
+      NextEdit edit = find_next_edit_sites(before, after, path, {}, limits, &index);
+      run.find_ms.push_back(ms_since(started));
+      ++run.tasks;
+      std::map<std::string, std::vector<ByteRange>> found;
+      for (const NextEditSite& site : edit.sites)
+        if (site.path != path) found[site.path].push_back(site.span);
+      run.files_read += found.size();
+      Tally one;
+      size_t files_with_uses = 0;
+      for (const std::string& file : index.files_mentioning(task.old_name, task.language, 100000)) {
+        if (file == path) continue;
+        std::optional<std::string> text = index.read(file);
+        if (!text) continue;
+        SourceDocument doc(std::move(*text), language);
+        std::vector<ByteRange> truth = identifier_tokens(doc, task.old_name);
+        const std::vector<ByteRange>& sites = found[file];
+        one.truth += truth.size();
+        one.found += sites.size();
+        for (const ByteRange& span : sites)
+          one.matched += std::any_of(truth.begin(), truth.end(), [&](ByteRange t) { return same_site(t, span); });
+        files_with_uses += !truth.empty();
+      }
+      run.files_with_uses += files_with_uses;
+      run.tasks_with_uses += files_with_uses > 0;
+      for (Tally* tally : {&run.tally, files_with_uses <= limits.max_workspace_files ? &run.within_cap : nullptr})
+        if (tally) {
+          tally->truth += one.truth;
+          tally->found += one.found;
+          tally->matched += one.matched;
+        }
+    }
+  }
+  return run;
+}
+
 int window_tokens(const Tokenizer& tokenizer, std::string_view text, size_t at) {
   size_t begin = line_start(text, at);
   for (int i = 0; i < kWindowAbove && begin > 0; ++i) begin = line_start(text, begin - 1);
@@ -648,6 +722,9 @@ int run_bench_next_edit(int argc, char** argv) {
   app.add_option("--model-tasks", model_tasks, "tasks decoded with the model, per form (spread over all)")
       ->capture_default_str();
   app.add_option("--cost-tasks", cost_tasks, "tasks with 8+ sites timed for the batch cost ratio")->capture_default_str();
+  size_t workspace_tasks = 150;
+  app.add_option("--workspace-tasks", workspace_tasks, "rename tasks per project searched with the workspace index")
+      ->capture_default_str();
   bool verbose = false;
   app.add_flag("--json", json_output, "print one JSON object");
   app.add_flag("--verbose", verbose, "log every site's answer and why it was withheld (stderr)");
@@ -693,6 +770,8 @@ int run_bench_next_edit(int argc, char** argv) {
     if (one > 0) ratios.push_back(eight / one);
   }
 
+  WorkspaceRun workspace = run_workspace(roots, tasks, workspace_tasks);
+
   auto share = [](size_t part, size_t whole) { return whole ? double(part) / double(whole) : 0.0; };
   json kinds = json::object(), languages = json::object();
   for (const auto& [kind, tally] : by_kind) kinds[kind] = tally.to_json();
@@ -725,6 +804,22 @@ int run_bench_next_edit(int argc, char** argv) {
               {"first_suggestion_ms_p50", percentile(masked.first_ms, 0.5)},
               {"tokens_generated_ratio", masked.ar_tokens > 0 ? masked.tokens / masked.ar_tokens : 0},
               {"reversal_rate", share(masked.reversals + instruction.reversals, masked.shown + instruction.shown)},
+              {"workspace",
+               {{"tasks", workspace.tasks},
+                {"tasks_with_uses_elsewhere", workspace.tasks_with_uses},
+                {"files_with_uses", workspace.files_with_uses},
+                {"files_with_sites", workspace.files_read},
+                {"max_files_read", NextEditLimits{}.max_workspace_files},
+                {"uses", workspace.tally.truth},
+                {"site_recall", workspace.tally.recall()},
+                {"site_precision", workspace.tally.precision()},
+                {"uses_within_cap", workspace.within_cap.truth},
+                {"site_recall_within_cap", workspace.within_cap.recall()},
+                {"site_precision_within_cap", workspace.within_cap.precision()},
+                {"find_ms_p50", percentile(workspace.find_ms, 0.5)},
+                {"find_ms_p95", percentile(workspace.find_ms, 0.95)},
+                {"index_files", workspace.index_files},
+                {"index_seconds", workspace.index_seconds}}},
               {"model", engine->description()}};
   if (json_output) {
     std::printf("%s\n", out.dump().c_str());
@@ -740,6 +835,13 @@ int run_bench_next_edit(int argc, char** argv) {
                 name, share(run.exact, run.truth), share(run.exact_ungated, run.truth), run.shown,
                 percentile(run.first_ms, 0.5), run.tokens, run.ar_tokens, run.reversals);
   std::printf("batch cost ratio, 8 sites over 1: %.2f (%zu tasks)\n", percentile(ratios, 0.5), ratios.size());
+  std::printf("workspace: %zu renames (%zu used in other files): %zu uses elsewhere, recall %.3f precision %.3f, "
+              "sites found in p50 %.1f ms, p95 %.1f ms (index of %zu files); in at most %zu files: %zu uses, "
+              "recall %.3f precision %.3f\n",
+              workspace.tasks, workspace.tasks_with_uses, workspace.tally.truth, workspace.tally.recall(),
+              workspace.tally.precision(), percentile(workspace.find_ms, 0.5), percentile(workspace.find_ms, 0.95),
+              workspace.index_files, NextEditLimits{}.max_workspace_files, workspace.within_cap.truth,
+              workspace.within_cap.recall(), workspace.within_cap.precision());
   return 0;
 }
 

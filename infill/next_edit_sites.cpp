@@ -727,10 +727,20 @@ struct SiteScope {
   const WorkspaceIndex* index;  // the workspace's files that are not open; null: none
 };
 
+constexpr size_t kMaxCandidateFiles = 4096;  // files naming the word, ranked before the cap
+
+// How many leading folders two paths share: a file next to the edited one is more likely to use
+// what it defines than one in another corner of the workspace.
+size_t shared_folders(std::string_view a, std::string_view b) {
+  size_t shared = 0;
+  for (size_t i = 0; i < a.size() && i < b.size() && a[i] == b[i]; ++i) shared += a[i] == '/';
+  return shared;
+}
+
 // The workspace's files that are not open and may use `search.word`, read from disk now, with
 // their sites. Only for an edit whose other uses can be in another file (a renamed definition,
 // a function's parameters, type or returned value: search.workspace) and of the edited
-// document's language; at most limits.max_workspace_files files are read.
+// document's language; at most limits.max_workspace_files files are read, nearest folders first.
 bool collect_in_workspace(const SourceDocument& after, const std::string& path, const SiteScope& scope,
                           const SiteSearch& search, NextEdit& result) {
   const NextEditLimits& limits = *search.limits;
@@ -741,8 +751,11 @@ bool collect_in_workspace(const SourceDocument& after, const std::string& path, 
   };
   bool truncated = false;
   size_t read = 0;
-  const size_t wanted = limits.max_workspace_files + scope.open_documents.size() + 1;  // the open ones are skipped
-  for (const std::string& file : scope.index->files_mentioning(search.word, after.language()->name, wanted)) {
+  std::vector<std::string> files = scope.index->files_mentioning(search.word, after.language()->name, kMaxCandidateFiles);
+  std::stable_sort(files.begin(), files.end(), [&](const std::string& a, const std::string& b) {
+    return shared_folders(a, path) > shared_folders(b, path);
+  });
+  for (const std::string& file : files) {
     if (is_open(file)) continue;
     if (read++ == limits.max_workspace_files || result.sites.size() >= limits.max_sites) {
       truncated = true;

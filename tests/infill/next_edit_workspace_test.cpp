@@ -149,6 +149,20 @@ TEST_CASE("a renamed definition's uses in workspace files that are not open are 
   }
 }
 
+TEST_CASE("under the file cap, the files nearest the edited one are read first", "[next_edit][index]") {
+  Workspace ws;
+  const std::string shapes = ws.write("pkg/geo/shapes.py", kShapes);
+  ws.write("aaa/far.py", "from pkg.geo.shapes import area\narea(1, 2)\n");  // first in path order
+  ws.write("pkg/geo/near.py", "from .shapes import area\narea(3, 4)\n");
+  WorkspaceIndex index({ws.root});
+  index.build();
+  NextEditLimits limits;
+  limits.max_workspace_files = 1;
+  NextEdit edit = edit_of(shapes, kShapes, replaced(kShapes, "def area", "def surface"), index, {}, limits);
+  CHECK(elsewhere(edit, shapes, ws.root) == std::vector<std::string>{"pkg/geo/near.py:0:area", "pkg/geo/near.py:1:area"});
+  CHECK(edit.truncated);
+}
+
 TEST_CASE("a renamed local or parameter stays in its file; a changed signature's callers are found", "[next_edit][index]") {
   Workspace ws;
   const std::string shapes = ws.write("shapes.py", kShapes);

@@ -157,6 +157,88 @@ H.test('sites in another loaded buffer are drawn there; <Tab> goes on to it; <Es
   vim.api.nvim_set_current_buf(bufnr)
 end)
 
+-- A workspace file the editor has not opened, written to disk only; its path and file:// uri.
+local function disk_file(name, lines)
+  local dir = vim.fn.tempname()
+  vim.fn.mkdir(dir, 'p')
+  local path = dir .. '/' .. name
+  vim.fn.writefile(lines, path)
+  return path, vim.uri_from_fname(path)
+end
+
+-- An edit of `old` → `new` on one line, in a document named by uri and version (vim.NIL: not
+-- open in the editor, read from disk by the server).
+local function doc_edit(uri, version, line, from, to, old, new, id)
+  return {
+    range = { start = { line = line, character = from }, ['end'] = { line = line, character = to } },
+    newText = new, id = id, textDocument = { uri = uri, version = version }, oldText = old,
+  }
+end
+
+H.test('sites in a file not open (version null) are drawn in a hidden buffer loaded for it; <Tab> goes there', function()
+  local path, uri = disk_file('lib.py', { 'from mean import total', 'print(total)' })
+  H.eq(0, vim.fn.bufexists(path), 'no buffer for lib.py yet')
+  local canned = { edits = {
+    doc_edit(uri, vim.NIL, 0, 17, 22, 'total', 'acc', 'disk-1'),
+    doc_edit(uri, vim.NIL, 1, 6, 11, 'total', 'acc', 'disk-2'),
+  }, version = 1 }
+  H.truthy(nextedit.on_result(bufnr, vim.api.nvim_buf_get_changedtick(bufnr), nil, canned, 'utf-16'), 'answer drawn')
+  local lib = vim.fn.bufnr(path)
+  H.truthy(lib ~= -1 and vim.api.nvim_buf_is_loaded(lib), 'lib.py loaded')
+  H.eq(-1, vim.fn.bufwinid(lib), 'hidden: in no window')
+  H.eq(false, vim.bo[lib].buflisted, 'not listed until visited')
+  H.eq({ 'from mean import total', 'print(total)' }, H.lines(lib), 'lib.py untouched by drawing')
+  H.eq({ 'disk-1', 'disk-2' }, ids(nextedit.sites(lib)), 'sites in lib.py')
+  H.eq({ bufnr, lib }, nextedit.state(bufnr).group, 'lib.py in the group')
+  H.eq({ 'disk-1', 'disk-2' }, H.wait_for('didShowNextEdit for lib.py', 2000, function()
+    local shown = {}
+    for _, e in ipairs(events('didShowNextEdit')) do if e.id:match('^disk') then table.insert(shown, e) end end
+    return #shown == 2 and ids(shown)
+  end), 'shown ids')
+  -- mean.py has no site: <Tab> goes straight to lib.py's first.
+  H.type('<Tab>')
+  H.eq(lib, vim.api.nvim_get_current_buf(), 'jumped to lib.py')
+  H.eq({ 1, 17 }, vim.api.nvim_win_get_cursor(0), 'on its first site')
+  H.eq(true, vim.bo[lib].buflisted, 'listed once visited')
+  H.type('<Tab>')
+  H.eq('from mean import acc', H.lines(lib)[1], 'applied in lib.py')
+  H.type('<Esc>')
+  H.eq(0, #nextedit.sites(lib), "lib.py's rest dismissed")
+  vim.api.nvim_set_current_buf(bufnr)
+end)
+
+H.test('a file not open whose text is no longer oldText (changed on disk) gets no site and no loaded buffer', function()
+  local path, uri = disk_file('changed.py', { 'from mean import acc' })
+  local canned = { edits = { doc_edit(uri, vim.NIL, 0, 17, 22, 'total', 'acc', 'changed-1') }, version = 1 }
+  H.eq(false, nextedit.on_result(bufnr, vim.api.nvim_buf_get_changedtick(bufnr), nil, canned, 'utf-16'), 'nothing drawn')
+  H.eq(0, vim.fn.bufloaded(path), 'no buffer left loaded for changed.py')
+  H.eq(0, vim.fn.bufexists(path), 'nor in the buffer list')
+  H.eq({ bufnr }, nextedit.state(bufnr).group, 'group: the asking buffer alone')
+  H.eq(bufnr, vim.api.nvim_get_current_buf(), 'still in mean.py')
+end)
+
+H.test('a file opened since the server read it (version null) is drawn only where it still holds oldText', function()
+  local opened, path = H.open_file('opened.py', { 'from mean import total', 'print(total)' })
+  vim.api.nvim_set_current_buf(bufnr)
+  vim.api.nvim_buf_set_text(opened, 1, 6, 1, 11, { 'sum' }) -- the user changed the second use
+  local uri = vim.uri_from_fname(path)
+  local canned = { edits = {
+    doc_edit(uri, vim.NIL, 0, 17, 22, 'total', 'acc', 'opened-1'),
+    doc_edit(uri, vim.NIL, 1, 6, 11, 'total', 'acc', 'opened-2'),
+  }, version = 1 }
+  H.truthy(nextedit.on_result(bufnr, vim.api.nvim_buf_get_changedtick(bufnr), nil, canned, 'utf-16'), 'answer drawn')
+  H.eq({ 'opened-1' }, ids(nextedit.sites(opened)), 'only the unchanged range drawn')
+  H.eq({ 'from mean import total', 'print(sum)' }, H.lines(opened), 'the user buffer untouched')
+  H.eq({ bufnr, opened }, nextedit.state(bufnr).group, 'the open buffer in the group')
+  H.truthy(nextedit.dismiss(bufnr), 'dismissed')
+  H.eq(0, #nextedit.sites(opened), 'gone from opened.py')
+  -- Nothing drawn in it at all: the user's buffer stays loaded (only buffers we loaded go).
+  local stale = { edits = { doc_edit(uri, vim.NIL, 1, 6, 11, 'total', 'acc', 'opened-3') }, version = 1 }
+  H.eq(false, nextedit.on_result(bufnr, vim.api.nvim_buf_get_changedtick(bufnr), nil, stale, 'utf-16'), 'not drawn')
+  H.truthy(vim.api.nvim_buf_is_loaded(opened), 'opened.py still loaded')
+  H.eq('print(sum)', H.lines(opened)[2], 'with the user change')
+end)
+
 H.test('next_edit.enabled = false: nothing asked or drawn, and the server is told', function()
   H.sleep(200)
   local requests = #events('nextEdits')

@@ -98,19 +98,35 @@ export class NextEditController implements vscode.Disposable {
     }
     // The answer is for `version`: typing meanwhile makes it stale.
     if (request.token.isCancellationRequested || document.version !== version || vscode.window.activeTextEditor !== editor) return;
-    this.show(this.byDocument(client, document, parseNextEdits(result)));
+    const documents = await this.byDocument(client, document, parseNextEdits(result));
+    // Opening the files the server read from disk took time: typing meanwhile makes it stale too.
+    if (request.token.isCancellationRequested || document.version !== version || vscode.window.activeTextEditor !== editor) return;
+    this.show(documents);
   }
 
-  // The answer's edits as sites of their documents, the requested one first. An edit in a
-  // document that is no longer open, or has changed since the server saw it, is left out.
-  private byDocument(client: LanguageClient, requested: vscode.TextDocument, edits: NextEdit[]): ShownDocument[] {
+  // The answer's edits as sites of their documents, the requested one first. An edit in an open
+  // document that has changed since the server saw it is left out. An edit in a file the server
+  // read from disk (version null) opens it (not shown: it loads as any opened file does) and is
+  // kept only if the range still holds the text the server saw there.
+  private async byDocument(client: LanguageClient, requested: vscode.TextDocument, edits: NextEdit[]): Promise<ShownDocument[]> {
     const requestedUri = client.code2ProtocolConverter.asUri(requested.uri);
     const documents: ShownDocument[] = [{ document: requested, sites: [] }];
+    const openDocument = (uri: string) =>
+      vscode.workspace.textDocuments.find((d) => client.code2ProtocolConverter.asUri(d.uri) === uri);
     for (const edit of edits) {
       let shown = documents[0];
       if (edit.uri !== undefined && edit.uri !== requestedUri) {
-        const document = vscode.workspace.textDocuments.find((d) => client.code2ProtocolConverter.asUri(d.uri) === edit.uri);
-        if (!document || document.version !== edit.version) continue;
+        let document = openDocument(edit.uri);
+        if (edit.version === null) {
+          try {
+            document ??= await vscode.workspace.openTextDocument(client.protocol2CodeConverter.asUri(edit.uri));
+          } catch {
+            continue; // gone or unreadable since the server read it
+          }
+          if (document.getText(client.protocol2CodeConverter.asRange(edit.range)) !== edit.oldText) continue;
+        } else if (!document || document.version !== edit.version) {
+          continue;
+        }
         shown = documents.find((d) => d.document === document) ?? documents[documents.push({ document, sites: [] }) - 1];
       }
       const range = client.protocol2CodeConverter.asRange(edit.range);

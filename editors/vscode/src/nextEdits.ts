@@ -14,8 +14,9 @@ export const COMMAND_NEXT_EDIT_DISMISS = 'maskfill.nextEdit.dismiss';
 export const CONTEXT_NEXT_EDIT_VISIBLE = 'maskfillNextEditVisible';
 
 // `uri`: the document the edit is in, when the server names one (a rename's uses in other open
-// documents); `version`: the version of it the server saw.
-export interface NextEdit { id: string; range: Range; newText: string; uri?: string; version?: number }
+// documents, or in workspace files not open); `version`: the version of it the server saw, null
+// for a file the server read from disk; `oldText`: what the range held in the text the server saw.
+export interface NextEdit { id: string; range: Range; newText: string; uri?: string; version?: number | null; oldText?: string }
 
 // The maskfill/nextEdits answer's edits; throws on a malformed answer.
 export function parseNextEdits(result: unknown): NextEdit[] {
@@ -25,11 +26,14 @@ export function parseNextEdits(result: unknown): NextEdit[] {
     const edit = e as NextEdit & { textDocument?: { uri?: unknown; version?: unknown } };
     const where = edit?.textDocument;
     if (!isRange(edit?.range) || typeof edit.newText !== 'string' || typeof edit.id !== 'string' ||
-        (where !== undefined && (typeof where?.uri !== 'string' || typeof where.version !== 'number'))) {
+        (edit.oldText !== undefined && typeof edit.oldText !== 'string') ||
+        (where !== undefined && (typeof where?.uri !== 'string' || (typeof where.version !== 'number' && where.version !== null))) ||
+        (where?.version === null && typeof edit.oldText !== 'string')) {
       throw new Error(`malformed edit in maskfill/nextEdits result: ${JSON.stringify(e)}`);
     }
     const parsed: NextEdit = { id: edit.id, range: edit.range, newText: edit.newText };
     if (where) Object.assign(parsed, { uri: where.uri, version: where.version });
+    if (edit.oldText !== undefined) parsed.oldText = edit.oldText;
     return parsed;
   });
 }

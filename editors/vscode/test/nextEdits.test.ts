@@ -10,6 +10,11 @@ test('maskfill/nextEdits answers are checked', () => {
   assert.deepEqual(parseNextEdits({ edits: [{ range, newText: 'acc', id: '8', textDocument: { uri: 'file:///b.py', version: 2 } }] }),
     [{ range, newText: 'acc', id: '8', uri: 'file:///b.py', version: 2 }], 'an edit in another open document');
   assert.throws(() => parseNextEdits({ edits: [{ range, newText: 'acc', id: '8', textDocument: { uri: 'file:///b.py' } }] }), /malformed edit/);
+  assert.deepEqual(parseNextEdits({ edits: [{ range, newText: 'acc', id: '9', oldText: 'total', textDocument: { uri: 'file:///c.py', version: null } }] }),
+    [{ range, newText: 'acc', id: '9', uri: 'file:///c.py', version: null, oldText: 'total' }], 'an edit in a file not open');
+  assert.throws(() => parseNextEdits({ edits: [{ range, newText: 'acc', id: '9', textDocument: { uri: 'file:///c.py', version: null } }] }),
+    /malformed edit/, 'a file not open needs the text the server saw');
+  assert.throws(() => parseNextEdits({ edits: [{ range, newText: 'acc', id: '9', oldText: 3 }] }), /malformed edit/);
   assert.throws(() => parseNextEdits(null), /malformed maskfill\/nextEdits result/);
   assert.throws(() => parseNextEdits({ edits: [{ range, newText: 'acc', id: 7 }] }), /malformed edit/);
   assert.throws(() => parseNextEdits({ edits: [{ range: { start: range.start }, newText: 'acc', id: '7' }] }), /malformed edit/);

@@ -1,7 +1,8 @@
 -- Next-edit suggestions (maskfill/nextEdits): after an edit, the other places it implies (a
 -- renamed variable's other uses, the calls of a function whose parameters changed), each drawn
 -- with extmarks as the old text struck through and the new text beside it. Sites in other
--- loaded buffers (the server names their uri) are drawn there too; the buffers of one answer
+-- loaded buffers (the server names their uri) are drawn there too, and in workspace files not
+-- yet open (version null), each loaded into a hidden buffer to draw them; the buffers of one answer
 -- form a group that is dismissed together, and the jump key goes on to the next buffer of the
 -- group once the current one has no site after the cursor.
 --
@@ -179,16 +180,51 @@ local function loaded_buffer(uri)
   end
 end
 
+-- The buffer for an edit in a file the editor had not opened (textDocument.version null): the
+-- server read it from disk and oldText is what the range held there. A buffer of the uri loaded
+-- since is used as it is; else the file is loaded into a hidden buffer (recorded in `created`:
+-- true when bufadd made it, false when it existed unloaded; a buffer found loaded under another
+-- spelling of the uri is the user's, not recorded). Either way the edit is kept only while the
+-- range still holds oldText: the file or buffer may have changed since the server read it.
+local function disk_buffer(uri, edit, encoding, created)
+  local b = loaded_buffer(uri)
+  if not b then
+    local ok, fname = pcall(vim.uri_to_fname, uri)
+    if not ok or vim.fn.filereadable(fname) ~= 1 then return nil end
+    local new, loaded = vim.fn.bufexists(fname) == 0, vim.fn.bufloaded(fname) == 1
+    ok, b = pcall(function()
+      local nb = vim.fn.bufadd(fname)
+      vim.fn.bufload(nb)
+      return nb
+    end)
+    if not ok or not vim.api.nvim_buf_is_loaded(b) then return nil end
+    if not loaded then created[b] = new end
+  end
+  if type(edit.range) ~= 'table' or type(edit.oldText) ~= 'string' then return nil end
+  local row, col = util.byte_position(b, edit.range.start, encoding)
+  local end_row, end_col = util.byte_position(b, edit.range['end'], encoding)
+  if text_between(b, row, col, end_row, end_col) == edit.oldText then return b end
+end
+
 -- The answer's edits by buffer, the asking one first: an edit names its document by
 -- textDocument.uri (none: the asking buffer's). Another buffer's edits are kept only when its
--- changedtick is still the one in `ticks` (taken when asking): the server saw that text.
-local function edits_by_buffer(bufnr, edits, ticks)
+-- changedtick is still the one in `ticks` (taken when asking): the server saw that text; an
+-- edit in a file that was not open is checked against its oldText instead (disk_buffer).
+-- Also returns the buffers loaded for this answer (`created`, see disk_buffer).
+local function edits_by_buffer(bufnr, edits, ticks, encoding)
   local own_uri = vim.uri_from_bufnr(bufnr)
-  local order, by_buffer = { bufnr }, { [bufnr] = {} }
+  local order, by_buffer, created = { bufnr }, { [bufnr] = {} }, {}
   for _, edit in ipairs(edits) do
-    local uri = type(edit) == 'table' and type(edit.textDocument) == 'table' and edit.textDocument.uri or own_uri
-    local b = uri == own_uri and bufnr or loaded_buffer(uri)
-    if b and (b == bufnr or (ticks[b] and ticks[b] == tick(b))) then
+    local doc = type(edit) == 'table' and type(edit.textDocument) == 'table' and edit.textDocument or {}
+    local uri = doc.uri or own_uri
+    local b
+    if uri == own_uri then b = bufnr
+    elseif doc.version == vim.NIL then b = disk_buffer(uri, edit, encoding, created)
+    else
+      b = loaded_buffer(uri)
+      if b and not (ticks[b] and ticks[b] == tick(b)) then b = nil end
+    end
+    if b then
       if not by_buffer[b] then
         by_buffer[b] = {}
         table.insert(order, b)
@@ -196,22 +232,33 @@ local function edits_by_buffer(bufnr, edits, ticks)
       table.insert(by_buffer[b], edit)
     end
   end
-  return order, by_buffer
+  return order, by_buffer, created
 end
 
 -- Draws an answer's edits in their buffers as one group. Returns how many sites were drawn.
 local function show_answer(bufnr, edits, encoding, ticks)
-  local order, by_buffer = edits_by_buffer(bufnr, edits, ticks or {})
+  local order, by_buffer, created = edits_by_buffer(bufnr, edits, ticks or {}, encoding)
   for _, b in ipairs(order) do
     if b ~= bufnr then M.dismiss(b) end -- whatever another answer drew there
   end
-  local group, drawn = {}, 0
+  local group, drawn, in_group = {}, 0, {}
   for _, b in ipairs(order) do
     local count = M.show(b, by_buffer[b], encoding)
-    if count > 0 or b == bufnr then table.insert(group, b) end
+    if count > 0 or b == bufnr then
+      table.insert(group, b)
+      in_group[b] = true
+    end
     drawn = drawn + count
   end
   for _, b in ipairs(group) do state(b).group = group end
+  -- A file loaded only for this answer that got no site is not kept loaded for nothing (never
+  -- modified: nothing is lost). A buffer that existed unloaded before is only unloaded again.
+  for b, new in pairs(created) do
+    if not in_group[b] and vim.api.nvim_buf_is_valid(b) then
+      pcall(vim.api.nvim_buf_delete, b, { force = true, unload = not new })
+      states[b] = nil
+    end
+  end
   if drawn > 0 then map(bufnr) end -- the keys jump on from here even when all sites are elsewhere
   return drawn
 end
@@ -287,6 +334,8 @@ end
 -- sites of the buffer left.
 local function go_to_buffer(bufnr)
   jumping = true
+  -- A file loaded hidden for its sites (disk_buffer) is one the user now visits: :ls lists it.
+  vim.bo[bufnr].buflisted = true
   local window = vim.fn.bufwinid(bufnr)
   local ok = pcall(function()
     if window ~= -1 then vim.api.nvim_set_current_win(window) else vim.api.nvim_set_current_buf(bufnr) end
