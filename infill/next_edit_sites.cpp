@@ -721,6 +721,28 @@ bool collect(const std::string& path, const SourceDocument& doc, const SiteSearc
   return sites.offered() > room || limit < doc.text().size();
 }
 
+// Whether `doc` defines `name` outside every function body: at the top level or in a class, where
+// another file can reach it. The tags queries also list a function's own variables (JavaScript's
+// `let`), which no other file sees.
+bool defines_outside_functions(const SourceDocument& doc, std::string_view name) {
+  if (!doc.tree()) return false;
+  auto inside_function = [](TSNode node) {
+    for (node = ts_node_parent(node); !ts_node_is_null(node); node = ts_node_parent(node)) {
+      std::string_view type = ts_node_type(node);
+      for (std::string_view word : {"function", "method", "lambda", "closure", "constructor", "func_literal"})
+        if (type.find(word) != std::string_view::npos) return true;
+    }
+    return false;
+  };
+  for (const Definition& definition : find_definitions(doc)) {
+    if (definition.name != name) continue;
+    TSNode node = ts_node_descendant_for_byte_range(ts_tree_root_node(doc.tree()), uint32_t(definition.begin),
+                                                    uint32_t(definition.end));
+    if (!inside_function(node)) return true;
+  }
+  return false;
+}
+
 // Where sites are looked for besides the edited document.
 struct SiteScope {
   const std::vector<OpenDocument>& open_documents;
@@ -955,9 +977,9 @@ NextEdit find_next_edit_sites(const SourceDocument& before, const SourceDocument
     result.new_name = rename->new_name;
     SiteSearch search{result.kind, rename->old_name,
                       "uses `" + rename->old_name + "`, renamed to `" + rename->new_name + "`", &limits};
-    // Another file can use a definition (a function, a class, a method), not a local or a
-    // parameter: only a renamed definition is looked for in the workspace.
-    search.workspace = index && defines(before, rename->old_name);
+    // Another file can use a definition (a function, a class, a method, a module's variable),
+    // not a local or a parameter: only such a rename is looked for in the workspace.
+    search.workspace = index && defines_outside_functions(before, rename->old_name);
     collect_everywhere(after, path, scope, search, result);
     return result;
   }

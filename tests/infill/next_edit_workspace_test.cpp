@@ -44,9 +44,9 @@ const char* kShapes =
 
 NextEdit edit_of(const std::string& path, const std::string& before, const std::string& after,
                  const WorkspaceIndex& index, const std::vector<OpenDocument>& open = {},
-                 const NextEditLimits& limits = {}) {
-  const LanguageInfo* python = find_language_by_name("python");
-  return find_next_edit_sites(SourceDocument(before, python), SourceDocument(after, python), path, open, limits, &index);
+                 const NextEditLimits& limits = {}, const std::string& language = "python") {
+  const LanguageInfo* info = find_language_by_name(language);
+  return find_next_edit_sites(SourceDocument(before, info), SourceDocument(after, info), path, open, limits, &index);
 }
 
 // "file:line:text" of each site read from disk (not the edited document, not an open one), in
@@ -175,6 +175,18 @@ TEST_CASE("a renamed local or parameter stays in its file; a changed signature's
     NextEdit edit = edit_of(shapes, kShapes, replaced(kShapes, "    size = area", "    dims = area"), index);
     CHECK(edit.kind == NextEditKind::Rename);
     CHECK(elsewhere(edit, shapes, ws.root).empty());
+  }
+  SECTION("a JavaScript function's own variable, and a module's") {
+    const std::string js = "const total = 1;\nfunction mean(xs) {\n  let sum = 0;\n  return sum + total;\n}\n";
+    const std::string path = ws.write("mean.js", js);
+    ws.write("app/use.js", "const sum = 2;\nconsole.log(total, sum);\n");
+    WorkspaceIndex with_js({ws.root});
+    with_js.build();
+    NextEdit local = edit_of(path, js, replaced(js, "let sum", "let acc"), with_js, {}, {}, "javascript");
+    CHECK(local.kind == NextEditKind::Rename);
+    CHECK(elsewhere(local, path, ws.root).empty());
+    NextEdit module = edit_of(path, js, replaced(js, "const total", "const count"), with_js, {}, {}, "javascript");
+    CHECK(elsewhere(module, path, ws.root) == std::vector<std::string>{"app/use.js:1:total"});
   }
   SECTION("a parameter added") {
     NextEdit edit = edit_of(shapes, kShapes, replaced(kShapes, "def scaled(w, h, k)", "def scaled(w, h, k, unit)"), index);
