@@ -562,7 +562,7 @@ struct WorkspaceRun {
   size_t tasks = 0, tasks_with_uses = 0, files_with_uses = 0, files_read = 0;
   std::vector<double> find_ms;
   double index_seconds = 0;
-  size_t index_files = 0;
+  size_t index_files = 0, index_words = 0, index_bytes = 0;
 };
 
 WorkspaceRun run_workspace(const std::vector<std::string>& roots, const std::vector<Task>& tasks, size_t max_tasks) {
@@ -573,6 +573,8 @@ WorkspaceRun run_workspace(const std::vector<std::string>& roots, const std::vec
     index.build();
     run.index_seconds += index.stats().build_seconds;
     run.index_files += index.stats().files;
+    run.index_words += index.stats().words;
+    run.index_bytes += index.stats().bytes;
     std::vector<const Task*> renames;
     for (const Task& task : tasks)
       if (task.kind == "rename" && fs::canonical(task.path).string().starts_with(root.string() + "/"))
@@ -819,7 +821,10 @@ int run_bench_next_edit(int argc, char** argv) {
                 {"find_ms_p50", percentile(workspace.find_ms, 0.5)},
                 {"find_ms_p95", percentile(workspace.find_ms, 0.95)},
                 {"index_files", workspace.index_files},
-                {"index_seconds", workspace.index_seconds}}},
+                {"index_seconds", workspace.index_seconds},
+                // The word hashes' memory (4 bytes each) against the source they index.
+                {"index_word_hash_bytes", workspace.index_words * 4},
+                {"index_source_bytes", workspace.index_bytes}}},
               {"model", engine->description()}};
   if (json_output) {
     std::printf("%s\n", out.dump().c_str());

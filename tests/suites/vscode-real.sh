@@ -100,6 +100,12 @@ user_data="$tmp/user-data"; extensions="$tmp/extensions"; workspace="$tmp/worksp
 mkdir -p "$user_data/User" "$extensions" "$workspace"
 for name in inline fill edit; do cp "$root/samples/python/unfinished.py" "$workspace/$name.py"; done
 printf 'function mean(xs) {\n  let total = 0;\n  for (const x of xs) {\n    total += x;\n  }\n  return total / xs.length;\n}\n' > "$workspace/rename.js"
+# Never opened before the last check: next edits in a file that is not open (the scripted server,
+# which reads it only with the marker).
+printf 'const total = 1;\nconsole.log(total);\n' > "$workspace/totals.js"
+touch "$workspace/.fake-disk-edits"
+fake_server="$tmp/fake_server.js"
+install -m 755 "$root/editors/nvim/tests/fake_server.js" "$fake_server"
 
 # maskfill's paths are machine-overridable settings: in code-server (a remote window) they are
 # read from the machine's settings (user-data/Machine), not the browser user's.
@@ -166,7 +172,7 @@ curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { say "code-server did 
 cp "$root/tests/vscode-real/drive.mjs" "$deps/cs/drive.mjs" # resolves puppeteer-core from deps
 say "driving VS Code in $chromium"
 CHROMIUM="$chromium" TMPDIR="$tmp" setsid "$node24_bin/node" "$deps/cs/drive.mjs" \
-  "http://127.0.0.1:$port/?folder=$workspace" "$workspace" "$settings" "$shots" &
+  "http://127.0.0.1:$port/?folder=$workspace" "$workspace" "$settings" "$shots" "$fake_server" &
 pids+=($!)
 driver_status=0
 wait "${pids[1]}" || driver_status=$?

@@ -4,13 +4,13 @@
 // bulb, edit with an instruction, rename a variable and apply a next-edit suggestion, watch the status bar item, break the model path. Started by tests/suites/vscode-real.sh, which owns every
 // process; this script only closes the browser it launched.
 //
-// Usage: node drive.mjs <url> <workspace dir> <machine settings.json> <screenshot dir>
+// Usage: node drive.mjs <url> <workspace dir> <machine settings.json> <screenshot dir> [<fake server>]
 // Every check waits for a DOM or file condition with a generous deadline; nothing asserts time.
 import fs from 'node:fs';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 
-const [url, workspace, settingsFile, shots] = process.argv.slice(2);
+const [url, workspace, settingsFile, shots, fakeServer] = process.argv.slice(2);
 if (!shots) {
   console.error('usage: drive.mjs <url> <workspace> <settings.json> <screenshot dir>');
   process.exit(2);
@@ -398,6 +398,47 @@ async function runChecks() {
     if (!reason.includes('no-such-model')) throw new Error(`the tooltip does not name the broken path: ${JSON.stringify(reason)}`);
     await screenshot('error-state');
     return JSON.stringify(reason.slice(0, 160));
+  });
+
+  // The extension's part of next edits in a file that is not open, with the scripted server of
+  // the client suites (editors/nvim/tests/fake_server.js) in place of maskfill: the real server's
+  // part is its own unit test, and the bundled model's text in such a site varies with the
+  // prompt cache's state. The fake names every `total` in the workspace's files that are not open
+  // (version null, oldText), as the real server does from its index.
+  if (fakeServer) await check('a next edit in a file that is not open: Tab opens it at the site, Tab applies it in one undo step', async () => {
+    const settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
+    settings['maskfill.serverPath'] = fakeServer;
+    fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+    await until('the scripted server to be ready', async () => (await currentStatus()).startsWith('codicon-check|'), UI_WAIT_MS);
+    const diskFile = path.join(workspace, 'totals.js');
+    const before = fs.readFileSync(diskFile, 'utf8');
+    const tabs = await page.evaluate(() => [...document.querySelectorAll('.tabs-container .tab')].map((t) => t.getAttribute('aria-label')));
+    if (tabs.includes('totals.js')) throw new Error(`totals.js is open already: ${JSON.stringify(tabs)}`);
+    await openFromExplorer('rename.js', 'function ');
+    await press('Control', 'End'); // after every site of rename.js: Tab goes on to the next document
+    await page.keyboard.type(' ');
+    await until('the scripted next edits drawn in rename.js (its two `total`s)', async () => (await nextEditDecorations()).struck.length === 2, UI_WAIT_MS);
+    await press('Tab');
+    await until('Tab to open totals.js', () => page.$('.tabs-container .tab.active[aria-label="totals.js"]'), UI_WAIT_MS);
+    const shown = await until('the sites drawn in totals.js', async () => {
+      const d = await nextEditDecorations();
+      return d.struck.length === 2 ? d : null;
+    });
+    if (!shown.struck.every((t) => t === 'total') || !shown.after.every((t) => t === 'acc')) throw new Error(`unexpected sites: ${JSON.stringify(shown)}`);
+    const at = await cursorPosition();
+    if (!at.startsWith('Ln 1, Col 7')) throw new Error(`Tab put the cursor at ${at}, not on the first site (Ln 1, Col 7)`);
+    await screenshot('next-edit-disk-file');
+    await press('Tab');
+    await until('the site to be applied (one decoration fewer)', async () => (await nextEditDecorations()).struck.length === 1);
+    const applied = await saveAndRead(diskFile);
+    const expected = before.replace('total', 'acc');
+    if (applied !== expected) throw new Error(`totals.js is not the first site applied:\n${applied}`);
+    await press('Escape');
+    await until('Escape to clear the decorations', async () => (await nextEditDecorations()).struck.length === 0);
+    await press('Control', 'KeyZ');
+    const undone = await saveAndRead(diskFile);
+    if (undone !== before) throw new Error(`one Ctrl+Z did not restore totals.js:\n${undone}`);
+    return `Tab opened totals.js at ${at} with ${shown.struck.length} sites; Tab applied one; one Ctrl+Z restored the file`;
   });
 }
 

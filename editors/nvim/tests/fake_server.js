@@ -6,6 +6,10 @@
 // the custom request `fake/log` returns the record so tests can assert on what the client sent.
 'use strict';
 
+const fs = require('fs');
+const path = require('path');
+const url = require('url');
+
 const DELAY_MS = Number(process.env.FAKE_DELAY_MS || 300); // simulated denoising time
 // FAKE_NO_MODEL=1: behave like a server whose model failed to load (no inline completion).
 const NO_MODEL = process.env.FAKE_NO_MODEL === '1';
@@ -73,6 +77,21 @@ function totals(text, extra) {
   });
   return edits;
 }
+// A workspace folder holding a file `.fake-disk-edits` also gets the `total`s of its files that
+// are not open (top level only), as the real server reads them from its index: version null and
+// the text the range held.
+let workspaceFolder;
+function diskTotals() {
+  if (!workspaceFolder || !fs.existsSync(path.join(workspaceFolder, '.fake-disk-edits'))) return [];
+  const edits = [];
+  for (const name of fs.readdirSync(workspaceFolder).sort()) {
+    const file = path.join(workspaceFolder, name);
+    const uri = url.pathToFileURL(file).href;
+    if (name.startsWith('.') || docs.has(uri) || !fs.statSync(file).isFile()) continue;
+    edits.push(...totals(fs.readFileSync(file, 'utf8'), { textDocument: { uri, version: null }, oldText: 'total' }));
+  }
+  return edits;
+}
 function nextEdits(params) {
   const doc = docs.get(params.textDocument.uri);
   if (!doc) return { edits: [], version: 0 };
@@ -80,11 +99,12 @@ function nextEdits(params) {
   for (const [uri, other] of docs) {
     if (uri !== params.textDocument.uri) edits.push(...totals(other.text, { textDocument: { uri, version: other.version } }));
   }
+  edits.push(...diskTotals());
   return { edits, version: doc.version };
 }
 
-const handlers = {
-  initialize: () => ({
+function initializeResult() {
+  return {
     capabilities: {
       textDocumentSync: { openClose: true, change: 2 },
       inlineCompletionProvider: NO_MODEL ? undefined : true,
@@ -92,7 +112,15 @@ const handlers = {
       executeCommandProvider: { commands: ['maskfill.fillSelection', 'maskfill.applyInstruction', 'maskfill.didAccept'] },
     },
     serverInfo: { name: 'maskfill-fake', version: '0' },
-  }),
+  };
+}
+
+const handlers = {
+  initialize: (params) => {
+    const folder = (params.workspaceFolders || [])[0]?.uri || params.rootUri;
+    if (typeof folder === 'string' && folder.startsWith('file:')) workspaceFolder = url.fileURLToPath(folder);
+    return initializeResult();
+  },
   shutdown: () => null,
   'maskfill/status': () => STATUS,
   'fake/log': () => log,
