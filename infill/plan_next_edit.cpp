@@ -62,6 +62,10 @@ std::string render_edit_header(const Tokenizer& tokenizer, const std::vector<Edi
   return header;
 }
 
+bool exact_site_tokens(const NextEdit& edit) {
+  return edit.kind == NextEditKind::Rename || edit.kind == NextEditKind::Literal;
+}
+
 // Masked tokens for a site: a rename writes the new name, a changed literal the new literal; a
 // call after a parameter change writes its argument list with room for the added arguments; a
 // call repeating a changed call grows as much as the edited call did; a use after a type or
@@ -120,7 +124,10 @@ PlanSite masked_site(const ModelView& model, const SourceDocument& doc, const Ne
   // two blocks more, no further. One rambling site would otherwise hold the whole batch.
   const int block = static_cast<int>(model.config.block_size);
   const int estimated = estimated_site_tokens(model, edit, old_text);
-  MaskPlan mask{estimated, std::min(settings.max_new_tokens, round_up_to_block(estimated, block) + kSlackBlocks * block),
+  // A rename or a changed literal writes text known to the token (the new name or literal): no
+  // slack, since a longer answer is wrong whatever it says, and the batch waits for its longest site.
+  const int slack = exact_site_tokens(edit) ? 0 : kSlackBlocks;
+  MaskPlan mask{estimated, std::min(settings.max_new_tokens, round_up_to_block(estimated, block) + slack * block),
                 block, settings.threshold, settings.max_ms, settings.entropy_bound};
   site.options = decode_options_for(mask, 0, settings.seed);
   if (old_text.find('\n') == std::string_view::npos) site.options.stop = {"\n"};

@@ -20,7 +20,7 @@ TEST_CASE("revision info: commit and file list") {
   CHECK_THROWS_WITH(parse_revision_info("<html>", "URL"), Catch::Contains("is not JSON"));
 }
 
-TEST_CASE("tree page: files with sizes, git ids and LFS sha256; folders skipped") {
+TEST_CASE("tree page: files with sizes, git ids and LFS sha256, folders skipped") {
   auto files = parse_tree_page(R"([
     {"type":"directory","oid":"1111111111111111111111111111111111111111","size":0,"path":"plots"},
     {"type":"file","oid":"2222222222222222222222222222222222222222","size":626,"path":"config.json"},

@@ -88,7 +88,7 @@ TEST_CASE("older Instruct config: auto_map names the diffcoder module") {
   CHECK(parse_model_config(config.dump()).attention == AttentionMode::BlockCausal);
 }
 
-TEST_CASE("a plain Llama is causal with a logit shift; tied embeddings drop lm_head") {
+TEST_CASE("a plain Llama is causal with a logit shift, tied embeddings drop lm_head") {
   json config = stable_diffcoder_8b();
   config.erase("auto_map");
   config["architectures"] = {"LlamaForCausalLM"};

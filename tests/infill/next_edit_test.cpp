@@ -161,7 +161,7 @@ TEST_CASE("the history names the definition an edit touched and numbers its diff
   CHECK(history.snapshot().back().symbol == "limit");
 }
 
-TEST_CASE("typing then erasing it leaves no history entry; the ring keeps the newest edits", "[next_edit]") {
+TEST_CASE("typing then erasing it leaves no history entry, the ring keeps the newest edits", "[next_edit]") {
   const LanguageInfo* go = find_language_by_name("go");
   SourceDocument doc("package p\n", go);
   EditHistory history(3);

@@ -163,7 +163,7 @@ TEST_CASE("under the file cap, the files nearest the edited one are read first",
   CHECK(edit.truncated);
 }
 
-TEST_CASE("a renamed local or parameter stays in its file; a changed signature's callers are found", "[next_edit][index]") {
+TEST_CASE("a renamed local or parameter stays in its file, a changed signature's callers are found", "[next_edit][index]") {
   Workspace ws;
   const std::string shapes = ws.write("shapes.py", kShapes);
   ws.write("app/uses_size.py", "size = 3\nprint(size)\n");

@@ -88,7 +88,7 @@ TEST_CASE("a tokenizer without FIM tokens is a clear error") {
   CHECK_THROWS_WITH(build_fim_prompt(tokenizer, "a", "a", {}, std::nullopt), Catch::Contains("fill-in-the-middle"));
 }
 
-TEST_CASE("edit prompts carry the code and instruction; replies yield their code block") {
+TEST_CASE("edit prompts carry the code and instruction, replies yield their code block") {
   EditPrompt prompt = build_edit_prompt(seedcoder_tokenizer(), seed_coder_config(), "x = 1", "Use y.");
   CHECK(prompt.text.find("user\nUse y.\n\nx = 1<[end") != std::string::npos);
   CHECK(prompt.ids == seedcoder_tokenizer().encode(prompt.text));

@@ -480,7 +480,7 @@ std::unique_ptr<Engine> bundled_float32_engine() {
 }
 }  // namespace
 
-TEST_CASE("prompts added together compute their shared prefix once, the rest packed; same tokens as alone",
+TEST_CASE("prompts added together compute their shared prefix once, the rest packed, same tokens as alone",
           "[decode]") {
   // The sites of a next-edit plan: one edit header, then each site's own window.
   auto engine = bundled_float32_engine();

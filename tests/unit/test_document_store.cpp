@@ -165,7 +165,7 @@ TEST_CASE("UTF-8 position encoding edits bytes", "[documents]") {
   CHECK(store.snapshot("file:///u.py")->source.text() == "s = '\xF0\x9F\x98\x80\"  # ok\n");
 }
 
-TEST_CASE("a single ranged change reports its bytes and what it removed; batches and reloads do not", "[documents]") {
+TEST_CASE("a single ranged change reports its bytes and what it removed, batches and reloads do not", "[documents]") {
   DocumentStore store;
   store.open("file:///r.py", "python", 1, "total = 0\ntotal += 1\n");
   auto range = [](int line, int from, int to) {

@@ -133,7 +133,7 @@ size_t index_of(const std::vector<json>& messages, const std::function<bool(cons
 
 }  // namespace
 
-TEST_CASE("the model loads after initialized; status, progress and dynamic registration follow it", "[features]") {
+TEST_CASE("the model loads after initialized, status, progress and dynamic registration follow it", "[features]") {
   Script script;
   script.hold_load = true;  // the load waits until the client answered the progress token
   json capabilities = {{"textDocument", {{"inlineCompletion", {{"dynamicRegistration", true}}}}},
@@ -141,8 +141,8 @@ TEST_CASE("the model loads after initialized; status, progress and dynamic regis
   Session session(script, capabilities);
   CHECK_FALSE(session.init["result"]["capabilities"].contains("inlineCompletionProvider"));
   auto commands = session.init["result"]["capabilities"]["executeCommandProvider"]["commands"];
-  CHECK(commands == json({"maskfill.applyInstruction", "maskfill.didAccept", "maskfill.editWithInstruction",
-                          "maskfill.fillSelection", "maskfill.reload"}));
+  CHECK(commands == json({"maskfill.applyInstruction", "maskfill.didAccept", "maskfill.didAcceptNextEdit",
+                          "maskfill.editWithInstruction", "maskfill.fillSelection", "maskfill.reload"}));
 
   json create = session.client.message_with_method("window/workDoneProgress/create");
   REQUIRE(create.contains("id"));
@@ -494,7 +494,7 @@ TEST_CASE("model files that change while a failed load is reported still trigger
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("live settings apply without reloading the model; model settings reload it", "[features]") {
+TEST_CASE("live settings apply without reloading the model, model settings reload it", "[features]") {
   Script script;
   Session session(script);
   session.wait_state("ready");
@@ -580,7 +580,7 @@ TEST_CASE("every request and command in the protocol schema is served", "[featur
   }
 }
 
-TEST_CASE("maskfill/nextEdits and copilotInlineEdit answer the sites of the latest edit; feedback is counted",
+TEST_CASE("maskfill/nextEdits and copilotInlineEdit answer the sites of the latest edit, feedback is counted",
           "[features][next_edit]") {
   Script script;
   script.outputs = {"acc"};

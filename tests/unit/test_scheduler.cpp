@@ -112,7 +112,7 @@ TEST_CASE("a newer task of the same kind and document supersedes older ones", "[
   CHECK(outcomes.get("a4") == "done");
 }
 
-TEST_CASE("stop cancels everything and joins; later tasks are refused", "[scheduler]") {
+TEST_CASE("stop cancels everything and joins, later tasks are refused", "[scheduler]") {
   Outcomes outcomes;
   std::promise<void> never_promise;
   auto never = never_promise.get_future().share();

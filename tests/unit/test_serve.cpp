@@ -418,7 +418,7 @@ TEST_CASE("serve: GET /v1/models/{id} answers the model, or OpenAI's 404 for ano
   CHECK(missing.find("'gpt-4' does not exist") != std::string::npos);
 }
 
-TEST_CASE("infill: llama.cpp's request becomes the SPM prompt, extra context first; n_predict 0 decodes nothing", "[serve]") {
+TEST_CASE("infill: llama.cpp's request becomes the SPM prompt, extra context first, n_predict 0 decodes nothing", "[serve]") {
   FakeEngine engine;
   serve::ApiSettings settings;
   settings.model_id = "maskfill-tiny";
@@ -449,7 +449,7 @@ TEST_CASE("infill: llama.cpp's request becomes the SPM prompt, extra context fir
   }
 }
 
-TEST_CASE("serve: CORS is opt-in; a listed origin's preflight is answered before the key check", "[serve]") {
+TEST_CASE("serve: CORS is opt-in, a listed origin's preflight is answered before the key check", "[serve]") {
   FakeEngine engine;
   serve::HttpOptions http;
   http.cors_origins = {"https://app.example"};
@@ -599,7 +599,7 @@ TEST_CASE("serve: hundreds of idle connections (past the old 64 cap) are held, a
   CHECK(answered == kIdle);
 }
 
-TEST_CASE("serve: one address past --max-connections-per-ip gets 503 saying so; other addresses still get in", "[serve]") {
+TEST_CASE("serve: one address past --max-connections-per-ip gets 503 saying so, other addresses still get in", "[serve]") {
   FakeEngine engine;
   serve::HttpOptions http;
   http.max_connections_per_ip = 4;

@@ -5,7 +5,7 @@
 using namespace maskfill::lsp;
 using namespace maskfill::lsp::testing;
 
-TEST_CASE("requests before initialize get -32002; notifications are dropped", "[server]") {
+TEST_CASE("requests before initialize get -32002, notifications are dropped", "[server]") {
   Harness client;
   client.request(1, "maskfill/debugDocument", {{"uri", "file:///a.py"}});
   CHECK(error_code(client.response_to(1)) == -32002);
@@ -138,7 +138,7 @@ void register_slow_request(Server& server) {
 
 }  // namespace
 
-TEST_CASE("worker requests: -32800 only for $/cancelRequest; supersession and shutdown answer -32802", "[server]") {
+TEST_CASE("worker requests: -32800 only for $/cancelRequest, supersession and shutdown answer -32802", "[server]") {
   Harness client;
   register_slow_request(client.server);
   client.initialize();

@@ -122,7 +122,7 @@ TEST_CASE("SFT windows start at a sample's prompt, never inside a response") {
   }
 }
 
-TEST_CASE("validation noise is the unbiased ELBO; training's clipped, forced schedule is not") {
+TEST_CASE("validation noise is the unbiased ELBO, training's clipped, forced schedule is not") {
   // E[sum over masked of 1/u] = number of maskable tokens exactly when u ~ U(0,1), nothing is
   // clipped and nothing is forced: the weighted masked count per token estimates 1.
   const int64_t rows = 64, L = 512;
