@@ -560,6 +560,7 @@ struct WorkspaceRun {
   Tally tally;
   Tally within_cap;  // the tasks whose uses elsewhere are in at most max_workspace_files files
   size_t tasks = 0, tasks_with_uses = 0, files_with_uses = 0, files_read = 0;
+  size_t local_renames = 0;  // a function's own variable: no other file can use it, not a task
   std::vector<double> find_ms;
   double index_seconds = 0;
   size_t index_files = 0, index_words = 0, index_bytes = 0;
@@ -585,6 +586,10 @@ WorkspaceRun run_workspace(const std::vector<std::string>& roots, const std::vec
       const std::string path = fs::canonical(task.path).string();
       const LanguageInfo* language = find_language_by_name(task.language);
       SourceDocument before(task.before, language), after(after_text(task), language);
+      if (!defines_outside_functions(before, task.old_name)) {
+        ++run.local_renames;
+        continue;
+      }
       NextEditLimits limits;
       limits.max_sites = 1000;  // the file cap, not the site cap, is what this measures
       auto started = Clock::now();
@@ -809,6 +814,7 @@ int run_bench_next_edit(int argc, char** argv) {
               {"workspace",
                {{"tasks", workspace.tasks},
                 {"tasks_with_uses_elsewhere", workspace.tasks_with_uses},
+                {"local_renames_skipped", workspace.local_renames},
                 {"files_with_uses", workspace.files_with_uses},
                 {"files_with_sites", workspace.files_read},
                 {"max_files_read", NextEditLimits{}.max_workspace_files},

@@ -721,28 +721,6 @@ bool collect(const std::string& path, const SourceDocument& doc, const SiteSearc
   return sites.offered() > room || limit < doc.text().size();
 }
 
-// Whether `doc` defines `name` outside every function body: at the top level or in a class, where
-// another file can reach it. The tags queries also list a function's own variables (JavaScript's
-// `let`), which no other file sees.
-bool defines_outside_functions(const SourceDocument& doc, std::string_view name) {
-  if (!doc.tree()) return false;
-  auto inside_function = [](TSNode node) {
-    for (node = ts_node_parent(node); !ts_node_is_null(node); node = ts_node_parent(node)) {
-      std::string_view type = ts_node_type(node);
-      for (std::string_view word : {"function", "method", "lambda", "closure", "constructor", "func_literal"})
-        if (type.find(word) != std::string_view::npos) return true;
-    }
-    return false;
-  };
-  for (const Definition& definition : find_definitions(doc)) {
-    if (definition.name != name) continue;
-    TSNode node = ts_node_descendant_for_byte_range(ts_tree_root_node(doc.tree()), uint32_t(definition.begin),
-                                                    uint32_t(definition.end));
-    if (!inside_function(node)) return true;
-  }
-  return false;
-}
-
 // Where sites are looked for besides the edited document.
 struct SiteScope {
   const std::vector<OpenDocument>& open_documents;
@@ -921,6 +899,25 @@ const char* next_edit_kind_name(NextEditKind kind) {
     case NextEditKind::CallPattern: return "call_pattern";
   }
   return "none";
+}
+
+bool defines_outside_functions(const SourceDocument& doc, std::string_view name) {
+  if (!doc.tree()) return false;
+  auto inside_function = [](TSNode node) {
+    for (node = ts_node_parent(node); !ts_node_is_null(node); node = ts_node_parent(node)) {
+      std::string_view type = ts_node_type(node);
+      for (std::string_view word : {"function", "method", "lambda", "closure", "constructor", "func_literal"})
+        if (type.find(word) != std::string_view::npos) return true;
+    }
+    return false;
+  };
+  for (const Definition& definition : find_definitions(doc)) {
+    if (definition.name != name) continue;
+    TSNode node = ts_node_descendant_for_byte_range(ts_tree_root_node(doc.tree()), uint32_t(definition.begin),
+                                                    uint32_t(definition.end));
+    if (!inside_function(node)) return true;
+  }
+  return false;
 }
 
 NextEdit find_next_edit_sites(const SourceDocument& before, const SourceDocument& after, const std::string& path,

@@ -82,6 +82,11 @@ struct CallSyntax {
 };
 std::optional<CallSyntax> call_syntax(const SourceDocument& doc, TSNode node);
 
+// Whether `doc` defines `name` outside every function body: at the top level or in a class, where
+// another file can reach it. The tags queries also list a function's own variables (JavaScript's
+// `let`), which no other file sees. Only such a rename's sites are looked for in the workspace.
+bool defines_outside_functions(const SourceDocument& doc, std::string_view name);
+
 class WorkspaceIndex;
 
 // Classifies the change from `before` to `after` (the document at `path`) and lists the sites it
