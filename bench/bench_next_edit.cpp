@@ -602,6 +602,7 @@ WorkspaceRun run_workspace(const std::vector<std::string>& roots, const std::vec
       run.files_read += found.size();
       Tally one;
       size_t files_with_uses = 0;
+      std::vector<std::string> missed;  // --verbose: the uses not found, logged for a task within the cap
       for (const std::string& file : index.files_mentioning(task.old_name, task.language, 100000)) {
         if (file == path) continue;
         std::optional<std::string> text = index.read(file);
@@ -614,7 +615,14 @@ WorkspaceRun run_workspace(const std::vector<std::string>& roots, const std::vec
         for (const ByteRange& span : sites)
           one.matched += std::any_of(truth.begin(), truth.end(), [&](ByteRange t) { return same_site(t, span); });
         files_with_uses += !truth.empty();
+        if (spdlog::should_log(spdlog::level::debug))
+          for (const ByteRange& t : truth)
+            if (std::none_of(sites.begin(), sites.end(), [&](ByteRange s) { return same_site(s, t); }))
+              missed.push_back(file + ": " + std::string(doc.text().substr(line_start(doc.text(), t.begin),
+                                                                             std::min<size_t>(120, line_end(doc.text(), t.begin) - line_start(doc.text(), t.begin)))));
       }
+      if (files_with_uses <= limits.max_workspace_files)
+        for (const std::string& line : missed) spdlog::debug("workspace: missed `{}` in {}", task.old_name, line);
       run.files_with_uses += files_with_uses;
       run.tasks_with_uses += files_with_uses > 0;
       for (Tally* tally : {&run.tally, files_with_uses <= limits.max_workspace_files ? &run.within_cap : nullptr})
