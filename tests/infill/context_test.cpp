@@ -32,24 +32,7 @@ std::vector<std::string> names_of(const std::string& language, const std::string
 }
 
 // A scratch workspace removed at the end of the test.
-struct Workspace {
-  fs::path root;
-  Workspace() {
-    char pattern[] = "/tmp/maskfill-context-XXXXXX";
-    root = fs::canonical(mkdtemp(pattern));
-  }
-  ~Workspace() {
-    std::error_code ignored;
-    fs::permissions(root / "locked.py", fs::perms::owner_all, ignored);
-    fs::remove_all(root, ignored);
-  }
-  fs::path write(const std::string& relative, const std::string& text) const {
-    fs::path path = root / relative;
-    fs::create_directories(path.parent_path());
-    std::ofstream(path, std::ios::binary) << text;
-    return path;
-  }
-};
+using Workspace = maskfill::test::TempWorkspace;
 
 bool contains(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();

@@ -2,7 +2,6 @@
 // and a changed function's callers are found through the workspace index's word hashes and read
 // from disk; locals, other languages, open documents and the file caps are respected.
 #include <catch2/catch.hpp>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -10,27 +9,17 @@
 
 #include "infill/next_edit_sites.h"
 #include "infill/workspace_index.h"
+#include "test_support.h"
 
 using namespace maskfill;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Workspace {
-  fs::path root;
-  Workspace() {
-    char pattern[] = "/tmp/maskfill-next-edit-XXXXXX";
-    root = fs::canonical(mkdtemp(pattern));
-  }
-  ~Workspace() {
-    std::error_code ignored;
-    fs::remove_all(root, ignored);
-  }
+// A temporary folder whose write() gives the file's path as a string (what the index keeps).
+struct Workspace : maskfill::test::TempWorkspace {
   std::string write(const std::string& relative, const std::string& text) const {
-    fs::path path = root / relative;
-    fs::create_directories(path.parent_path());
-    std::ofstream(path, std::ios::binary) << text;
-    return path.string();
+    return TempWorkspace::write(relative, text).string();
   }
 };
 

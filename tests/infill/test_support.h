@@ -3,6 +3,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -10,6 +13,28 @@
 #include "inference/tokenizer.h"
 
 namespace maskfill::test {
+
+// A folder of files under /tmp for one test, removed with everything in it afterwards (a file
+// without permissions too: unlinking needs only the folder's).
+struct TempWorkspace {
+  std::filesystem::path root;
+  TempWorkspace() {
+    char pattern[] = "/tmp/maskfill-test-XXXXXX";
+    root = std::filesystem::canonical(mkdtemp(pattern));
+  }
+  ~TempWorkspace() {
+    std::error_code ignored;
+    std::filesystem::remove_all(root, ignored);
+  }
+  TempWorkspace(const TempWorkspace&) = delete;
+  TempWorkspace& operator=(const TempWorkspace&) = delete;
+  std::filesystem::path write(const std::string& relative, const std::string& text) const {
+    std::filesystem::path path = root / relative;
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+};
 
 inline nlohmann::json read_golden(const std::string& name) {
   return nlohmann::json::parse(read_file(std::string(MASKFILL_INFILL_GOLDEN_DIR) + "/" + name));
