@@ -415,9 +415,15 @@ async function runChecks() {
     const tabs = await page.evaluate(() => [...document.querySelectorAll('.tabs-container .tab')].map((t) => t.getAttribute('aria-label')));
     if (tabs.includes('totals.js')) throw new Error(`totals.js is open already: ${JSON.stringify(tabs)}`);
     await openFromExplorer('rename.js', 'function ');
+    // What the real server drew after the previous check's Ctrl+Z may still be shown: cleared first.
+    await press('Escape');
+    await until('no next-edit decorations before the edit', async () => (await nextEditDecorations()).struck.length === 0);
     await press('Control', 'End'); // after every site of rename.js: Tab goes on to the next document
     await page.keyboard.type(' ');
-    await until('the scripted next edits drawn in rename.js (its two `total`s)', async () => (await nextEditDecorations()).struck.length === 2, UI_WAIT_MS);
+    await until('the scripted next edits drawn in rename.js (its two `total`s → `acc`)', async () => {
+      const d = await nextEditDecorations();
+      return d.struck.length === 2 && d.after.every((t) => t === 'acc');
+    }, UI_WAIT_MS);
     await press('Tab');
     await until('Tab to open totals.js', () => page.$('.tabs-container .tab.active[aria-label="totals.js"]'), UI_WAIT_MS);
     const shown = await until('the sites drawn in totals.js', async () => {
