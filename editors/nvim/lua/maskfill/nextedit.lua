@@ -219,7 +219,8 @@ local function edits_by_buffer(bufnr, edits, ticks, encoding)
     local uri = doc.uri or own_uri
     local b
     if uri == own_uri then b = bufnr
-    elseif doc.version == vim.NIL then b = disk_buffer(uri, edit, encoding, created)
+    -- JSON null: vim.NIL, or nil where the client decodes with luanil (Neovim 0.7 to 0.9).
+    elseif type(doc.version) ~= 'number' then b = disk_buffer(uri, edit, encoding, created)
     else
       b = loaded_buffer(uri)
       if b and not (ticks[b] and ticks[b] == tick(b)) then b = nil end
