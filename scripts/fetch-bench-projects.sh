@@ -4,18 +4,38 @@
 # (training/packages.txt; the split is a salted hash of the package name, checked with
 # training/corpus.cpp's split_for_package), so the bundled model never saw them. Downloads about
 # 3.5 MB of .debs once into runs/bench-context/.
+#
+# --more-languages adds three projects for the languages the set above barely has (C, Java,
+# TypeScript), about 4 MB more. None of their packages is in training/packages.txt, so the corpus
+# never held them: uwsgi-src (C), bsh-src (BeanShell, Java; its sources are a tarball in the
+# package) and ceph-mgr-dashboard (the Angular front end's shared folder, TypeScript).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$root/runs/bench-context"
 packages=(python3-attr python3-pygments golang-github-google-go-cmp-dev golang-github-antonmedv-expr-dev
           librust-csv-dev librust-bat-dev node-browserify node-body-parser libcli11-dev nlohmann-json3-dev)
 mkdir -p "$work/debs" "$work/pkgs"
-for package in "${packages[@]}"; do
+
+# Downloads and unpacks a package once; prints its folder.
+unpack() {
+  local package="$1"
   if [[ ! -d "$work/pkgs/$package" ]]; then
     ls "$work/debs/${package}_"*.deb >/dev/null 2>&1 || (cd "$work/debs" && apt-get download "$package" >&2)
+    rm -rf "$work/pkgs/$package.tmp"
     mkdir -p "$work/pkgs/$package.tmp"
     dpkg-deb -x "$work/debs/${package}_"*.deb "$work/pkgs/$package.tmp"
+    # A package that ships its sources as a tarball (bsh-src) is unpacked one level further.
+    find "$work/pkgs/$package.tmp/usr/src" -name '*.tar.gz' 2>/dev/null | while read -r tarball; do
+      tar -xzf "$tarball" -C "$(dirname "$tarball")" && rm "$tarball"
+    done
     mv "$work/pkgs/$package.tmp" "$work/pkgs/$package"
   fi
   echo "$work/pkgs/$package"
-done
+}
+
+for package in "${packages[@]}"; do unpack "$package"; done
+if [[ "${1:-}" == "--more-languages" ]]; then
+  echo "$(unpack uwsgi-src)/usr/src/uwsgi"
+  echo "$(unpack bsh-src)/usr/src/bsh-src"
+  echo "$(unpack ceph-mgr-dashboard)/usr/share/ceph/mgr/dashboard/frontend/src/app/shared"
+fi
