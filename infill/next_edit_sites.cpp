@@ -273,6 +273,18 @@ struct LiteralChange {
   std::string old_text, new_text, context;
 };
 
+bool numeric_literal_type(std::string_view type) {
+  for (std::string_view part : {"integer", "float", "number", "decimal", "octal", "hex", "binary"})
+    if (type.find(part) != std::string_view::npos) return true;
+  return false;
+}
+
+// A number may change its grammar type and stay the same setting: `1` → `1.5` (integer →
+// float), Java's `0` → `010` (decimal → octal). Any other change of type is not a changed value.
+bool same_literal_kind(std::string_view old_type, std::string_view new_type) {
+  return old_type == new_type || (numeric_literal_type(old_type) && numeric_literal_type(new_type));
+}
+
 // The literal the change edited, when it edited one literal and left it a literal of its kind.
 std::optional<LiteralChange> changed_literal(const SourceDocument& before, const SourceDocument& after,
                                              const TextChange& change) {
@@ -282,7 +294,8 @@ std::optional<LiteralChange> changed_literal(const SourceDocument& before, const
     old_literal = literal_at(before, change.begin - 1, change.begin);
   TSNode new_literal = literal_at(after, change.begin, change.new_end);
   if (ts_node_is_null(old_literal) || ts_node_is_null(new_literal)) return std::nullopt;
-  if (node_type(old_literal) != node_type(new_literal) || ts_node_start_byte(old_literal) != ts_node_start_byte(new_literal))
+  if (!same_literal_kind(node_type(old_literal), node_type(new_literal)) ||
+      ts_node_start_byte(old_literal) != ts_node_start_byte(new_literal))
     return std::nullopt;
   if (ts_node_has_error(new_literal) || ts_node_end_byte(old_literal) < change.old_end) return std::nullopt;
   LiteralChange literal{node_text(before, old_literal), node_text(after, new_literal), literal_context(before, old_literal)};
@@ -320,41 +333,67 @@ bool holds(TSNode node, size_t begin, size_t end) {
   return ts_node_start_byte(node) <= begin && ts_node_end_byte(node) >= end;
 }
 
-// What callers see of a returned value's form: a tuple, list, map or set and its number of
-// elements, a struct literal and its number of fields, a call (a constructor, mostly), or a plain
-// value. Parentheses are no form; `x` and `x + 1` are both a plain value.
-std::string value_shape(TSNode value) {
-  // Go puts every returned value in an expression_list: one value is not a tuple.
+struct ValueForm {
+  std::string_view type, shape;
+};
+constexpr ValueForm kValueForms[] = {
+    {"expression_list", "tuple"}, {"tuple", "tuple"},         {"tuple_expression", "tuple"},
+    {"sequence_expression", "tuple"}, {"comma_expression", "tuple"}, {"list", "list"},
+    {"array", "list"},            {"array_expression", "list"}, {"initializer_list", "list"},
+    {"dictionary", "map"},        {"object", "map"},           {"set", "set"},
+    {"composite_literal", "struct"}, {"struct_expression", "struct"}};
+
+// Parentheses around one value are no form.
+TSNode unparenthesized(TSNode value) {
   for (int depth = 0; depth < kMaxNameDepth; ++depth) {
     std::string_view type = node_type(value);
     if ((type != "parenthesized_expression" && type != "expression_list") || ts_node_named_child_count(value) != 1) break;
     value = ts_node_named_child(value, 0);
   }
-  struct Form {
-    std::string_view type, shape;
-  };
-  static constexpr Form kForms[] = {
-      {"expression_list", "tuple"}, {"tuple", "tuple"},         {"tuple_expression", "tuple"},
-      {"sequence_expression", "tuple"}, {"comma_expression", "tuple"}, {"list", "list"},
-      {"array", "list"},            {"array_expression", "list"}, {"initializer_list", "list"},
-      {"dictionary", "map"},        {"object", "map"},           {"set", "set"},
-      {"composite_literal", "struct"}, {"struct_expression", "struct"}};
+  return value;
+}
+
+const ValueForm* value_form(TSNode value) {
   std::string_view type = node_type(value);
-  for (const Form& form : kForms) {
-    if (type != form.type) continue;
+  for (const ValueForm& form : kValueForms)
+    if (type == form.type) return &form;
+  return nullptr;
+}
+
+// What callers see of a returned value's form: a tuple, list, map or set and its number of
+// elements, a struct literal and its number of fields, a call (a constructor, mostly), or a plain
+// value. Parentheses are no form; `x` and `x + 1` are both a plain value. A tuple also names the
+// form of each element, since callers unpack it: `(a, b)` made `(a, b), None` is still two
+// elements, but the first is no longer what they took.
+std::string value_shape(TSNode value) {
+  // Go puts every returned value in an expression_list: one value is not a tuple.
+  value = unparenthesized(value);
+  const ValueForm* form = value_form(value);
+  if (form) {
     // A struct literal's fields are in its body; a comma expression nests to the right.
     TSNode list = ts_node_is_null(field(value, "body")) ? value : field(value, "body");
-    size_t count = 0;
+    std::vector<TSNode> elements;
     for (int depth = 0; depth < kMaxAncestors; ++depth) {
       std::vector<TSNode> entries = named_entries(list);
-      count += entries.size();
-      bool nested = form.shape == "tuple" && !entries.empty() && node_type(entries.back()) == type && type != "tuple";
+      elements.insert(elements.end(), entries.begin(), entries.end());
+      bool nested = form->shape == "tuple" && !entries.empty() && node_type(entries.back()) == form->type &&
+                    form->type != "tuple";
       if (!nested) break;
-      --count;
+      elements.pop_back();
       list = entries.back();
     }
-    return std::string(form.shape) + "/" + std::to_string(count);
+    std::string shape = std::string(form->shape) + "/" + std::to_string(elements.size());
+    if (form->shape == "tuple") {
+      shape += "(";
+      for (TSNode element : elements) {
+        const ValueForm* element_form = value_form(unparenthesized(element));
+        shape += std::string(element_form ? element_form->shape : "value") + ",";
+      }
+      shape += ")";
+    }
+    return shape;
   }
+  std::string_view type = node_type(value);
   if (type == "call" || type.ends_with("call_expression") || type == "method_invocation" || type == "new_expression" ||
       type == "object_creation_expression")
     return "call";

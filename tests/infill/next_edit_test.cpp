@@ -406,6 +406,22 @@ TEST_CASE("a changed literal lists the same literal in the same place of nearby 
     CHECK(edit.new_name == "300");
     CHECK(edit.sites.size() == 1);
   }
+  SECTION("a number that changes its grammar type: an integer made a float, a decimal made octal") {
+    const std::string before = "a = fetch(u1, timeout=1)\nb = fetch(u2, timeout=1)\n";
+    NextEdit python = next_edit("python", before, replace_first(before, "timeout=1)", "timeout=1.5)"));
+    CHECK(python.kind == NextEditKind::Literal);
+    CHECK(python.new_name == "1.5");
+    CHECK(describe_sites(python, replace_first(before, "timeout=1)", "timeout=1.5)")) ==
+          std::vector<std::string>{"main:1:1"});
+    const std::string java = "class A {\n  void f() {\n    g(0, x);\n    g(0, y);\n  }\n}\n";
+    const std::string java_after = replace_first(java, "g(0, x)", "g(010, x)");
+    NextEdit octal = next_edit("java", java, java_after);
+    CHECK(octal.kind == NextEditKind::Literal);
+    CHECK(describe_sites(octal, java_after) == std::vector<std::string>{"main:3:0"});
+    // A number made a string is not the same setting changed.
+    CHECK(next_edit("python", before, replace_first(before, "timeout=1)", "timeout='1')")).kind !=
+          NextEditKind::Literal);
+  }
   SECTION("JavaScript: a string argument at the same position of calls of the same function") {
     const std::string before =
         "emit('ready', 1);\n"
@@ -604,6 +620,13 @@ TEST_CASE("a changed return shape lists the lines that call the function", "[nex
     CHECK(edit.kind == NextEditKind::ReturnShape);
     CHECK(describe_sites(edit, replace_first(pair, "return x, y", "return x, y, 0")) ==
           std::vector<std::string>{"main:3:p = point(1, 2)"});
+    // Still two elements, but the first is now the old pair: what callers unpack changed.
+    const std::string parenthesized = "def point(x, y):\n    return (x, y)\n\np = point(1, 2)\n";
+    CHECK(next_edit("python", parenthesized, replace_first(parenthesized, "return (x, y)", "return (x, y), None")).kind ==
+          NextEditKind::ReturnShape);
+    // An element's value edited in place is no new shape.
+    CHECK(next_edit("python", pair, replace_first(pair, "return x, y", "return x, y + 1")).kind !=
+          NextEditKind::ReturnShape);
   }
   SECTION("Go, Rust, JavaScript, TypeScript, Java, C and C++") {
     struct Case {
