@@ -290,6 +290,9 @@ void add_call_lines(const SourceDocument& doc, const std::vector<ByteRange>& tok
     size_t open = text.find_first_not_of(" \t", token.end);
     std::optional<ByteRange> list = open == std::string_view::npos ? std::nullopt : parenthesized(text, open);
     if (!list || declares(doc, token, open)) continue;
+    // A call inside the edited text (a method returning another object's call of the same name,
+    // a recursive call) is rewritten by the user's edit itself: not a site.
+    if (token.begin >= task.edit.begin && token.end <= task.edit.end) continue;
     size_t begin = line_start(text, token.begin);
     while (begin < token.begin && (text[begin] == ' ' || text[begin] == '\t')) ++begin;
     ByteRange line = shifted(task, {begin, line_end(text, list->end - 1)});
