@@ -728,6 +728,8 @@ void scan_document(const SourceDocument& doc, const SiteSearch& search, ByteRang
     // A call pattern's callee may begin with a string (`'|'.join`, `"".to_owned`): call_site's
     // syntax tree check keeps out the calls in comments and strings instead.
     if (search.kind != NextEditKind::CallPattern && in_literal(at)) continue;
+    // JSX text is prose, as a string is (the decline query leaves it to inline completion).
+    if (TSNode node = node_at(doc, at, end); !ts_node_is_null(node) && node_type(node) == "jsx_text") continue;
     if (search.kind == NextEditKind::Rename) {
       sites.offer({at, end});
       continue;

@@ -270,6 +270,25 @@ TEST_CASE("renaming in Go, Rust and TypeScript lists whole-word uses in the file
   }
 }
 
+TEST_CASE("renaming and adding a parameter in TSX lists uses in JSX expressions and not JSX text", "[next_edit]") {
+  const std::string before =
+      "function formatPrice(cents: number): string {\n  return (cents / 100).toFixed(2);\n}\n"
+      "export function Price({ cents }: { cents: number }) {\n"
+      "  return <span title={formatPrice(cents)}>formatPrice: {formatPrice(cents)}</span>;\n}\n";
+  SECTION("a rename") {
+    const std::string after = replace_first(before, "function formatPrice", "function formatCents");
+    NextEdit edit = next_edit("tsx", before, after);
+    CHECK(edit.kind == NextEditKind::Rename);
+    CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:4:formatPrice", "main:4:formatPrice"});
+  }
+  SECTION("an added parameter") {
+    const std::string after = replace_first(before, "(cents: number): string", "(cents: number, currency: string): string");
+    NextEdit edit = next_edit("tsx", before, after);
+    CHECK(edit.kind == NextEditKind::ParameterCount);
+    CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:4:(cents)", "main:4:(cents)"});
+  }
+}
+
 TEST_CASE("renaming in JavaScript and C lists whole-word uses", "[next_edit]") {
   SECTION("a JavaScript function") {
     const std::string before =
