@@ -1,5 +1,6 @@
 // Next-edit suggestions (issue #24): after an edit, the sites it implies come from the syntax
-// tree (infill/next_edit_sites.h), and each site gets a sequence of its own; all of them decode
+// tree (infill/next_edit_sites.h), and each site gets a sequence of its own, after a header of
+// the recent diffs and the changed definition that all of them share; all of them decode
 // as one batch. The model writes only the site's tokens: MaskedSpans masks exactly the site in an
 // SPM prompt, Instruction asks for the site's lines rewritten and keeps the answer only when the
 // text around the site came back unchanged. Either way nothing outside a site can change, and a
@@ -26,6 +27,8 @@ constexpr int kHeaderTokens = 384;       // the diff history before every site
 constexpr int kEditsInHeader = 4;        // newest entries first, while they fit
 constexpr int kAddedArgumentTokens = 6;  // a new argument's tokens, when estimating a site's mask
 constexpr int kSlackBlocks = 2;          // extension allowed past a site's estimate
+constexpr int kDefinitionLines = 24;     // the changed definition after the diffs: its head
+constexpr size_t kDefinitionBytes = 1024;
 
 std::shared_ptr<const SourceDocument> open_document(const std::vector<OpenDocument>& open_documents,
                                                     const std::string& path) {
@@ -60,6 +63,31 @@ std::string render_edit_header(const Tokenizer& tokenizer, const std::vector<Edi
   std::string header;
   for (auto it = parts.rbegin(); it != parts.rend(); ++it) header += *it;
   return header;
+}
+
+// The definition the edit changed, as it reads now, under a comment naming it: with the diffs,
+// the edit evidence before every site (../shared/reference/next-edit.md, section 3; Zeta 2 adds
+// symbol definitions to its prompt). The diff shows three lines around the change; this shows
+// what the function is called and takes, or the whole of a short one. The innermost definition
+// of more than one line that holds the change (a local's own line says less than its function),
+// else the innermost one; at most its head.
+std::string render_changed_definition(const SourceDocument& doc, const EditEntry& edit, const std::string& path,
+                                      const std::string& display_root) {
+  std::string_view text = doc.text();
+  const Definition* innermost = nullptr;
+  const Definition* multiline = nullptr;
+  std::vector<Definition> definitions = find_definitions_around(doc, edit.begin, edit.end);
+  auto smaller = [](const Definition& a, const Definition* b) { return !b || a.end - a.begin < b->end - b->begin; };
+  for (const Definition& definition : definitions) {
+    if (definition.begin > edit.begin || edit.end > definition.end || definition.end > text.size()) continue;
+    if (smaller(definition, innermost)) innermost = &definition;
+    bool lines = text.substr(definition.begin, definition.end - definition.begin).find('\n') != std::string_view::npos;
+    if (lines && smaller(definition, multiline)) multiline = &definition;
+  }
+  const Definition* changed = multiline ? multiline : innermost;
+  if (!changed) return "";
+  return std::string(line_comment(doc.language())) + " `" + changed->name + "` in " + display_path(path, display_root) +
+         " now reads:\n" + definition_head(text, *changed, kDefinitionLines, kDefinitionBytes) + "\n";
 }
 
 bool exact_site_tokens(const NextEdit& edit) {
@@ -236,7 +264,8 @@ Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std
     plan.declined_reason = "the last edit implies no other change";
     return plan;
   }
-  plan.edit_header = render_edit_header(model.tokenizer, history, doc.language(), display_root);
+  plan.edit_header = render_edit_header(model.tokenizer, history, doc.language(), display_root) +
+                     render_changed_definition(doc, *edit, path, display_root);
   std::vector<int32_t> header = model.tokenizer.encode(plan.edit_header);
   plan.span = plan.next_edit.sites.front().span;
   for (const NextEditSite& found : plan.next_edit.sites) {

@@ -72,7 +72,7 @@ TEST_CASE("the diff header names the file relative to the workspace folder", "[n
   CHECK(plan.edit_header.starts_with("# Edited /home/me/project/geometry/shapes.py:\n"));
 }
 
-TEST_CASE("a rename's other uses become masked sites after the edit's diff, decoded as one batch", "[next_edit]") {
+TEST_CASE("a rename's other uses become masked sites after the edit's diff and definition, decoded as one batch", "[next_edit]") {
   FakeEngine engine;
   Editing editing(kShapes);
   editing.retype("area", "surface");
@@ -86,6 +86,8 @@ TEST_CASE("a rename's other uses become masked sites after the edit's diff, deco
   CHECK(plan.sites[0].span.begin < plan.sites[1].span.begin);
   CHECK(plan.edit_header.find("-def area(w, h):\n+def surface(w, h):\n") != std::string::npos);
   CHECK(plan.edit_header.starts_with("# Edited shapes.py:\n"));
+  // After the diffs, the changed definition as it reads now.
+  CHECK(plan.edit_header.ends_with("\n# `surface` in shapes.py now reads:\ndef surface(w, h):\n    return w * h\n\n"));
   for (const PlanSite& site : plan.sites) {
     std::string prompt = seedcoder_tokenizer().decode(site.prompt, /*skip_special_tokens=*/false);
     // The diff history first (shared by every site, so the prompt cache keeps it), then SPM.
@@ -268,4 +270,19 @@ TEST_CASE("no recent edit, or an edit that implies nothing, declines", "[next_ed
   other.path = "other.py";
   CHECK(other.plan(engine).declined_reason == "no recent edit of this document to follow");
   CHECK(engine.calls == 0);
+}
+
+TEST_CASE("the header shows the function that holds the edit, not a local's own line, and only its head", "[next_edit]") {
+  FakeEngine engine;
+  std::string body;
+  for (int i = 0; i < 40; ++i) body += "    step" + std::to_string(i) + "(total)\n";
+  Editing editing("def accumulate(xs):\n    total = 0\n" + body + "    return total\n\nprint(accumulate([1]))\n");
+  editing.retype("total = 0", "subtotal = 0");
+  Plan plan = editing.plan(engine);
+  REQUIRE(plan.next_edit.kind == NextEditKind::Rename);
+  size_t definition = plan.edit_header.find("# `accumulate` in shapes.py now reads:\ndef accumulate(xs):\n    subtotal = 0\n");
+  REQUIRE(definition != std::string::npos);
+  // A long function: its first 24 lines.
+  CHECK(plan.edit_header.find("step21(total)") != std::string::npos);
+  CHECK(plan.edit_header.find("step22(total)") == std::string::npos);
 }
