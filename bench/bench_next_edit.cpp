@@ -94,6 +94,7 @@ struct Task {
   std::string edit_text; // ...by this
   std::string old_name;  // the renamed name (rename tasks)
   std::vector<TruthSite> truth;
+  std::string root;      // the project folder: the editor's workspace folder, which the diff header names paths from
 };
 
 std::string after_text(const Task& task) {
@@ -496,6 +497,7 @@ std::vector<Task> make_tasks(const std::vector<std::string>& roots) {
         files.push_back(entry.path());
     std::sort(files.begin(), files.end());
     for (const fs::path& file : files) {
+      const size_t made = tasks.size();
       std::string text;
       try {
         text = read_file(file.string());
@@ -512,6 +514,7 @@ std::vector<Task> make_tasks(const std::vector<std::string>& roots) {
       return_type_tasks(file.string(), doc, definitions, tasks);
       return_shape_tasks(file.string(), doc, definitions, tasks);
       call_pattern_tasks(file.string(), doc, tasks);
+      for (size_t i = made; i < tasks.size(); ++i) tasks[i].root = root;
     }
   }
   return tasks;
@@ -542,7 +545,7 @@ struct Tally {
 void score_sites(const Task& task, const Edited& edited, const ModelView& model, Tally& tally) {
   InfillSettings settings;
   settings.next_edit_max_sites = static_cast<int>(kMaxTruthSites);
-  Plan plan = plan_next_edit(model, edited.doc, task.path, edited.history, settings);
+  Plan plan = plan_next_edit(model, edited.doc, task.path, edited.history, settings, task.root);
   tally.truth += task.truth.size();
   tally.found += plan.sites.size();
   for (const PlanSite& site : plan.sites)
@@ -661,7 +664,7 @@ void run_model(Engine& engine, const std::vector<Task>& tasks, NextEditForm form
     settings.next_edit_form = form;
     settings.next_edit_max_sites = 4;
     auto started = Clock::now();
-    Plan plan = plan_next_edit(ModelView::of(engine), edited.doc, task.path, edited.history, settings);
+    Plan plan = plan_next_edit(ModelView::of(engine), edited.doc, task.path, edited.history, settings, task.root);
     CompletionOutcome outcome = execute_plan(engine, edited.doc, plan, {});
     run.first_ms.push_back(ms_since(started));
     auto exact = [&](const Candidate& candidate) {
@@ -700,7 +703,7 @@ double batch_ms(Engine& engine, const Task& task, int sites, int repeats) {
   Edited edited = apply_user_edit(task);
   InfillSettings settings;
   settings.next_edit_max_sites = sites;
-  Plan plan = plan_next_edit(ModelView::of(engine), edited.doc, task.path, edited.history, settings);
+  Plan plan = plan_next_edit(ModelView::of(engine), edited.doc, task.path, edited.history, settings, task.root);
   std::vector<double> times;
   for (int i = 0; i < repeats; ++i) {
     // Cold, as after a real edit: the diff header and every site's window are new text.
