@@ -698,32 +698,54 @@ void run_model(Engine& engine, const std::vector<Task>& tasks, NextEditForm form
   }
 }
 
-// Wall time of one plan decoded with `sites` sites, prompt cache cleared (median of `repeats`).
-double batch_ms(Engine& engine, const Task& task, int sites, int repeats) {
+// One plan decoded with `sites` sites, prompt cache cleared: the run of median wall time out of
+// `repeats`, with where its time went (a GPU run's note must say that when the goal is missed).
+struct BatchCost {
+  double wall_ms = 0, prefill_ms = 0, decode_ms = 0;
+  int prompt_tokens = 0, forwards = 0;
+};
+
+BatchCost batch_cost(Engine& engine, const Task& task, int sites, int repeats) {
   Edited edited = apply_user_edit(task);
   InfillSettings settings;
   settings.next_edit_max_sites = sites;
   Plan plan = plan_next_edit(ModelView::of(engine), edited.doc, task.path, edited.history, settings, task.root);
-  std::vector<double> times;
+  std::vector<BatchCost> runs;
   for (int i = 0; i < repeats; ++i) {
     // Cold, as after a real edit: the diff header and every site's window are new text.
     engine.clear_prompt_cache();
     auto started = Clock::now();
     CompletionOutcome outcome = execute_plan(engine, edited.doc, plan, {});
-    times.push_back(ms_since(started));
-    double prefill = 0, decode = 0;
-    int computed = 0, forwards = 0;
+    BatchCost run;
+    run.wall_ms = ms_since(started);
     for (const auto* list : {&outcome.candidates, &outcome.withheld})
       for (const Candidate& candidate : *list) {
-        prefill += candidate.stats.prefill_ms;
-        decode = std::max(decode, candidate.stats.decode_ms);
-        computed += candidate.stats.prompt_tokens_computed;
-        forwards = std::max(forwards, candidate.stats.forwards);
+        run.prefill_ms += candidate.stats.prefill_ms;  // each site's share of the prefill forwards
+        run.decode_ms = std::max(run.decode_ms, candidate.stats.decode_ms);
+        run.prompt_tokens += candidate.stats.prompt_tokens_computed;
+        run.forwards = std::max(run.forwards, candidate.stats.forwards);
       }
     spdlog::debug("{} sites: {:.1f} ms (prefill {:.1f} ms for {} tokens, decode {:.1f} ms, {} forwards)",
-                  plan.sites.size(), times.back(), prefill, computed, decode, forwards);
+                  plan.sites.size(), run.wall_ms, run.prefill_ms, run.prompt_tokens, run.decode_ms, run.forwards);
+    runs.push_back(run);
   }
-  return percentile(times, 0.5);
+  std::sort(runs.begin(), runs.end(), [](const BatchCost& a, const BatchCost& b) { return a.wall_ms < b.wall_ms; });
+  return runs[runs.size() / 2];
+}
+
+// Medians over the timed tasks, for one side of the ratio.
+json batch_cost_json(const std::vector<BatchCost>& costs) {
+  std::vector<double> wall, prefill, decode, tokens, forwards;
+  for (const BatchCost& cost : costs) {
+    wall.push_back(cost.wall_ms);
+    prefill.push_back(cost.prefill_ms);
+    decode.push_back(cost.decode_ms);
+    tokens.push_back(cost.prompt_tokens);
+    forwards.push_back(cost.forwards);
+  }
+  return json{{"wall_ms_p50", percentile(wall, 0.5)},       {"prefill_ms_p50", percentile(prefill, 0.5)},
+              {"decode_ms_p50", percentile(decode, 0.5)},   {"prompt_tokens_p50", percentile(tokens, 0.5)},
+              {"forwards_p50", percentile(forwards, 0.5)}};
 }
 
 int run_bench_next_edit(int argc, char** argv) {
@@ -783,12 +805,16 @@ int run_bench_next_edit(int argc, char** argv) {
   run_model(*engine, sample, NextEditForm::MaskedSpans, masked);
   run_model(*engine, sample, NextEditForm::Instruction, instruction);
   std::vector<double> ratios;
+  std::vector<BatchCost> ones, eights;
   for (const Task* task_pointer : answerable) {
     const Task& task = *task_pointer;
     if (int(ratios.size()) == cost_tasks) break;
     if (task.truth.size() < 8) continue;
-    double one = batch_ms(*engine, task, 1, 3), eight = batch_ms(*engine, task, 8, 3);
-    if (one > 0) ratios.push_back(eight / one);
+    BatchCost one = batch_cost(*engine, task, 1, 3), eight = batch_cost(*engine, task, 8, 3);
+    if (one.wall_ms <= 0) continue;
+    ratios.push_back(eight.wall_ms / one.wall_ms);
+    ones.push_back(one);
+    eights.push_back(eight);
   }
 
   WorkspaceRun workspace = run_workspace(roots, tasks, workspace_tasks);
@@ -822,6 +848,7 @@ int run_bench_next_edit(int argc, char** argv) {
               {"exact_match_instruction", share(instruction.exact, instruction.truth)},
               {"next_edit_batch_cost_ratio_k8", percentile(ratios, 0.5)},
               {"batch_cost_tasks", ratios.size()},
+              {"batch_cost", {{"one_site", batch_cost_json(ones)}, {"eight_sites", batch_cost_json(eights)}}},
               {"first_suggestion_ms_p50", percentile(masked.first_ms, 0.5)},
               {"tokens_generated_ratio", masked.ar_tokens > 0 ? masked.tokens / masked.ar_tokens : 0},
               {"reversal_rate", share(masked.reversals + instruction.reversals, masked.shown + instruction.shown)},
