@@ -652,6 +652,7 @@ int window_tokens(const Tokenizer& tokenizer, std::string_view text, size_t at) 
 
 struct ModelRun {
   size_t truth = 0, exact = 0, exact_ungated = 0, shown = 0, reversals = 0;
+  size_t answers = 0, reversals_ungated = 0;  // every site's answer, shown or held back by the gate
   double tokens = 0, ar_tokens = 0;
   std::vector<double> first_ms;
 };
@@ -680,6 +681,12 @@ void run_model(Engine& engine, const std::vector<Task>& tasks, NextEditForm form
       if (task.kind == "rename" && has_word(candidate.text, task.old_name)) ++run.reversals;
     }
     for (const Candidate& held : outcome.withheld) run.exact_ungated += exact(held);
+    // What the gate had to hold back: an answer that writes back the replaced name.
+    for (const auto* list : {&outcome.candidates, &outcome.withheld})
+      for (const Candidate& candidate : *list) {
+        ++run.answers;
+        run.reversals_ungated += task.kind == "rename" && has_word(candidate.text, task.old_name);
+      }
     if (spdlog::should_log(spdlog::level::debug))
       for (const auto* list : {&outcome.candidates, &outcome.withheld})
         for (const Candidate& candidate : *list)
@@ -835,7 +842,9 @@ int run_bench_next_edit(int argc, char** argv) {
                 {"tokens_generated", run.tokens},
                 {"ar_window_tokens", run.ar_tokens},
                 {"tokens_generated_ratio", run.ar_tokens > 0 ? run.tokens / run.ar_tokens : 0},
-                {"reversal_rate", share(run.reversals, run.shown)}};
+                {"reversal_rate", share(run.reversals, run.shown)},
+                {"answers_before_gate", run.answers},
+                {"reversal_rate_before_gate", share(run.reversals_ungated, run.answers)}};
   };
   json out = {{"tasks", tasks.size()},
               {"site_recall", all.recall()},
