@@ -716,7 +716,11 @@ void scan_document(const SourceDocument& doc, const SiteSearch& search, ByteRang
        at = text.find(search.word, at + 1)) {
     size_t end = at + search.word.size();
     if (end > search.within.end) break;
-    if ((at > 0 && identifier_char(text[at - 1])) || (end < text.size() && identifier_char(text[end]))) continue;
+    // Whole words only; a quote at the word's edge is a boundary itself (C++'s `"key"sv`).
+    auto joined = [](char outside, char edge) { return identifier_char(outside) && identifier_char(edge); };
+    if ((at > 0 && joined(text[at - 1], search.word.front())) ||
+        (end < text.size() && joined(text[end], search.word.back())))
+      continue;
     if (at < skip.end && end > skip.begin) continue;
     if (search.kind == NextEditKind::Literal) {
       TSNode literal = literal_at(doc, at, end);

@@ -441,6 +441,13 @@ TEST_CASE("a changed literal lists the same literal in the same place of nearby 
     CHECK(next_edit("python", before, replace_first(before, "timeout=1)", "timeout='1')")).kind !=
           NextEditKind::Literal);
   }
+  SECTION("C++: a string with a literal suffix, whose quote is the word's edge") {
+    const std::string before = "int main() {\n  a.contains(\"key\"sv);\n  b.contains(\"key\"sv);\n}\n";
+    const std::string after = replace_first(before, "\"key\"sv", "\"keyx\"sv");
+    NextEdit edit = next_edit("cpp", before, after);
+    CHECK(edit.kind == NextEditKind::Literal);
+    CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:2:\"key\""});
+  }
   SECTION("JavaScript: a string argument at the same position of calls of the same function") {
     const std::string before =
         "emit('ready', 1);\n"
