@@ -398,7 +398,6 @@ std::optional<std::string> changed_literal_text(std::string_view text) {
   bool quoted = text.size() >= 2 && text.size() <= 40 && (text.front() == '"' || text.front() == '\'') &&
                 text.back() == text.front();
   if (!quoted || text.find_first_of("\\{\n") != std::string_view::npos) return std::nullopt;
-  if (text.front() == '\'' && text.size() == 3) return std::nullopt;  // a character ('a' in C, C++, Rust, Java)
   return std::string(text.substr(0, text.size() - 1)) + "x" + text.back();
 }
 
@@ -422,7 +421,10 @@ void literal_tasks(const std::string& path, const SourceDocument& doc, std::vect
         !ts_node_is_null(ts_node_parent(parent)))
       parent = ts_node_parent(parent);
     uint32_t begin = ts_node_start_byte(node), end = ts_node_end_byte(node);
-    if (is_literal_type(ts_node_type(node)) && !ts_node_is_null(parent) &&
+    // A character ('a', 'ä' in C, C++, Rust, Java; a Go rune) given a letter more is no literal.
+    std::string_view type = ts_node_type(node);
+    const bool character = type.find("char") != std::string_view::npos || type == "rune_literal";
+    if (is_literal_type(type) && !character && !ts_node_is_null(parent) &&
         ts_node_end_byte(parent) - ts_node_start_byte(parent) <= kMaxLiteralContext) {
       uint32_t parent_begin = ts_node_start_byte(parent), parent_end = ts_node_end_byte(parent);
       std::string construct = std::string(ts_node_type(parent)) + "|" +
