@@ -27,8 +27,10 @@ constexpr int kHeaderTokens = 384;       // the diff history before every site
 constexpr int kEditsInHeader = 4;        // newest entries first, while they fit
 constexpr int kAddedArgumentTokens = 6;  // a new argument's tokens, when estimating a site's mask
 constexpr int kSlackBlocks = 2;          // extension allowed past a site's estimate
-constexpr int kDefinitionLines = 24;     // the changed definition after the diffs: its head
-constexpr size_t kDefinitionBytes = 1024;
+constexpr int kDefinitionLines = 24;     // the changed definition after the diffs: its head,
+constexpr int kDefinitionTokens = 256;   // fewer lines while it is longer than this
+constexpr int kMaxSiteTokens = 256;      // a site is a small span (a name, a call, a line); a call
+                                         // spanning a whole table is left to the user
 
 std::shared_ptr<const SourceDocument> open_document(const std::vector<OpenDocument>& open_documents,
                                                     const std::string& path) {
@@ -56,6 +58,14 @@ std::string render_edit_header(const Tokenizer& tokenizer, const std::vector<Edi
     if (!part.ends_with('\n')) part += '\n';
     part += '\n';
     int cost = static_cast<int>(tokenizer.encode(part).size());
+    if (parts.empty() && cost > kHeaderTokens) {
+      // The newest edit on lines too long to show (a generated table): what it replaced by what,
+      // without the lines around it; nothing if even that is too long.
+      part = std::string(line_comment(language)) + " Edited " + display_path(it->path, display_root) + " line " +
+             std::to_string(it->first_line + 1) + ":\n-" + it->removed + "\n+" + it->inserted + "\n\n";
+      cost = static_cast<int>(tokenizer.encode(part).size());
+      if (cost > kHeaderTokens) break;
+    }
     if (!parts.empty() && tokens + cost > kHeaderTokens) break;
     tokens += cost;
     parts.push_back(std::move(part));
@@ -71,8 +81,8 @@ std::string render_edit_header(const Tokenizer& tokenizer, const std::vector<Edi
 // what the function is called and takes, or the whole of a short one. The innermost definition
 // of more than one line that holds the change (a local's own line says less than its function),
 // else the innermost one; at most its head.
-std::string render_changed_definition(const SourceDocument& doc, const EditEntry& edit, const std::string& path,
-                                      const std::string& display_root) {
+std::string render_changed_definition(const Tokenizer& tokenizer, const SourceDocument& doc, const EditEntry& edit,
+                                      const std::string& path, const std::string& display_root) {
   std::string_view text = doc.text();
   const Definition* innermost = nullptr;
   const Definition* multiline = nullptr;
@@ -86,8 +96,23 @@ std::string render_changed_definition(const SourceDocument& doc, const EditEntry
   }
   const Definition* changed = multiline ? multiline : innermost;
   if (!changed) return "";
-  return std::string(line_comment(doc.language())) + " `" + changed->name + "` in " + display_path(path, display_root) +
-         " now reads:\n" + definition_head(text, *changed, kDefinitionLines, kDefinitionBytes) + "\n";
+  const std::string title = std::string(line_comment(doc.language())) + " `" + changed->name + "` in " +
+                            display_path(path, display_root) + " now reads:\n";
+  for (int lines = kDefinitionLines; lines > 0; lines /= 2) {
+    std::string part = title + definition_head(text, *changed, lines, size_t(kDefinitionTokens) * 8) + "\n";
+    if (int(tokenizer.encode(part).size()) <= kDefinitionTokens) return part;
+  }
+  return "";  // even its first line is too long (a generated table): the diff has to do
+}
+
+// Whether the model can take the site: its text is small, and its prompt and answer fit the
+// model's context (a site's lines in the Instruction form are in its prompt, whatever their size).
+bool fits_the_model(const ModelView& model, const SourceDocument& doc, const PlanSite& site) {
+  std::string_view text = std::string_view(doc.text()).substr(site.span.begin, site.span.size());
+  if (text.size() > size_t(kMaxSiteTokens) * 16 || int(model.tokenizer.encode(text).size()) > kMaxSiteTokens)
+    return false;
+  const int64_t context = model.config.max_position_embeddings;
+  return context <= 0 || int64_t(site.prompt.size()) + site.options.gen_length + site.options.extend_max <= context;
 }
 
 bool exact_site_tokens(const NextEdit& edit) {
@@ -265,9 +290,10 @@ Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std
     return plan;
   }
   plan.edit_header = render_edit_header(model.tokenizer, history, doc.language(), display_root) +
-                     render_changed_definition(doc, *edit, path, display_root);
+                     render_changed_definition(model.tokenizer, doc, *edit, path, display_root);
   std::vector<int32_t> header = model.tokenizer.encode(plan.edit_header);
   plan.span = plan.next_edit.sites.front().span;
+  int too_large = 0;
   for (const NextEditSite& found : plan.next_edit.sites) {
     std::shared_ptr<const SourceDocument> other =
         found.doc ? found.doc : found.path == path ? nullptr : open_document(open_documents, found.path);
@@ -276,6 +302,10 @@ Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std
     PlanSite site = settings.next_edit_form == NextEditForm::Instruction
                         ? instruction_site(model, site_doc, found, plan.next_edit, header, settings)
                         : masked_site(model, site_doc, found, plan.next_edit, header, settings);
+    if (!fits_the_model(model, site_doc, site)) {
+      ++too_large;
+      continue;
+    }
     site.path = found.path;
     site.doc = std::move(other);
     site.on_disk = found.doc != nullptr;
@@ -284,6 +314,7 @@ Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std
     if (found.path == path)
       plan.span = {std::min(plan.span.begin, found.span.begin), std::max(plan.span.end, found.span.end)};
   }
+  if (plan.sites.empty() && too_large > 0) plan.declined_reason = "every site the edit implies is too long to rewrite";
   return plan;
 }
 

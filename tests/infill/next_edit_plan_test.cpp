@@ -282,7 +282,43 @@ TEST_CASE("the header shows the function that holds the edit, not a local's own 
   REQUIRE(plan.next_edit.kind == NextEditKind::Rename);
   size_t definition = plan.edit_header.find("# `accumulate` in shapes.py now reads:\ndef accumulate(xs):\n    subtotal = 0\n");
   REQUIRE(definition != std::string::npos);
-  // A long function: its first 24 lines.
-  CHECK(plan.edit_header.find("step21(total)") != std::string::npos);
+  // A long function: its first lines (at most 24), within the definition's token budget.
+  CHECK(plan.edit_header.find("    step0(total)\n") != std::string::npos);
   CHECK(plan.edit_header.find("step22(total)") == std::string::npos);
+  CHECK(seedcoder_tokenizer().encode(plan.edit_header.substr(definition)).size() <= 256);
+}
+
+TEST_CASE("a site too long to rewrite is left out, in both forms, and a plan of only such sites declines", "[next_edit]") {
+  FakeEngine engine;
+  std::string table = "area(";
+  for (int i = 0; i < 400; ++i) table += std::to_string(i) + ", ";
+  table += "0)";
+  for (NextEditForm form : {NextEditForm::MaskedSpans, NextEditForm::Instruction}) {
+    InfillSettings settings;
+    settings.next_edit_form = form;
+    Editing editing("def area(w, h):\n    return w * h\n\nsmall = area(2, 3)\nhuge = " + table + "\n");
+    editing.retype("area(w, h):", "area(w, h, d):");
+    Plan plan = editing.plan(engine, settings);
+    REQUIRE(plan.next_edit.sites.size() == 2);
+    REQUIRE(plan.sites.size() == 1);
+    CHECK(editing.doc.text().substr(plan.sites[0].span.begin, plan.sites[0].span.size()) == "(2, 3)");
+    Editing only_huge("def area(w, h):\n    return w * h\n\nhuge = " + table + "\n");
+    only_huge.retype("area(w, h):", "area(w, h, d):");
+    Plan declined = only_huge.plan(engine, settings);
+    CHECK(declined.sites.empty());
+    CHECK(declined.declined_reason == "every site the edit implies is too long to rewrite");
+  }
+}
+
+TEST_CASE("an edit on a line too long for the header is shown as what it replaced by what", "[next_edit]") {
+  FakeEngine engine;
+  std::string table = "cats = [";
+  for (int i = 0; i < 1000; ++i) table += std::to_string(i * 7919 % 10007) + ", ";
+  Editing editing(table + "0]\nprint(cats)\n");
+  editing.retype("cats", "kinds");
+  Plan plan = editing.plan(engine);
+  REQUIRE(plan.declined_reason.empty());
+  CHECK(plan.edit_header.starts_with("# Edited shapes.py line 1:\n-cats\n+kinds\n\n"));
+  REQUIRE(plan.sites.size() == 1);
+  CHECK(plan.sites[0].prompt.size() < 1024);
 }
