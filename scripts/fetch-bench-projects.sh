@@ -5,10 +5,11 @@
 # training/corpus.cpp's split_for_package), so the bundled model never saw them. Downloads about
 # 3.5 MB of .debs once into runs/bench-context/.
 #
-# --more-languages adds three projects for the languages the set above barely has (C, Java,
-# TypeScript), about 4 MB more. None of their packages is in training/packages.txt, so the corpus
-# never held them: uwsgi-src (C), bsh-src (BeanShell, Java; its sources are a tarball in the
-# package) and ceph-mgr-dashboard (the Angular front end's shared folder, TypeScript).
+# --more-languages adds four projects for the languages the set above barely has (C, Java,
+# TypeScript, TSX), about 4 MB more. None is in training/packages.txt, so the corpus never held
+# them: uwsgi-src (C), bsh-src (BeanShell, Java; its sources are a tarball in the package),
+# ceph-mgr-dashboard (the Angular front end's shared folder, TypeScript) and, from npm at a pinned
+# version, @tanstack/react-query's sources (React components and their tests, TSX).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$root/runs/bench-context"
@@ -34,8 +35,23 @@ unpack() {
 }
 
 for package in "${packages[@]}"; do unpack "$package"; done
+# Downloads and unpacks an npm package once (npm pack: no install, no scripts run); prints its folder.
+unpack_npm() {
+  local spec="$1" folder="$work/pkgs/npm-${1//[@\/]/-}"
+  if [[ ! -d "$folder" ]]; then
+    command -v npm >/dev/null || { echo "fetch-bench-projects: npm is needed for $spec (scripts/setup.sh)" >&2; exit 1; }
+    rm -rf "$folder.tmp" && mkdir -p "$folder.tmp"
+    local tarball
+    tarball="$(cd "$work/debs" && npm pack --json "$spec" 2>/dev/null | sed -n 's/.*"filename": "\(.*\)".*/\1/p')"
+    tar -xzf "$work/debs/$tarball" -C "$folder.tmp"
+    mv "$folder.tmp" "$folder"
+  fi
+  echo "$folder"
+}
+
 if [[ "${1:-}" == "--more-languages" ]]; then
   echo "$(unpack uwsgi-src)/usr/src/uwsgi"
   echo "$(unpack bsh-src)/usr/src/bsh-src"
   echo "$(unpack ceph-mgr-dashboard)/usr/share/ceph/mgr/dashboard/frontend/src/app/shared"
+  echo "$(unpack_npm @tanstack/react-query@5.59.0)/package/src"
 fi
