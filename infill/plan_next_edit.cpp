@@ -105,12 +105,15 @@ std::string render_changed_definition(const Tokenizer& tokenizer, const SourceDo
   return "";  // even its first line is too long (a generated table): the diff has to do
 }
 
-// Whether the model can take the site: its text is small, and its prompt and answer fit the
-// model's context (a site's lines in the Instruction form are in its prompt, whatever their size).
-bool fits_the_model(const ModelView& model, const SourceDocument& doc, const PlanSite& site) {
-  std::string_view text = std::string_view(doc.text()).substr(site.span.begin, site.span.size());
-  if (text.size() > size_t(kMaxSiteTokens) * 16 || int(model.tokenizer.encode(text).size()) > kMaxSiteTokens)
-    return false;
+// Whether a site is small enough to rewrite: checked before its prompt is made, which in the
+// Instruction form holds its whole lines.
+bool small_site(const ModelView& model, const SourceDocument& doc, ByteRange span) {
+  std::string_view text = std::string_view(doc.text()).substr(span.begin, span.size());
+  return text.size() <= size_t(kMaxSiteTokens) * 16 && int(model.tokenizer.encode(text).size()) <= kMaxSiteTokens;
+}
+
+// Whether a site's prompt and answer fit the model's context (its lines may be long).
+bool fits_the_context(const ModelView& model, const PlanSite& site) {
   const int64_t context = model.config.max_position_embeddings;
   return context <= 0 || int64_t(site.prompt.size()) + site.options.gen_length + site.options.extend_max <= context;
 }
@@ -299,10 +302,14 @@ Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std
         found.doc ? found.doc : found.path == path ? nullptr : open_document(open_documents, found.path);
     if (found.path != path && !other) continue;
     const SourceDocument& site_doc = other ? *other : doc;
+    if (!small_site(model, site_doc, found.span)) {
+      ++too_large;
+      continue;
+    }
     PlanSite site = settings.next_edit_form == NextEditForm::Instruction
                         ? instruction_site(model, site_doc, found, plan.next_edit, header, settings)
                         : masked_site(model, site_doc, found, plan.next_edit, header, settings);
-    if (!fits_the_model(model, site_doc, site)) {
+    if (!fits_the_context(model, site)) {
       ++too_large;
       continue;
     }
