@@ -22,8 +22,10 @@
 //   site_recall / site_precision   the sites found against the truth, per kind and language
 //   exact_match_{masked,instruction}  truth sites whose shown suggestion is exactly right
 //   next_edit_batch_cost_ratio_k8  wall time of a plan with 8 sites over the same with 1, both
-//                                  with the prompt cache cleared (as after a real edit)
-//   first_suggestion_ms_p50        plan + decode for up to 4 sites
+//                                  with the prompt cache cleared (as after a real edit), decoded
+//                                  as the editor does (a site stops at its first unsure token);
+//                                  ..._full_decode: every site decoded to its end
+//   first_suggestion_ms_p50        plan + decode for up to 4 sites, every site to its end
 //   tokens_generated_ratio         tokens decoded over an autoregressive rewrite of the windows
 //                                  (2 lines above, 5 below) around the same sites
 //   reversal_rate                  shown suggestions that write back the name the user replaced
@@ -666,6 +668,8 @@ void run_model(Engine& engine, const std::vector<Task>& tasks, NextEditForm form
     InfillSettings settings;
     settings.next_edit_form = form;
     settings.next_edit_max_sites = 4;
+    // Every answer to its end, for the figures before the gate (an unsure site would stop early).
+    settings.next_edit_stop_when_unsure = false;
     auto started = Clock::now();
     Plan plan = plan_next_edit(ModelView::of(engine), edited.doc, task.path, edited.history, settings, task.root);
     CompletionOutcome outcome = execute_plan(engine, edited.doc, plan, {});
@@ -709,15 +713,18 @@ void run_model(Engine& engine, const std::vector<Task>& tasks, NextEditForm form
 
 // One plan decoded with `sites` sites, prompt cache cleared: the run of median wall time out of
 // `repeats`, with where its time went (a GPU run's note must say that when the goal is missed).
+// `stop_when_unsure`: as the editor decodes (a site stops at its first token below the gate); off,
+// every site decodes to its end, as with a model sure of every site.
 struct BatchCost {
   double wall_ms = 0, prefill_ms = 0, decode_ms = 0;
   int prompt_tokens = 0, forwards = 0;
 };
 
-BatchCost batch_cost(Engine& engine, const Task& task, int sites, int repeats) {
+BatchCost batch_cost(Engine& engine, const Task& task, int sites, int repeats, bool stop_when_unsure) {
   Edited edited = apply_user_edit(task);
   InfillSettings settings;
   settings.next_edit_max_sites = sites;
+  settings.next_edit_stop_when_unsure = stop_when_unsure;
   Plan plan = plan_next_edit(ModelView::of(engine), edited.doc, task.path, edited.history, settings, task.root);
   std::vector<BatchCost> runs;
   for (int i = 0; i < repeats; ++i) {
@@ -813,17 +820,21 @@ int run_bench_next_edit(int argc, char** argv) {
   ModelRun masked, instruction;
   run_model(*engine, sample, NextEditForm::MaskedSpans, masked);
   run_model(*engine, sample, NextEditForm::Instruction, instruction);
-  std::vector<double> ratios;
-  std::vector<BatchCost> ones, eights;
+  std::vector<double> ratios, full_ratios;
+  std::vector<BatchCost> ones, eights, full_ones, full_eights;
   for (const Task* task_pointer : answerable) {
     const Task& task = *task_pointer;
     if (int(ratios.size()) == cost_tasks) break;
     if (task.truth.size() < 8) continue;
-    BatchCost one = batch_cost(*engine, task, 1, 3), eight = batch_cost(*engine, task, 8, 3);
-    if (one.wall_ms <= 0) continue;
+    BatchCost one = batch_cost(*engine, task, 1, 3, true), eight = batch_cost(*engine, task, 8, 3, true);
+    BatchCost full_one = batch_cost(*engine, task, 1, 3, false), full_eight = batch_cost(*engine, task, 8, 3, false);
+    if (one.wall_ms <= 0 || full_one.wall_ms <= 0) continue;
     ratios.push_back(eight.wall_ms / one.wall_ms);
+    full_ratios.push_back(full_eight.wall_ms / full_one.wall_ms);
     ones.push_back(one);
     eights.push_back(eight);
+    full_ones.push_back(full_one);
+    full_eights.push_back(full_eight);
   }
 
   WorkspaceRun workspace = run_workspace(roots, tasks, workspace_tasks);
@@ -858,8 +869,11 @@ int run_bench_next_edit(int argc, char** argv) {
               {"exact_match_masked", share(masked.exact, masked.truth)},
               {"exact_match_instruction", share(instruction.exact, instruction.truth)},
               {"next_edit_batch_cost_ratio_k8", percentile(ratios, 0.5)},
+              {"next_edit_batch_cost_ratio_k8_full_decode", percentile(full_ratios, 0.5)},
               {"batch_cost_tasks", ratios.size()},
-              {"batch_cost", {{"one_site", batch_cost_json(ones)}, {"eight_sites", batch_cost_json(eights)}}},
+              {"batch_cost", {{"one_site", batch_cost_json(ones)}, {"eight_sites", batch_cost_json(eights)},
+                              {"one_site_full_decode", batch_cost_json(full_ones)},
+                              {"eight_sites_full_decode", batch_cost_json(full_eights)}}},
               {"first_suggestion_ms_p50", percentile(masked.first_ms, 0.5)},
               {"tokens_generated_ratio", masked.ar_tokens > 0 ? masked.tokens / masked.ar_tokens : 0},
               {"reversal_rate", share(masked.reversals + instruction.reversals, masked.shown + instruction.shown)},

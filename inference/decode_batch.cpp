@@ -111,7 +111,8 @@ std::vector<DecodeResult> generate_together(Engine& engine, const std::vector<Se
     DecodeResult result = batch->take(watched.handle);
     // A stop string in the last step's tokens (or from an engine that commits only at the end).
     if (watched.text && !*watched.stop_hit && result.stop != StopReason::Cancelled) watched.text->update(result.tokens, true);
-    if (watched.text && watched.text->stop_hit()) {
+    // An unsure stop stays one: its tokens are a partial answer, whatever they hold.
+    if (watched.text && watched.text->stop_hit() && result.stop != StopReason::Unsure) {
       result.stop = StopReason::StopString;
       result.text = watched.text->text();
     }

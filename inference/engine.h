@@ -52,6 +52,11 @@ struct DecodeOptions {
   // (generate_together, the serve batcher) watches the committed tokens after every step and
   // ends the sequence as soon as one appears; a rest-of-line completion stops at "\n".
   std::vector<std::string> stop;
+  // Stop as soon as a token the answer keeps was committed with a confidence below this (0 = off;
+  // the same confidence as DecodeStats::min_confidence). For a caller that shows an answer only
+  // when min_confidence reaches a bound: committed tokens never change and the kept run only
+  // grows, so the answer could never pass, and a batch stops waiting for it (next-edit sites).
+  double stop_below_confidence = 0;
   // Request budget: 0 = unlimited. Checked between denoising steps.
   int max_forwards = 0;
   int max_ms = 0;
@@ -75,7 +80,7 @@ struct DecodeStats {
   double tokens_per_forward() const { return forwards ? double(generated_tokens) / forwards : 0; }
 };
 
-enum class StopReason { Eos, Length, Cancelled, Budget, StopString };
+enum class StopReason { Eos, Length, Cancelled, Budget, StopString, Unsure };
 
 struct DecodeResult {
   std::vector<int32_t> tokens;  // generated ids only (prompt excluded), cut before the first EOS

@@ -56,6 +56,10 @@ struct InfillSettings {
   int next_edit_prefix_tokens = 64;
   int next_edit_suffix_tokens = 32;
   double next_edit_min_confidence = 0.5;
+  // A site stops decoding as soon as a token it keeps falls below the bound: it can no longer be
+  // shown, and the batch stops waiting for it. Off only to see every answer to its end (the
+  // benchmark's before-the-gate figures).
+  bool next_edit_stop_when_unsure = true;
   NextEditForm next_edit_form = NextEditForm::MaskedSpans;
 };
 

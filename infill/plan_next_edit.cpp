@@ -248,6 +248,10 @@ bool has_word(std::string_view text, std::string_view word) {
   return false;
 }
 
+std::string low_confidence(const Candidate& candidate) {
+  return "low confidence (" + std::to_string(candidate.stats.min_confidence) + ")";
+}
+
 // Why an answer is not shown; empty when it is.
 std::string gate(const Plan& plan, const SourceDocument& doc, const PlanSite& site, const Candidate& candidate) {
   std::string_view old_text = std::string_view(doc.text()).substr(site.span.begin, site.span.size());
@@ -258,8 +262,7 @@ std::string gate(const Plan& plan, const SourceDocument& doc, const PlanSite& si
   // A site is a small part of a document the user just left parsing: an answer that breaks it
   // anywhere is held back, not only one whose error lands inside the site.
   if (!candidate.syntax_ok || candidate.breaks_clean_document) return "adds syntax errors";
-  if (candidate.stats.min_confidence < plan.min_confidence)
-    return "low confidence (" + std::to_string(candidate.stats.min_confidence) + ")";
+  if (candidate.stats.min_confidence < plan.min_confidence) return low_confidence(candidate);
   return "";
 }
 
@@ -313,6 +316,7 @@ Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std
       ++too_large;
       continue;
     }
+    if (settings.next_edit_stop_when_unsure) site.options.stop_below_confidence = settings.next_edit_min_confidence;
     site.path = found.path;
     site.doc = std::move(other);
     site.on_disk = found.doc != nullptr;
@@ -346,7 +350,9 @@ CompletionOutcome execute_next_edit(Engine& engine, const SourceDocument& doc, c
                                           : masked_answer(engine.tokenizer(), site_doc, site, results[i]);
     Candidate candidate = make_candidate(site_doc, site.span, text.value_or(""), results[i].stats);
     candidate.site = static_cast<int>(i);
-    if (!text)
+    if (results[i].stop == StopReason::Unsure)  // stopped at its first unsure token: a partial answer
+      candidate.withheld = low_confidence(candidate);
+    else if (!text)
       candidate.withheld = plan.next_edit_form == NextEditForm::Instruction ? "changes text outside the site"
                                                                              : "nothing usable";
     else

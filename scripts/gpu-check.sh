@@ -233,6 +233,7 @@ summary = {
     "serve8_throughput_ratio": serve.get("throughput_ratio_tokens"),
     "serve8_identical_texts": serve.get("identical_texts"),
     "next_edit_batch_cost_ratio_k8": next_edit.get("next_edit_batch_cost_ratio_k8"),
+    "next_edit_batch_cost_ratio_k8_full_decode": next_edit.get("next_edit_batch_cost_ratio_k8_full_decode"),
     "next_edit_batch_cost": next_edit.get("batch_cost"),  # where one and eight sites' time goes
     "next_edit_first_suggestion_ms_p50": next_edit.get("first_suggestion_ms_p50"),
     "parity_cuda_fp32": parity("float32", "default") if device == "cuda" else None,

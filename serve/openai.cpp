@@ -193,6 +193,7 @@ Decoding decoding_options(const json& body, const Engine& engine, const ApiSetti
   o.stop = stop_strings(body);
   o.max_forwards = int(integer(body, "max_forwards", 0, 0, 1 << 24));
   o.max_ms = int(integer(body, "max_ms", 0, 0, 3600 * 1000));
+  o.stop_below_confidence = number(body, "stop_below_confidence", 0.0, 1.0).value_or(0.0);
   return d;
 }
 
@@ -276,7 +277,8 @@ json choice_extras(const ChoiceEvent& event) {
   const DecodeStats& s = event.result.stats;
   static const std::map<StopReason, const char*> names = {
       {StopReason::Eos, "eos"}, {StopReason::Length, "length"}, {StopReason::Cancelled, "cancelled"},
-      {StopReason::Budget, "budget"}, {StopReason::StopString, "stop_string"}};
+      {StopReason::Budget, "budget"}, {StopReason::StopString, "stop_string"},
+      {StopReason::Unsure, "unsure"}};
   return {{"stop", names.at(event.result.stop)},        {"forwards", s.forwards},
           {"generated_tokens", s.generated_tokens},     {"prompt_tokens_computed", s.prompt_tokens_computed},
           {"prefill_ms", s.prefill_ms},                 {"decode_ms", s.decode_ms},

@@ -14,6 +14,7 @@ StopReason stop_reason(const std::string& name) {
   if (name == "budget") return StopReason::Budget;
   if (name == "stop_string") return StopReason::StopString;
   if (name == "cancelled") return StopReason::Cancelled;
+  if (name == "unsure") return StopReason::Unsure;
   return StopReason::Length;
 }
 
@@ -48,6 +49,7 @@ json token_request(const std::string& model, const std::vector<int32_t>& prompt,
   if (o.block_length) body["block_length"] = o.block_length;
   if (o.steps) body["steps"] = o.steps;
   if (!o.stop.empty()) body["stop"] = o.stop;
+  if (o.stop_below_confidence > 0) body["stop_below_confidence"] = o.stop_below_confidence;
   return body;
 }
 

@@ -25,6 +25,7 @@ const char* stop_name(StopReason stop) {
     case StopReason::Cancelled: return "cancelled";
     case StopReason::Budget: return "budget";
     case StopReason::StopString: return "stop_string";
+    case StopReason::Unsure: return "unsure";
   }
   return "?";
 }

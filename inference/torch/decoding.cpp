@@ -237,6 +237,10 @@ void DiffusionSequence::consume(const torch::Tensor& logits) {
   }
   // Counted from the sequence itself, so a block is finished only when no mask is left in it.
   if (masks_in_block() == 0) block_finished();
+  if (!done_ && options_.stop_below_confidence > 0 && kept_min_confidence() < options_.stop_below_confidence) {
+    result_.stop = StopReason::Unsure;
+    done_ = true;
+  }
 }
 
 void DiffusionSequence::block_finished() {
@@ -289,14 +293,24 @@ std::vector<int32_t> DiffusionSequence::committed_tokens() const {
   return out;
 }
 
+// The lowest confidence among the tokens the answer keeps so far: the committed run after the
+// prompt, up to the first mask. The stopping EOS counts too: a model unsure where the text ends
+// is unsure of the text.
+double DiffusionSequence::kept_min_confidence() const {
+  double lowest = 1.0;
+  for (size_t i = size_t(P_); i < x_.size() && x_[i] != special_.mask_id; ++i) {
+    if (i < confidence_.size()) lowest = std::min(lowest, confidence_[i]);
+    if (x_[i] == special_.eos_id) break;
+  }
+  return lowest;
+}
+
 DecodeResult DiffusionSequence::result() const {
   DecodeResult result = result_;
   result.stats.decode_ms = ms_since(decode_started_);
-  for (size_t i = size_t(P_); i < x_.size(); ++i) {
-    if (x_[i] == special_.mask_id) break;
+  result.stats.min_confidence = kept_min_confidence();
+  for (size_t i = size_t(P_); i < x_.size() && x_[i] != special_.mask_id; ++i) {
     ++result.stats.generated_tokens;
-    // The stopping EOS counts too: a model unsure where the text ends is unsure of the text.
-    if (i < confidence_.size()) result.stats.min_confidence = std::min(result.stats.min_confidence, confidence_[i]);
     if (x_[i] == special_.eos_id) break;
   }
   for (size_t i = size_t(P_); i < x_.size() && x_[i] != special_.mask_id && x_[i] != special_.eos_id; ++i)

@@ -82,6 +82,7 @@ class DiffusionSequence {
 
   // Generated tokens up to the first slot still masked, cut before EOS (streaming, stop strings).
   std::vector<int32_t> committed_tokens() const;
+  double kept_min_confidence() const;
   // The result: generated ids (prompt excluded, cut before the first EOS) and stats; text empty.
   DecodeResult result() const;
 

@@ -170,6 +170,35 @@ TEST_CASE("the gate withholds reversals, unsure answers, syntax breakers and non
   CHECK(outcome.candidates.size() == 4);
 }
 
+TEST_CASE("a site stops decoding at its first token below the gate and is withheld as unsure", "[next_edit]") {
+  FakeEngine engine;
+  Editing editing(kShapes);
+  editing.retype("area", "surface");
+  Plan plan = editing.plan(engine);
+  REQUIRE(plan.sites.size() == 2);
+  for (const PlanSite& site : plan.sites) CHECK(site.options.stop_below_confidence == 0.5);
+  // The unsure site had written the old name by the time it stopped: a partial answer, so the
+  // reason is its confidence, not the reversal its text shows.
+  engine.replies = {"area", "surface"};
+  engine.confidences = {0.2, 0.9};
+  CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
+  REQUIRE(outcome.withheld.size() == 1);
+  CHECK(outcome.withheld[0].site == 0);
+  CHECK(outcome.withheld[0].withheld.starts_with("low confidence (0.2"));
+  REQUIRE(outcome.candidates.size() == 1);
+  CHECK(outcome.candidates[0].site == 1);
+  // Off, every site decodes to its end and the gate judges the whole answer.
+  InfillSettings settings;
+  settings.next_edit_stop_when_unsure = false;
+  plan = editing.plan(engine, settings);
+  for (const PlanSite& site : plan.sites) CHECK(site.options.stop_below_confidence == 0);
+  engine.replies = {"area", "surface"};
+  engine.confidences = {0.2, 0.9};
+  outcome = execute_plan(engine, editing.doc, plan, kNever);
+  REQUIRE(outcome.withheld.size() == 1);
+  CHECK(outcome.withheld[0].withheld == "writes back `area`, the name the user replaced");
+}
+
 TEST_CASE("the gate withholds an answer that breaks the document even where the error lands past the site",
           "[next_edit]") {
   FakeEngine engine;

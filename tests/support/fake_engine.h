@@ -43,7 +43,8 @@ struct FakeScript {
   int step_ms = 0;             // sleep per step (one step per block of gen_length)
   bool end_with_eos = false;   // append the model's EOS id to the tokens
   bool cap_to_length = false;  // cut the tokens to gen_length + extend_max
-  std::deque<double> confidences;  // stats.min_confidence of each call, in order (then 1)
+  std::deque<double> confidences;  // stats.min_confidence of each call, in order (then 1); below
+                                   // options.stop_below_confidence the call stops as Unsure
 
   std::atomic<int> calls{0};
   std::atomic<int> cancelled_calls{0};
@@ -127,7 +128,10 @@ class FakeEngine : public Engine {
     }
     result.stats.generated_tokens = static_cast<int>(result.tokens.size());
     if (script_.end_with_eos) result.tokens.push_back(config_.eos_token_id);
-    result.stop = StopReason::Eos;
+    // A real decoder would have stopped at its first unsure token; the scripted text stands in
+    // for what it had committed by then.
+    bool unsure = options.stop_below_confidence > 0 && confidence < options.stop_below_confidence;
+    result.stop = unsure ? StopReason::Unsure : StopReason::Eos;
     return result;
   }
 

@@ -379,6 +379,36 @@ TEST_CASE("cancellation and budgets stop decoding between steps", "[decode]") {
   CHECK(budget.stats.forwards == 5);
 }
 
+TEST_CASE("a sequence stops at its first kept token below the confidence bound, its tokens a prefix", "[decode]") {
+  Transformer model = load_fixture_model("tiny-f32", torch::kFloat32);
+  std::vector<int32_t> prompt{0, 10, 11, 12, 13, 14, 15, 16};
+  DecodeOptions options;
+  options.gen_length = 16;
+  options.stop_at_eos = false;
+  DecodeResult full = generate_block_diffusion(model, prompt, options, {5, 2}, {});
+  REQUIRE(full.stats.forwards == 16);  // one token per step
+  REQUIRE(full.stats.min_confidence < 1.0);
+  // A bound at the run's lowest confidence is never crossed: the same run.
+  options.stop_below_confidence = full.stats.min_confidence;
+  DecodeResult same = generate_block_diffusion(model, prompt, options, {5, 2}, {});
+  CHECK(same.stop == full.stop);
+  CHECK(same.tokens == full.tokens);
+  // Above it, the run stops as soon as the kept tokens hold one below: within the first block
+  // for a bound no token reaches.
+  for (double bound : {full.stats.min_confidence + 1e-9, 1.0}) {
+    INFO("bound " << bound);
+    options.stop_below_confidence = bound;
+    DecodeResult unsure = generate_block_diffusion(model, prompt, options, {5, 2}, {});
+    // (A run whose lowest token came in its last forward ends as it would have: nothing to save.)
+    CHECK((unsure.stop == StopReason::Unsure || unsure.stats.forwards == full.stats.forwards));
+    CHECK(unsure.stats.min_confidence < bound);
+    CHECK(unsure.stats.forwards <= full.stats.forwards);
+    REQUIRE(unsure.tokens.size() <= full.tokens.size());
+    CHECK(std::equal(unsure.tokens.begin(), unsure.tokens.end(), full.tokens.begin()));
+    if (bound == 1.0) CHECK((unsure.stop == StopReason::Unsure && unsure.stats.forwards <= 4));
+  }
+}
+
 TEST_CASE("extension keeps decoding blocks until the cap when no EOS appears", "[decode]") {
   Transformer model = load_fixture_model("tiny-f32", torch::kFloat32);
   std::vector<int32_t> prompt{0, 10, 11, 12, 13, 14, 15, 16};

@@ -166,6 +166,24 @@ TEST_CASE("remote engine: same tokens, stop reason and stats as the engine behin
   CHECK(over_http.stats.prompt_tokens == int(prompt.size()));
 }
 
+TEST_CASE("remote engine: a confidence bound reaches the server and an unsure stop comes back", "[serve]") {
+  FakeEngine engine;
+  Server server(engine);
+  auto remote = connect_remote_engine({server.url});
+  std::vector<int32_t> prompt = engine.tokenizer().encode("a = 1\n");
+  DecodeOptions options = options_with(3);
+  options.stop_below_confidence = 0.5;
+  engine.confidences = {0.25, 0.75};
+  DecodeResult unsure = remote->generate(prompt, options, {});
+  CHECK(unsure.stop == StopReason::Unsure);
+  CHECK(unsure.stats.min_confidence == 0.25);
+  DecodeResult sure = remote->generate(prompt, options, {});
+  CHECK(sure.stop == StopReason::Eos);
+  std::lock_guard lock(engine.mutex);
+  REQUIRE(engine.options_seen.size() == 2);
+  CHECK(engine.options_seen[0].stop_below_confidence == 0.5);
+}
+
 TEST_CASE("remote engine: a batch sends its sequences together and keeps them apart", "[serve]") {
   FakeEngine engine(5);
   Server server(engine);
