@@ -26,9 +26,12 @@ unpack() {
     mkdir -p "$work/pkgs/$package.tmp"
     dpkg-deb -x "$work/debs/${package}_"*.deb "$work/pkgs/$package.tmp"
     # A package that ships its sources as a tarball (bsh-src) is unpacked one level further.
-    find "$work/pkgs/$package.tmp/usr/src" -name '*.tar.gz' 2>/dev/null | while read -r tarball; do
-      tar -xzf "$tarball" -C "$(dirname "$tarball")" && rm "$tarball"
-    done
+    # (Only where it has usr/src: find fails on a missing folder, and pipefail would end the script.)
+    if [[ -d "$work/pkgs/$package.tmp/usr/src" ]]; then
+      find "$work/pkgs/$package.tmp/usr/src" -name '*.tar.gz' | while read -r tarball; do
+        tar -xzf "$tarball" -C "$(dirname "$tarball")" && rm "$tarball"
+      done
+    fi
     mv "$work/pkgs/$package.tmp" "$work/pkgs/$package"
   fi
   echo "$work/pkgs/$package"
