@@ -5,11 +5,12 @@
 # training/corpus.cpp's split_for_package), so the bundled model never saw them. Downloads about
 # 3.5 MB of .debs once into runs/bench-context/.
 #
-# --more-languages adds four projects for the languages the set above barely has (C, Java,
-# TypeScript, TSX), about 4 MB more. None is in training/packages.txt, so the corpus never held
+# --more-languages adds six projects for the languages the set above barely has (C, Java,
+# TypeScript, TSX), about 5 MB more. None is in training/packages.txt, so the corpus never held
 # them: uwsgi-src (C), bsh-src (BeanShell, Java; its sources are a tarball in the package),
-# ceph-mgr-dashboard (the Angular front end's shared folder, TypeScript) and, from npm at a pinned
-# version, @tanstack/react-query's sources (React components and their tests, TSX).
+# ceph-mgr-dashboard (the Angular front end's shared folder, TypeScript) and, from npm at pinned
+# versions, the sources of @tanstack/react-query, @tanstack/react-router and react-aria-components
+# (React components, hooks and tests, TSX).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$root/runs/bench-context"
@@ -57,4 +58,6 @@ if [[ "${1:-}" == "--more-languages" ]]; then
   echo "$(unpack bsh-src)/usr/src/bsh-src"
   echo "$(unpack ceph-mgr-dashboard)/usr/share/ceph/mgr/dashboard/frontend/src/app/shared"
   echo "$(unpack_npm @tanstack/react-query@5.59.0)/package/src"
+  echo "$(unpack_npm @tanstack/react-router@1.58.3)/package/src"
+  echo "$(unpack_npm react-aria-components@1.4.0)/package/src"
 fi
