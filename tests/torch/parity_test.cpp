@@ -363,12 +363,19 @@ TEST_CASE("greedy autoregressive decoding matches the reference", "[parity]") {
   }
 }
 
-TEST_CASE("cancellation and budgets stop decoding between steps", "[decode]") {
-  Transformer model = load_fixture_model("tiny-f32", torch::kFloat32);
-  std::vector<int32_t> prompt{0, 10, 11, 12, 13, 14, 15, 16};
+// Sixteen tokens past any EOS after a short prompt: only the stop rule under test ends them early.
+const std::vector<int32_t> kShortPrompt{0, 10, 11, 12, 13, 14, 15, 16};
+DecodeOptions sixteen_tokens_past_eos() {
   DecodeOptions options;
   options.gen_length = 16;
   options.stop_at_eos = false;
+  return options;
+}
+
+TEST_CASE("cancellation and budgets stop decoding between steps", "[decode]") {
+  Transformer model = load_fixture_model("tiny-f32", torch::kFloat32);
+  const std::vector<int32_t>& prompt = kShortPrompt;
+  DecodeOptions options = sixteen_tokens_past_eos();
   int polls = 0;
   DecodeResult cancelled = generate_block_diffusion(model, prompt, options, {5, 2}, [&] { return ++polls > 3; });
   CHECK(cancelled.stop == StopReason::Cancelled);
@@ -381,10 +388,8 @@ TEST_CASE("cancellation and budgets stop decoding between steps", "[decode]") {
 
 TEST_CASE("a sequence stops at its first kept token below the confidence bound, its tokens a prefix", "[decode]") {
   Transformer model = load_fixture_model("tiny-f32", torch::kFloat32);
-  std::vector<int32_t> prompt{0, 10, 11, 12, 13, 14, 15, 16};
-  DecodeOptions options;
-  options.gen_length = 16;
-  options.stop_at_eos = false;
+  const std::vector<int32_t>& prompt = kShortPrompt;
+  DecodeOptions options = sixteen_tokens_past_eos();
   DecodeResult full = generate_block_diffusion(model, prompt, options, {5, 2}, {});
   REQUIRE(full.stats.forwards == 16);  // one token per step
   REQUIRE(full.stats.min_confidence < 1.0);
