@@ -21,6 +21,8 @@
 // planner (plan_next_edit, execute_plan) does the rest. Reported:
 //   site_recall / site_precision   the sites found against the truth, per kind and language
 //   exact_match_{masked,instruction}  truth sites whose shown suggestion is exactly right
+//   answer_room                    per form and kind: the truth sites whose right answer fits the
+//                                  tokens the plan lets the site decode (no model needed)
 //   next_edit_batch_cost_ratio_k8  wall time of a plan with 8 sites over the same with 1, both
 //                                  with the prompt cache cleared (as after a real edit), decoded
 //                                  as the editor does (a site stops at its first unsure token);
@@ -563,6 +565,46 @@ void score_sites(const Task& task, const Edited& edited, const ModelView& model,
                       plan.declined_reason.empty() ? "" : " (" + plan.declined_reason + ")");
 }
 
+// Whether the right answer fits the room a plan gives its site (gen_length + extend_max): in the
+// masked form the truth's tokens; in the instruction form the site's lines with the truth in
+// place, dedented as the prompt shows them, plus the two lines of a fenced block. A site without
+// room for its answer can never match, whatever the model: the mask estimate is checked here
+// with no model at all.
+struct Room {
+  size_t sites = 0, fits = 0;
+  double rate() const { return sites ? double(fits) / double(sites) : 0; }
+};
+
+void measure_answer_room(const Task& task, const Edited& edited, const ModelView& model, NextEditForm form,
+                         Room& room) {
+  InfillSettings settings;
+  settings.next_edit_form = form;
+  settings.next_edit_max_sites = static_cast<int>(kMaxTruthSites);
+  Plan plan = plan_next_edit(model, edited.doc, task.path, edited.history, settings, task.root);
+  std::string_view text = edited.doc.text();
+  const int fences = static_cast<int>(model.tokenizer.encode("```\n").size() + model.tokenizer.encode("\n```").size());
+  for (const PlanSite& site : plan.sites) {
+    auto truth = std::find_if(task.truth.begin(), task.truth.end(),
+                              [&](const TruthSite& t) { return same_site(t.span, site.span); });
+    if (truth == task.truth.end() || site.path != task.path) continue;
+    std::string answer = truth->new_text;
+    int extra = 0;
+    if (form == NextEditForm::Instruction) {
+      answer = shift_lines(std::string(text.substr(site.rewritten.begin, site.span.begin - site.rewritten.begin)) +
+                               truth->new_text + std::string(text.substr(site.span.end, site.rewritten.end - site.span.end)),
+                           site.edit_indent, "");
+      extra = fences;
+    }
+    const int needed = static_cast<int>(model.tokenizer.encode(answer).size()) + extra;
+    const int given = site.options.gen_length + site.options.extend_max;
+    ++room.sites;
+    room.fits += needed <= given;
+    if (needed > given)
+      spdlog::debug("no room: {} {} site {}:{} needs {} tokens, has {}: `{}`", task.kind, next_edit_form_name(form),
+                    task.path, site.span.begin, needed, given, answer.substr(0, 120));
+  }
+}
+
 // Rename tasks with the workspace index of their project (issue #24: "its references ... in the
 // workspace index"): sites in the project's other files, against the identifier tokens with the
 // old name in every file of the task's language, and the site finder's time with the index.
@@ -814,6 +856,19 @@ int run_bench_next_edit(int argc, char** argv) {
   std::vector<const Task*> answerable;
   for (const Task& task : tasks)
     if (task.kind != "return_type" && task.kind != "return_shape") answerable.push_back(&task);
+  std::map<std::string, Room> masked_room, instruction_room;  // by kind, and "all"
+  for (const Task* task : answerable) {
+    Edited edited = apply_user_edit(*task);
+    for (auto [form, rooms] : {std::pair{NextEditForm::MaskedSpans, &masked_room},
+                               std::pair{NextEditForm::Instruction, &instruction_room}}) {
+      Room one;
+      measure_answer_room(*task, edited, model, form, one);
+      for (Room* room : {&(*rooms)[task->kind], &(*rooms)["all"]}) {
+        room->sites += one.sites;
+        room->fits += one.fits;
+      }
+    }
+  }
   std::vector<Task> sample;
   for (size_t i = 0; i < std::min(model_tasks, answerable.size()); ++i)
     sample.push_back(*answerable[i * answerable.size() / std::min(model_tasks, answerable.size())]);
@@ -859,6 +914,11 @@ int run_bench_next_edit(int argc, char** argv) {
                 {"answers_before_gate", run.answers},
                 {"reversal_rate_before_gate", share(run.reversals_ungated, run.answers)}};
   };
+  auto room_json = [](const std::map<std::string, Room>& rooms) {
+    json out = json::object();
+    for (const auto& [kind, room] : rooms) out[kind] = {{"sites", room.sites}, {"answer_fits", room.rate()}};
+    return out;
+  };
   json out = {{"tasks", tasks.size()},
               {"site_recall", all.recall()},
               {"site_precision", all.precision()},
@@ -866,6 +926,7 @@ int run_bench_next_edit(int argc, char** argv) {
               {"by_language", languages},
               {"masked", form_json(masked)},
               {"instruction", form_json(instruction)},
+              {"answer_room", {{"masked", room_json(masked_room)}, {"instruction", room_json(instruction_room)}}},
               {"exact_match_masked", share(masked.exact, masked.truth)},
               {"exact_match_instruction", share(instruction.exact, instruction.truth)},
               {"next_edit_batch_cost_ratio_k8", percentile(ratios, 0.5)},

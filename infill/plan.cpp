@@ -20,35 +20,6 @@ std::optional<int32_t> bos_id(const ModelView& model) {
   return model.config.bos_token_id;
 }
 
-std::string common_indent(std::string_view code) {
-  std::optional<std::string_view> common;
-  for (std::string_view line : split_lines(code)) {
-    if (is_blank(line)) continue;
-    std::string_view indent = leading_whitespace(line);
-    if (!common) {
-      common = indent;
-      continue;
-    }
-    size_t n = 0;
-    while (n < common->size() && n < indent.size() && (*common)[n] == indent[n]) ++n;
-    common = common->substr(0, n);
-  }
-  return std::string(common.value_or(""));
-}
-
-std::string shift_lines(std::string_view code, std::string_view remove, std::string_view add) {
-  std::vector<std::string> out;
-  for (std::string_view line : split_lines(code)) {
-    if (is_blank(line)) {
-      out.emplace_back();
-      continue;
-    }
-    if (line.starts_with(remove)) line.remove_prefix(remove.size());
-    out.push_back(std::string(add) + std::string(line));
-  }
-  return join_lines(out);
-}
-
 Candidate make_candidate(const SourceDocument& doc, ByteRange span, std::string text, const DecodeStats& stats) {
   Candidate candidate;
   std::string_view old_text = std::string_view(doc.text()).substr(span.begin, span.end - span.begin);
@@ -67,9 +38,7 @@ Candidate make_candidate(const SourceDocument& doc, ByteRange span, std::string 
 namespace {
 
 using plan_steps::bos_id;
-using plan_steps::common_indent;
 using plan_steps::make_candidate;
-using plan_steps::shift_lines;
 
 std::string indent_unit(const IndentStyle& style) { return style.tabs ? "\t" : std::string(style.width, ' '); }
 

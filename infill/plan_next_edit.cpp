@@ -183,7 +183,9 @@ PlanSite masked_site(const ModelView& model, const SourceDocument& doc, const Ne
   // A rename or a changed literal writes text known to the token (the new name or literal): no
   // slack, since a longer answer is wrong whatever it says, and the batch waits for its longest site.
   const int slack = exact_site_tokens(edit) ? 0 : kSlackBlocks;
-  MaskPlan mask{estimated, std::min(settings.max_new_tokens, round_up_to_block(estimated, block) + slack * block),
+  // A site is an edit, capped as edits are: a call spanning a few lines (up to kMaxSiteTokens)
+  // needs more than an inline completion's 64 tokens, or its right answer could never fit.
+  MaskPlan mask{estimated, std::min(settings.max_edit_tokens, round_up_to_block(estimated, block) + slack * block),
                 block, settings.threshold, settings.max_ms, settings.entropy_bound};
   site.options = decode_options_for(mask, 0, settings.seed);
   if (old_text.find('\n') == std::string_view::npos) site.options.stop = {"\n"};
@@ -200,9 +202,9 @@ PlanSite instruction_site(const ModelView& model, const SourceDocument& doc, con
   size_t end = line_end(text, found.span.end);
   site.rewritten = {line_start(text, found.span.begin), end < text.size() ? end + 1 : end};
   std::string_view code = text.substr(site.rewritten.begin, site.rewritten.size());
-  site.edit_indent = plan_steps::common_indent(code);
+  site.edit_indent = common_indent(code);
   EditPrompt prompt = build_edit_prompt(model.tokenizer, model.tokenizer_config,
-                                        plan_steps::shift_lines(code, site.edit_indent, ""), site_instruction(edit));
+                                        shift_lines(code, site.edit_indent, ""), site_instruction(edit));
   site.prompt = with_header(model, std::move(prompt.ids), header);
   // The site's lines rewritten are about as long as they are now.
   const int block = static_cast<int>(model.config.block_size);
@@ -229,7 +231,7 @@ std::optional<std::string> instruction_answer(const Tokenizer& tokenizer, const 
                                               const PlanSite& site, const DecodeResult& result) {
   std::string_view text = doc.text();
   std::string_view code = text.substr(site.rewritten.begin, site.rewritten.size());
-  std::string rewritten = plan_steps::shift_lines(
+  std::string rewritten = shift_lines(
       extract_code_block(text_before_special_tokens(tokenizer, result.tokens)), "", site.edit_indent);
   if (code.ends_with('\n') && !rewritten.ends_with('\n')) rewritten += '\n';
   std::string_view before = text.substr(site.rewritten.begin, site.span.begin - site.rewritten.begin);

@@ -1,5 +1,7 @@
 #include "infill/text_lines.h"
 
+#include <optional>
+
 namespace maskfill {
 
 size_t line_start(std::string_view text, size_t offset) {
@@ -47,6 +49,35 @@ std::string join_lines(const std::vector<std::string>& lines) {
     out += lines[i];
   }
   return out;
+}
+
+std::string common_indent(std::string_view code) {
+  std::optional<std::string_view> common;
+  for (std::string_view line : split_lines(code)) {
+    if (is_blank(line)) continue;
+    std::string_view indent = leading_whitespace(line);
+    if (!common) {
+      common = indent;
+      continue;
+    }
+    size_t n = 0;
+    while (n < common->size() && n < indent.size() && (*common)[n] == indent[n]) ++n;
+    common = common->substr(0, n);
+  }
+  return std::string(common.value_or(""));
+}
+
+std::string shift_lines(std::string_view code, std::string_view remove, std::string_view add) {
+  std::vector<std::string> out;
+  for (std::string_view line : split_lines(code)) {
+    if (is_blank(line)) {
+      out.emplace_back();
+      continue;
+    }
+    if (line.starts_with(remove)) line.remove_prefix(remove.size());
+    out.push_back(std::string(add) + std::string(line));
+  }
+  return join_lines(out);
 }
 
 }  // namespace maskfill

@@ -16,5 +16,9 @@ bool is_blank(std::string_view text);
 // Lines without their '\n' (a trailing '\n' gives a final empty line).
 std::vector<std::string_view> split_lines(std::string_view text);
 std::string join_lines(const std::vector<std::string>& lines);
+// The indentation every non-blank line of `code` starts with.
+std::string common_indent(std::string_view code);
+// Every non-blank line with `remove` taken off its start and `add` put before it.
+std::string shift_lines(std::string_view code, std::string_view remove, std::string_view add);
 
 }  // namespace maskfill

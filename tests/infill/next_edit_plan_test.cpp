@@ -259,6 +259,22 @@ TEST_CASE("an added parameter makes the calls' argument lists the sites, with ro
   }
 }
 
+TEST_CASE("a call spanning many lines gets room for its whole argument list, past an inline completion's cap",
+          "[next_edit]") {
+  FakeEngine engine;
+  std::string table;
+  for (int i = 0; i < 30; ++i) table += "  'word" + std::to_string(i) + "',\n";
+  Editing editing("def words(items):\n    return items\n\nx = words([\n" + table + "])\n");
+  size_t at = editing.doc.text().find("(items)") + 6;
+  for (char c : std::string(", suffix")) editing.change(at, at, std::string(1, c)), ++at;
+  Plan plan = editing.plan(engine);
+  REQUIRE(plan.sites.size() == 1);
+  std::string_view old_args = std::string_view(editing.doc.text()).substr(plan.sites[0].span.begin, plan.sites[0].span.size());
+  const int old_tokens = int(seedcoder_tokenizer().encode(old_args).size());
+  REQUIRE(old_tokens > InfillSettings{}.max_new_tokens);
+  CHECK(plan.sites[0].options.gen_length + plan.sites[0].options.extend_max >= old_tokens + 4);
+}
+
 TEST_CASE("a changed return type makes the calling lines the sites, each asked to use the new type",
           "[next_edit]") {
   FakeEngine engine;
