@@ -21,8 +21,9 @@
 // planner (plan_next_edit, execute_plan) does the rest. Reported:
 //   site_recall / site_precision   the sites found against the truth, per kind and language
 //   exact_match_{masked,instruction}  truth sites whose shown suggestion is exactly right
-//   answer_room                    per form and kind: the truth sites whose right answer fits the
-//                                  tokens the plan lets the site decode (no model needed)
+//   right_answer                   per form and kind, with no model: the truth sites whose right
+//                                  answer fits the tokens the plan lets the site decode, and that
+//                                  are shown exactly right when the decoder writes that answer
 //   next_edit_batch_cost_ratio_k8  wall time of a plan with 8 sites over the same with 1, both
 //                                  with the prompt cache cleared (as after a real edit), decoded
 //                                  as the editor does (a site stops at its first unsure token);
@@ -540,6 +541,32 @@ Edited apply_user_edit(const Task& task) {
   return edited;
 }
 
+// What the consistent refactoring puts at `span` of the edited text: the truth sites inside it
+// applied to its text, and how many they are (0 when none is, or one crosses its edge: nothing is
+// expected there). A plan's site is one truth site, or in the instruction form those of a line.
+struct Expected {
+  std::string text;
+  size_t sites = 0;
+};
+Expected expected_at(const Task& task, std::string_view text, ByteRange span) {
+  std::vector<const TruthSite*> inside;
+  for (const TruthSite& truth : task.truth) {
+    if (truth.span.end <= span.begin || span.end <= truth.span.begin) continue;
+    if (truth.span.begin < span.begin || truth.span.end > span.end) return {};
+    inside.push_back(&truth);
+  }
+  std::sort(inside.begin(), inside.end(), [](const TruthSite* a, const TruthSite* b) { return a->span.begin < b->span.begin; });
+  Expected expected;
+  size_t at = span.begin;
+  for (const TruthSite* truth : inside) {
+    expected.text += std::string(text.substr(at, truth->span.begin - at)) + truth->new_text;
+    at = truth->span.end;
+  }
+  expected.text += std::string(text.substr(at, span.end - at));
+  expected.sites = inside.size();
+  return expected;
+}
+
 struct Tally {
   size_t truth = 0, found = 0, matched = 0;
   double recall() const { return truth ? double(matched) / double(truth) : 0; }
@@ -565,44 +592,97 @@ void score_sites(const Task& task, const Edited& edited, const ModelView& model,
                       plan.declined_reason.empty() ? "" : " (" + plan.declined_reason + ")");
 }
 
-// Whether the right answer fits the room a plan gives its site (gen_length + extend_max): in the
-// masked form the truth's tokens; in the instruction form the site's lines with the truth in
-// place, dedented as the prompt shows them, plus the two lines of a fenced block. A site without
-// room for its answer can never match, whatever the model: the mask estimate is checked here
-// with no model at all.
-struct Room {
-  size_t sites = 0, fits = 0;
-  double rate() const { return sites ? double(fits) / double(sites) : 0; }
+// The right answer at every site, checked with no model. `fits`: it fits the room the plan
+// gives the site (gen_length + extend_max): in the masked form the truth's tokens; in the
+// instruction form the site's lines with the truth in place, dedented as the prompt shows them,
+// plus the two lines of a fenced block. `shown_exact`: decoded by OracleEngine, which answers
+// each site with exactly that (cut to its room), the answer comes out of postprocessing and the
+// gate shown and equal to the truth. Either below 1 is a fault of the planner, not the model.
+struct RightAnswers {
+  size_t sites = 0, fits = 0, shown_exact = 0;
 };
 
-void measure_answer_room(const Task& task, const Edited& edited, const ModelView& model, NextEditForm form,
-                         Room& room) {
+// Answers each prompt it was told with that text, then EOS, cut to the room the options give.
+class OracleEngine : public Engine {
+ public:
+  explicit OracleEngine(const Engine& real) : real_(real) {}
+  void expect(const std::vector<int32_t>& prompt, std::string answer) { answers_[prompt] = std::move(answer); }
+  const Tokenizer& tokenizer() const override { return real_.tokenizer(); }
+  const ModelConfig& config() const override { return real_.config(); }
+  const TokenizerConfig& tokenizer_config() const override { return real_.tokenizer_config(); }
+  std::string description() const override { return "oracle"; }
+  DecodeResult generate(const std::vector<int32_t>& prompt, const DecodeOptions& options, const CancelCheck&) override {
+    DecodeResult result;
+    result.stop = StopReason::Eos;
+    if (auto it = answers_.find(prompt); it != answers_.end()) result.tokens = tokenizer().encode(it->second);
+    if (result.tokens.size() > size_t(options.gen_length + options.extend_max)) {
+      result.tokens.resize(size_t(options.gen_length + options.extend_max));
+      result.stop = StopReason::Length;
+    }
+    result.text = tokenizer().decode(result.tokens);
+    result.stats.generated_tokens = static_cast<int>(result.tokens.size());
+    return result;
+  }
+  DecodeResult generate_autoregressive(const std::vector<int32_t>&, int, const CancelCheck&) override {
+    throw std::logic_error("the oracle answers next-edit sites only");
+  }
+
+ private:
+  const Engine& real_;
+  std::map<std::vector<int32_t>, std::string> answers_;
+};
+
+void check_right_answers(const Task& task, const Edited& edited, const Engine& real, NextEditForm form,
+                         RightAnswers& checked) {
+  OracleEngine oracle(real);
+  ModelView model = ModelView::of(oracle);
   InfillSettings settings;
   settings.next_edit_form = form;
   settings.next_edit_max_sites = static_cast<int>(kMaxTruthSites);
   Plan plan = plan_next_edit(model, edited.doc, task.path, edited.history, settings, task.root);
   std::string_view text = edited.doc.text();
   const int fences = static_cast<int>(model.tokenizer.encode("```\n").size() + model.tokenizer.encode("\n```").size());
-  for (const PlanSite& site : plan.sites) {
-    auto truth = std::find_if(task.truth.begin(), task.truth.end(),
-                              [&](const TruthSite& t) { return same_site(t.span, site.span); });
-    if (truth == task.truth.end() || site.path != task.path) continue;
-    std::string answer = truth->new_text;
+  std::vector<Expected> expected(plan.sites.size());
+  std::vector<std::string> answers(plan.sites.size());
+  for (size_t i = 0; i < plan.sites.size(); ++i) {
+    const PlanSite& site = plan.sites[i];
+    if (site.path != task.path) continue;
+    expected[i] = expected_at(task, text, site.span);
+    if (expected[i].sites == 0) continue;
+    std::string answer = expected[i].text;
     int extra = 0;
     if (form == NextEditForm::Instruction) {
       answer = shift_lines(std::string(text.substr(site.rewritten.begin, site.span.begin - site.rewritten.begin)) +
-                               truth->new_text + std::string(text.substr(site.span.end, site.rewritten.end - site.span.end)),
+                               answer + std::string(text.substr(site.span.end, site.rewritten.end - site.span.end)),
                            site.edit_indent, "");
       extra = fences;
     }
     const int needed = static_cast<int>(model.tokenizer.encode(answer).size()) + extra;
     const int given = site.options.gen_length + site.options.extend_max;
-    ++room.sites;
-    room.fits += needed <= given;
+    checked.sites += expected[i].sites;
+    checked.fits += needed <= given ? expected[i].sites : 0;
     if (needed > given)
       spdlog::debug("no room: {} {} site {}:{} needs {} tokens, has {}: `{}`", task.kind, next_edit_form_name(form),
                     task.path, site.span.begin, needed, given, answer.substr(0, 120));
+    answers[i] = answer;
+    oracle.expect(site.prompt, std::move(answer));
   }
+  CompletionOutcome outcome = execute_plan(oracle, edited.doc, plan, {});
+  for (const Candidate& shown : outcome.candidates) {
+    const Expected& want = expected[size_t(shown.site)];
+    if (want.sites > 0 && shown.text == want.text) checked.shown_exact += want.sites;
+    else if (want.sites > 0)
+      spdlog::debug("right answer changed: {} {} site {}:{} `{}` shown as `{}`", task.kind, next_edit_form_name(form),
+                    task.path, plan.sites[size_t(shown.site)].span.begin, want.text.substr(0, 160),
+                    shown.text.substr(0, 160));
+  }
+  for (const Candidate& held : outcome.withheld)
+    if (expected[size_t(held.site)].sites > 0)
+      spdlog::debug("right answer withheld: {} {} site {}:{} `{}` for `{}`: {}", task.kind, next_edit_form_name(form),
+                    task.path, plan.sites[size_t(held.site)].span.begin, answers[size_t(held.site)].substr(0, 160),
+                    text.substr(plan.sites[size_t(held.site)].rewritten.begin,
+                                std::min<size_t>(160, plan.sites[size_t(held.site)].rewritten.size())),
+                    held.withheld);
 }
 
 // Rename tasks with the workspace index of their project (issue #24: "its references ... in the
@@ -716,12 +796,12 @@ void run_model(Engine& engine, const std::vector<Task>& tasks, NextEditForm form
     Plan plan = plan_next_edit(ModelView::of(engine), edited.doc, task.path, edited.history, settings, task.root);
     CompletionOutcome outcome = execute_plan(engine, edited.doc, plan, {});
     run.first_ms.push_back(ms_since(started));
-    auto exact = [&](const Candidate& candidate) {
-      for (const TruthSite& truth : task.truth)
-        if (same_site(plan.sites[size_t(candidate.site)].span, truth.span)) return candidate.text == truth.new_text;
-      return false;
+    // The truth sites a candidate rewrote exactly (a merged instruction site holds several).
+    auto exact = [&](const Candidate& candidate) -> size_t {
+      Expected expected = expected_at(task, edited.doc.text(), plan.sites[size_t(candidate.site)].span);
+      return candidate.text == expected.text ? expected.sites : 0;
     };
-    run.truth += std::min<size_t>(task.truth.size(), plan.sites.size());
+    for (const PlanSite& site : plan.sites) run.truth += expected_at(task, edited.doc.text(), site.span).sites;
     for (const Candidate& candidate : outcome.candidates) {
       ++run.shown;
       run.exact += exact(candidate);
@@ -856,16 +936,17 @@ int run_bench_next_edit(int argc, char** argv) {
   std::vector<const Task*> answerable;
   for (const Task& task : tasks)
     if (task.kind != "return_type" && task.kind != "return_shape") answerable.push_back(&task);
-  std::map<std::string, Room> masked_room, instruction_room;  // by kind, and "all"
+  std::map<std::string, RightAnswers> masked_right, instruction_right;  // by kind, and "all"
   for (const Task* task : answerable) {
     Edited edited = apply_user_edit(*task);
-    for (auto [form, rooms] : {std::pair{NextEditForm::MaskedSpans, &masked_room},
-                               std::pair{NextEditForm::Instruction, &instruction_room}}) {
-      Room one;
-      measure_answer_room(*task, edited, model, form, one);
-      for (Room* room : {&(*rooms)[task->kind], &(*rooms)["all"]}) {
-        room->sites += one.sites;
-        room->fits += one.fits;
+    for (auto [form, by_kind_checked] : {std::pair{NextEditForm::MaskedSpans, &masked_right},
+                                         std::pair{NextEditForm::Instruction, &instruction_right}}) {
+      RightAnswers one;
+      check_right_answers(*task, edited, *engine, form, one);
+      for (RightAnswers* checked : {&(*by_kind_checked)[task->kind], &(*by_kind_checked)["all"]}) {
+        checked->sites += one.sites;
+        checked->fits += one.fits;
+        checked->shown_exact += one.shown_exact;
       }
     }
   }
@@ -914,9 +995,12 @@ int run_bench_next_edit(int argc, char** argv) {
                 {"answers_before_gate", run.answers},
                 {"reversal_rate_before_gate", share(run.reversals_ungated, run.answers)}};
   };
-  auto room_json = [](const std::map<std::string, Room>& rooms) {
+  auto right_json = [&](const std::map<std::string, RightAnswers>& by_kind_checked) {
     json out = json::object();
-    for (const auto& [kind, room] : rooms) out[kind] = {{"sites", room.sites}, {"answer_fits", room.rate()}};
+    for (const auto& [kind, checked] : by_kind_checked)
+      out[kind] = {{"sites", checked.sites},
+                   {"fits_room", share(checked.fits, checked.sites)},
+                   {"shown_exact", share(checked.shown_exact, checked.sites)}};
     return out;
   };
   json out = {{"tasks", tasks.size()},
@@ -926,7 +1010,7 @@ int run_bench_next_edit(int argc, char** argv) {
               {"by_language", languages},
               {"masked", form_json(masked)},
               {"instruction", form_json(instruction)},
-              {"answer_room", {{"masked", room_json(masked_room)}, {"instruction", room_json(instruction_room)}}},
+              {"right_answer", {{"masked", right_json(masked_right)}, {"instruction", right_json(instruction_right)}}},
               {"exact_match_masked", share(masked.exact, masked.truth)},
               {"exact_match_instruction", share(instruction.exact, instruction.truth)},
               {"next_edit_batch_cost_ratio_k8", percentile(ratios, 0.5)},

@@ -8,6 +8,7 @@
 // the name the user just replaced, and the code still parses.
 #include <algorithm>
 #include <cctype>
+#include <functional>
 
 #include "inference/tokenizer.h"
 #include "infill/definitions.h"
@@ -110,6 +111,27 @@ std::string render_changed_definition(const Tokenizer& tokenizer, const SourceDo
 bool small_site(const ModelView& model, const SourceDocument& doc, ByteRange span) {
   std::string_view text = std::string_view(doc.text()).substr(span.begin, span.size());
   return text.size() <= size_t(kMaxSiteTokens) * 16 && int(model.tokenizer.encode(text).size()) <= kMaxSiteTokens;
+}
+
+// The instruction form rewrites a site's whole lines, so sites that share a line become one,
+// spanning from the first to the last: two prompts over the same line would each get the line
+// back with every use renamed, and neither answer could leave the other site as it was. The
+// merged site takes the place of its nearest part.
+std::vector<NextEditSite> merge_sites_sharing_lines(std::vector<NextEditSite> sites,
+                                                    const std::function<std::string_view(const NextEditSite&)>& text_of) {
+  auto lines = [&](const NextEditSite& site) {
+    std::string_view text = text_of(site);
+    return ByteRange{line_start(text, site.span.begin), line_end(text, site.span.end)};
+  };
+  for (size_t i = 0; i < sites.size(); ++i)
+    for (size_t j = i + 1; j < sites.size(); ++j) {
+      ByteRange a = lines(sites[i]), b = lines(sites[j]);
+      if (sites[j].path != sites[i].path || a.end < b.begin || b.end < a.begin) continue;
+      sites[i].span = {std::min(sites[i].span.begin, sites[j].span.begin), std::max(sites[i].span.end, sites[j].span.end)};
+      sites.erase(sites.begin() + static_cast<std::ptrdiff_t>(j));
+      j = i;  // the grown site may now share a line with one passed over
+    }
+  return sites;
 }
 
 // Whether a site's prompt and answer fit the model's context (its lines may be long).
@@ -233,7 +255,10 @@ std::optional<std::string> instruction_answer(const Tokenizer& tokenizer, const 
   std::string_view code = text.substr(site.rewritten.begin, site.rewritten.size());
   std::string rewritten = shift_lines(
       extract_code_block(text_before_special_tokens(tokenizer, result.tokens)), "", site.edit_indent);
-  if (code.ends_with('\n') && !rewritten.ends_with('\n')) rewritten += '\n';
+  // The chat template trims the message, so the model never sees the blanks that end the lines
+  // (a tab left after a statement): they are put back as they were, not asked of it.
+  auto without_tail = [](std::string_view lines) { return lines.substr(0, lines.find_last_not_of(" \t\r\n") + 1); };
+  rewritten = std::string(without_tail(rewritten)) + std::string(code.substr(without_tail(code).size()));
   std::string_view before = text.substr(site.rewritten.begin, site.span.begin - site.rewritten.begin);
   std::string_view after = text.substr(site.span.end, site.rewritten.end - site.span.end);
   if (rewritten.size() < before.size() + after.size() || !rewritten.starts_with(before) || !rewritten.ends_with(after))
@@ -301,11 +326,20 @@ Plan plan_next_edit(const ModelView& model, const SourceDocument& doc, const std
                      render_changed_definition(model.tokenizer, doc, *edit, path, display_root);
   std::vector<int32_t> header = model.tokenizer.encode(plan.edit_header);
   plan.span = plan.next_edit.sites.front().span;
+  auto document_of = [&](const NextEditSite& found) {
+    return found.doc ? found.doc : found.path == path ? nullptr : open_document(open_documents, found.path);
+  };
+  std::vector<NextEditSite> found_sites;
+  for (const NextEditSite& found : plan.next_edit.sites)
+    if (found.path == path || document_of(found)) found_sites.push_back(found);
+  if (settings.next_edit_form == NextEditForm::Instruction)
+    found_sites = merge_sites_sharing_lines(std::move(found_sites), [&](const NextEditSite& found) {
+      std::shared_ptr<const SourceDocument> other = document_of(found);
+      return std::string_view(other ? other->text() : doc.text());
+    });
   int too_large = 0;
-  for (const NextEditSite& found : plan.next_edit.sites) {
-    std::shared_ptr<const SourceDocument> other =
-        found.doc ? found.doc : found.path == path ? nullptr : open_document(open_documents, found.path);
-    if (found.path != path && !other) continue;
+  for (const NextEditSite& found : found_sites) {
+    std::shared_ptr<const SourceDocument> other = document_of(found);
     const SourceDocument& site_doc = other ? *other : doc;
     if (!small_site(model, site_doc, found.span)) {
       ++too_large;

@@ -132,13 +132,23 @@ EditPrompt build_edit_prompt(const Tokenizer& tokenizer, const TokenizerConfig& 
   return prompt;
 }
 
+namespace {
+// The first "```" from `from` that begins a line: a fence. One inside a line is code (a
+// Julia or Markdown string that holds backticks).
+size_t find_fence(std::string_view reply, size_t from) {
+  for (size_t at = reply.find("```", from); at != std::string_view::npos; at = reply.find("```", at + 1))
+    if (at == 0 || reply[at - 1] == '\n') return at;
+  return std::string_view::npos;
+}
+}  // namespace
+
 std::string extract_code_block(std::string_view reply) {
-  size_t open = reply.find("```");
+  size_t open = find_fence(reply, 0);
   if (open == std::string_view::npos) return std::string(reply);
   size_t body = reply.find('\n', open);
   if (body == std::string_view::npos) return "";
   ++body;
-  size_t close = reply.find("```", body);
+  size_t close = find_fence(reply, body);
   std::string_view code = reply.substr(body, close == std::string_view::npos ? std::string_view::npos : close - body);
   if (code.ends_with('\n')) code.remove_suffix(1);
   return std::string(code);

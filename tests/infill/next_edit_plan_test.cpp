@@ -40,6 +40,11 @@ struct Editing {
   Plan plan(FakeEngine& engine, const InfillSettings& settings = {}) {
     return plan_next_edit(ModelView::of(engine), doc, path, history.snapshot(), settings);
   }
+  Plan instruction_plan(FakeEngine& engine) {
+    InfillSettings settings;
+    settings.next_edit_form = NextEditForm::Instruction;
+    return plan(engine, settings);
+  }
 };
 
 const std::string kShapes =
@@ -171,12 +176,12 @@ TEST_CASE("the gate withholds reversals, unsure answers, syntax breakers and non
 }
 
 TEST_CASE("a site stops decoding at its first token below the gate and is withheld as unsure", "[next_edit]") {
-  FakeEngine engine;
   Editing editing(kShapes);
   editing.retype("area", "surface");
+  FakeEngine engine;
   Plan plan = editing.plan(engine);
-  REQUIRE(plan.sites.size() == 2);
   for (const PlanSite& site : plan.sites) CHECK(site.options.stop_below_confidence == 0.5);
+  REQUIRE(plan.sites.size() == 2);
   // The unsure site had written the old name by the time it stopped: a partial answer, so the
   // reason is its confidence, not the reversal its text shows.
   engine.replies = {"area", "surface"};
@@ -222,9 +227,7 @@ TEST_CASE("instruction sites rewrite whole lines but keep only answers that leav
   FakeEngine engine;
   Editing editing(kShapes);
   editing.retype("area", "surface");
-  InfillSettings settings;
-  settings.next_edit_form = NextEditForm::Instruction;
-  Plan plan = editing.plan(engine, settings);
+  Plan plan = editing.instruction_plan(engine);
   REQUIRE(plan.sites.size() == 2);
   CHECK(plan.rule == "instruction");
   std::string prompt = seedcoder_tokenizer().decode(plan.sites[0].prompt, false);
@@ -239,6 +242,26 @@ TEST_CASE("instruction sites rewrite whole lines but keep only answers that leav
   CHECK(outcome.candidates[0].replacement.begin == editing.doc.text().find("area(2"));
   REQUIRE(outcome.withheld.size() == 1);
   CHECK(outcome.withheld[0].withheld == "changes text outside the site");
+}
+
+TEST_CASE("instruction sites that share a line are one site, and blanks ending a line are kept", "[next_edit]") {
+  FakeEngine engine;
+  Editing editing("def area(w, h):\n    return w * h\n\nboth = area(2, 3) + area(4, 5)\t\nlast = area(1, 1)  \n");
+  editing.retype("area", "surface");
+  Plan plan = editing.instruction_plan(engine);
+  REQUIRE(plan.sites.size() == 2);
+  std::string_view text = editing.doc.text();
+  CHECK(text.substr(plan.sites[0].span.begin, plan.sites[0].span.size()) == "area(2, 3) + area");
+  CHECK(text.substr(plan.sites[1].span.begin, plan.sites[1].span.size()) == "area");
+  // The chat template trims the prompt, so the model answers without the blanks that end a line.
+  engine.replies = {"both = surface(2, 3) + surface(4, 5)", "last = surface(1, 1)\n"};
+  CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
+  REQUIRE(outcome.candidates.size() == 2);
+  CHECK(outcome.candidates[0].text == "surface(2, 3) + surface");
+  CHECK(applied(editing.doc, outcome) ==
+        "def surface(w, h):\n    return w * h\n\nboth = surface(2, 3) + surface(4, 5)\t\nlast = surface(1, 1)  \n");
+  // The masked form keeps one site per use.
+  CHECK(editing.plan(engine).sites.size() == 3);
 }
 
 TEST_CASE("an added parameter makes the calls' argument lists the sites, with room for the new argument",
@@ -280,9 +303,7 @@ TEST_CASE("a changed return type makes the calling lines the sites, each asked t
   FakeEngine engine;
   Editing editing("def load(path) -> str:\n    return open(path).read()\n\ntext = load('a.txt')\nn = len(load('b'))\n");
   editing.retype("str", "bytes");
-  InfillSettings settings;
-  settings.next_edit_form = NextEditForm::Instruction;
-  Plan plan = editing.plan(engine, settings);
+  Plan plan = editing.instruction_plan(engine);
   REQUIRE(plan.declined_reason.empty());
   CHECK(plan.next_edit.kind == NextEditKind::ReturnType);
   REQUIRE(plan.sites.size() == 2);

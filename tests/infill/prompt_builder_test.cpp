@@ -95,6 +95,9 @@ TEST_CASE("edit prompts carry the code and instruction, replies yield their code
   CHECK(extract_code_block("Sure:\n```python\ny = 1\n```\nDone") == "y = 1");
   CHECK(extract_code_block("```\na\nb") == "a\nb");
   CHECK(extract_code_block("z = 2") == "z = 2");
+  // Backticks inside a line are code, not a fence.
+  CHECK(extract_code_block("s = r'(```)' + x\n") == "s = r'(```)' + x\n");
+  CHECK(extract_code_block("```julia\ns = r'(```)'\n```\n") == "s = r'(```)'");
 }
 
 namespace {
