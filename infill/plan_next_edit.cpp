@@ -242,6 +242,11 @@ std::optional<std::string> masked_answer(const Tokenizer& tokenizer, const Sourc
                                          const DecodeResult& result) {
   PostprocessContext context;
   context.style = detect_indent_style(doc.text());
+  // A site keeps the indentation of its own lines: a tab-indented call in a file indented with
+  // spaces is not rewritten with spaces. The document decides where its lines have none.
+  std::string_view old_text = std::string_view(doc.text()).substr(site.span.begin, site.span.size());
+  if (old_text.find("\n\t") != std::string_view::npos || old_text.find("\n ") != std::string_view::npos)
+    context.style.tabs = detect_indent_style(old_text).tabs;
   context.suffix = std::string_view(doc.text()).substr(site.span.end);
   context.single_line = !site.options.stop.empty();
   return postprocess_candidate(text_before_special_tokens(tokenizer, result.tokens), context);

@@ -264,6 +264,21 @@ TEST_CASE("instruction sites that share a line are one site, and blanks ending a
   CHECK(editing.plan(engine).sites.size() == 3);
 }
 
+TEST_CASE("a masked site keeps the tabs its own lines are indented with, in a file indented with spaces",
+          "[next_edit]") {
+  FakeEngine engine;
+  Editing editing("function run(a, b) {\n    if (a) {\n        log(a,\n\t\tb);\n    }\n    log(b,\n\t\ta);\n}\n",
+                  "javascript");
+  editing.path = "run.js";
+  editing.retype("log(a", "trace(a");
+  Plan plan = editing.plan(engine);
+  REQUIRE(plan.sites.size() == 1);
+  engine.replies = {"trace(b,\n\t\ta)"};
+  CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
+  REQUIRE(outcome.candidates.size() == 1);
+  CHECK(outcome.candidates[0].text == "trace(b,\n\t\ta)");
+}
+
 TEST_CASE("an added parameter makes the calls' argument lists the sites, with room for the new argument",
           "[next_edit]") {
   FakeEngine engine;
