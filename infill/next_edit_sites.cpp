@@ -734,6 +734,10 @@ void scan_document(const SourceDocument& doc, const SiteSearch& search, ByteRang
     if (search.kind != NextEditKind::CallPattern && in_literal(at)) continue;
     // JSX text is prose, as a string is (the decline query leaves it to inline completion).
     if (TSNode node = node_at(doc, at, end); !ts_node_is_null(node) && node_type(node) == "jsx_text") continue;
+    // Nor is a JSX attribute's name a use: `data` in `data-testid` is part of one name.
+    if (TSNode node = node_at(doc, at, end); !ts_node_is_null(node) && node_type(node) == "property_identifier" &&
+        ts_node_end_byte(node) - ts_node_start_byte(node) > end - at && node_type(ts_node_parent(node)) == "jsx_attribute")
+      continue;
     if (search.kind == NextEditKind::Rename) {
       sites.offer({at, end});
       continue;

@@ -281,6 +281,16 @@ TEST_CASE("renaming and adding a parameter in TSX lists uses in JSX expressions 
     CHECK(edit.kind == NextEditKind::Rename);
     CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:4:formatPrice", "main:4:formatPrice"});
   }
+  SECTION("a rename of a name a JSX attribute's name starts with") {
+    const std::string with_data = "export function Title(data: string) {\n"
+                                  "  return <h1 data-testid=\"title\">{data}</h1>;\n}\n";
+    const std::string after = replace_first(with_data, "(data:", "(data2:");
+    NextEdit edit = next_edit("tsx", with_data, after);
+    CHECK(edit.kind == NextEditKind::Rename);
+    CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:1:data"});
+    REQUIRE(edit.sites.size() == 1);
+    CHECK(edit.sites[0].span.begin == after.find("{data}") + 1);
+  }
   SECTION("an added parameter") {
     const std::string after = replace_first(before, "(cents: number): string", "(cents: number, currency: string): string");
     NextEdit edit = next_edit("tsx", before, after);
