@@ -732,12 +732,14 @@ void scan_document(const SourceDocument& doc, const SiteSearch& search, ByteRang
     // A call pattern's callee may begin with a string (`'|'.join`, `"".to_owned`): call_site's
     // syntax tree check keeps out the calls in comments and strings instead.
     if (search.kind != NextEditKind::CallPattern && in_literal(at)) continue;
-    // JSX text is prose, as a string is (the decline query leaves it to inline completion).
-    if (TSNode node = node_at(doc, at, end); !ts_node_is_null(node) && node_type(node) == "jsx_text") continue;
-    // Nor is a JSX attribute's name a use: `data` in `data-testid` is part of one name.
-    if (TSNode node = node_at(doc, at, end); !ts_node_is_null(node) && node_type(node) == "property_identifier" &&
-        ts_node_end_byte(node) - ts_node_start_byte(node) > end - at && node_type(ts_node_parent(node)) == "jsx_attribute")
-      continue;
+    // JSX text is prose, as a string is (the decline query leaves it to inline completion), and a
+    // JSX attribute's name is no use: `data` in `data-testid` is part of one name.
+    if (TSNode node = node_at(doc, at, end); !ts_node_is_null(node)) {
+      if (node_type(node) == "jsx_text") continue;
+      if (node_type(node) == "property_identifier" && ts_node_end_byte(node) - ts_node_start_byte(node) > end - at &&
+          node_type(ts_node_parent(node)) == "jsx_attribute")
+        continue;
+    }
     if (search.kind == NextEditKind::Rename) {
       sites.offer({at, end});
       continue;
