@@ -59,6 +59,7 @@
 #include "infill/text_lines.h"
 #include "infill/workspace_index.h"
 #include "lsp-server/jsonrpc.h"
+#include "training/next_edit_tasks.h"
 
 namespace maskfill {
 namespace {
@@ -66,8 +67,8 @@ namespace {
 namespace fs = std::filesystem;
 using lsp::json;
 using Clock = std::chrono::steady_clock;
+using namespace edit_tasks;
 
-constexpr size_t kMinNameLength = 4;
 constexpr size_t kMaxFileBytes = 256 << 10;
 constexpr int kRenamesPerFile = 2;
 constexpr int kParametersPerFile = 1;
@@ -78,73 +79,11 @@ constexpr int kCallPatternsPerFile = 1;
 constexpr std::string_view kCalleeSuffix = "_v2";  // what a call-pattern task appends to the callee
 constexpr int kLiteralLines = 30;          // the site finder's window for a changed literal
 constexpr size_t kMaxLiteralContext = 200; // a literal's construct or an edited call longer than this: no task
-constexpr size_t kMaxTruthSites = 64;      // more uses than this: a name too common to be a task
 constexpr int kWindowAbove = 2, kWindowBelow = 5;  // an AR next-edit model's editable region
 
 bool same_site(ByteRange a, ByteRange b) { return a.begin == b.begin && a.end == b.end; }
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-struct TruthSite {
-  ByteRange span;        // in the text after the user's edit
-  std::string new_text;  // what the consistent refactoring puts there
-};
-
-struct Task {
-  std::string kind;      // "rename", "parameter", "literal", "return_type", "return_shape" or "call_pattern"
-  std::string language;
-  std::string path;
-  std::string before;    // the file as it was
-  ByteRange edit;        // bytes of `before` the user replaced...
-  std::string edit_text; // ...by this
-  std::string old_name;  // the renamed name (rename tasks)
-  std::vector<TruthSite> truth;
-  std::string root;      // the project folder: the editor's workspace folder, which the diff header names paths from
-};
-
-std::string after_text(const Task& task) {
-  return task.before.substr(0, task.edit.begin) + task.edit_text + task.before.substr(task.edit.end);
-}
-
-// Shifts a span of `before` past the user's edit into the text after it.
-// A span around the edit (a return-type task's call on the function's own line) keeps its start.
-ByteRange shifted(const Task& task, ByteRange span) {
-  size_t delta_plus = task.edit_text.size(), delta_minus = task.edit.size();
-  if (span.begin >= task.edit.begin) return {span.begin + delta_plus - delta_minus, span.end + delta_plus - delta_minus};
-  if (span.end >= task.edit.end) return {span.begin, span.end + delta_plus - delta_minus};
-  return span;
-}
-
-// Calls `visit` on every node of the tree in document order, walked with a cursor: no recursion
-// on the file's nesting depth.
-template <typename Visit>
-void for_each_node(const SourceDocument& doc, Visit visit) {
-  if (!doc.tree()) return;
-  TSTreeCursor cursor = ts_tree_cursor_new(ts_tree_root_node(doc.tree()));
-  for (bool more = true; more;) {
-    visit(ts_tree_cursor_current_node(&cursor));
-    if (ts_tree_cursor_goto_first_child(&cursor)) continue;
-    while (!ts_tree_cursor_goto_next_sibling(&cursor))
-      if (!ts_tree_cursor_goto_parent(&cursor)) {
-        more = false;
-        break;
-      }
-  }
-  ts_tree_cursor_delete(&cursor);
-}
-
-// Every identifier token of the tree (any node type naming an identifier) equal to `name`.
-std::vector<ByteRange> identifier_tokens(const SourceDocument& doc, std::string_view name) {
-  std::vector<ByteRange> out;
-  std::string_view text = doc.text();
-  for_each_node(doc, [&](TSNode node) {
-    uint32_t begin = ts_node_start_byte(node), end = ts_node_end_byte(node);
-    if (ts_node_child_count(node) == 0 && std::string_view(ts_node_type(node)).find("identifier") != std::string_view::npos &&
-        text.substr(begin, end - begin) == name)
-      out.push_back({begin, end});
-  });
-  return out;
-}
 
 // The balanced "( ... )" opening at `open` (nothing when it does not close on a short run).
 std::optional<ByteRange> parenthesized(std::string_view text, size_t open) {
@@ -200,40 +139,6 @@ std::string renamed(const std::string& name) {
   bool camel = std::any_of(name.begin(), name.end(), [](char c) { return c >= 'A' && c <= 'Z'; }) &&
                name.find('_') == std::string::npos;
   return name + (camel ? "Next" : "_next");
-}
-
-// The definitions a task can be made from, in file order: a name long enough to search for,
-// defined once in the file.
-std::vector<const Definition*> unique_definitions(const std::vector<Definition>& definitions) {
-  std::map<std::string, int> defined;
-  for (const Definition& definition : definitions) ++defined[definition.name];
-  std::vector<const Definition*> out;
-  for (const Definition& definition : definitions)
-    if (definition.name.size() >= kMinNameLength && defined[definition.name] == 1) out.push_back(&definition);
-  return out;
-}
-
-// The token that names `definition` where it is defined, among `tokens` of its name.
-std::vector<ByteRange>::const_iterator own_token(const std::vector<ByteRange>& tokens, const Definition& definition) {
-  return std::find_if(tokens.begin(), tokens.end(),
-                      [&](const ByteRange& t) { return t.begin >= definition.begin && t.end <= definition.end; });
-}
-
-void rename_tasks(const std::string& path, const SourceDocument& doc, const std::vector<Definition>& definitions,
-                  std::vector<Task>& out) {
-  int made = 0;
-  for (const Definition* candidate : unique_definitions(definitions)) {
-    const Definition& definition = *candidate;
-    if (made == kRenamesPerFile) break;
-    std::vector<ByteRange> tokens = identifier_tokens(doc, definition.name);
-    auto own = own_token(tokens, definition);
-    if (own == tokens.end() || tokens.size() < 2 || tokens.size() > kMaxTruthSites) continue;
-    Task task{"rename", doc.language()->name, path, doc.text(), *own, renamed(definition.name), definition.name, {}};
-    for (const ByteRange& token : tokens)
-      if (token.begin != own->begin) task.truth.push_back({shifted(task, token), task.edit_text});
-    out.push_back(std::move(task));
-    ++made;
-  }
 }
 
 void parameter_tasks(const std::string& path, const SourceDocument& doc, const std::vector<Definition>& definitions,
@@ -515,7 +420,7 @@ std::vector<Task> make_tasks(const std::vector<std::string>& roots) {
       SourceDocument doc(text, find_language("", file.string()));
       if (!doc.tree() || ts_node_has_error(ts_tree_root_node(doc.tree()))) continue;
       std::vector<Definition> definitions = find_definitions(doc);
-      rename_tasks(file.string(), doc, definitions, tasks);
+      rename_tasks(file.string(), doc, definitions, renamed, kRenamesPerFile, tasks);
       parameter_tasks(file.string(), doc, definitions, tasks);
       literal_tasks(file.string(), doc, tasks);
       return_type_tasks(file.string(), doc, definitions, tasks);
@@ -528,45 +433,6 @@ std::vector<Task> make_tasks(const std::vector<std::string>& roots) {
 }
 
 // The editor's state after the user's edit: the document, and the edit in the history.
-struct Edited {
-  SourceDocument doc;
-  std::vector<EditEntry> history;
-};
-Edited apply_user_edit(const Task& task) {
-  const LanguageInfo* language = find_language_by_name(task.language);
-  Edited edited{SourceDocument(after_text(task), language), {}};
-  EditHistory history;
-  history.record(task.path, task.before, edited.doc, task.edit.begin, task.edit.end);
-  edited.history = history.snapshot();
-  return edited;
-}
-
-// What the consistent refactoring puts at `span` of the edited text: the truth sites inside it
-// applied to its text, and how many they are (0 when none is, or one crosses its edge: nothing is
-// expected there). A plan's site is one truth site, or in the instruction form those of a line.
-struct Expected {
-  std::string text;
-  size_t sites = 0;
-};
-Expected expected_at(const Task& task, std::string_view text, ByteRange span) {
-  std::vector<const TruthSite*> inside;
-  for (const TruthSite& truth : task.truth) {
-    if (truth.span.end <= span.begin || span.end <= truth.span.begin) continue;
-    if (truth.span.begin < span.begin || truth.span.end > span.end) return {};
-    inside.push_back(&truth);
-  }
-  std::sort(inside.begin(), inside.end(), [](const TruthSite* a, const TruthSite* b) { return a->span.begin < b->span.begin; });
-  Expected expected;
-  size_t at = span.begin;
-  for (const TruthSite* truth : inside) {
-    expected.text += std::string(text.substr(at, truth->span.begin - at)) + truth->new_text;
-    at = truth->span.end;
-  }
-  expected.text += std::string(text.substr(at, span.end - at));
-  expected.sites = inside.size();
-  return expected;
-}
-
 struct Tally {
   size_t truth = 0, found = 0, matched = 0;
   double recall() const { return truth ? double(matched) / double(truth) : 0; }
