@@ -642,7 +642,11 @@ int window_tokens(const Tokenizer& tokenizer, std::string_view text, size_t at) 
   return static_cast<int>(tokenizer.encode(text.substr(begin, end - begin)).size());
 }
 
+struct KindRun {
+  size_t truth = 0, exact = 0, exact_ungated = 0, shown = 0;
+};
 struct ModelRun {
+  std::map<std::string, KindRun> by_kind;  // the same counts per task kind
   size_t truth = 0, exact = 0, exact_ungated = 0, shown = 0, reversals = 0;
   size_t answers = 0, reversals_ungated = 0;  // every site's answer, shown or held back by the gate
   double tokens = 0, ar_tokens = 0;
@@ -667,14 +671,25 @@ void run_model(Engine& engine, const std::vector<Task>& tasks, NextEditForm form
       Expected expected = expected_at(task, edited.doc.text(), plan.sites[size_t(candidate.site)].span);
       return candidate.text == expected.text ? expected.sites : 0;
     };
-    for (const PlanSite& site : plan.sites) run.truth += expected_at(task, edited.doc.text(), site.span).sites;
+    KindRun& kind = run.by_kind[task.kind];
+    for (const PlanSite& site : plan.sites) {
+      const size_t sites = expected_at(task, edited.doc.text(), site.span).sites;
+      run.truth += sites;
+      kind.truth += sites;
+    }
     for (const Candidate& candidate : outcome.candidates) {
       ++run.shown;
+      ++kind.shown;
       run.exact += exact(candidate);
+      kind.exact += exact(candidate);
       run.exact_ungated += exact(candidate);
+      kind.exact_ungated += exact(candidate);
       if (task.kind == "rename" && has_word(candidate.text, task.old_name)) ++run.reversals;
     }
-    for (const Candidate& held : outcome.withheld) run.exact_ungated += exact(held);
+    for (const Candidate& held : outcome.withheld) {
+      run.exact_ungated += exact(held);
+      kind.exact_ungated += exact(held);
+    }
     // What the gate had to hold back: an answer that writes back the replaced name.
     for (const auto* list : {&outcome.candidates, &outcome.withheld})
       for (const Candidate& candidate : *list) {
@@ -845,6 +860,15 @@ int run_bench_next_edit(int argc, char** argv) {
   json kinds = json::object(), languages = json::object();
   for (const auto& [kind, tally] : by_kind) kinds[kind] = tally.to_json();
   for (const auto& [language, tally] : by_language) languages[language] = tally.to_json();
+  auto kinds_json = [&](const ModelRun& run) {
+    json out = json::object();
+    for (const auto& [kind, counts] : run.by_kind)
+      out[kind] = {{"sites", counts.truth},
+                   {"shown", counts.shown},
+                   {"exact_match", share(counts.exact, counts.truth)},
+                   {"exact_match_before_gate", share(counts.exact_ungated, counts.truth)}};
+    return out;
+  };
   auto form_json = [&](const ModelRun& run) {
     return json{{"tasks", sample.size()},
                 {"sites", run.truth},
@@ -859,7 +883,8 @@ int run_bench_next_edit(int argc, char** argv) {
                 {"tokens_generated_ratio", run.ar_tokens > 0 ? run.tokens / run.ar_tokens : 0},
                 {"reversal_rate", share(run.reversals, run.shown)},
                 {"answers_before_gate", run.answers},
-                {"reversal_rate_before_gate", share(run.reversals_ungated, run.answers)}};
+                {"reversal_rate_before_gate", share(run.reversals_ungated, run.answers)},
+                {"by_kind", kinds_json(run)}};
   };
   auto right_json = [&](const std::map<std::string, RightAnswers>& by_kind_checked) {
     json out = json::object();

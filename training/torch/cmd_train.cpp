@@ -29,6 +29,7 @@ struct StageFlags {
   int threads = 0;
   std::string export_dtype = "bfloat16";
   int64_t sft_samples = 20000;
+  double next_edit_share = 0.2;
   bool eval_only = false;
   void add_to(CLI::App& app) {
     app.add_option("--corpus", corpus, "corpus directory from `train corpus`")->capture_default_str();
@@ -59,6 +60,10 @@ struct StageFlags {
     app.add_option("--threads", threads, "torch CPU threads (0 = all cores)");
     app.add_option("--export-dtype", export_dtype, "dtype of the written model.safetensors")->capture_default_str();
     app.add_option("--sft-samples", sft_samples, "SFT: samples to synthesize")->capture_default_str();
+    app.add_option("--next-edit-share", next_edit_share,
+                   "SFT: share of next-edit samples (renames in the editor's next-edit prompt format)")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
     app.add_flag("--eval-only", eval_only,
                  "load --init, print the validation loss (block diffusion: the unbiased ELBO and the old "
                  "clipped, forced-mask estimate) and exit");
@@ -139,10 +144,14 @@ int run_training_stage(StageFlags& f, const std::string& stage) {
   FimOptions fim;
   const std::string chat_config = (fs::path(f.tokenizer) / "tokenizer_config.json").string();
   if (stage == "sft") {
-    validation = build_sft_stream(f.corpus, tokenizer, chat_config, std::max<int64_t>(200, f.sft_samples / 20),
+    // Enough next-edit samples for their share of the train stream and the validation one.
+    const SftMix mix{model->config(), f.next_edit_share,
+                     int64_t(f.next_edit_share * double(f.sft_samples) * 1.2) + 400};
+    validation = build_sft_stream(f.corpus, tokenizer, chat_config, mix, std::max<int64_t>(200, f.sft_samples / 20),
                                   f.stage.seed, true, f.stage.seq_len);
     if (!f.eval_only)
-      train = build_sft_stream(f.corpus, tokenizer, chat_config, f.sft_samples, f.stage.seed, false, f.stage.seq_len);
+      train = build_sft_stream(f.corpus, tokenizer, chat_config, mix, f.sft_samples, f.stage.seed, false,
+                               f.stage.seq_len);
   } else {
     fim = FimOptions{f.fim_rate, &tokenizer, special, f.stage.seed};
     validation = cached_stream(f, tokenizer, true);

@@ -12,6 +12,7 @@
 #include "common/read_file.h"
 #include "inference/chat_template.h"
 #include "inference/model_files.h"
+#include "training/next_edit_synth.h"
 #include "training/sft_synth.h"
 #include "training/corpus.h"
 
@@ -33,11 +34,30 @@ bool append_sample(TokenStream& stream, const std::vector<int32_t>& prompt, cons
 }
 
 
+// Next-edit samples of the training-split documents in order, until `wanted` (the planner costs
+// more than reading a file: a large corpus is not planned through for samples that go unused).
+// Made once per corpus and seed.
+const std::vector<NextEditSample>& next_edit_corpus(const std::string& corpus_dir, const ModelView& model,
+                                                    uint64_t seed, int64_t wanted) {
+  static std::map<std::pair<std::string, uint64_t>, std::vector<NextEditSample>> cache;
+  auto key = std::make_pair(corpus_dir, seed);
+  auto found = cache.find(key);
+  if (found != cache.end()) return found->second;
+  std::vector<NextEditSample> all;
+  std::mt19937_64 rng(seed);
+  for_each_document(corpus_dir, Split::Train, [&](const CorpusDocument& d) {
+    if (int64_t(all.size()) >= wanted) return;
+    auto samples = next_edit_samples(d.path, d.text, d.language, model, NextEditSynthOptions{}, rng);
+    std::move(samples.begin(), samples.end(), std::back_inserter(all));
+  });
+  return cache[key] = std::move(all);
+}
+
 }  // namespace
 
 TokenStream build_sft_stream(const std::string& corpus_dir, const Tokenizer& tokenizer,
-                             const std::string& tokenizer_config_path, int64_t samples, uint64_t seed,
-                             bool validation, int64_t max_sample_tokens) {
+                             const std::string& tokenizer_config_path, const SftMix& mix, int64_t samples,
+                             uint64_t seed, bool validation, int64_t max_sample_tokens) {
   TokenizerConfig chat = parse_tokenizer_config(maskfill::read_file(tokenizer_config_path));
   SpecialIds special = SpecialIds::from(tokenizer);
   SftOptions options;
@@ -51,10 +71,28 @@ TokenStream build_sft_stream(const std::string& corpus_dir, const Tokenizer& tok
   std::uniform_int_distribution<int> eos_count(1, 4);
   // Every 20th sample (by position) is held out for validation.
   auto held_out = [](size_t index) { return index % 20 == 19; };
+  const std::vector<NextEditSample> no_next_edits;
+  const std::vector<NextEditSample>& next_edits =
+      mix.next_edit_share > 0 ? next_edit_corpus(corpus_dir, {tokenizer, mix.config, chat}, seed, mix.max_next_edit_samples) : no_next_edits;
   TokenStream stream;
-  int64_t edits = 0, fims = 0, too_long = 0;
-  size_t e = 0, f = 0;
-  while (edits + fims < samples && (e < synthesized.edits.size() || f < synthesized.fims.size())) {
+  int64_t edits = 0, fims = 0, next_edit_count = 0, too_long = 0;
+  size_t e = 0, f = 0, n = 0;
+  // Next-edit samples keep their share of the stream while they last.
+  auto next_edit_due = [&] {
+    const int64_t taken = edits + fims + next_edit_count;
+    return n < next_edits.size() && double(next_edit_count) < mix.next_edit_share * double(taken + 1);
+  };
+  while (edits + fims + next_edit_count < samples &&
+         (e < synthesized.edits.size() || f < synthesized.fims.size() || n < next_edits.size())) {
+    if (next_edit_due() || (e >= synthesized.edits.size() && f >= synthesized.fims.size())) {
+      const NextEditSample& s = next_edits[n];
+      if (held_out(n++) != validation) continue;
+      if (append_sample(stream, s.prompt, s.response, special.eos, eos_count(rng), max_sample_tokens))
+        ++next_edit_count;
+      else
+        ++too_long;
+      continue;
+    }
     bool take_edit = e < synthesized.edits.size() && (f >= synthesized.fims.size() || (e + f) % 2 == 0);
     if (take_edit) {
       const EditSample& s = synthesized.edits[e];
@@ -83,8 +121,9 @@ TokenStream build_sft_stream(const std::string& corpus_dir, const Tokenizer& tok
         ++too_long;
     }
   }
-  spdlog::info("sft {} stream: {} edit and {} FIM samples, {} tokens; {} samples longer than {} tokens left out",
-               validation ? "validation" : "train", edits, fims, stream.ids.size(), too_long, max_sample_tokens);
+  spdlog::info("sft {} stream: {} edit, {} FIM and {} next-edit samples, {} tokens; {} samples longer than {} tokens left out",
+               validation ? "validation" : "train", edits, fims, next_edit_count, stream.ids.size(), too_long,
+               max_sample_tokens);
   return stream;
 }
 
