@@ -54,13 +54,14 @@ std::string FastPath::describe() const {
   add(fused_norm, "norm");
   add(step_on_device, "step");
   add(cuda_graphs, "graphs");
+  add(batched_attention, "batch");
   return out.empty() ? "none" : out;
 }
 
 FastPath parse_fast_path(const std::string& list) {
   FastPath fast;
   if (list == "none" || list.empty()) return fast;
-  if (list == "all") return {true, true, true, true, true, true};
+  if (list == "all") return {true, true, true, true, true, true, true};
   std::stringstream names(list);
   std::string name;
   while (std::getline(names, name, ',')) {
@@ -70,7 +71,8 @@ FastPath parse_fast_path(const std::string& list) {
     else if (name == "norm") fast.fused_norm = true;
     else if (name == "step") fast.step_on_device = true;
     else if (name == "graphs") fast.cuda_graphs = true;
-    else throw std::runtime_error("unknown switch '" + name + "' (merged, rope, sdpa, norm, step, graphs, all, none)");
+    else if (name == "batch") fast.batched_attention = true;
+    else throw std::runtime_error("unknown switch '" + name + "' (merged, rope, sdpa, norm, step, graphs, batch, all, none)");
   }
   return fast;
 }
@@ -84,7 +86,7 @@ FastPath available_fast_path(FastPath wanted) {
 
 FastPath default_fast_path(torch::Device device) {
   if (const char* env = std::getenv("MASKFILL_SWITCHES"); env && *env) return available_fast_path(parse_fast_path(env));
-  return available_fast_path(device.is_cuda() ? parse_fast_path("merged,rope,sdpa,norm,step") : FastPath{});
+  return available_fast_path(parse_fast_path(device.is_cuda() ? "merged,rope,sdpa,norm,step" : "batch"));
 }
 
 int64_t prefill_chunk_tokens(torch::Device device) { return device.is_cuda() ? 2048 : 256; }
@@ -295,15 +297,43 @@ torch::Tensor AttentionImpl::attend(const torch::Tensor& q, const torch::Tensor&
   return torch::matmul(probs, v).view({batch, heads, tokens, head_dim});
 }
 
+torch::Tensor AttentionImpl::attend_batched(const torch::Tensor& q_rows, const torch::Tensor& k, const torch::Tensor& v,
+                                            const std::vector<int64_t>& tokens, const std::vector<int64_t>& starts,
+                                            std::vector<KVCache*>& caches, size_t layer,
+                                            const BatchedAttention& batched) {
+  const int64_t sequences = int64_t(tokens.size()), queries = batched.queries, keys = batched.keys;
+  auto all_k = torch::zeros({sequences, kv_heads, keys, head_dim}, k.options());
+  auto all_v = torch::zeros_like(all_k);
+  int64_t offset = 0;
+  for (int64_t i = 0; i < sequences; ++i) {
+    const int64_t n = tokens[size_t(i)], start = starts[size_t(i)], seen = batched.keys_of[size_t(i)];
+    torch::Tensor& cache_k = caches[size_t(i)]->keys[layer];
+    torch::Tensor& cache_v = caches[size_t(i)]->values[layer];
+    cache_k.narrow(2, start, n).copy_(k.narrow(1, offset, n).unsqueeze(0));
+    cache_v.narrow(2, start, n).copy_(v.narrow(1, offset, n).unsqueeze(0));
+    all_k[i].narrow(1, 0, seen).copy_(cache_k[0].narrow(1, 0, seen));
+    all_v[i].narrow(1, 0, seen).copy_(cache_v[0].narrow(1, 0, seen));
+    offset += n;
+  }
+  auto rows = q_rows.squeeze(0);  // [N, heads, d]
+  if (batched.q_rows.defined()) rows = rows.index_select(0, batched.q_rows);
+  auto padded_q = rows.view({sequences, queries, heads, head_dim}).transpose(1, 2).contiguous();
+  auto out = attend(padded_q, all_k, all_v, batched.mask);  // [S, heads, queries, d]
+  auto flat = out.transpose(1, 2).reshape({sequences * queries, heads * head_dim});
+  if (batched.out_rows.defined()) flat = flat.index_select(0, batched.out_rows);
+  return o_proj(flat.unsqueeze(0));
+}
+
 torch::Tensor AttentionImpl::forward_packed(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                             const std::vector<int64_t>& tokens, const std::vector<int64_t>& starts,
                                             const std::vector<torch::Tensor>& masks, std::vector<KVCache*>& caches,
-                                            size_t layer) {
+                                            size_t layer, const BatchedAttention* batched) {
   torch::Tensor v;
   auto [q_rows, k_rows] = rotated_qk(x, cos, sin, v);  // [1, N, heads, d]
   auto q = q_rows.squeeze(0).transpose(0, 1);             // [heads, N, d]
   auto k = k_rows.squeeze(0).transpose(0, 1);             // [kv, N, d]
   v = v.squeeze(0).transpose(0, 1);
+  if (batched) return attend_batched(q_rows, k, v, tokens, starts, caches, layer, *batched);
   std::vector<torch::Tensor> outputs;
   int64_t offset = 0;
   for (size_t i = 0; i < tokens.size(); ++i) {
@@ -447,6 +477,76 @@ torch::Tensor TransformerImpl::forward_cached(const torch::Tensor& ids, KVCache&
   return logits.squeeze(0).to(torch::kFloat32);
 }
 
+namespace {
+// Keys copied per layer at most for a batched attention: the bundled model's 8 sequences of 400
+// keys are 0.8 MB; an 8B model's would be tens of MB a layer, where the copy costs more than
+// the ops it saves (pooled caches are the fix there, docs/gpu.md).
+constexpr int64_t kMaxBatchedKeyBytes = int64_t(8) << 20;
+// Longest chunk batched: decoding steps (a block or two each) gain; a batch's prefill windows
+// (about 70 tokens each) lost more to padding and the larger mask than the ops saved (8 windows
+// of the bundled model on this CPU: 67 -> 71 ms, while decoding went 25 -> 20 ms).
+constexpr int64_t kMaxBatchedQueries = 32;
+}  // namespace
+
+std::optional<BatchedAttention> TransformerImpl::plan_batched_attention(const std::vector<int64_t>& tokens,
+                                                                        const std::vector<int64_t>& starts,
+                                                                        torch::Device device) const {
+  const int64_t sequences = int64_t(tokens.size());
+  if (sequences < 2) return std::nullopt;
+  BatchedAttention batched;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    batched.keys_of.push_back(starts[i] + tokens[i]);
+    batched.queries = std::max(batched.queries, tokens[i]);
+    batched.keys = std::max(batched.keys, starts[i] + tokens[i]);
+  }
+  const int64_t group = config_.num_attention_heads / std::max<int64_t>(1, config_.num_key_value_heads);
+  const int64_t element = lm_head->weight.element_size();
+  const int64_t key_bytes = 2 * sequences * batched.keys * config_.num_key_value_heads * config_.head_dim * element;
+  // attend() tiles long query runs by their first axis; a batched mask is not cut that way.
+  const int64_t tile = std::max<int64_t>(8, kScoresPerTile / (group * batched.keys));
+  if (key_bytes > kMaxBatchedKeyBytes || batched.queries > std::min(tile, kMaxBatchedQueries)) return std::nullopt;
+  const int64_t block = std::max<int64_t>(1, config_.block_size), queries = batched.queries, keys = batched.keys;
+  std::vector<uint8_t> visible(size_t(sequences * queries * keys), 0);
+  std::vector<int64_t> q_rows, out_rows;
+  bool full = true;
+  int64_t offset = 0;
+  for (int64_t i = 0; i < sequences; ++i) {
+    const int64_t n = tokens[size_t(i)], start = starts[size_t(i)];
+    full = full && n == queries;
+    for (int64_t t = 0; t < queries; ++t) {
+      uint8_t* row = visible.data() + (i * queries + t) * keys;
+      q_rows.push_back(offset + std::min(t, n - 1));
+      if (t >= n) {
+        row[0] = 1;  // a padding query: any one key, so its softmax is defined; its row is dropped
+        continue;
+      }
+      out_rows.push_back(i * queries + t);
+      const int64_t position = start + t;
+      for (int64_t j = 0; j < start + n; ++j) {
+        bool see = j < start;  // cached keys: earlier blocks, or this chunk's own first block
+        if (!see) {
+          switch (config_.attention) {
+            case AttentionMode::BlockCausal: see = j / block <= position / block; break;
+            case AttentionMode::Causal: see = j <= position; break;
+            case AttentionMode::Bidirectional: see = true; break;
+          }
+        }
+        row[j] = see;
+      }
+    }
+    offset += n;
+  }
+  batched.mask = torch::from_blob(visible.data(), {sequences, 1, 1, queries, keys}, torch::kUInt8)
+                     .to(torch::kBool)
+                     .to(device);
+  if (!full) {
+    auto long_options = torch::TensorOptions().dtype(torch::kLong);
+    batched.q_rows = torch::tensor(q_rows, long_options).to(device);
+    batched.out_rows = torch::tensor(out_rows, long_options).to(device);
+  }
+  return batched;
+}
+
 std::vector<torch::Tensor> TransformerImpl::forward_chunks(std::vector<ForwardChunk>& chunks) {
   auto weight = lm_head->weight;
   const auto device = weight.device();
@@ -473,6 +573,8 @@ std::vector<torch::Tensor> TransformerImpl::forward_chunks(std::vector<ForwardCh
     masks.push_back(all_visible ? torch::Tensor()
                                 : attention_mask_over(config_.attention, block, start, n, start, n, device));
   }
+  std::optional<BatchedAttention> batched;
+  if (fast_.batched_attention && !fast_.sdpa) batched = plan_batched_attention(tokens, starts, device);
   const auto& tables = rope(furthest, device);
   for (size_t i = 0; i < chunks.size(); ++i) {
     cos_parts.push_back(tables.cos.narrow(0, starts[i], tokens[i]));
@@ -483,7 +585,7 @@ std::vector<torch::Tensor> TransformerImpl::forward_chunks(std::vector<ForwardCh
   for (size_t i = 0; i < model->layers->size(); ++i) {
     auto layer = model->layers[i]->as<DecoderLayerImpl>();
     hidden = hidden + layer->self_attn->forward_packed(layer->input_layernorm(hidden), cos, sin, tokens, starts, masks,
-                                                       caches, i);
+                                                       caches, i, batched ? &*batched : nullptr);
     hidden = hidden + layer->mlp(layer->post_attention_layernorm(hidden));
   }
   // The output layer only for the positions whose logits are used (a prefill needs none).

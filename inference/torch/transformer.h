@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <vector>
 
 #include "inference/model_files.h"
@@ -46,10 +47,10 @@ torch::Tensor attention_mask_over(AttentionMode mode, int64_t block_size, int64_
 
 // Forward-path switches, each one change to the eager path, so one run can time every change
 // against the baseline (`maskfill bench decode --switches`). Defaults: on CUDA every available
-// switch but `graphs` (verified on an H200: parity 17/17 float32, 4/4 bf16), none elsewhere
-// (the CPU path stays the one the CPU benchmarks measured). `graphs` is opt-in until a GPU run
-// has verified the fix of the NaN padding its first run found (docs/gpu.md).
-// MASKFILL_SWITCHES=none|all|merged,rope,sdpa,norm,step,graphs overrides them for a process.
+// switch but `graphs` (verified on an H200: parity 17/17 float32, 4/4 bf16); on CPUs `batch`
+// only. `graphs` is opt-in until a GPU run has verified the fix of the NaN padding its first run
+// found (docs/gpu.md).
+// MASKFILL_SWITCHES=none|all|merged,rope,sdpa,norm,step,graphs,batch overrides them for a process.
 struct FastPath {
   bool merged_projections = false;  // q/k/v and gate/up as one matmul each (weights concatenated once)
   bool rope_once = false;           // cos/sin in the compute dtype once per forward; q and k rotated together
@@ -57,6 +58,7 @@ struct FastPath {
   bool fused_norm = false;          // at::rms_norm (LibTorch >= 2.4 only)
   bool step_on_device = false;      // the step rule runs where the logits are; only chosen ids cross
   bool cuda_graphs = false;         // decode forwards replayed from CUDA graphs (decode_graphs.h)
+  bool batched_attention = false;   // a packed forward's chunks attend as one batch (BatchedAttention)
   std::string describe() const;     // "merged,rope,sdpa" or "none"
 };
 FastPath parse_fast_path(const std::string& list);  // "none", "all", or a comma list; throws on unknown
@@ -88,6 +90,21 @@ struct RMSNormImpl : torch::nn::Module {
 };
 TORCH_MODULE(RMSNorm);
 
+// The chunks of one packed forward (the sequences of a decoding step, the windows of a batch's
+// prefill) attending as one batch instead of one set of attention ops each: their queries padded
+// to the longest chunk, every cache's keys copied into one padded tensor, one mask for all, built
+// once per forward. Each sequence's own attention ops cost more than its arithmetic when caches
+// are small (8 sequences of the bundled model: about 0.15 ms a sequence a layer on this CPU);
+// copying the keys costs bandwidth instead, so it is used only while they are small
+// (forward_chunks decides). Padding queries see key 0 only, and their rows are dropped.
+struct BatchedAttention {
+  torch::Tensor mask;      // [S, 1, 1, queries, keys] bool, true = may attend
+  torch::Tensor q_rows;    // [S * queries]: the packed row each padded query takes (undefined: all chunks full)
+  torch::Tensor out_rows;  // [N]: the padded output row of each packed token (undefined likewise)
+  std::vector<int64_t> keys_of;  // keys each chunk attends to (its cache up to and with itself)
+  int64_t queries = 0, keys = 0;
+};
+
 struct AttentionImpl : torch::nn::Module {
   explicit AttentionImpl(const ModelConfig& config);
   // x [B, T, hidden]; cos/sin [T, head_dim]; mask [T, T_keys] bool or undefined (all allowed).
@@ -101,7 +118,11 @@ struct AttentionImpl : torch::nn::Module {
   torch::Tensor forward_packed(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                const std::vector<int64_t>& tokens, const std::vector<int64_t>& starts,
                                const std::vector<torch::Tensor>& masks, std::vector<KVCache*>& caches,
-                               size_t layer);
+                               size_t layer, const BatchedAttention* batched = nullptr);
+  // forward_packed's chunks as one batch (BatchedAttention).
+  torch::Tensor attend_batched(const torch::Tensor& q_rows, const torch::Tensor& k, const torch::Tensor& v,
+                               const std::vector<int64_t>& tokens, const std::vector<int64_t>& starts,
+                               std::vector<KVCache*>& caches, size_t layer, const BatchedAttention& batched);
   // Static-shape form for CUDA graphs: x [1, T, hidden]; this chunk's K/V are written at
   // `positions` [T] (a device tensor) and attention reads keys [0, keys) of the cache with
   // `mask` [T, keys] (padding keys masked off), so nothing depends on host values.
@@ -160,6 +181,9 @@ struct TransformerImpl : torch::nn::Module {
   // predecessor is committed in the same pass): the linear layers run once over all chunks'
   // tokens packed together, attention runs per chunk against its own cache. Returns logits
   // [T - logits_from, vocab] float32 per chunk (undefined when none were asked for).
+  // The BatchedAttention of a packed forward's chunks, when it pays (two or more, small caches).
+  std::optional<BatchedAttention> plan_batched_attention(const std::vector<int64_t>& tokens,
+                                                         const std::vector<int64_t>& starts, torch::Device device) const;
   std::vector<torch::Tensor> forward_chunks(std::vector<ForwardChunk>& chunks);
 
   // One chunk in static shapes (what a CUDA graph captures): ids [T] and positions [T] on the

@@ -42,7 +42,7 @@ Transformer load_fixture_model(const std::string& name, torch::Dtype dtype) {
   load_weights(model, Checkpoint::open({dir + "/model.safetensors"}));
   model->to(test_device(), dtype);
   model->eval();
-  // The device's default switches (none on CPU, all on CUDA), or MASKFILL_SWITCHES: the GPU
+  // The device's default switches (batch on CPU, all but graphs and batch on CUDA), or MASKFILL_SWITCHES: the GPU
   // check runs this suite once per setting.
   model->set_fast_path(default_fast_path(test_device()));
   return model;
@@ -605,7 +605,7 @@ struct SwitchesRestored {
 };
 
 std::vector<std::string> switch_sets() {
-  return {"merged", "rope", "merged,rope", "step", "merged,rope,step", "all"};
+  return {"merged", "rope", "merged,rope", "step", "merged,rope,step", "batch", "all"};
 }
 }  // namespace
 
@@ -649,6 +649,54 @@ TEST_CASE("each forward-path switch keeps the logits and the generated tokens", 
   // Switching merging off again uses the parts, which still view the merged rows.
   model->set_fast_path(FastPath{});
   CHECK(relative_error(run_chunks(), baseline_logits) == 0);
+}
+
+// A packed forward of chunks of different lengths over caches of different lengths (a batch's
+// prefill windows, a chunk starting mid-block, decoding blocks): batched attention gives every
+// chunk the logits and the cached K/V it gets attending alone.
+TEST_CASE("batched attention keeps every chunk's logits and cache", "[parity][switches]") {
+  torch::NoGradGuard no_grad;
+  Transformer model = load_fixture_model("tiny-f32", torch::kFloat32);
+  SwitchesRestored restore{model};
+  struct Shape {
+    int64_t cached, tokens;
+  };
+  const std::vector<Shape> shapes{{8, 4}, {12, 7}, {6, 9}, {0, 5}, {16, 4}};
+  auto run = [&](const std::string& switches) {
+    model->set_fast_path(parse_fast_path(switches));
+    std::vector<KVCache> caches(shapes.size());
+    std::vector<ForwardChunk> chunks(shapes.size());
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      std::vector<int64_t> ids;
+      for (int64_t t = 0; t < shapes[i].cached + shapes[i].tokens; ++t) ids.push_back(10 + (t * 7 + int64_t(i) * 3) % 50);
+      if (shapes[i].cached > 0) {  // the cached part alone, packed with nothing
+        std::vector<ForwardChunk> prefix(1);
+        prefix[0].ids = ids_tensor(ids, 0, shapes[i].cached);
+        prefix[0].cache = &caches[i];
+        prefix[0].commit = shapes[i].cached;
+        prefix[0].logits_from = shapes[i].cached;
+        model->forward_chunks(prefix);
+      }
+      chunks[i].ids = ids_tensor(ids, shapes[i].cached, int64_t(ids.size()));
+      chunks[i].cache = &caches[i];
+      chunks[i].commit = shapes[i].tokens;
+    }
+    std::vector<torch::Tensor> logits = model->forward_chunks(chunks);
+    std::vector<torch::Tensor> keys;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      logits[i] = logits[i].to(torch::kCPU);
+      keys.push_back(caches[i].keys[1].narrow(2, 0, shapes[i].cached + shapes[i].tokens).to(torch::kCPU));
+    }
+    return std::make_pair(logits, keys);
+  };
+  REQUIRE(model->plan_batched_attention({4, 7}, {8, 12}, test_device()).has_value());
+  auto [alone_logits, alone_keys] = run("none");
+  auto [batched_logits, batched_keys] = run("batch");
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    INFO("chunk " << i);
+    CHECK(relative_error(batched_logits[i], alone_logits[i]) <= 1e-5);
+    CHECK(relative_error(batched_keys[i], alone_keys[i]) <= 1e-5);  // layer 1: after an attention
+  }
 }
 
 TEST_CASE("rope_once rotates bit for bit like rotate_half", "[switches]") {
