@@ -498,11 +498,11 @@ class OracleEngine : public Engine {
   std::map<std::vector<int32_t>, std::string> answers_;
 };
 
-void check_right_answers(const Task& task, const Edited& edited, const Engine& real, NextEditForm form,
-                         RightAnswers& checked) {
+void check_right_answers(const Task& task, const Edited& edited, const Engine& real, const InfillSettings& base,
+                         NextEditForm form, RightAnswers& checked) {
   OracleEngine oracle(real);
   ModelView model = ModelView::of(oracle);
-  InfillSettings settings;
+  InfillSettings settings = base;
   settings.next_edit_form = form;
   settings.next_edit_max_sites = static_cast<int>(kMaxTruthSites);
   Plan plan = plan_next_edit(model, edited.doc, task.path, edited.history, settings, task.root);
@@ -654,10 +654,11 @@ struct ModelRun {
 };
 
 // Decodes every task's plan in `form`: exact matches (shown, and before the gate), tokens, reversals.
-void run_model(Engine& engine, const std::vector<Task>& tasks, NextEditForm form, ModelRun& run) {
+void run_model(Engine& engine, const std::vector<Task>& tasks, const InfillSettings& base, NextEditForm form,
+               ModelRun& run) {
   for (const Task& task : tasks) {
     Edited edited = apply_user_edit(task);
-    InfillSettings settings;
+    InfillSettings settings = base;
     settings.next_edit_form = form;
     settings.next_edit_max_sites = 4;
     // Every answer to its end, for the figures before the gate (an unsure site would stop early).
@@ -723,9 +724,10 @@ struct BatchCost {
   int prompt_tokens = 0, forwards = 0;
 };
 
-BatchCost batch_cost(Engine& engine, const Task& task, int sites, int repeats, bool stop_when_unsure) {
+BatchCost batch_cost(Engine& engine, const Task& task, const InfillSettings& base, int sites, int repeats,
+                     bool stop_when_unsure) {
   Edited edited = apply_user_edit(task);
-  InfillSettings settings;
+  InfillSettings settings = base;
   settings.next_edit_max_sites = sites;
   settings.next_edit_stop_when_unsure = stop_when_unsure;
   Plan plan = plan_next_edit(ModelView::of(engine), edited.doc, task.path, edited.history, settings, task.root);
@@ -788,6 +790,15 @@ int run_bench_next_edit(int argc, char** argv) {
   app.add_option("--workspace-tasks", workspace_tasks, "rename tasks per project searched with the workspace index")
       ->capture_default_str();
   bool verbose = false;
+  // The planner's settings the model runs use: a site's window around it (the site finding and
+  // the right-answer check use them too).
+  InfillSettings base;
+  app.add_option("--site-prefix-tokens", base.next_edit_prefix_tokens, "tokens of a site's window before it")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 4096));
+  app.add_option("--site-suffix-tokens", base.next_edit_suffix_tokens, "tokens of a site's window after it")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 4096));
   app.add_flag("--json", json_output, "print one JSON object");
   app.add_flag("--verbose", verbose, "log every site's answer and why it was withheld (stderr)");
   try {
@@ -823,7 +834,7 @@ int run_bench_next_edit(int argc, char** argv) {
     for (auto [form, by_kind_checked] : {std::pair{NextEditForm::MaskedSpans, &masked_right},
                                          std::pair{NextEditForm::Instruction, &instruction_right}}) {
       RightAnswers one;
-      check_right_answers(*task, edited, *engine, form, one);
+      check_right_answers(*task, edited, *engine, base, form, one);
       for (RightAnswers* checked : {&(*by_kind_checked)[task->kind], &(*by_kind_checked)["all"]}) {
         checked->sites += one.sites;
         checked->fits += one.fits;
@@ -835,16 +846,17 @@ int run_bench_next_edit(int argc, char** argv) {
   for (size_t i = 0; i < std::min(model_tasks, answerable.size()); ++i)
     sample.push_back(*answerable[i * answerable.size() / std::min(model_tasks, answerable.size())]);
   ModelRun masked, instruction;
-  run_model(*engine, sample, NextEditForm::MaskedSpans, masked);
-  run_model(*engine, sample, NextEditForm::Instruction, instruction);
+  run_model(*engine, sample, base, NextEditForm::MaskedSpans, masked);
+  run_model(*engine, sample, base, NextEditForm::Instruction, instruction);
   std::vector<double> ratios, full_ratios;
   std::vector<BatchCost> ones, eights, full_ones, full_eights;
   for (const Task* task_pointer : answerable) {
     const Task& task = *task_pointer;
     if (int(ratios.size()) == cost_tasks) break;
     if (task.truth.size() < 8) continue;
-    BatchCost one = batch_cost(*engine, task, 1, 3, true), eight = batch_cost(*engine, task, 8, 3, true);
-    BatchCost full_one = batch_cost(*engine, task, 1, 3, false), full_eight = batch_cost(*engine, task, 8, 3, false);
+    BatchCost one = batch_cost(*engine, task, base, 1, 3, true), eight = batch_cost(*engine, task, base, 8, 3, true);
+    BatchCost full_one = batch_cost(*engine, task, base, 1, 3, false),
+              full_eight = batch_cost(*engine, task, base, 8, 3, false);
     if (one.wall_ms <= 0 || full_one.wall_ms <= 0) continue;
     ratios.push_back(eight.wall_ms / one.wall_ms);
     full_ratios.push_back(full_eight.wall_ms / full_one.wall_ms);
@@ -895,6 +907,7 @@ int run_bench_next_edit(int argc, char** argv) {
     return out;
   };
   json out = {{"tasks", tasks.size()},
+              {"site_window_tokens", {{"prefix", base.next_edit_prefix_tokens}, {"suffix", base.next_edit_suffix_tokens}}},
               {"site_recall", all.recall()},
               {"site_precision", all.precision()},
               {"by_kind", kinds},
