@@ -793,10 +793,18 @@ int run_bench_next_edit(int argc, char** argv) {
   // The planner's settings the model runs use: a site's window around it (the site finding and
   // the right-answer check use them too).
   InfillSettings base;
-  app.add_option("--site-prefix-tokens", base.next_edit_prefix_tokens, "tokens of a site's window before it")
+  app.add_option("--site-prefix-tokens", base.next_edit_prefix_tokens,
+                 "tokens of a site's window before it (sites whose answer is worked out there)")
       ->capture_default_str()
       ->check(CLI::Range(0, 4096));
-  app.add_option("--site-suffix-tokens", base.next_edit_suffix_tokens, "tokens of a site's window after it")
+  app.add_option("--site-suffix-tokens", base.next_edit_suffix_tokens, "tokens of that window after the site")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 4096));
+  app.add_option("--exact-site-prefix-tokens", base.next_edit_exact_prefix_tokens,
+                 "tokens of a rename's or literal's site window before it (its answer is in the header)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 4096));
+  app.add_option("--exact-site-suffix-tokens", base.next_edit_exact_suffix_tokens, "tokens of that window after the site")
       ->capture_default_str()
       ->check(CLI::Range(0, 4096));
   app.add_flag("--json", json_output, "print one JSON object");
@@ -907,7 +915,11 @@ int run_bench_next_edit(int argc, char** argv) {
     return out;
   };
   json out = {{"tasks", tasks.size()},
-              {"site_window_tokens", {{"prefix", base.next_edit_prefix_tokens}, {"suffix", base.next_edit_suffix_tokens}}},
+              {"site_window_tokens",
+               {{"prefix", base.next_edit_prefix_tokens},
+                {"suffix", base.next_edit_suffix_tokens},
+                {"exact_prefix", base.next_edit_exact_prefix_tokens},
+                {"exact_suffix", base.next_edit_exact_suffix_tokens}}},
               {"site_recall", all.recall()},
               {"site_precision", all.precision()},
               {"by_kind", kinds},

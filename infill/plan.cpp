@@ -20,16 +20,25 @@ std::optional<int32_t> bos_id(const ModelView& model) {
   return model.config.bos_token_id;
 }
 
-Candidate make_candidate(const SourceDocument& doc, ByteRange span, std::string text, const DecodeStats& stats) {
+Candidate unchecked_candidate(const SourceDocument& doc, ByteRange span, std::string text, const DecodeStats& stats) {
   Candidate candidate;
   std::string_view old_text = std::string_view(doc.text()).substr(span.begin, span.end - span.begin);
   candidate.replacement = {span.begin, span.end, text};
   candidate.edits = minimal_edits(old_text, text, span.begin);
-  SyntaxVerdict syntax = check_replacement(doc, span, text);
-  candidate.syntax_ok = syntax.ok();
-  candidate.breaks_clean_document = syntax.breaks_clean_document;
   candidate.stats = stats;
   candidate.text = std::move(text);
+  return candidate;
+}
+
+void check_syntax(const SourceDocument& doc, Candidate& candidate) {
+  SyntaxVerdict syntax = check_replacement(doc, {candidate.replacement.begin, candidate.replacement.end}, candidate.text);
+  candidate.syntax_ok = syntax.ok();
+  candidate.breaks_clean_document = syntax.breaks_clean_document;
+}
+
+Candidate make_candidate(const SourceDocument& doc, ByteRange span, std::string text, const DecodeStats& stats) {
+  Candidate candidate = unchecked_candidate(doc, span, std::move(text), stats);
+  check_syntax(doc, candidate);
   return candidate;
 }
 

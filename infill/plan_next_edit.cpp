@@ -194,8 +194,11 @@ PlanSite masked_site(const ModelView& model, const SourceDocument& doc, const Ne
   PlanSite site;
   site.span = site.rewritten = found.span;
   site.reason = found.reason;
+  const PromptBudget window = exact_site_tokens(edit)
+                                  ? PromptBudget{settings.next_edit_exact_prefix_tokens, settings.next_edit_exact_suffix_tokens}
+                                  : PromptBudget{settings.next_edit_prefix_tokens, settings.next_edit_suffix_tokens};
   FimPrompt prompt = build_fim_prompt(model.tokenizer, text.substr(0, found.span.begin), text.substr(found.span.end),
-                                      {settings.next_edit_prefix_tokens, settings.next_edit_suffix_tokens}, bos_id(model));
+                                      window, bos_id(model));
   site.prompt = with_header(model, std::move(prompt.ids), header);
   std::string_view old_text = text.substr(found.span.begin, found.span.size());
   // A site's answer is about as long as the estimate says (a name, an argument list): room for
@@ -284,17 +287,19 @@ std::string low_confidence(const Candidate& candidate) {
   return "low confidence (" + std::to_string(candidate.stats.min_confidence) + ")";
 }
 
-// Why an answer is not shown; empty when it is.
-std::string gate(const Plan& plan, const SourceDocument& doc, const PlanSite& site, const Candidate& candidate) {
+// Why a site's answer is held back ("" = shown). The syntax check, which reparses the document,
+// runs last: most answers a weak model writes are held back for their confidence already.
+std::string gate(const Plan& plan, const SourceDocument& doc, const PlanSite& site, Candidate& candidate) {
   std::string_view old_text = std::string_view(doc.text()).substr(site.span.begin, site.span.size());
   // First: at a rename's site the old name is also "no change", but it is the reversal to count.
   if (plan.next_edit.kind == NextEditKind::Rename && has_word(candidate.text, plan.next_edit.old_name))
     return "writes back `" + plan.next_edit.old_name + "`, the name the user replaced";
   if (candidate.text == old_text) return "no change";
+  if (candidate.stats.min_confidence < plan.min_confidence) return low_confidence(candidate);
   // A site is a small part of a document the user just left parsing: an answer that breaks it
   // anywhere is held back, not only one whose error lands inside the site.
+  plan_steps::check_syntax(doc, candidate);
   if (!candidate.syntax_ok || candidate.breaks_clean_document) return "adds syntax errors";
-  if (candidate.stats.min_confidence < plan.min_confidence) return low_confidence(candidate);
   return "";
 }
 
@@ -389,7 +394,7 @@ CompletionOutcome execute_next_edit(Engine& engine, const SourceDocument& doc, c
     std::optional<std::string> text = plan.next_edit_form == NextEditForm::Instruction
                                           ? instruction_answer(engine.tokenizer(), site_doc, site, results[i])
                                           : masked_answer(engine.tokenizer(), site_doc, site, results[i]);
-    Candidate candidate = make_candidate(site_doc, site.span, text.value_or(""), results[i].stats);
+    Candidate candidate = plan_steps::unchecked_candidate(site_doc, site.span, text.value_or(""), results[i].stats);
     candidate.site = static_cast<int>(i);
     if (results[i].stop == StopReason::Unsure)  // stopped at its first unsure token: a partial answer
       candidate.withheld = low_confidence(candidate);
