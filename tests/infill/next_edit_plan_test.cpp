@@ -297,6 +297,41 @@ TEST_CASE("an added parameter makes the calls' argument lists the sites, with ro
   }
 }
 
+// The SPM part of a masked site's prompt (after the shared header): its window's text.
+std::string site_window(const PlanSite& site) {
+  std::string prompt = seedcoder_tokenizer().decode(site.prompt, /*skip_special_tokens=*/false);
+  size_t suffix = prompt.find("<[fim-suffix]>");
+  REQUIRE(suffix != std::string::npos);
+  return prompt.substr(suffix);
+}
+
+TEST_CASE("a rename's site gets the narrow window, a call's arguments the wide one", "[next_edit]") {
+  FakeEngine engine;
+  std::string body;
+  for (int i = 0; i < 12; ++i) body += "    step_" + std::to_string(i) + " = value_" + std::to_string(i) + " * 2\n";
+  const std::string text = "def scale(x):\n" + body + "    return x\n\nresult = scale(10)\nprint(result)\n";
+  InfillSettings settings;
+  // A rename: the answer is in the header, the window is the rest of the site's line.
+  Editing renamed(text);
+  renamed.retype("result", "outcome");
+  Plan rename_plan = renamed.plan(engine, settings);
+  REQUIRE(rename_plan.sites.size() == 1);
+  std::string narrow = site_window(rename_plan.sites[0]);
+  CHECK(narrow.find("print(") != std::string::npos);
+  CHECK(narrow.find("step_11") == std::string::npos);  // lines away: out of 16 tokens
+  // An added parameter: the call's arguments are worked out from the lines around the call.
+  Editing added(text);
+  size_t at = added.doc.text().find("(x)") + 2;
+  for (char c : std::string(", factor")) added.change(at, at, std::string(1, c)), ++at;
+  Plan parameter_plan = added.plan(engine, settings);
+  REQUIRE(parameter_plan.sites.size() == 1);
+  CHECK(site_window(parameter_plan.sites[0]).find("step_11") != std::string::npos);
+  // The narrow window is a setting: as wide as the other, the rename site sees those lines too.
+  settings.next_edit_exact_prefix_tokens = settings.next_edit_prefix_tokens;
+  settings.next_edit_exact_suffix_tokens = settings.next_edit_suffix_tokens;
+  CHECK(site_window(renamed.plan(engine, settings).sites[0]).find("step_11") != std::string::npos);
+}
+
 TEST_CASE("a call spanning many lines gets room for its whole argument list, past an inline completion's cap",
           "[next_edit]") {
   FakeEngine engine;
