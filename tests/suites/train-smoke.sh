@@ -21,8 +21,11 @@ common=(--corpus "$work/corpus" --tokenizer "$work/tokenizer" --batch 4 --thread
 "$mf" train bd "${common[@]}" --seq-len 64 --init "$work/ar/model" --steps 200 --lr 3e-3 --warmup 5 --corruption-warmup 0 \
   --out "$work/bd" 2>&1 | tail -1
 # SFT windows hold whole samples (instruction + input + response), so they need a longer context.
-"$mf" train sft "${common[@]}" --seq-len 256 --init "$work/bd/model" --steps 20 --lr 1e-3 --warmup 2 --sft-samples 300 \
-  --out "$work/sft" 2>&1 | tail -1
+# The stream carries next-edit samples (the planner's prompts at this model's context) too.
+sft_log="$("$mf" train sft "${common[@]}" --seq-len 256 --init "$work/bd/model" --steps 20 --lr 1e-3 --warmup 2 \
+  --sft-samples 300 --out "$work/sft" 2>&1)"
+tail -1 <<<"$sft_log"
+grep -Eq "sft train stream: .* [1-9][0-9]* next-edit samples" <<<"$sft_log" || { grep "stream" <<<"$sft_log"; exit 1; }
 # Loss must fall: mean of the first 10 logged steps against the last 10.
 for stage in ar bd; do
   python3 - "$work/$stage/log.csv" "$stage" <<'PY'
