@@ -62,8 +62,9 @@ std::string joined(const std::vector<std::string>& words, Style style) {
   std::string out;
   for (size_t i = 0; i < words.size(); ++i) {
     std::string word = words[i];
-    if (style == Style::Upper) std::transform(word.begin(), word.end(), word.begin(), [](unsigned char c) { return std::toupper(c); });
-    if ((style == Style::Camel && i > 0) || style == Style::Pascal) word[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(word[0])));
+    auto upper = [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); };
+    if (style == Style::Upper) std::transform(word.begin(), word.end(), word.begin(), upper);
+    if ((style == Style::Camel && i > 0) || style == Style::Pascal) word[0] = upper(word[0]);
     if ((style == Style::Snake || style == Style::Upper) && i > 0) out += '_';
     out += word;
   }
@@ -106,8 +107,8 @@ std::string synthetic_new_name(const std::string& name, std::mt19937_64& rng) {
     std::string candidate = name.substr(0, lead) + joined(changed, out_style) + name.substr(name.size() - trail);
     if (candidate != name && !ends_like_the_benchmark(candidate)) return candidate;
   }
-  return name.substr(0, lead) + joined(words, style) + (style == Style::Upper ? "_VALUE" : style == Style::Snake ? "_value" : "Value") +
-         name.substr(name.size() - trail);
+  const char* tail = style == Style::Upper ? "_VALUE" : style == Style::Snake ? "_value" : "Value";
+  return name.substr(0, lead) + joined(words, style) + tail + name.substr(name.size() - trail);
 }
 
 std::vector<NextEditSample> next_edit_samples(const std::string& path, const std::string& text,

@@ -73,7 +73,9 @@ TokenStream build_sft_stream(const std::string& corpus_dir, const Tokenizer& tok
   auto held_out = [](size_t index) { return index % 20 == 19; };
   const std::vector<NextEditSample> no_next_edits;
   const std::vector<NextEditSample>& next_edits =
-      mix.next_edit_share > 0 ? next_edit_corpus(corpus_dir, {tokenizer, mix.config, chat}, seed, mix.max_next_edit_samples) : no_next_edits;
+      mix.next_edit_share > 0
+          ? next_edit_corpus(corpus_dir, {tokenizer, mix.config, chat}, seed, mix.max_next_edit_samples)
+          : no_next_edits;
   TokenStream stream;
   int64_t edits = 0, fims = 0, next_edit_count = 0, too_long = 0;
   size_t e = 0, f = 0, n = 0;
