@@ -496,6 +496,7 @@ std::optional<BatchedAttention> TransformerImpl::plan_batched_attention(const st
   if (sequences < 2) return std::nullopt;
   BatchedAttention batched;
   for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] < 1) return std::nullopt;
     batched.keys_of.push_back(starts[i] + tokens[i]);
     batched.queries = std::max(batched.queries, tokens[i]);
     batched.keys = std::max(batched.keys, starts[i] + tokens[i]);
