@@ -155,6 +155,7 @@ class TorchBatch final : public DecodeBatch {
     bool started = false;
     bool together = false;  // added while nothing decoded: prefilled with the others added then
     int64_t shared_computed = 0;  // the group's shared prefix, when this prompt computed it
+    bool needs_header = false;    // its shared prefix is still to be copied from the group's
     PromptCache::Started cache_start;
     int64_t done = 0;
     double ms = 0;
@@ -169,19 +170,92 @@ class TorchBatch final : public DecodeBatch {
     prefill.started = true;
   }
 
-  // The prompts added while nothing decoded, all at once: first the block-aligned prefix they all
-  // share (through the prompt cache, which then holds it for each of them), then every prompt's
-  // own rest, packed into forwards of up to the prefill chunk size. The forwards' time is shared
-  // out by the tokens each prompt computed.
+  // The prompts added while nothing decoded, all at once: the block-aligned prefix they all
+  // share (a next-edit plan's edit header, the prompt of a request's candidates) is computed
+  // once, and every prompt's own rest is packed behind its last piece, into as few forwards as
+  // the chunk size allows. A rest copies the shared K/V, layer by layer, in the forward that
+  // computes it (ForwardChunk::prefix). The forwards' time is shared out by the tokens each
+  // prompt computed, the shared prefix counted as the first prompt's.
   void prefill_together() {
     std::vector<int> group;
     for (const auto& [handle, prefill] : prefilling_)
       if (prefill.together && !prefill.started) group.push_back(handle);
     if (group.empty()) return;
     auto t0 = std::chrono::steady_clock::now();
-    const auto device = model_->lm_head->weight.device();
     const int64_t block = std::max<int64_t>(1, files_.config.block_size);
-    const int64_t chunk_tokens = prefill_chunk_tokens(device);
+    const int64_t chunk_tokens = prefill_chunk_tokens(model_->lm_head->weight.device());
+    const std::vector<int64_t>& first = prefilling_.at(group.front()).ids;
+    const int64_t shared = group.size() > 1 ? shared_prefix(group) : 0;
+    KVCache header;
+    PromptCache::Started header_start;
+    if (shared > 0) header_start = prompt_cache_.begin(model_, first, shared, header, shared);
+    int64_t header_done = header_start.reused;
+    for (int handle : group) {
+      start_prefill(handle);
+      Prefill& prefill = prefilling_.at(handle);
+      if (prefill.done >= shared) continue;
+      // Its shared part comes from the header: counted there, copied in by its first chunk.
+      sequences_.at(handle)->cache().length = shared;
+      prefill.done = prefill.cache_start.reused = shared;
+      prefill.needs_header = true;
+    }
+    std::map<int, int64_t> computed;
+    computed[group.front()] = shared - header_done;
+    int64_t total = shared - header_done;
+    for (;;) {
+      std::vector<ForwardChunk> chunks;
+      std::vector<int> owners;  // -1: the header
+      int64_t tokens = 0;
+      if (header_done < shared) {
+        tokens = std::min(chunk_tokens, shared - header_done);
+        chunks.push_back(prefill_chunk(first, header_done, tokens, header));
+        owners.push_back(-1);
+      }
+      // The rests ride along from the forward that completes the header.
+      for (int handle : group) {
+        if (header_done + (owners.empty() ? 0 : tokens) < shared) break;
+        Prefill& prefill = prefilling_.at(handle);
+        const int64_t left = sequences_.at(handle)->prefill_length() - prefill.done;
+        if (left <= 0) continue;
+        const int64_t room = chunk_tokens - tokens;
+        if (room < block) break;
+        const int64_t n = std::min(left, room - room % block);
+        ForwardChunk chunk = prefill_chunk(prefill.ids, prefill.done, n, sequences_.at(handle)->cache());
+        if (prefill.needs_header) {
+          chunk.prefix = &header;
+          chunk.prefix_tokens = shared;
+          prefill.needs_header = false;
+        }
+        chunks.push_back(std::move(chunk));
+        owners.push_back(handle);
+        tokens += n;
+      }
+      if (chunks.empty()) break;
+      model_->forward_chunks(chunks);
+      for (size_t i = 0; i < owners.size(); ++i) {
+        if (owners[i] < 0) {
+          header_done += chunks[i].commit;
+          continue;
+        }
+        prefilling_.at(owners[i]).done += chunks[i].commit;
+        computed[owners[i]] += chunks[i].commit;
+        total += chunks[i].commit;
+      }
+    }
+    if (shared > 0) prompt_cache_.finish(first, shared, header_start, header);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    for (int handle : group) {
+      Prefill& prefill = prefilling_.at(handle);
+      if (prefill.needs_header)  // nothing of its own to compute: the shared prefix is all of it
+        sequences_.at(handle)->set_cache(header.copy_prefix(shared, prefill.capacity));
+      prefill.shared_computed = handle == group.front() ? shared - header_start.reused : 0;
+      prefill.ms = total > 0 ? ms * double(computed[handle]) / double(total) : 0;
+      finish_prefill(handle);
+    }
+  }
+
+  // The longest block-aligned prefix that every prompt of the group starts with.
+  int64_t shared_prefix(const std::vector<int>& group) const {
     const std::vector<int64_t>& first = prefilling_.at(group.front()).ids;
     int64_t shared = sequences_.at(group.front())->prefill_length();
     for (int handle : group) {
@@ -191,53 +265,19 @@ class TorchBatch final : public DecodeBatch {
       while (same < limit && ids[size_t(same)] == first[size_t(same)]) ++same;
       shared = same;
     }
-    shared -= shared % block;
-    if (group.size() > 1 && shared > 0) {
-      KVCache scratch;
-      // Counted as the first prompt's work (the others reuse it from the cache).
-      prefilling_.at(group.front()).shared_computed =
-          prompt_cache_.prefill(model_, first, shared, scratch, shared, chunk_tokens);
-    }
-    for (int handle : group) start_prefill(handle);
-    std::map<int, int64_t> computed;
-    int64_t total = 0;
-    for (;;) {
-      std::vector<ForwardChunk> chunks;
-      std::vector<int> owners;
-      int64_t tokens = 0;
-      for (int handle : group) {
-        Prefill& prefill = prefilling_.at(handle);
-        const int64_t left = sequences_.at(handle)->prefill_length() - prefill.done;
-        if (left <= 0) continue;
-        const int64_t room = chunk_tokens - tokens;
-        if (room < block) break;
-        const int64_t n = std::min(left, room - room % block);
-        ForwardChunk chunk;
-        chunk.ids = torch::tensor(std::vector<int64_t>(prefill.ids.begin() + prefill.done,
-                                                       prefill.ids.begin() + prefill.done + n),
-                                  torch::kLong).to(device);
-        chunk.cache = &sequences_.at(handle)->cache();
-        chunk.commit = n;
-        chunk.logits_from = n;
-        chunks.push_back(std::move(chunk));
-        owners.push_back(handle);
-        tokens += n;
-      }
-      if (chunks.empty()) break;
-      model_->forward_chunks(chunks);
-      for (size_t i = 0; i < owners.size(); ++i) {
-        prefilling_.at(owners[i]).done += chunks[i].commit;
-        computed[owners[i]] += chunks[i].commit;
-      }
-      total += tokens;
-    }
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    total += prefilling_.at(group.front()).shared_computed;
-    computed[group.front()] += prefilling_.at(group.front()).shared_computed;
-    for (int handle : group) {
-      prefilling_.at(handle).ms = total > 0 ? ms * double(computed[handle]) / double(total) : 0;
-      finish_prefill(handle);
-    }
+    const int64_t block = std::max<int64_t>(1, files_.config.block_size);
+    return shared - shared % block;
+  }
+
+  // Prompt tokens ids[from, from + n) computed into `cache` and committed.
+  ForwardChunk prefill_chunk(const std::vector<int64_t>& ids, int64_t from, int64_t n, KVCache& cache) const {
+    ForwardChunk chunk;
+    chunk.ids = torch::tensor(std::vector<int64_t>(ids.begin() + from, ids.begin() + from + n), torch::kLong)
+                    .to(model_->lm_head->weight.device());
+    chunk.cache = &cache;
+    chunk.commit = n;
+    chunk.logits_from = n;
+    return chunk;
   }
 
   // The next piece of a joining prompt: small while others decode (their step waits for it),

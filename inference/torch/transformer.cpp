@@ -297,23 +297,37 @@ torch::Tensor AttentionImpl::attend(const torch::Tensor& q, const torch::Tensor&
   return torch::matmul(probs, v).view({batch, heads, tokens, head_dim});
 }
 
+namespace {
+// Writes a chunk's K/V of this layer into its cache, after its shared prefix (ForwardChunk::prefix).
+void store_chunk_kv(const PackedChunks& chunks, size_t i, size_t layer, const torch::Tensor& k, const torch::Tensor& v,
+                    int64_t offset) {
+  const int64_t n = chunks.tokens[i], start = chunks.starts[i];
+  torch::Tensor& cache_k = chunks.caches[i]->keys[layer];
+  torch::Tensor& cache_v = chunks.caches[i]->values[layer];
+  if (const KVCache* prefix = chunks.prefixes[i]) {
+    const int64_t shared = chunks.prefix_tokens[i];
+    cache_k.narrow(2, 0, shared).copy_(prefix->keys[layer].narrow(2, 0, shared));
+    cache_v.narrow(2, 0, shared).copy_(prefix->values[layer].narrow(2, 0, shared));
+  }
+  cache_k.narrow(2, start, n).copy_(k.narrow(1, offset, n).unsqueeze(0));
+  cache_v.narrow(2, start, n).copy_(v.narrow(1, offset, n).unsqueeze(0));
+}
+}  // namespace
+
 torch::Tensor AttentionImpl::attend_batched(const torch::Tensor& q_rows, const torch::Tensor& k, const torch::Tensor& v,
-                                            const std::vector<int64_t>& tokens, const std::vector<int64_t>& starts,
-                                            std::vector<KVCache*>& caches, size_t layer,
-                                            const BatchedAttention& batched) {
-  const int64_t sequences = int64_t(tokens.size()), queries = batched.queries, keys = batched.keys;
+                                            const PackedChunks& chunks, size_t layer, const BatchedAttention& batched) {
+  const int64_t sequences = int64_t(chunks.tokens.size() - batched.first), queries = batched.queries,
+                keys = batched.keys;
   auto all_k = torch::zeros({sequences, kv_heads, keys, head_dim}, k.options());
   auto all_v = torch::zeros_like(all_k);
   int64_t offset = 0;
   for (int64_t i = 0; i < sequences; ++i) {
-    const int64_t n = tokens[size_t(i)], start = starts[size_t(i)], seen = batched.keys_of[size_t(i)];
-    torch::Tensor& cache_k = caches[size_t(i)]->keys[layer];
-    torch::Tensor& cache_v = caches[size_t(i)]->values[layer];
-    cache_k.narrow(2, start, n).copy_(k.narrow(1, offset, n).unsqueeze(0));
-    cache_v.narrow(2, start, n).copy_(v.narrow(1, offset, n).unsqueeze(0));
-    all_k[i].narrow(1, 0, seen).copy_(cache_k[0].narrow(1, 0, seen));
-    all_v[i].narrow(1, 0, seen).copy_(cache_v[0].narrow(1, 0, seen));
-    offset += n;
+    const size_t chunk = batched.first + size_t(i);
+    const int64_t seen = batched.keys_of[size_t(i)];
+    store_chunk_kv(chunks, chunk, layer, k, v, offset);
+    all_k[i].narrow(1, 0, seen).copy_(chunks.caches[chunk]->keys[layer][0].narrow(1, 0, seen));
+    all_v[i].narrow(1, 0, seen).copy_(chunks.caches[chunk]->values[layer][0].narrow(1, 0, seen));
+    offset += chunks.tokens[chunk];
   }
   auto rows = q_rows.squeeze(0);  // [N, heads, d]
   if (batched.q_rows.defined()) rows = rows.index_select(0, batched.q_rows);
@@ -321,33 +335,35 @@ torch::Tensor AttentionImpl::attend_batched(const torch::Tensor& q_rows, const t
   auto out = attend(padded_q, all_k, all_v, batched.mask);  // [S, heads, queries, d]
   auto flat = out.transpose(1, 2).reshape({sequences * queries, heads * head_dim});
   if (batched.out_rows.defined()) flat = flat.index_select(0, batched.out_rows);
-  return o_proj(flat.unsqueeze(0));
+  return flat;
 }
 
 torch::Tensor AttentionImpl::forward_packed(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                            const std::vector<int64_t>& tokens, const std::vector<int64_t>& starts,
-                                            const std::vector<torch::Tensor>& masks, std::vector<KVCache*>& caches,
-                                            size_t layer, const BatchedAttention* batched) {
+                                            const PackedChunks& chunks, size_t layer, const BatchedAttention* batched) {
   torch::Tensor v;
   auto [q_rows, k_rows] = rotated_qk(x, cos, sin, v);  // [1, N, heads, d]
   auto q = q_rows.squeeze(0).transpose(0, 1);             // [heads, N, d]
   auto k = k_rows.squeeze(0).transpose(0, 1);             // [kv, N, d]
   v = v.squeeze(0).transpose(0, 1);
-  if (batched) return attend_batched(q_rows, k, v, tokens, starts, caches, layer, *batched);
+  // One at a time, in order: a chunk's prefix may come from an earlier chunk of this forward.
+  const size_t alone = batched ? batched->first : chunks.tokens.size();
   std::vector<torch::Tensor> outputs;
   int64_t offset = 0;
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    const int64_t n = tokens[i], start = starts[i];
-    torch::Tensor& cache_k = caches[i]->keys[layer];
-    torch::Tensor& cache_v = caches[i]->values[layer];
-    cache_k.narrow(2, start, n).copy_(k.narrow(1, offset, n).unsqueeze(0));
-    cache_v.narrow(2, start, n).copy_(v.narrow(1, offset, n).unsqueeze(0));
-    auto out = attend(q.narrow(1, offset, n).unsqueeze(0).contiguous(), cache_k.narrow(2, 0, start + n),
-                      cache_v.narrow(2, 0, start + n), masks[i]);  // [1, heads, n, d]
+  for (size_t i = 0; i < alone; ++i) {
+    const int64_t n = chunks.tokens[i], start = chunks.starts[i];
+    store_chunk_kv(chunks, i, layer, k, v, offset);
+    auto out = attend(q.narrow(1, offset, n).unsqueeze(0).contiguous(),
+                      chunks.caches[i]->keys[layer].narrow(2, 0, start + n),
+                      chunks.caches[i]->values[layer].narrow(2, 0, start + n), chunks.masks[i]);  // [1, heads, n, d]
     outputs.push_back(out.squeeze(0).transpose(0, 1).reshape({n, heads * head_dim}));
     offset += n;
   }
-  return o_proj(torch::cat(outputs, 0).unsqueeze(0));
+  if (batched) {
+    const int64_t rest = q_rows.size(1) - offset;
+    outputs.push_back(attend_batched(q_rows.narrow(1, offset, rest), k.narrow(1, offset, rest),
+                                     v.narrow(1, offset, rest), chunks, layer, *batched));
+  }
+  return o_proj((outputs.size() == 1 ? outputs[0] : torch::cat(outputs, 0)).unsqueeze(0));
 }
 
 MlpImpl::MlpImpl(const ModelConfig& c) {
@@ -492,11 +508,16 @@ constexpr int64_t kMaxBatchedQueries = 32;
 std::optional<BatchedAttention> TransformerImpl::plan_batched_attention(const std::vector<int64_t>& tokens,
                                                                         const std::vector<int64_t>& starts,
                                                                         torch::Device device) const {
-  const int64_t sequences = int64_t(tokens.size());
-  if (sequences < 2) return std::nullopt;
   BatchedAttention batched;
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    if (tokens[i] < 1) return std::nullopt;
+  // Leading long chunks (a header the others' prefix comes from) attend alone.
+  batched.first = tokens.size();
+  while (batched.first > 0 && tokens[batched.first - 1] >= 1 && tokens[batched.first - 1] <= kMaxBatchedQueries)
+    --batched.first;
+  for (size_t i = 0; i < batched.first; ++i)
+    if (tokens[i] <= kMaxBatchedQueries) return std::nullopt;  // a short chunk among them: not worth the split
+  const int64_t sequences = int64_t(tokens.size() - batched.first);
+  if (sequences < 2) return std::nullopt;
+  for (size_t i = batched.first; i < tokens.size(); ++i) {
     batched.keys_of.push_back(starts[i] + tokens[i]);
     batched.queries = std::max(batched.queries, tokens[i]);
     batched.keys = std::max(batched.keys, starts[i] + tokens[i]);
@@ -513,7 +534,7 @@ std::optional<BatchedAttention> TransformerImpl::plan_batched_attention(const st
   bool full = true;
   int64_t offset = 0;
   for (int64_t i = 0; i < sequences; ++i) {
-    const int64_t n = tokens[size_t(i)], start = starts[size_t(i)];
+    const int64_t n = tokens[batched.first + size_t(i)], start = starts[batched.first + size_t(i)];
     full = full && n == queries;
     for (int64_t t = 0; t < queries; ++t) {
       uint8_t* row = visible.data() + (i * queries + t) * keys;
@@ -549,20 +570,40 @@ std::optional<BatchedAttention> TransformerImpl::plan_batched_attention(const st
   return batched;
 }
 
+namespace {
+// A chunk's shared prefix is complete in its source, or committed there by an earlier chunk of
+// the same forward (written layer by layer before this chunk copies it).
+bool prefix_ready(const std::vector<ForwardChunk>& chunks, const ForwardChunk& chunk) {
+  if (chunk.prefix_tokens > chunk.cache->length) return false;
+  if (chunk.prefix->length >= chunk.prefix_tokens) return true;
+  for (const ForwardChunk& earlier : chunks) {
+    if (&earlier == &chunk) return false;
+    if (earlier.cache == chunk.prefix && earlier.cache->length + earlier.commit >= chunk.prefix_tokens) return true;
+  }
+  return false;
+}
+}  // namespace
+
 std::vector<torch::Tensor> TransformerImpl::forward_chunks(std::vector<ForwardChunk>& chunks) {
   auto weight = lm_head->weight;
   const auto device = weight.device();
   const int64_t block = std::max<int64_t>(1, config_.block_size);
-  std::vector<int64_t> tokens, starts;
-  std::vector<torch::Tensor> masks, ids, cos_parts, sin_parts;
-  std::vector<KVCache*> caches;
+  PackedChunks packed;
+  std::vector<int64_t>& tokens = packed.tokens;
+  std::vector<int64_t>& starts = packed.starts;
+  std::vector<torch::Tensor>& masks = packed.masks;
+  std::vector<torch::Tensor> ids, cos_parts, sin_parts;
   int64_t furthest = 0;
   for (ForwardChunk& chunk : chunks) {
     const int64_t n = chunk.ids.size(0), start = chunk.cache->length;
+    if (chunk.prefix && !prefix_ready(chunks, chunk))
+      throw std::invalid_argument("a chunk's shared prefix must be computed before it and end within its cache");
     chunk.cache->reserve(start + n, config_, device, weight.scalar_type());
     tokens.push_back(n);
     starts.push_back(start);
-    caches.push_back(chunk.cache);
+    packed.caches.push_back(chunk.cache);
+    packed.prefixes.push_back(chunk.prefix);
+    packed.prefix_tokens.push_back(chunk.prefix ? chunk.prefix_tokens : 0);
     ids.push_back(chunk.ids);
     furthest = std::max(furthest, start + n);
     // Every cached key lies in an earlier aligned block (or the chunk's own, for a chunk that
@@ -586,8 +627,8 @@ std::vector<torch::Tensor> TransformerImpl::forward_chunks(std::vector<ForwardCh
   auto hidden = model->embed_tokens(torch::cat(ids, 0).unsqueeze(0));
   for (size_t i = 0; i < model->layers->size(); ++i) {
     auto layer = model->layers[i]->as<DecoderLayerImpl>();
-    hidden = hidden + layer->self_attn->forward_packed(layer->input_layernorm(hidden), cos, sin, tokens, starts, masks,
-                                                       caches, i, batched ? &*batched : nullptr);
+    hidden = hidden + layer->self_attn->forward_packed(layer->input_layernorm(hidden), cos, sin, packed, i,
+                                                       batched ? &*batched : nullptr);
     hidden = hidden + layer->mlp(layer->post_attention_layernorm(hidden));
   }
   // The output layer only for the positions whose logits are used (a prefill needs none).

@@ -35,6 +35,21 @@ struct ForwardChunk {
   KVCache* cache = nullptr;
   int64_t commit = 0;
   int64_t logits_from = 0;    // logits only for positions [logits_from, T); T = none
+  // Keys [0, prefix_tokens) are copied from `prefix`, layer by layer, just before this chunk
+  // attends: the edit header that a batch's prompts share, computed by an earlier chunk of the
+  // same forward (or already complete), so the header and the windows that attend to it need
+  // no separate forwards. The cache's length must already be prefix_tokens.
+  const KVCache* prefix = nullptr;
+  int64_t prefix_tokens = 0;
+};
+
+// The chunks of a packed forward as the attention layers see them.
+struct PackedChunks {
+  std::vector<int64_t> tokens, starts;
+  std::vector<torch::Tensor> masks;  // each over the chunk's own keys; undefined = all visible
+  std::vector<KVCache*> caches;
+  std::vector<const KVCache*> prefixes;  // ForwardChunk::prefix, or null
+  std::vector<int64_t> prefix_tokens;
 };
 
 // Boolean [queries, keys] mask, true = may attend. Queries sit at absolute positions
@@ -101,8 +116,11 @@ struct BatchedAttention {
   torch::Tensor mask;      // [S, 1, 1, queries, keys] bool, true = may attend
   torch::Tensor q_rows;    // [S * queries]: the packed row each padded query takes (undefined: all chunks full)
   torch::Tensor out_rows;  // [N]: the padded output row of each packed token (undefined likewise)
-  std::vector<int64_t> keys_of;  // keys each chunk attends to (its cache up to and with itself)
+  std::vector<int64_t> keys_of;  // keys each batched chunk attends to (its cache up to and with itself)
   int64_t queries = 0, keys = 0;
+  // The chunks before this one attend one at a time: long ones (a shared header computed in
+  // the same forward) would pad every query of the batch to their length.
+  size_t first = 0;
 };
 
 struct AttentionImpl : torch::nn::Module {
@@ -116,13 +134,11 @@ struct AttentionImpl : torch::nn::Module {
   // Packed form: x [1, N, hidden] holds the chunks' tokens back to back (`tokens` each); chunk i
   // attends to (*caches[i])[0, starts[i]) plus itself, with masks[i] (undefined = all visible).
   torch::Tensor forward_packed(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                               const std::vector<int64_t>& tokens, const std::vector<int64_t>& starts,
-                               const std::vector<torch::Tensor>& masks, std::vector<KVCache*>& caches,
-                               size_t layer, const BatchedAttention* batched = nullptr);
-  // forward_packed's chunks as one batch (BatchedAttention).
+                               const PackedChunks& chunks, size_t layer, const BatchedAttention* batched = nullptr);
+  // The chunks from batched.first on as one batch (BatchedAttention): their attention outputs
+  // [their tokens, heads * head_dim], before o_proj. q_rows/k/v hold those chunks' rows only.
   torch::Tensor attend_batched(const torch::Tensor& q_rows, const torch::Tensor& k, const torch::Tensor& v,
-                               const std::vector<int64_t>& tokens, const std::vector<int64_t>& starts,
-                               std::vector<KVCache*>& caches, size_t layer, const BatchedAttention& batched);
+                               const PackedChunks& chunks, size_t layer, const BatchedAttention& batched);
   // Static-shape form for CUDA graphs: x [1, T, hidden]; this chunk's K/V are written at
   // `positions` [T] (a device tensor) and attention reads keys [0, keys) of the cache with
   // `mask` [T, keys] (padding keys masked off), so nothing depends on host values.

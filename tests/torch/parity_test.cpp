@@ -699,6 +699,74 @@ TEST_CASE("batched attention keeps every chunk's logits and cache", "[parity][sw
   }
 }
 
+// A batch's prefill in one forward: a shared header and the windows that attend to it, each
+// window copying the header's K/V layer by layer (ForwardChunk::prefix). Every window gets the
+// logits and cache it gets when the header is computed first and copied in, alone or batched,
+// whether the header attends alone (40 tokens) or inside the batch (8 tokens).
+TEST_CASE("windows packed behind the header they share get the logits of a separate header forward",
+          "[parity][switches]") {
+  torch::NoGradGuard no_grad;
+  Transformer model = load_fixture_model("tiny-f32", torch::kFloat32);
+  SwitchesRestored restore{model};
+  const std::vector<int64_t> windows{5, 7, 4};
+  auto ids_of = [](int64_t count, int64_t salt) {
+    std::vector<int64_t> ids;
+    for (int64_t t = 0; t < count; ++t) ids.push_back(10 + (t * 7 + salt * 3) % 50);
+    return ids;
+  };
+  auto forward = [&](std::vector<ForwardChunk> chunks) { return model->forward_chunks(chunks); };
+  for (int64_t header_tokens : {int64_t(40), int64_t(8)}) {
+    const std::vector<int64_t> header_ids = ids_of(header_tokens, 0);
+    auto header_chunk = [&](KVCache& cache) {
+      return ForwardChunk{ids_tensor(header_ids, 0, header_tokens), &cache, header_tokens, header_tokens};
+    };
+    // Expected: the header alone, copied into each window's cache, then each window alone.
+    model->set_fast_path(parse_fast_path("none"));
+    KVCache header;
+    forward({header_chunk(header)});
+    std::vector<torch::Tensor> expected_logits, expected_keys;
+    for (size_t i = 0; i < windows.size(); ++i) {
+      KVCache cache = header.copy_prefix(header_tokens, header_tokens + windows[i]);
+      const std::vector<int64_t> ids = ids_of(windows[i], int64_t(i) + 1);
+      expected_logits.push_back(forward({{ids_tensor(ids, 0, windows[i]), &cache, windows[i], 0}})[0].to(torch::kCPU));
+      expected_keys.push_back(cache.keys[1].narrow(2, 0, header_tokens + windows[i]).to(torch::kCPU));
+    }
+    for (const std::string& switches : {"none", "batch"}) {
+      INFO("header of " << header_tokens << " tokens, switches " << switches);
+      model->set_fast_path(parse_fast_path(switches));
+      KVCache packed_header;
+      std::vector<KVCache> caches(windows.size());
+      std::vector<ForwardChunk> chunks{header_chunk(packed_header)};
+      for (size_t i = 0; i < windows.size(); ++i) {
+        caches[i].reserve(header_tokens + windows[i], model->config(), test_device(), torch::kFloat32);
+        caches[i].length = header_tokens;
+        const std::vector<int64_t> ids = ids_of(windows[i], int64_t(i) + 1);
+        ForwardChunk chunk{ids_tensor(ids, 0, windows[i]), &caches[i], windows[i], 0};
+        chunk.prefix = &packed_header;
+        chunk.prefix_tokens = header_tokens;
+        chunks.push_back(chunk);
+      }
+      std::vector<torch::Tensor> logits = model->forward_chunks(chunks);
+      CHECK(packed_header.length == header_tokens);
+      for (size_t i = 0; i < windows.size(); ++i) {
+        INFO("window " << i);
+        CHECK(relative_error(logits[i + 1].to(torch::kCPU), expected_logits[i]) <= 1e-5);
+        CHECK(relative_error(caches[i].keys[1].narrow(2, 0, header_tokens + windows[i]).to(torch::kCPU),
+                             expected_keys[i]) <= 1e-5);
+      }
+    }
+  }
+  // A window placed before the chunk that computes its header is refused, not read garbage.
+  KVCache header, window;
+  window.reserve(12, model->config(), test_device(), torch::kFloat32);
+  window.length = 8;
+  ForwardChunk early{ids_tensor(ids_of(4, 1), 0, 4), &window, 4, 0};
+  early.prefix = &header;
+  early.prefix_tokens = 8;
+  std::vector<ForwardChunk> wrong_order{early, {ids_tensor(ids_of(8, 0), 0, 8), &header, 8, 8}};
+  CHECK_THROWS_AS(model->forward_chunks(wrong_order), std::invalid_argument);
+}
+
 TEST_CASE("rope_once rotates bit for bit like rotate_half", "[switches]") {
   torch::NoGradGuard no_grad;
   Transformer model = load_fixture_model("tiny-f32", torch::kFloat32);
