@@ -188,6 +188,27 @@ std::vector<int32_t> with_header(const ModelView& model, std::vector<int32_t> pr
   return prompt;
 }
 
+// A rename's site takes one name: the answer ends at the first character that no name holds
+// (punctuation the new name itself lacks), as a one-line site's ends at its line. The model that
+// goes on past the name writes nothing the site can use, and the batch need not wait for it.
+std::vector<std::string> name_stops(std::string_view new_name) {
+  std::vector<std::string> stops{"\n"};
+  for (char c : std::string_view("()[]{}<>,;:.=+-*/%!?&|^~\"'`@#\\"))
+    if (new_name.find(c) == std::string_view::npos) stops.emplace_back(1, c);
+  return stops;
+}
+
+// True when `text` is one name: no blanks, and no punctuation the new name lacks.
+bool is_one_name(std::string_view text, std::string_view new_name) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    const unsigned char byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '_' || c == '$' || byte >= 0x80) continue;
+    if (std::isspace(byte) || new_name.find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
 PlanSite masked_site(const ModelView& model, const SourceDocument& doc, const NextEditSite& found,
                      const NextEdit& edit, const std::vector<int32_t>& header, const InfillSettings& settings) {
   std::string_view text = doc.text();
@@ -213,7 +234,8 @@ PlanSite masked_site(const ModelView& model, const SourceDocument& doc, const Ne
   MaskPlan mask{estimated, std::min(settings.max_edit_tokens, round_up_to_block(estimated, block) + slack * block),
                 block, settings.threshold, settings.max_ms, settings.entropy_bound};
   site.options = decode_options_for(mask, 0, settings.seed);
-  if (old_text.find('\n') == std::string_view::npos) site.options.stop = {"\n"};
+  if (edit.kind == NextEditKind::Rename && old_text == edit.old_name) site.options.stop = name_stops(edit.new_name);
+  else if (old_text.find('\n') == std::string_view::npos) site.options.stop = {"\n"};
   return site;
 }
 
@@ -252,7 +274,10 @@ std::optional<std::string> masked_answer(const Tokenizer& tokenizer, const Sourc
     context.style.tabs = detect_indent_style(old_text).tabs;
   context.suffix = std::string_view(doc.text()).substr(site.span.end);
   context.single_line = !site.options.stop.empty();
-  return postprocess_candidate(text_before_special_tokens(tokenizer, result.tokens), context);
+  // A stop string ended the answer: its text is cut before it (the tokens may run past it).
+  return postprocess_candidate(result.stop == StopReason::StopString ? result.text
+                                                                     : text_before_special_tokens(tokenizer, result.tokens),
+                               context);
 }
 
 // The site's new text from an Instruction answer: the rewritten lines must keep every byte
@@ -296,6 +321,10 @@ std::string gate(const Plan& plan, const SourceDocument& doc, const PlanSite& si
     return "writes back `" + plan.next_edit.old_name + "`, the name the user replaced";
   if (candidate.text == old_text) return "no change";
   if (candidate.stats.min_confidence < plan.min_confidence) return low_confidence(candidate);
+  // A site that is one use of the old name takes one name (name_stops).
+  if (plan.next_edit.kind == NextEditKind::Rename && old_text == plan.next_edit.old_name &&
+      !is_one_name(candidate.text, plan.next_edit.new_name))
+    return "not a name";
   // A site is a small part of a document the user just left parsing: an answer that breaks it
   // anywhere is held back, not only one whose error lands inside the site.
   plan_steps::check_syntax(doc, candidate);

@@ -103,7 +103,10 @@ TEST_CASE("a rename's other uses become masked sites after the edit's diff and d
     CHECK(header < suffix);
     CHECK(prompt.ends_with("<[fim-middle]>"));
     CHECK(site.options.gen_length % 4 == 0);
-    CHECK(site.options.stop == std::vector<std::string>{"\n"});
+    // A use of the old name takes one name: its answer ends at the first character none holds.
+    CHECK(site.options.stop.front() == "\n");
+    for (const char* stop : {"(", ")", ",", ".", "=", "\"", "'"})
+      CHECK(std::find(site.options.stop.begin(), site.options.stop.end(), stop) != site.options.stop.end());
   }
   engine.replies = {"surface", "surface"};
   CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
@@ -138,7 +141,7 @@ TEST_CASE("a rename's uses in another open document are sites of that document, 
   // `span` covers this document's sites only.
   CHECK(plan.span.end <= editing.doc.text().size());
   // Each answer is checked against its own document: a syntax breaker there is held back.
-  engine.replies = {"surface", "surface", "surface", "surface("};
+  engine.replies = {"surface", "surface", "surface", "lambda"};
   CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
   REQUIRE(outcome.candidates.size() == 3);
   CHECK(outcome.candidates[2].site == 2);
@@ -157,7 +160,7 @@ TEST_CASE("the gate withholds reversals, unsure answers, syntax breakers and non
   editing.retype("area", "surface");
   Plan plan = editing.plan(engine);
   REQUIRE(plan.sites.size() == 4);
-  engine.replies = {"area", "surface", "surface(", "surface"};
+  engine.replies = {"area", "surface", "lambda", "surface"};
   engine.confidences = {1.0, 0.2, 1.0, 0.9};
   CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
   REQUIRE(outcome.candidates.size() == 1);
@@ -173,6 +176,25 @@ TEST_CASE("the gate withholds reversals, unsure answers, syntax breakers and non
   engine.confidences = {1.0, 0.2, 1.0, 1.0};
   outcome = execute_plan(engine, editing.doc, editing.plan(engine, settings), kNever);
   CHECK(outcome.candidates.size() == 4);
+}
+
+TEST_CASE("a rename's site takes one name: the answer ends where the name does, and a non-name is withheld",
+          "[next_edit]") {
+  FakeEngine engine;
+  Editing editing(kShapes + "x = [area]\n");
+  editing.retype("area", "surface");
+  Plan plan = editing.plan(engine);
+  REQUIRE(plan.sites.size() == 3);
+  // The model ran on into the suffix's own `(`: the name before it is the answer. A blank inside
+  // or an answer of punctuation alone is no name.
+  engine.replies = {"surface(2", "sur face", "\"]"};
+  CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
+  REQUIRE(outcome.candidates.size() == 1);
+  CHECK(outcome.candidates[0].site == 0);
+  CHECK(outcome.candidates[0].text == "surface");
+  REQUIRE(outcome.withheld.size() == 2);
+  CHECK(outcome.withheld[0].withheld == "not a name");
+  CHECK(!outcome.withheld[1].withheld.empty());
 }
 
 TEST_CASE("a site stops decoding at its first token below the gate and is withheld as unsure", "[next_edit]") {
@@ -207,14 +229,14 @@ TEST_CASE("a site stops decoding at its first token below the gate and is withhe
 TEST_CASE("the gate withholds an answer that breaks the document even where the error lands past the site",
           "[next_edit]") {
   FakeEngine engine;
-  Editing editing("function mean(xs) {\n  let total = 0;\n  for (const x of xs) {\n    total += x;\n  }\n"
-                  "  return total / xs.length;\n}\n",
-                  "javascript");
-  editing.path = "mean.js";
-  editing.retype("total", "acc");
+  Editing editing("function scale(x) {\n  return x * 2;\n}\nif (ok) {\n  scale(1);\n}\nscale(2);\n", "javascript");
+  editing.path = "scale.js";
+  size_t at = editing.doc.text().find("(x)") + 2;
+  for (char c : std::string(", factor")) editing.change(at, at, std::string(1, c)), ++at;
   Plan plan = editing.plan(engine);
   REQUIRE(plan.sites.size() == 2);
-  engine.replies = {"x = xs.length;  }", "acc"};
+  // Closes the `if` early: the stray brace is an error past the site.
+  engine.replies = {"1, 2); }", "2, 3"};
   CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
   REQUIRE(outcome.withheld.size() == 1);
   CHECK(outcome.withheld[0].site == 0);
