@@ -754,6 +754,14 @@ BatchCost batch_cost(Engine& engine, const Task& task, const InfillSettings& bas
   return runs[runs.size() / 2];
 }
 
+// The batch cost ratio's median and task count per edit kind (their windows and answers differ).
+json ratio_by_kind_json(const std::map<std::string, std::vector<double>>& ratios_by_kind) {
+  json out = json::object();
+  for (const auto& [kind, ratios] : ratios_by_kind)
+    out[kind] = {{"ratio_p50", percentile(ratios, 0.5)}, {"tasks", ratios.size()}};
+  return out;
+}
+
 // Medians over the timed tasks, for one side of the ratio.
 json batch_cost_json(const std::vector<BatchCost>& costs) {
   std::vector<double> wall, prefill, decode, tokens, forwards;
@@ -857,6 +865,7 @@ int run_bench_next_edit(int argc, char** argv) {
   run_model(*engine, sample, base, NextEditForm::MaskedSpans, masked);
   run_model(*engine, sample, base, NextEditForm::Instruction, instruction);
   std::vector<double> ratios, full_ratios;
+  std::map<std::string, std::vector<double>> ratios_by_kind;
   std::vector<BatchCost> ones, eights, full_ones, full_eights;
   for (const Task* task_pointer : answerable) {
     const Task& task = *task_pointer;
@@ -867,6 +876,7 @@ int run_bench_next_edit(int argc, char** argv) {
               full_eight = batch_cost(*engine, task, base, 8, 3, false);
     if (one.wall_ms <= 0 || full_one.wall_ms <= 0) continue;
     ratios.push_back(eight.wall_ms / one.wall_ms);
+    ratios_by_kind[task.kind].push_back(ratios.back());
     full_ratios.push_back(full_eight.wall_ms / full_one.wall_ms);
     ones.push_back(one);
     eights.push_back(eight);
@@ -932,6 +942,7 @@ int run_bench_next_edit(int argc, char** argv) {
               {"next_edit_batch_cost_ratio_k8", percentile(ratios, 0.5)},
               {"next_edit_batch_cost_ratio_k8_full_decode", percentile(full_ratios, 0.5)},
               {"batch_cost_tasks", ratios.size()},
+              {"batch_cost_ratio_by_kind", ratio_by_kind_json(ratios_by_kind)},
               {"batch_cost", {{"one_site", batch_cost_json(ones)}, {"eight_sites", batch_cost_json(eights)},
                               {"one_site_full_decode", batch_cost_json(full_ones)},
                               {"eight_sites_full_decode", batch_cost_json(full_eights)}}},
