@@ -26,12 +26,17 @@ PromptCache::Started PromptCache::begin(Transformer& model, const std::vector<in
     int64_t shared = common_prefix(it->ids, ids, length) / block * block;
     if (shared > started.reused) started.reused = shared, best = it;
   }
+  // A cache with room already (a row of a batch's KVPool) is filled where it is.
+  const bool has_room = cache.capacity() >= std::max(capacity, started.reused);
   if (best != entries_.end()) {
     ++stats_.hits;
-    cache = best->kv.copy_prefix(started.reused, capacity);
+    if (has_room) cache.assign_prefix(best->kv, started.reused);
+    else cache = best->kv.copy_prefix(started.reused, capacity);
     // The entry this prompt grew from (the previous keystroke of the same text) is superseded.
     if (started.reused * 2 >= int64_t(best->ids.size())) started.superseded = best->ids;
     entries_.splice(entries_.begin(), entries_, best);  // most recently used
+  } else if (has_room) {
+    cache.length = 0;
   } else {
     cache = KVCache();
     cache.reserve(capacity, config, device, model->lm_head->weight.scalar_type());

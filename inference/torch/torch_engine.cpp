@@ -190,6 +190,7 @@ class TorchBatch final : public DecodeBatch {
     PromptCache::Started header_start;
     if (shared > 0) header_start = prompt_cache_.begin(model_, first, shared, header, shared);
     int64_t header_done = header_start.reused;
+    if (group.size() > 1) pool_caches(group);
     for (int handle : group) {
       start_prefill(handle);
       Prefill& prefill = prefilling_.at(handle);
@@ -247,11 +248,21 @@ class TorchBatch final : public DecodeBatch {
     for (int handle : group) {
       Prefill& prefill = prefilling_.at(handle);
       if (prefill.needs_header)  // nothing of its own to compute: the shared prefix is all of it
-        sequences_.at(handle)->set_cache(header.copy_prefix(shared, prefill.capacity));
+        sequences_.at(handle)->cache().assign_prefix(header, shared);
       prefill.shared_computed = handle == group.front() ? shared - header_start.reused : 0;
       prefill.ms = total > 0 ? ms * double(computed[handle]) / double(total) : 0;
       finish_prefill(handle);
     }
+  }
+
+  // The group's caches as the rows of one pool, so their batched attention reads the keys in
+  // place (KVPool): room for the longest prompt and answer of the group.
+  void pool_caches(const std::vector<int>& group) {
+    int64_t capacity = 0;
+    for (int handle : group) capacity = std::max(capacity, prefilling_.at(handle).capacity);
+    auto pool = std::make_shared<const KVPool>(int64_t(group.size()), capacity, files_.config,
+                                               model_->lm_head->weight.device(), model_->lm_head->weight.scalar_type());
+    for (size_t row = 0; row < group.size(); ++row) KVPool::attach(pool, int64_t(row), sequences_.at(group[row])->cache());
   }
 
   // The longest block-aligned prefix that every prompt of the group starts with.

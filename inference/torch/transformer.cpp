@@ -100,6 +100,8 @@ bool step_rule_on_device() { return g_step_rule_on_device; }
 
 void KVCache::reserve(int64_t capacity, const ModelConfig& config, torch::Device device, torch::Dtype dtype) {
   if (capacity <= this->capacity()) return;
+  pool.reset();  // the new storage is this cache's own
+  pool_row = -1;
   auto options = torch::TensorOptions().device(device).dtype(dtype);
   int64_t new_capacity = std::max(capacity, 2 * this->capacity());
   for (int64_t layer = 0; layer < config.num_hidden_layers; ++layer) {
@@ -138,6 +140,34 @@ KVCache KVCache::copy_prefix(int64_t tokens, int64_t capacity) const {
     out.values.push_back(v);
   }
   return out;
+}
+
+void KVCache::assign_prefix(const KVCache& source, int64_t tokens) {
+  if (tokens > capacity() || tokens > source.length) throw std::invalid_argument("assign_prefix: no room for the prefix");
+  for (size_t i = 0; i < keys.size(); ++i) {
+    keys[i].narrow(2, 0, tokens).copy_(source.keys[i].narrow(2, 0, tokens));
+    values[i].narrow(2, 0, tokens).copy_(source.values[i].narrow(2, 0, tokens));
+  }
+  length = tokens;
+}
+
+KVPool::KVPool(int64_t sequences, int64_t capacity, const ModelConfig& config, torch::Device device,
+               torch::Dtype dtype) {
+  auto options = torch::TensorOptions().device(device).dtype(dtype);
+  for (int64_t layer = 0; layer < config.num_hidden_layers; ++layer) {
+    keys.push_back(torch::zeros({sequences, config.num_key_value_heads, capacity, config.head_dim}, options));
+    values.push_back(torch::zeros_like(keys.back()));
+  }
+}
+
+void KVPool::attach(const std::shared_ptr<const KVPool>& pool, int64_t row, KVCache& cache) {
+  cache = KVCache();
+  for (size_t layer = 0; layer < pool->keys.size(); ++layer) {
+    cache.keys.push_back(pool->keys[layer].narrow(0, row, 1));
+    cache.values.push_back(pool->values[layer].narrow(0, row, 1));
+  }
+  cache.pool = pool;
+  cache.pool_row = row;
 }
 
 torch::Tensor attention_mask(AttentionMode mode, int64_t block_size, int64_t query_start, int64_t queries,
@@ -318,16 +348,32 @@ torch::Tensor AttentionImpl::attend_batched(const torch::Tensor& q_rows, const t
                                             const PackedChunks& chunks, size_t layer, const BatchedAttention& batched) {
   const int64_t sequences = int64_t(chunks.tokens.size() - batched.first), queries = batched.queries,
                 keys = batched.keys;
-  auto all_k = torch::zeros({sequences, kv_heads, keys, head_dim}, k.options());
-  auto all_v = torch::zeros_like(all_k);
-  int64_t offset = 0;
-  for (int64_t i = 0; i < sequences; ++i) {
-    const size_t chunk = batched.first + size_t(i);
-    const int64_t seen = batched.keys_of[size_t(i)];
-    store_chunk_kv(chunks, chunk, layer, k, v, offset);
-    all_k[i].narrow(1, 0, seen).copy_(chunks.caches[chunk]->keys[layer][0].narrow(1, 0, seen));
-    all_v[i].narrow(1, 0, seen).copy_(chunks.caches[chunk]->values[layer][0].narrow(1, 0, seen));
-    offset += chunks.tokens[chunk];
+  torch::Tensor all_k, all_v;  // [S, kv_heads, keys, d]
+  if (batched.pool) {
+    // Written into the pool's rows, read from there: the keys past a sequence's own are masked.
+    int64_t offset = 0;
+    for (size_t chunk = batched.first; chunk < chunks.tokens.size(); ++chunk) {
+      store_chunk_kv(chunks, chunk, layer, k, v, offset);
+      offset += chunks.tokens[chunk];
+    }
+    all_k = batched.pool->keys[layer].narrow(2, 0, keys);
+    all_v = batched.pool->values[layer].narrow(2, 0, keys);
+    if (batched.pool_rows.defined()) {
+      all_k = all_k.index_select(0, batched.pool_rows);
+      all_v = all_v.index_select(0, batched.pool_rows);
+    }
+  } else {
+    all_k = torch::zeros({sequences, kv_heads, keys, head_dim}, k.options());
+    all_v = torch::zeros_like(all_k);
+    int64_t offset = 0;
+    for (int64_t i = 0; i < sequences; ++i) {
+      const size_t chunk = batched.first + size_t(i);
+      const int64_t seen = batched.keys_of[size_t(i)];
+      store_chunk_kv(chunks, chunk, layer, k, v, offset);
+      all_k[i].narrow(1, 0, seen).copy_(chunks.caches[chunk]->keys[layer][0].narrow(1, 0, seen));
+      all_v[i].narrow(1, 0, seen).copy_(chunks.caches[chunk]->values[layer][0].narrow(1, 0, seen));
+      offset += chunks.tokens[chunk];
+    }
   }
   auto rows = q_rows.squeeze(0);  // [N, heads, d]
   if (batched.q_rows.defined()) rows = rows.index_select(0, batched.q_rows);
@@ -505,9 +551,29 @@ constexpr int64_t kMaxBatchedKeyBytes = int64_t(8) << 20;
 constexpr int64_t kMaxBatchedQueries = 32;
 }  // namespace
 
+namespace {
+// The pool every batched chunk's cache is a row of, and which rows in chunk order (undefined
+// when they are all the pool's rows in order), or no pool.
+std::pair<std::shared_ptr<const KVPool>, torch::Tensor> shared_pool(const std::vector<KVCache*>& caches, size_t first,
+                                                                   torch::Device device) {
+  if (caches.size() <= first || !caches[first]->pool) return {};
+  std::shared_ptr<const KVPool> pool = caches[first]->pool;
+  std::vector<int64_t> rows;
+  bool all_in_order = int64_t(caches.size() - first) == pool->rows();
+  for (size_t i = first; i < caches.size(); ++i) {
+    if (caches[i]->pool != pool) return {};
+    rows.push_back(caches[i]->pool_row);
+    all_in_order = all_in_order && rows.back() == int64_t(i - first);
+  }
+  if (all_in_order) return {pool, torch::Tensor()};
+  return {pool, torch::tensor(rows, torch::kLong).to(device)};
+}
+}  // namespace
+
 std::optional<BatchedAttention> TransformerImpl::plan_batched_attention(const std::vector<int64_t>& tokens,
                                                                         const std::vector<int64_t>& starts,
-                                                                        torch::Device device) const {
+                                                                        torch::Device device,
+                                                                        const std::vector<KVCache*>& caches) const {
   BatchedAttention batched;
   // Leading long chunks (a header the others' prefix comes from) attend alone.
   batched.first = tokens.size();
@@ -527,7 +593,10 @@ std::optional<BatchedAttention> TransformerImpl::plan_batched_attention(const st
   const int64_t key_bytes = 2 * sequences * batched.keys * config_.num_key_value_heads * config_.head_dim * element;
   // attend() tiles long query runs by their first axis; a batched mask is not cut that way.
   const int64_t tile = std::max<int64_t>(8, kScoresPerTile / (group * batched.keys));
-  if (key_bytes > kMaxBatchedKeyBytes || batched.queries > std::min(tile, kMaxBatchedQueries)) return std::nullopt;
+  std::tie(batched.pool, batched.pool_rows) = shared_pool(caches, batched.first, device);
+  // Keys read in place cost no copy; gathered ones are copied every layer.
+  if ((!batched.pool && key_bytes > kMaxBatchedKeyBytes) || batched.queries > std::min(tile, kMaxBatchedQueries))
+    return std::nullopt;
   const int64_t block = std::max<int64_t>(1, config_.block_size), queries = batched.queries, keys = batched.keys;
   std::vector<uint8_t> visible(size_t(sequences * queries * keys), 0);
   std::vector<int64_t> q_rows, out_rows;
@@ -617,7 +686,7 @@ std::vector<torch::Tensor> TransformerImpl::forward_chunks(std::vector<ForwardCh
                                 : attention_mask_over(config_.attention, block, start, n, start, n, device));
   }
   std::optional<BatchedAttention> batched;
-  if (fast_.batched_attention && !fast_.sdpa) batched = plan_batched_attention(tokens, starts, device);
+  if (fast_.batched_attention && !fast_.sdpa) batched = plan_batched_attention(tokens, starts, device, packed.caches);
   const auto& tables = rope(furthest, device);
   for (size_t i = 0; i < chunks.size(); ++i) {
     cos_parts.push_back(tables.cos.narrow(0, starts[i], tokens[i]));

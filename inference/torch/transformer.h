@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -15,15 +16,36 @@ namespace maskfill {
 // Per-layer K/V for positions [0, length); storage grows by doubling so a forward never copies
 // the whole cache. A denoise pass writes its block's K/V past `length` without advancing it
 // (the "crop" of the reference), a commit pass advances it.
+struct KVPool;
+
 struct KVCache {
   std::vector<torch::Tensor> keys, values;  // [1, kv_heads, capacity, head_dim]
   int64_t length = 0;
+  // Set while keys/values are row `pool_row` of a pool's tensors (KVPool); growing past the
+  // capacity moves the cache out of it.
+  std::shared_ptr<const KVPool> pool;
+  int64_t pool_row = -1;
   void reserve(int64_t capacity, const ModelConfig& config, torch::Device device, torch::Dtype dtype);
   int64_t capacity() const { return keys.empty() ? 0 : keys[0].size(2); }
   void clear() { length = 0; }
   int64_t bytes() const;
   // A new cache holding a copy of positions [0, tokens) (the rest is free room).
   KVCache copy_prefix(int64_t tokens, int64_t capacity) const;
+  // Positions [0, tokens) of `source` copied into this cache's own storage (room for them
+  // required), which stays where it is (a pooled cache stays pooled); length becomes `tokens`.
+  void assign_prefix(const KVCache& source, int64_t tokens);
+};
+
+// The K/V of sequences decoded together, one row each: [S, kv_heads, capacity, head_dim] per
+// layer, zeroed once (padding keys must be finite). Each sequence's KVCache views its row, so
+// a batched attention reads all their keys where they lie instead of copying them into one
+// tensor at every layer (BatchedAttention).
+struct KVPool {
+  std::vector<torch::Tensor> keys, values;
+  KVPool(int64_t sequences, int64_t capacity, const ModelConfig& config, torch::Device device, torch::Dtype dtype);
+  int64_t rows() const { return keys.empty() ? 0 : keys[0].size(0); }
+  // Makes `cache` (empty) view row `row` of `pool`.
+  static void attach(const std::shared_ptr<const KVPool>& pool, int64_t row, KVCache& cache);
 };
 
 // One piece of a packed forward: `ids` at absolute positions [cache->length, +T). Keys are the
@@ -121,6 +143,10 @@ struct BatchedAttention {
   // The chunks before this one attend one at a time: long ones (a shared header computed in
   // the same forward) would pad every query of the batch to their length.
   size_t first = 0;
+  // Set when every batched chunk's cache is a row of this pool: its keys are read in place
+  // (`pool_rows` picks the rows, undefined when they are all of them in order).
+  std::shared_ptr<const KVPool> pool;
+  torch::Tensor pool_rows;
 };
 
 struct AttentionImpl : torch::nn::Module {
@@ -198,8 +224,10 @@ struct TransformerImpl : torch::nn::Module {
   // tokens packed together, attention runs per chunk against its own cache. Returns logits
   // [T - logits_from, vocab] float32 per chunk (undefined when none were asked for).
   // The BatchedAttention of a packed forward's chunks, when it pays (two or more, small caches).
+  // `caches`, when given, are the chunks' caches: rows of one pool are read in place.
   std::optional<BatchedAttention> plan_batched_attention(const std::vector<int64_t>& tokens,
-                                                         const std::vector<int64_t>& starts, torch::Device device) const;
+                                                         const std::vector<int64_t>& starts, torch::Device device,
+                                                         const std::vector<KVCache*>& caches = {}) const;
   std::vector<torch::Tensor> forward_chunks(std::vector<ForwardChunk>& chunks);
 
   // One chunk in static shapes (what a CUDA graph captures): ids [T] and positions [T] on the

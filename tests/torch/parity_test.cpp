@@ -662,9 +662,16 @@ TEST_CASE("batched attention keeps every chunk's logits and cache", "[parity][sw
     int64_t cached, tokens;
   };
   const std::vector<Shape> shapes{{8, 4}, {12, 7}, {6, 9}, {0, 5}, {16, 4}};
-  auto run = [&](const std::string& switches) {
+  // pooled: the caches are rows of one KVPool, read in place; reversed: in the opposite row order.
+  auto run = [&](const std::string& switches, bool pooled = false, bool reversed = false) {
     model->set_fast_path(parse_fast_path(switches));
     std::vector<KVCache> caches(shapes.size());
+    if (pooled) {
+      auto pool = std::make_shared<const KVPool>(int64_t(shapes.size()), 32, model->config(), test_device(),
+                                                 torch::kFloat32);
+      for (size_t i = 0; i < shapes.size(); ++i)
+        KVPool::attach(pool, int64_t(reversed ? shapes.size() - 1 - i : i), caches[i]);
+    }
     std::vector<ForwardChunk> chunks(shapes.size());
     for (size_t i = 0; i < shapes.size(); ++i) {
       std::vector<int64_t> ids;
@@ -691,11 +698,13 @@ TEST_CASE("batched attention keeps every chunk's logits and cache", "[parity][sw
   };
   REQUIRE(model->plan_batched_attention({4, 7}, {8, 12}, test_device()).has_value());
   auto [alone_logits, alone_keys] = run("none");
-  auto [batched_logits, batched_keys] = run("batch");
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    INFO("chunk " << i);
-    CHECK(relative_error(batched_logits[i], alone_logits[i]) <= 1e-5);
-    CHECK(relative_error(batched_keys[i], alone_keys[i]) <= 1e-5);  // layer 1: after an attention
+  for (auto [pooled, reversed] : {std::pair{false, false}, std::pair{true, false}, std::pair{true, true}}) {
+    auto [batched_logits, batched_keys] = run("batch", pooled, reversed);
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      INFO("chunk " << i << (pooled ? ", pooled" : "") << (reversed ? ", rows reversed" : ""));
+      CHECK(relative_error(batched_logits[i], alone_logits[i]) <= 1e-5);
+      CHECK(relative_error(batched_keys[i], alone_keys[i]) <= 1e-5);  // layer 1: after an attention
+    }
   }
 }
 
