@@ -746,8 +746,8 @@ BatchCost batch_cost(Engine& engine, const Task& task, const InfillSettings& bas
         run.prompt_tokens += candidate.stats.prompt_tokens_computed;
         run.forwards = std::max(run.forwards, candidate.stats.forwards);
       }
-    spdlog::debug("{} sites: {:.1f} ms (prefill {:.1f} ms for {} tokens, decode {:.1f} ms, {} forwards)",
-                  plan.sites.size(), run.wall_ms, run.prefill_ms, run.prompt_tokens, run.decode_ms, run.forwards);
+    spdlog::debug("{} {} sites: {:.1f} ms (prefill {:.1f} ms for {} tokens, decode {:.1f} ms, {} forwards)",
+                  task.kind, plan.sites.size(), run.wall_ms, run.prefill_ms, run.prompt_tokens, run.decode_ms, run.forwards);
     runs.push_back(run);
   }
   std::sort(runs.begin(), runs.end(), [](const BatchCost& a, const BatchCost& b) { return a.wall_ms < b.wall_ms; });
