@@ -235,6 +235,7 @@ summary = {
     "next_edit_batch_cost_ratio_k8": next_edit.get("next_edit_batch_cost_ratio_k8"),
     "next_edit_batch_cost_ratio_k8_full_decode": next_edit.get("next_edit_batch_cost_ratio_k8_full_decode"),
     "next_edit_batch_cost": next_edit.get("batch_cost"),  # where one and eight sites' time goes
+    "next_edit_batch_cost_ratio_by_kind": next_edit.get("batch_cost_ratio_by_kind"),
     "next_edit_first_suggestion_ms_p50": next_edit.get("first_suggestion_ms_p50"),
     "parity_cuda_fp32": parity("float32", "default") if device == "cuda" else None,
     "parity_cuda_bf16": parity("bfloat16", "default") if device == "cuda" else None,
