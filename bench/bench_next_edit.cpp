@@ -47,6 +47,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "bench/bench_stats.h"
 #include "common/command.h"
@@ -466,7 +467,28 @@ void score_sites(const Task& task, const Edited& edited, const ModelView& model,
 // gate shown and equal to the truth. Either below 1 is a fault of the planner, not the model.
 struct RightAnswers {
   size_t sites = 0, fits = 0, shown_exact = 0;
+  // The right answers' distinct words (identifiers, numbers) and how many of them the model can
+  // read in the site's prompt (header and window): what a window size keeps in view, whatever
+  // the model. Masked form only.
+  size_t words = 0, words_in_prompt = 0;
 };
+
+// The distinct identifier and number words of a snippet.
+std::set<std::string> words_of(std::string_view text) {
+  auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; };
+  std::set<std::string> words;
+  for (size_t i = 0; i < text.size();) {
+    if (!word_char(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && word_char(text[end])) ++end;
+    words.emplace(text.substr(i, end - i));
+    i = end;
+  }
+  return words;
+}
 
 // Answers each prompt it was told with that text, then EOS, cut to the room the options give.
 class OracleEngine : public Engine {
@@ -530,6 +552,13 @@ void check_right_answers(const Task& task, const Edited& edited, const Engine& r
     if (needed > given)
       spdlog::debug("no room: {} {} site {}:{} needs {} tokens, has {}: `{}`", task.kind, next_edit_form_name(form),
                     task.path, site.span.begin, needed, given, answer.substr(0, 120));
+    if (form == NextEditForm::MaskedSpans) {
+      const std::set<std::string> in_prompt = words_of(model.tokenizer.decode(site.prompt, false));
+      for (const std::string& word : words_of(answer)) {
+        checked.words += expected[i].sites;
+        checked.words_in_prompt += in_prompt.count(word) ? expected[i].sites : 0;
+      }
+    }
     answers[i] = answer;
     oracle.expect(site.prompt, std::move(answer));
   }
@@ -855,6 +884,8 @@ int run_bench_next_edit(int argc, char** argv) {
         checked->sites += one.sites;
         checked->fits += one.fits;
         checked->shown_exact += one.shown_exact;
+        checked->words += one.words;
+        checked->words_in_prompt += one.words_in_prompt;
       }
     }
   }
@@ -921,7 +952,8 @@ int run_bench_next_edit(int argc, char** argv) {
     for (const auto& [kind, checked] : by_kind_checked)
       out[kind] = {{"sites", checked.sites},
                    {"fits_room", share(checked.fits, checked.sites)},
-                   {"shown_exact", share(checked.shown_exact, checked.sites)}};
+                   {"shown_exact", share(checked.shown_exact, checked.sites)},
+                   {"answer_words_in_prompt", share(checked.words_in_prompt, checked.words)}};
     return out;
   };
   json out = {{"tasks", tasks.size()},
