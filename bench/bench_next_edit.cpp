@@ -475,18 +475,8 @@ struct RightAnswers {
 
 // The distinct identifier and number words of a snippet.
 std::set<std::string> words_of(std::string_view text) {
-  auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; };
   std::set<std::string> words;
-  for (size_t i = 0; i < text.size();) {
-    if (!word_char(text[i])) {
-      ++i;
-      continue;
-    }
-    size_t end = i;
-    while (end < text.size() && word_char(text[end])) ++end;
-    words.emplace(text.substr(i, end - i));
-    i = end;
-  }
+  for (std::string_view word : words_in(text)) words.emplace(word);
   return words;
 }
 

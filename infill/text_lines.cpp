@@ -1,5 +1,6 @@
 #include "infill/text_lines.h"
 
+#include <cctype>
 #include <optional>
 
 namespace maskfill {
@@ -78,6 +79,22 @@ std::string shift_lines(std::string_view code, std::string_view remove, std::str
     out.push_back(std::string(add) + std::string(line));
   }
   return join_lines(out);
+}
+
+std::vector<std::string_view> words_in(std::string_view text) {
+  auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; };
+  std::vector<std::string_view> words;
+  for (size_t i = 0; i < text.size();) {
+    if (!word_char(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && word_char(text[end])) ++end;
+    words.push_back(text.substr(i, end - i));
+    i = end;
+  }
+  return words;
 }
 
 }  // namespace maskfill

@@ -20,5 +20,8 @@ std::string join_lines(const std::vector<std::string>& lines);
 std::string common_indent(std::string_view code);
 // Every non-blank line with `remove` taken off its start and `add` put before it.
 std::string shift_lines(std::string_view code, std::string_view remove, std::string_view add);
+// The identifier-like words of `text` in order (runs of letters, digits, `_` and `$`; a run that
+// starts with a digit is a word too), by a plain scan: words in comments and strings count.
+std::vector<std::string_view> words_in(std::string_view text);
 
 }  // namespace maskfill

@@ -14,6 +14,7 @@
 #include "infill/definitions.h"
 #include "infill/ignore_rules.h"
 #include "infill/source_document.h"
+#include "infill/text_lines.h"
 
 namespace fs = std::filesystem;
 
@@ -61,23 +62,13 @@ std::optional<std::string> read_source(const fs::path& path, size_t max_bytes, s
 
 uint32_t word_hash(std::string_view word) { return uint32_t(std::hash<std::string_view>{}(word)); }
 
-bool word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; }
-
 // The hashes of the identifier-like words of `text` (a letter, `_` or `$` first), sorted and
 // distinct. A plain scan, not the syntax tree: a word in a comment or string also counts, which
 // only means one more file read when a next edit looks for it.
 std::vector<uint32_t> word_hashes(std::string_view text) {
   std::vector<uint32_t> words;
-  for (size_t i = 0; i < text.size();) {
-    if (!word_char(text[i])) {
-      ++i;
-      continue;
-    }
-    size_t end = i;
-    while (end < text.size() && word_char(text[end])) ++end;
-    if (!std::isdigit(static_cast<unsigned char>(text[i]))) words.push_back(word_hash(text.substr(i, end - i)));
-    i = end;
-  }
+  for (std::string_view word : words_in(text))
+    if (!std::isdigit(static_cast<unsigned char>(word.front()))) words.push_back(word_hash(word));
   std::sort(words.begin(), words.end());
   words.erase(std::unique(words.begin(), words.end()), words.end());
   words.shrink_to_fit();

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "infill/text_lines.h"
 #include "infill/next_edit_sites.h"
 #include "infill/workspace_index.h"
 #include "test_support.h"
@@ -182,4 +183,11 @@ TEST_CASE("a renamed local or parameter stays in its file, a changed signature's
     CHECK(edit.kind == NextEditKind::ParameterCount);
     CHECK(elsewhere(edit, shapes, ws.root) == std::vector<std::string>{"app/report.py:2:(2, 3, 4)"});
   }
+}
+
+TEST_CASE("words_in lists identifier-like words by a plain scan, numbers included", "[next_edit][workspace]") {
+  const std::vector<std::string_view> words = words_in("$el = foo_bar(x1, 42) // see café");
+  const std::vector<std::string_view> expected{"$el", "foo_bar", "x1", "42", "see", "caf"};
+  CHECK(words == expected);
+  CHECK(words_in("  ( ) ").empty());
 }
