@@ -98,6 +98,7 @@ TSNode function_name(TSNode function) {
 struct ParameterList {
   std::string function;
   int count = 0;
+  std::vector<std::string> entries;  // each parameter's text
 };
 
 // The named entries of a parameter, argument or element list, comments left out.
@@ -125,7 +126,10 @@ std::optional<ParameterList> parameter_list_at(const SourceDocument& doc, size_t
       TSNode name = function_name(parent);
       if (ts_node_is_null(name)) return std::nullopt;  // a lambda: nothing calls it by name
       if (ts_node_has_error(node)) return std::nullopt;  // half typed: its count means nothing yet
-      return ParameterList{node_text(doc, name), parameter_count(node)};
+      ParameterList list{node_text(doc, name), 0, {}};
+      for (TSNode entry : named_entries(node)) list.entries.push_back(node_text(doc, entry));
+      list.count = static_cast<int>(list.entries.size());
+      return list;
     }
     node = parent;
   }
@@ -502,6 +506,7 @@ struct CallChange {
   CallSyntax old_call, new_call;
   std::string old_text, new_text, old_callee;
   bool callee_changed = false;
+  bool arguments_appended = false;  // the old arguments kept as they were, more after them
 };
 
 // The call the change edited: its callee replaced (`log.info(x)` → `logger.info(x)`), or its
@@ -525,6 +530,10 @@ std::optional<CallChange> changed_call(const SourceDocument& before, const Sourc
   if (call.callee_changed) return call;
   bool arguments_changed = old_call->argument_count != new_call->argument_count || reordered(before, *old_call, after, *new_call);
   if (!arguments_changed || defines(after, bytes(after, new_call->name))) return std::nullopt;
+  std::vector<std::string> old_arguments = argument_texts(before, old_call->arguments);
+  std::vector<std::string> new_arguments = argument_texts(after, new_call->arguments);
+  call.arguments_appended = new_arguments.size() > old_arguments.size() &&
+                            std::equal(old_arguments.begin(), old_arguments.end(), new_arguments.begin());
   return call;
 }
 
@@ -662,7 +671,27 @@ struct SiteSearch {
   int argument_count = -1;   // CallPattern: the calls wanted pass this many arguments...
   bool whole_call = false;   // ...and are a site whole (a changed callee) or by their arguments
   bool workspace = false;    // its sites may be in files that are not open (collect_in_workspace)
+  SitePart part = SitePart::Whole;
+  size_t keep_front = 0, keep_back = 0;  // CalleeWords: the callee's bytes kept before and after
+  int passed = -1;                       // AppendedArguments: only at calls passing this many...
+  bool or_one_fewer = false;             // ...or one fewer (a method's `self`, which calls pass
+                                         // before the dot)
 };
+
+// The bytes of site `span` that the edit changes there (NextEditSite::part).
+ByteRange site_part(const SourceDocument& doc, ByteRange span, const SiteSearch& search) {
+  if (search.part == SitePart::CalleeWords)  // the site is a call whose callee reads `search.word`
+    return {span.begin + search.keep_front, span.begin + search.word.size() - search.keep_back};
+  if (search.part != SitePart::AppendedArguments) return span;
+  TSNode list = node_at(doc, span.begin, span.end);
+  if (ts_node_is_null(list) || ts_node_start_byte(list) != span.begin || ts_node_end_byte(list) != span.end) return span;
+  std::vector<TSNode> passed = named_entries(list);
+  const int count = static_cast<int>(passed.size());
+  if (count != search.passed && !(search.or_one_fewer && count == search.passed - 1)) return span;
+  if (std::any_of(passed.begin(), passed.end(), [](TSNode entry) { return ts_node_has_error(entry); })) return span;
+  const size_t at = passed.empty() ? span.begin + 1 : ts_node_end_byte(passed.back());
+  return {at, at};
+}
 
 // The argument a call passes for a parameter: a keyword argument naming it, else the one at its
 // position when that is positional. `arguments` are the bytes of the call's "( ... )".
@@ -768,7 +797,8 @@ bool collect(const std::string& path, const SourceDocument& doc, const SiteSearc
   size_t limit = std::min(doc.text().size(), limits.max_scan_bytes);
   NearestSites sites(anchor, room);
   scan_document(doc, search, skip, limit, sites);
-  for (const ByteRange& span : sites.take_sorted()) result.sites.push_back({path, nullptr, span, search.reason});
+  for (const ByteRange& span : sites.take_sorted())
+    result.sites.push_back({path, nullptr, span, search.reason, site_part(doc, span, search)});
   return sites.offered() > room || limit < doc.text().size();
 }
 
@@ -858,6 +888,36 @@ bool follow_return_shape(const SourceDocument& before, const SourceDocument& aft
   return true;
 }
 
+// Where the edited call changed only its callee's words, or only appended arguments, its sites
+// change there only: their arguments (or the arguments they pass already) stay in view.
+void only_changed_part(const SourceDocument& before, const SourceDocument& after, const CallChange& call,
+                       SiteSearch& search, NextEdit& result) {
+  if (call.callee_changed && bytes(before, call.old_call.arguments) == bytes(after, call.new_call.arguments)) {
+    std::string_view old_callee = call.old_callee, new_callee = bytes(after, call.new_call.callee);
+    size_t front = 0, back = 0;
+    while (front < old_callee.size() && front < new_callee.size() && old_callee[front] == new_callee[front]) ++front;
+    while (back < old_callee.size() - front && back < new_callee.size() - front &&
+           old_callee[old_callee.size() - 1 - back] == new_callee[new_callee.size() - 1 - back])
+      ++back;
+    // Whole words: `method` → `method_v2` rewrites `method`, `log.info` → `logger.info` `log`.
+    while (front > 0 && identifier_char(old_callee[front - 1])) --front;
+    while (back > 0 && identifier_char(old_callee[old_callee.size() - back])) --back;
+    search.part = result.part = SitePart::CalleeWords;
+    search.keep_front = front;
+    search.keep_back = back;
+    result.part_text = std::string(new_callee.substr(front, new_callee.size() - front - back));
+  } else if (!call.callee_changed && call.arguments_appended) {
+    TSNode list = node_at(after, call.new_call.arguments.begin, call.new_call.arguments.end);
+    std::vector<TSNode> passed = named_entries(list);
+    const int kept = call.old_call.argument_count;
+    if (passed.size() <= size_t(kept)) return;
+    const size_t from = kept == 0 ? call.new_call.arguments.begin + 1 : ts_node_end_byte(passed[size_t(kept - 1)]);
+    search.part = result.part = SitePart::AppendedArguments;
+    search.passed = kept;
+    result.part_text = std::string(bytes(after, {from, ts_node_end_byte(passed.back())}));
+  }
+}
+
 // A changed call implies the other calls of the old callee with as many arguments nearby, in
 // this document only (as a changed literal does): a pattern repeated in the lines around it.
 bool follow_call_pattern(const SourceDocument& before, const SourceDocument& after, const std::string& path,
@@ -874,6 +934,7 @@ bool follow_call_pattern(const SourceDocument& before, const SourceDocument& aft
                     &limits, "", nearby_lines(after.text(), result.change.begin, limits.literal_lines)};
   search.argument_count = call->old_call.argument_count;
   search.whole_call = call->callee_changed;
+  only_changed_part(before, after, *call, search, result);
   // The edited call is no site of itself, also when its arguments only moved.
   result.truncated = collect(path, after, search, call->new_call.callee, result.change.begin, result);
   return true;
@@ -991,6 +1052,16 @@ NextEdit find_next_edit_sites(const SourceDocument& before, const SourceDocument
                           std::to_string(old_list->count) + " to " + std::to_string(new_list->count),
                       &limits};
     search.workspace = true;
+    // Parameters appended after the old ones: a call passing the old ones gains arguments at
+    // its end, and the arguments it passes stay in view.
+    if (new_list->count > old_list->count &&
+        std::equal(old_list->entries.begin(), old_list->entries.end(), new_list->entries.begin())) {
+      search.part = result.part = SitePart::AppendedArguments;
+      search.passed = old_list->count;
+      const std::string first = old_list->entries.empty() ? "" : old_list->entries.front();
+      search.or_one_fewer = first == "self" || first == "cls" || first == "&self" || first == "&mut self" ||
+                            first == "mut self";
+    }
     collect_everywhere(after, path, scope, search, result);
     return result;
   }

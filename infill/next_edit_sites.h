@@ -27,6 +27,10 @@
 namespace maskfill {
 
 enum class NextEditKind { None, Rename, ParameterCount, Literal, ReturnType, ParameterType, ReturnShape, CallPattern };
+// Which part of a site an edit changes, when it is less than the whole site (NextEditSite::part):
+// the words of a call's callee that the edited call changed (`log.info(x)` → `logger.info(x)`),
+// or the end of an argument list that the edited call or definition appended to.
+enum class SitePart { Whole, CalleeWords, AppendedArguments };
 // "none", "rename", "parameter_count", "literal", "return_type", "parameter_type", "return_shape",
 // "call_pattern"
 const char* next_edit_kind_name(NextEditKind kind);
@@ -40,6 +44,10 @@ struct NextEditSite {
   std::shared_ptr<const SourceDocument> doc;  // a workspace file that is not open: its text as read
   ByteRange span;             // bytes of that document (the edited one: as after the edit)
   std::string reason;         // e.g. "uses `count`, renamed to `total`"
+  // The bytes of `span` the edit changes there, when they are fewer than the site's (a call
+  // whose callee alone changed, an argument list that only gains arguments at its end: empty,
+  // where they go); else `span`. The rest of the site stays as it reads.
+  ByteRange part;
 };
 
 struct NextEdit {
@@ -54,6 +62,11 @@ struct NextEdit {
                               // returned value changed; CallPattern: the callee before the edit
   std::string parameter;      // ParameterType: the parameter's name
   int old_parameters = 0, new_parameters = 0;  // ParameterCount only
+  // CallPattern and ParameterCount: the part of each site the edit changes (a site where that
+  // part cannot be told apart is rewritten whole) and, for CallPattern, what the edited call's
+  // part reads now (the new callee words, or the arguments appended with their comma).
+  SitePart part = SitePart::Whole;
+  std::string part_text;
   std::vector<NextEditSite> sites;  // the edited document's first, nearest the edit first
   bool truncated = false;     // the site cap or a scan bound was reached
 };

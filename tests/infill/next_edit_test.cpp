@@ -734,34 +734,44 @@ TEST_CASE("a changed callee lists the other calls of the old callee nearby", "[n
     CHECK(edit.new_name == "logger.info(a)");
     CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:2:log.info(b)", "main:7:log.info(\n        b)"});
     CHECK(edit.sites[0].reason == "calls `log.info` as the edited call did, changed from `log.info(a)` to `logger.info(a)`");
+    // Only the callee's changed word is rewritten at each site: its arguments stay in view.
+    CHECK(edit.part == SitePart::CalleeWords);
+    CHECK(edit.part_text == "logger");
+    for (const NextEditSite& site : edit.sites) {
+      CHECK(site.part.begin == site.span.begin);
+      CHECK(after.substr(site.part.begin, site.part.size()) == "log");
+    }
   }
   SECTION("JavaScript, Go, Rust, Java, C and C++") {
     struct Case {
       const char* language;
       std::string before, from, to;
       std::vector<std::string> sites;
+      std::string old_part = "", new_part = "";  // the callee's words each site rewrites
     };
     for (const Case& c : std::vector<Case>{
              {"javascript", "print(a);\nprint(b);\nprint(a, b);\nx.print(c);\nconst s = 'print(d)';\n", "print(a)", "log(a)",
-              {"main:1:print(b)"}},
+              {"main:1:print(b)"}, "print", "log"},
              {"go", "package m\nfunc f() {\n\tfmt.Println(a)\n\tfmt.Println(b)\n\tfmt.Printf(c)\n}\n", "Println(a)",
-              "Print(a)", {"main:3:fmt.Println(b)"}},
+              "Print(a)", {"main:3:fmt.Println(b)"}, "Println", "Print"},
              {"rust", "fn f() {\n    let a = Vec::new();\n    let b = Vec::new();\n}\n", "a = Vec::new", "a = Vec::with",
-              {"main:2:Vec::new()"}},
+              {"main:2:Vec::new()"}, "new", "with"},
              {"rust", "fn f() {\n    let a = \"\".to_owned();\n    // \"\".to_owned()\n    let b = \"\".to_owned();\n}\n",
-              "a = \"\".to_owned", "a = \"\".to_string", {"main:3:\"\".to_owned()"}},
+              "a = \"\".to_owned", "a = \"\".to_string", {"main:3:\"\".to_owned()"}, "to_owned", "to_string"},
              {"java", "class A {\n  void f() {\n    logger.debug(a);\n    logger.debug(b);\n  }\n}\n", "logger.debug(a)",
-              "log.debug(a)", {"main:3:logger.debug(b)"}},
+              "log.debug(a)", {"main:3:logger.debug(b)"}, "logger", "log"},
              {"c", "void f(void) {\n  printf(\"a\");\n  printf(\"b\");\n}\n", "printf(\"a\")", "puts(\"a\")",
-              {"main:2:printf(\"b\")"}},
+              {"main:2:printf(\"b\")"}, "printf", "puts"},
              {"cpp", "int f(int a, int b) {\n  int x = std::max(a, b);\n  return std::max(b, 1);\n}\n", "std::max(a",
-              "std::min(a", {"main:2:std::max(b, 1)"}},
+              "std::min(a", {"main:2:std::max(b, 1)"}, "max", "min"},
          }) {
       INFO(c.language);
       const std::string after = replace_first(c.before, c.from, c.to);
       NextEdit edit = next_edit(c.language, c.before, after);
       CHECK(edit.kind == NextEditKind::CallPattern);
       CHECK(describe_sites(edit, after) == c.sites);
+      CHECK(edit.part_text == c.new_part);
+      for (const NextEditSite& site : edit.sites) CHECK(after.substr(site.part.begin, site.part.size()) == c.old_part);
     }
   }
   SECTION("only lines within the nearby window") {
@@ -793,6 +803,12 @@ TEST_CASE("arguments added, removed or reordered at a call list the argument lis
     CHECK(edit.old_name == "fetch(u1)");
     CHECK(edit.new_name == "fetch(u1, timeout=5)");
     CHECK(describe_sites(edit, after) == std::vector<std::string>{"main:1:(u2)"});
+    // The site gains the argument after those it passes: `(u2` and `)` stay as they read.
+    CHECK(edit.part == SitePart::AppendedArguments);
+    CHECK(edit.part_text == ", timeout=5");
+    REQUIRE(edit.sites.size() == 1);
+    CHECK(edit.sites[0].part.size() == 0);
+    CHECK(edit.sites[0].part.begin + 1 == edit.sites[0].span.end);
   }
   SECTION("TypeScript: an argument removed; Rust: arguments reordered") {
     const std::string ts = "send(a, true);\nsend(b, true);\nsend(c);\n";
@@ -805,6 +821,14 @@ TEST_CASE("arguments added, removed or reordered at a call list the argument lis
     NextEdit moved = next_edit("rust", rs, rs_after);
     CHECK(moved.kind == NextEditKind::CallPattern);
     CHECK(describe_sites(moved, rs_after) == std::vector<std::string>{"main:2:(a, b)"});
+    // Neither only appends: the whole argument list is the site's to rewrite.
+    for (const NextEdit* edit : {&removed, &moved}) {
+      CHECK(edit->part == SitePart::Whole);
+      for (const NextEditSite& site : edit->sites) {
+        CHECK(site.part.begin == site.span.begin);
+        CHECK(site.part.end == site.span.end);
+      }
+    }
   }
   SECTION("an argument or a callee's literal edited in place is a rename or a literal change") {
     const std::string join = "a = ','.join(xs)\nb = ','.join(ys)\n";
