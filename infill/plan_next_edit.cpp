@@ -160,6 +160,13 @@ int estimated_site_tokens(const ModelView& model, const NextEdit& edit, std::str
   return old_tokens + std::max(0, edit.new_parameters - edit.old_parameters) * kAddedArgumentTokens;
 }
 
+// Masked tokens for the part of a site that must change: the callee's new words, or the
+// arguments the edited call appended (a new parameter's argument: about kAddedArgumentTokens).
+int estimated_part_tokens(const ModelView& model, const NextEdit& edit) {
+  if (edit.kind == NextEditKind::CallPattern) return static_cast<int>(model.tokenizer.encode(edit.part_text).size());
+  return std::max(1, edit.new_parameters - edit.old_parameters) * kAddedArgumentTokens;
+}
+
 std::string site_instruction(const NextEdit& edit) {
   if (edit.kind == NextEditKind::Rename)
     return "Rename `" + edit.old_name + "` to `" + edit.new_name + "` in this code, as the edit above did. "
@@ -209,33 +216,53 @@ bool is_one_name(std::string_view text, std::string_view new_name) {
   return true;
 }
 
+// Whether the model writes only part of the site (NextEditSite::part): the rest stays in view.
+bool writes_part(const NextEditSite& found) {
+  return found.part.begin >= found.span.begin && found.part.end <= found.span.end &&
+         (found.part.begin != found.span.begin || found.part.end != found.span.end);
+}
+
+// A site whose answer is one name: a rename's use of the old name, a callee's changed words.
+bool takes_one_name(const NextEdit& edit, std::string_view old_text, bool part) {
+  return (edit.kind == NextEditKind::Rename && old_text == edit.old_name) || (part && edit.part == SitePart::CalleeWords);
+}
+
+// The site's masked tokens and its window. Only the part of the site that must change is masked
+// (the whole site unless the edit narrows it): the call's arguments, the arguments a call
+// passes already, stay in view and need not be written again.
 PlanSite masked_site(const ModelView& model, const SourceDocument& doc, const NextEditSite& found,
                      const NextEdit& edit, const std::vector<int32_t>& header, const InfillSettings& settings) {
   std::string_view text = doc.text();
   PlanSite site;
-  site.span = site.rewritten = found.span;
+  site.span = found.span;
+  const bool part = writes_part(found);
+  site.rewritten = part ? found.part : found.span;
   site.reason = found.reason;
-  const PromptBudget window = exact_site_tokens(edit)
+  // What the model needs to work out the answer is in the header (the new name or literal, the
+  // edited call) or in the site itself when only part of it is masked: the narrow window.
+  const bool exact = exact_site_tokens(edit) || (part && edit.part == SitePart::CalleeWords);
+  const PromptBudget window = exact || part
                                   ? PromptBudget{settings.next_edit_exact_prefix_tokens, settings.next_edit_exact_suffix_tokens}
                                   : PromptBudget{settings.next_edit_prefix_tokens, settings.next_edit_suffix_tokens};
-  FimPrompt prompt = build_fim_prompt(model.tokenizer, text.substr(0, found.span.begin), text.substr(found.span.end),
-                                      window, bos_id(model));
+  FimPrompt prompt = build_fim_prompt(model.tokenizer, text.substr(0, site.rewritten.begin),
+                                      text.substr(site.rewritten.end), window, bos_id(model));
   site.prompt = with_header(model, std::move(prompt.ids), header);
   std::string_view old_text = text.substr(found.span.begin, found.span.size());
   // A site's answer is about as long as the estimate says (a name, an argument list): room for
   // two blocks more, no further. One rambling site would otherwise hold the whole batch.
   const int block = static_cast<int>(model.config.block_size);
-  const int estimated = estimated_site_tokens(model, edit, old_text);
-  // A rename or a changed literal writes text known to the token (the new name or literal): no
-  // slack, since a longer answer is wrong whatever it says, and the batch waits for its longest site.
-  const int slack = exact_site_tokens(edit) ? 0 : kSlackBlocks;
+  const int estimated = part ? estimated_part_tokens(model, edit) : estimated_site_tokens(model, edit, old_text);
+  // A rename, a changed literal or a callee's words are text known to the token (the new name,
+  // literal or callee): no slack, since a longer answer is wrong whatever it says, and the batch
+  // waits for its longest site.
+  const int slack = exact ? 0 : kSlackBlocks;
   // A site is an edit, capped as edits are: a call spanning a few lines (up to kMaxSiteTokens)
   // needs more than an inline completion's 64 tokens, or its right answer could never fit.
   MaskPlan mask{estimated, std::min(settings.max_edit_tokens, round_up_to_block(estimated, block) + slack * block),
                 block, settings.threshold, settings.max_ms, settings.entropy_bound};
   site.options = decode_options_for(mask, 0, settings.seed);
-  if (edit.kind == NextEditKind::Rename && old_text == edit.old_name) site.options.stop = name_stops(edit.new_name);
-  else if (old_text.find('\n') == std::string_view::npos) site.options.stop = {"\n"};
+  if (takes_one_name(edit, old_text, part)) site.options.stop = name_stops(part ? edit.part_text : edit.new_name);
+  else if (part || old_text.find('\n') == std::string_view::npos) site.options.stop = {"\n"};
   return site;
 }
 
@@ -262,22 +289,26 @@ PlanSite instruction_site(const ModelView& model, const SourceDocument& doc, con
   return site;
 }
 
-// The site's new text from a MaskedSpans answer: the first line for a one-line site.
+// The site's new text from a MaskedSpans answer (the first line for a one-line site), with the
+// part of the site that was not masked around it as it reads.
 std::optional<std::string> masked_answer(const Tokenizer& tokenizer, const SourceDocument& doc, const PlanSite& site,
                                          const DecodeResult& result) {
+  std::string_view text = doc.text();
   PostprocessContext context;
-  context.style = detect_indent_style(doc.text());
+  context.style = detect_indent_style(text);
   // A site keeps the indentation of its own lines: a tab-indented call in a file indented with
   // spaces is not rewritten with spaces. The document decides where its lines have none.
-  std::string_view old_text = std::string_view(doc.text()).substr(site.span.begin, site.span.size());
+  std::string_view old_text = text.substr(site.span.begin, site.span.size());
   if (old_text.find("\n\t") != std::string_view::npos || old_text.find("\n ") != std::string_view::npos)
     context.style.tabs = detect_indent_style(old_text).tabs;
-  context.suffix = std::string_view(doc.text()).substr(site.span.end);
+  context.suffix = text.substr(site.rewritten.end);
   context.single_line = !site.options.stop.empty();
   // A stop string ended the answer: its text is cut before it (the tokens may run past it).
-  return postprocess_candidate(result.stop == StopReason::StopString ? result.text
-                                                                     : text_before_special_tokens(tokenizer, result.tokens),
-                               context);
+  std::optional<std::string> written = postprocess_candidate(
+      result.stop == StopReason::StopString ? result.text : text_before_special_tokens(tokenizer, result.tokens), context);
+  if (!written) return std::nullopt;
+  return std::string(text.substr(site.span.begin, site.rewritten.begin - site.span.begin)) + *written +
+         std::string(text.substr(site.rewritten.end, site.span.end - site.rewritten.end));
 }
 
 // The site's new text from an Instruction answer: the rewritten lines must keep every byte
@@ -321,10 +352,16 @@ std::string gate(const Plan& plan, const SourceDocument& doc, const PlanSite& si
     return "writes back `" + plan.next_edit.old_name + "`, the name the user replaced";
   if (candidate.text == old_text) return "no change";
   if (candidate.stats.min_confidence < plan.min_confidence) return low_confidence(candidate);
-  // A site that is one use of the old name takes one name (name_stops).
-  if (plan.next_edit.kind == NextEditKind::Rename && old_text == plan.next_edit.old_name &&
-      !is_one_name(candidate.text, plan.next_edit.new_name))
-    return "not a name";
+  // A site that is one use of the old name, or a callee's words, takes one name (name_stops).
+  const bool part = plan.next_edit_form == NextEditForm::MaskedSpans &&
+                    (site.rewritten.begin != site.span.begin || site.rewritten.end != site.span.end);
+  if (takes_one_name(plan.next_edit, old_text, part)) {
+    // The written part: the candidate without the site's kept bytes around it.
+    const size_t kept = part ? site.span.size() - site.rewritten.size() : 0;
+    std::string_view written = candidate.text.size() < kept ? "" : std::string_view(candidate.text).substr(
+                                   part ? site.rewritten.begin - site.span.begin : 0, candidate.text.size() - kept);
+    if (!is_one_name(written, part ? plan.next_edit.part_text : plan.next_edit.new_name)) return "not a name";
+  }
   // A site is a small part of a document the user just left parsing: an answer that breaks it
   // anywhere is held back, not only one whose error lands inside the site.
   plan_steps::check_syntax(doc, candidate);

@@ -301,7 +301,15 @@ TEST_CASE("a masked site keeps the tabs its own lines are indented with, in a fi
   CHECK(outcome.candidates[0].text == "trace(b,\n\t\ta)");
 }
 
-TEST_CASE("an added parameter makes the calls' argument lists the sites, with room for the new argument",
+// The SPM part of a masked site's prompt (after the shared header): its window's text.
+std::string site_window(const PlanSite& site) {
+  std::string prompt = seedcoder_tokenizer().decode(site.prompt, /*skip_special_tokens=*/false);
+  size_t suffix = prompt.find("<[fim-suffix]>");
+  REQUIRE(suffix != std::string::npos);
+  return prompt.substr(suffix);
+}
+
+TEST_CASE("an appended parameter makes the calls' argument lists the sites, and the model writes only their end",
           "[next_edit]") {
   FakeEngine engine;
   Editing editing("function scale(x) {\n  return x * 2;\n}\nconst a = scale(1);\nconst b = scale(a);\n",
@@ -312,22 +320,84 @@ TEST_CASE("an added parameter makes the calls' argument lists the sites, with ro
   Plan plan = editing.plan(engine);
   REQUIRE(plan.declined_reason.empty());
   CHECK(plan.next_edit.kind == NextEditKind::ParameterCount);
+  CHECK(plan.next_edit.part == SitePart::AppendedArguments);
   REQUIRE(plan.sites.size() == 2);
+  std::string_view text = editing.doc.text();
   for (const PlanSite& site : plan.sites) {
-    std::string_view old_args = std::string_view(editing.doc.text()).substr(site.span.begin, site.span.size());
-    CHECK(site.options.gen_length >= int(seedcoder_tokenizer().encode(old_args).size()) + 4);
+    // The masked part is the end of the list, before its `)`: the arguments passed stay as they are.
+    CHECK(text.substr(site.span.begin, 1) == "(");
+    CHECK(site.rewritten.size() == 0);
+    CHECK(site.rewritten.end + 1 == site.span.end);
+    CHECK(site.options.gen_length >= 6);
+    CHECK(site.options.stop == std::vector<std::string>{"\n"});
   }
+  // The answer is spliced between the kept bytes: the edit covers the whole list.
+  engine.replies = {", 2", ", 3\nconst c = 1;"};
+  CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
+  REQUIRE(outcome.candidates.size() == 2);
+  CHECK(outcome.candidates[0].text == "(1, 2)");
+  CHECK(outcome.candidates[1].text == "(a, 3)");
+  CHECK(applied(editing.doc, outcome).find("scale(1, 2);\nconst b = scale(a, 3);\n") != std::string::npos);
 }
 
-// The SPM part of a masked site's prompt (after the shared header): its window's text.
-std::string site_window(const PlanSite& site) {
-  std::string prompt = seedcoder_tokenizer().decode(site.prompt, /*skip_special_tokens=*/false);
-  size_t suffix = prompt.find("<[fim-suffix]>");
-  REQUIRE(suffix != std::string::npos);
-  return prompt.substr(suffix);
+TEST_CASE("a call whose twin changed its callee rewrites only the callee's changed words", "[next_edit]") {
+  FakeEngine engine;
+  Editing editing("def run(a, b):\n    log.info(a)\n    log.info(b, 2)\n    log.info(a + b)\n");
+  editing.retype("log.info(a)", "logger.info(a)");
+  Plan plan = editing.plan(engine);
+  REQUIRE(plan.next_edit.kind == NextEditKind::CallPattern);
+  REQUIRE(plan.sites.size() == 1);
+  const PlanSite& site = plan.sites[0];
+  std::string_view text = editing.doc.text();
+  CHECK(text.substr(site.span.begin, site.span.size()) == "log.info(a + b)");
+  CHECK(text.substr(site.rewritten.begin, site.rewritten.size()) == "log");
+  // The narrow window: the answer is in the header, the rest of the callee after the mask.
+  CHECK(site_window(site).starts_with("<[fim-suffix]>.info"));
+  CHECK(site_window(site).find("def run") == std::string::npos);
+  // The new words are known to the token: one block, no slack.
+  CHECK(site.options.gen_length == 4);
+  CHECK(site.options.extend_max == 0);
+  // The model's answer ends where the name does, and the kept bytes go around it.
+  engine.replies = {"logger.info(a"};
+  CompletionOutcome outcome = execute_plan(engine, editing.doc, plan, kNever);
+  REQUIRE(outcome.candidates.size() == 1);
+  CHECK(outcome.candidates[0].text == "logger.info(a + b)");
+  // An answer that is no name is held back.
+  engine.replies = {"log ger"};
+  outcome = execute_plan(engine, editing.doc, plan, kNever);
+  REQUIRE(outcome.withheld.size() == 1);
+  CHECK(outcome.withheld[0].withheld == "not a name");
 }
 
-TEST_CASE("a rename's site gets the narrow window, a call's arguments the wide one", "[next_edit]") {
+TEST_CASE("a method's appended parameter is passed after the arguments of calls that pass the old ones",
+          "[next_edit]") {
+  FakeEngine engine;
+  Editing editing(
+      "class Box:\n    def grow(self, by):\n        return by\n\n"
+      "b = Box()\nb.grow(1)\nBox.grow(b, 2)\nb.grow()\n");
+  size_t at = editing.doc.text().find("by)") + 2;
+  for (char c : std::string(", times")) editing.change(at, at, std::string(1, c)), ++at;
+  Plan plan = editing.plan(engine);
+  REQUIRE(plan.sites.size() == 3);
+  std::string_view text = editing.doc.text();
+  int at_end = 0, whole = 0;
+  for (const PlanSite& site : plan.sites) {
+    std::string_view args = text.substr(site.span.begin, site.span.size());
+    if (args == "()") {  // passes fewer than the old parameters: where the new one goes is unknown
+      CHECK(site.rewritten.begin == site.span.begin);
+      CHECK(site.rewritten.end == site.span.end);
+      ++whole;
+    } else {
+      CHECK(site.rewritten.size() == 0);
+      CHECK(site.rewritten.end + 1 == site.span.end);
+      ++at_end;
+    }
+  }
+  CHECK(at_end == 2);
+  CHECK(whole == 1);
+}
+
+TEST_CASE("a rename's site gets the narrow window, a call's whole argument list the wide one", "[next_edit]") {
   FakeEngine engine;
   std::string body;
   for (int i = 0; i < 12; ++i) body += "    step_" + std::to_string(i) + " = value_" + std::to_string(i) + " * 2\n";
@@ -341,13 +411,23 @@ TEST_CASE("a rename's site gets the narrow window, a call's arguments the wide o
   std::string narrow = site_window(rename_plan.sites[0]);
   CHECK(narrow.find("print(") != std::string::npos);
   CHECK(narrow.find("step_11") == std::string::npos);  // lines away: out of 16 tokens
-  // An added parameter: the call's arguments are worked out from the lines around the call.
+  // A removed parameter: the call's whole argument list is rewritten, worked out from the lines
+  // around the call.
+  Editing removed(text);
+  removed.retype("scale(x)", "scale()");
+  Plan parameter_plan = removed.plan(engine, settings);
+  REQUIRE(parameter_plan.sites.size() == 1);
+  CHECK(parameter_plan.next_edit.kind == NextEditKind::ParameterCount);
+  CHECK(parameter_plan.next_edit.part == SitePart::Whole);
+  CHECK(site_window(parameter_plan.sites[0]).find("step_11") != std::string::npos);
+  // An appended parameter: the call's arguments stay in view, and the window is the narrow one.
   Editing added(text);
   size_t at = added.doc.text().find("(x)") + 2;
   for (char c : std::string(", factor")) added.change(at, at, std::string(1, c)), ++at;
-  Plan parameter_plan = added.plan(engine, settings);
-  REQUIRE(parameter_plan.sites.size() == 1);
-  CHECK(site_window(parameter_plan.sites[0]).find("step_11") != std::string::npos);
+  Plan appended_plan = added.plan(engine, settings);
+  REQUIRE(appended_plan.sites.size() == 1);
+  CHECK(site_window(appended_plan.sites[0]).find("step_11") == std::string::npos);
+  CHECK(site_window(appended_plan.sites[0]).find("scale(10") != std::string::npos);
   // The narrow window is a setting: as wide as the other, the rename site sees those lines too.
   settings.next_edit_exact_prefix_tokens = settings.next_edit_prefix_tokens;
   settings.next_edit_exact_suffix_tokens = settings.next_edit_suffix_tokens;
@@ -359,9 +439,8 @@ TEST_CASE("a call spanning many lines gets room for its whole argument list, pas
   FakeEngine engine;
   std::string table;
   for (int i = 0; i < 30; ++i) table += "  'word" + std::to_string(i) + "',\n";
-  Editing editing("def words(items):\n    return items\n\nx = words([\n" + table + "])\n");
-  size_t at = editing.doc.text().find("(items)") + 6;
-  for (char c : std::string(", suffix")) editing.change(at, at, std::string(1, c)), ++at;
+  Editing editing("def words(items, sep):\n    return items\n\nx = words([\n" + table + "], ' ')\n");
+  editing.retype(", sep", "");  // a parameter removed: the calls' whole argument lists are rewritten
   Plan plan = editing.plan(engine);
   REQUIRE(plan.sites.size() == 1);
   std::string_view old_args = std::string_view(editing.doc.text()).substr(plan.sites[0].span.begin, plan.sites[0].span.size());
