@@ -47,10 +47,12 @@ tokenizer="${TOKENIZER:-$runs/tokenizer-v2}"
   "${mf[@]}" train tokenizer --corpus "$corpus" --vocab "${VOCAB:-6144}" --max-bytes "${TOKENIZER_BYTES:-60000000}" \
     --out "$tokenizer" >"$runs/tokenizer.log" 2>&1
 AR_S="${AR_S:-70}" BD_S="${BD_S:-80}" SFT_S="${SFT_S:-30}"
-BATCH="${BATCH:-16}" SEQ="${SEQ:-1024}" CONTEXT="${CONTEXT:-2048}"
+# 256 x 1024 = 262K tokens a step (issue #20: at least 256K), in bf16 with fp32 master weights.
+BATCH="${BATCH:-256}" SEQ="${SEQ:-1024}" CONTEXT="${CONTEXT:-2048}" PRECISION="${PRECISION:-bf16}"
 SHAPE=(--hidden "${HIDDEN:-320}" --layers "${LAYERS:-4}" --heads "${HEADS:-5}" --kv-heads 1 --intermediate "${INTER:-864}"
        --context "$CONTEXT")
-COMMON=(--corpus "$corpus" --tokenizer "$tokenizer" --device "${DEVICE:-cuda}" --batch "$BATCH" --seq-len "$SEQ")
+COMMON=(--corpus "$corpus" --tokenizer "$tokenizer" --device "${DEVICE:-cuda}" --batch "$BATCH" --seq-len "$SEQ"
+        --precision "$PRECISION" --log-every "${LOG_EVERY:-10}")
 
 # Calibration: tokens/s of each objective (also builds the token streams once).
 "${mf[@]}" train ar "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/cal-ar" --steps 30 --eval-every 1000 >"$runs/cal-ar.log" 2>&1
@@ -62,18 +64,23 @@ ar_steps=$(steps_for "$(rate cal-ar)" "$AR_S"); bd_steps=$(steps_for "$(rate cal
 sft_steps=$(steps_for "$(rate cal-bd)" "$SFT_S"); arc_steps=$(steps_for "$(rate cal-ar)" "$BD_S")
 echo "calibration: AR $(rate cal-ar) tok/s, BD $(rate cal-bd) tok/s -> steps AR $ar_steps, BD $bd_steps, SFT $sft_steps, AR-only extra $arc_steps"
 
-"${mf[@]}" train ar "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/ar" --steps "$ar_steps" --lr 2e-3 --warmup 100 \
-  --eval-every 200 --checkpoint-every 100000 --max-seconds $((AR_S * 3 / 2))
-"${mf[@]}" train bd "${COMMON[@]}" --init "$runs/ar/model" --out "$runs/bd" --steps "$bd_steps" --lr 1e-3 --warmup 50 \
-  --corruption-warmup $((bd_steps / 6)) --eval-every 200 --checkpoint-every 100000 --max-seconds $((BD_S * 3 / 2))
-"${mf[@]}" train sft "${COMMON[@]}" --init "$runs/bd/model" --out "$runs/sft" --steps "$sft_steps" --lr 3e-4 \
-  --warmup 20 --eval-every 100 --checkpoint-every 100000 --max-seconds $((SFT_S * 3 / 2))
-# Models come back in pieces of < 16 MB (the transfer limit), each as soon as it exists.
+# Models come back in pieces of < 16 MB (the transfer limit), each as soon as its stage ends: a
+# run cut short still brings back its last finished stage. At most 8 files come back, so a
+# later stage's model replaces the earlier one's.
 ship() { [[ -f "$runs/$1/model/model.safetensors" ]] &&
   (cd "$runs/$1/model" && split -b 15000000 -d model.safetensors "$out/$1.safetensors.part"); }
+unship() { rm -f "$out/$1".safetensors.part*; }
 pack_logs() { tar -C "$runs" -czf "$out/train-logs.tgz" --exclude='*.tokens' --exclude='checkpoint' \
   --exclude='*.safetensors' --exclude=corpus ar bd sft ar-only cal-ar.log cal-bd.log 2>/dev/null || true; }
-ship sft; ship bd; pack_logs
+"${mf[@]}" train ar "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/ar" --steps "$ar_steps" --lr 2e-3 --warmup 100 \
+  --eval-every 200 --checkpoint-every 100000 --max-seconds $((AR_S * 3 / 2))
+ship ar; pack_logs
+"${mf[@]}" train bd "${COMMON[@]}" --init "$runs/ar/model" --out "$runs/bd" --steps "$bd_steps" --lr 1e-3 --warmup 50 \
+  --corruption-warmup $((bd_steps / 6)) --eval-every 200 --checkpoint-every 100000 --max-seconds $((BD_S * 3 / 2))
+ship bd && unship ar; pack_logs
+"${mf[@]}" train sft "${COMMON[@]}" --init "$runs/bd/model" --out "$runs/sft" --steps "$sft_steps" --lr 3e-4 \
+  --warmup 20 --eval-every 100 --checkpoint-every 100000 --max-seconds $((SFT_S * 3 / 2))
+ship sft; pack_logs
 # The seed's claim, same data and compute: AR continued for the BD stage's budget, decoded AR.
 # Skipped when the caller's DEADLINE (epoch seconds) leaves too little time.
 if [[ "${SKIP_AR_ONLY:-0}" != 1 && $(( ${DEADLINE:-9999999999} - $(date +%s) )) -gt $((BD_S * 3 / 2 + 30)) ]]; then

@@ -250,6 +250,10 @@ struct TransformerImpl : torch::nn::Module {
   // concatenates them where they are). Switches this LibTorch lacks stay off.
   void set_fast_path(FastPath wanted);
   const FastPath& fast_path() const { return fast_; }
+  // cos/sin rows (as the attention takes them) for the given positions, in the compute dtype when rope_once is on (sin with
+  // its first half negated, for the roll form of rotate_half).
+  std::pair<torch::Tensor, torch::Tensor> rope_rows(const torch::Tensor& cos, const torch::Tensor& sin,
+                                                    torch::Dtype dtype) const;
 
   LlamaBody model{nullptr};
   torch::nn::Linear lm_head{nullptr};
@@ -258,10 +262,6 @@ struct TransformerImpl : torch::nn::Module {
   torch::Tensor run_layers(torch::Tensor hidden, const torch::Tensor& cos, const torch::Tensor& sin,
                            const torch::Tensor& mask, KVCache* cache, int64_t cache_start);
   const RopeTables& rope(int64_t positions, torch::Device device);
-  // cos/sin rows for the given positions, in the compute dtype when rope_once is on (sin with
-  // its first half negated, for the roll form of rotate_half).
-  std::pair<torch::Tensor, torch::Tensor> rope_rows(const torch::Tensor& cos, const torch::Tensor& sin,
-                                                    torch::Dtype dtype) const;
   ModelConfig config_;
   RopeTables rope_;
   FastPath fast_;

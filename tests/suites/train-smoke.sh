@@ -16,10 +16,14 @@ LIST
 "$mf" train corpus --packages "$work/packages.txt" --out "$work/corpus" 2>&1 | grep "after near dedup"
 "$mf" train tokenizer --corpus "$work/corpus" --vocab 600 --out "$work/tokenizer" 2>&1 | tail -1
 shape=(--hidden 64 --layers 2 --heads 2 --kv-heads 1 --intermediate 128 --context 256)
-common=(--corpus "$work/corpus" --tokenizer "$work/tokenizer" --batch 4 --threads 1 --eval-every 1000)
+common=(--corpus "$work/corpus" --tokenizer "$work/tokenizer" --batch 4 --threads 1 --eval-every 1000 --log-every 1)
 "$mf" train ar "${common[@]}" "${shape[@]}" --seq-len 64 --steps 60 --lr 3e-3 --warmup 5 --out "$work/ar" 2>&1 | tail -1
 "$mf" train bd "${common[@]}" --seq-len 64 --init "$work/ar/model" --steps 200 --lr 3e-3 --warmup 5 --corruption-warmup 0 \
   --out "$work/bd" 2>&1 | tail -1
+# The same stage in bf16 (fp32 master weights in the optimizer), as the GPU run trains.
+"$mf" train bd "${common[@]}" --seq-len 64 --init "$work/ar/model" --steps 100 --lr 3e-3 --warmup 5 --corruption-warmup 0 \
+  --precision bf16 --out "$work/bd-bf16" 2>&1 | tail -1
+grep -q '"precision": "bf16"' "$work/bd-bf16/summary.json" || { cat "$work/bd-bf16/summary.json"; exit 1; }
 # SFT windows hold whole samples (instruction + input + response), so they need a longer context.
 # The stream carries next-edit samples (the planner's prompts at this model's context) too.
 sft_log="$("$mf" train sft "${common[@]}" --seq-len 256 --init "$work/bd/model" --steps 20 --lr 1e-3 --warmup 2 \
@@ -27,7 +31,7 @@ sft_log="$("$mf" train sft "${common[@]}" --seq-len 256 --init "$work/bd/model" 
 tail -1 <<<"$sft_log"
 grep -Eq "sft train stream: .* [1-9][0-9]* next-edit samples" <<<"$sft_log" || { grep "stream" <<<"$sft_log"; exit 1; }
 # Loss must fall: mean of the first 10 logged steps against the last 10.
-for stage in ar bd; do
+for stage in ar bd bd-bf16; do
   python3 - "$work/$stage/log.csv" "$stage" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))

@@ -49,6 +49,13 @@ struct StageFlags {
     app.add_option("--checkpoint-every", stage.checkpoint_every)->capture_default_str();
     app.add_option("--eval-every", stage.eval_every)->capture_default_str();
     app.add_option("--device", stage.device, "cpu or cuda")->capture_default_str();
+    app.add_option("--precision", stage.precision,
+                   "fp32, or bf16 (bf16 weights and activations, fp32 master weights in the optimizer)")
+        ->check(CLI::IsMember({"fp32", "bf16"}))
+        ->capture_default_str();
+    app.add_option("--log-every", stage.log_every, "steps between log lines (each waits for the device)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
     app.add_option("--max-seconds", stage.max_seconds, "wall-clock budget for the stage (0 = none)");
     app.add_option("--fim-rate", fim_rate, "share of SPM FIM samples")->capture_default_str();
     app.add_option("--hidden", shape.hidden)->capture_default_str();
@@ -111,7 +118,8 @@ void write_summary(const StageFlags& f, const StageResult& r) {
                             {"seconds", r.seconds},        {"batch", f.stage.batch},
                             {"seq_len", f.stage.seq_len},  {"lr", f.stage.lr},
                             {"corruption_warmup", f.stage.corruption_warmup_steps},
-                            {"fim_rate", f.fim_rate}};
+                            {"fim_rate", f.fim_rate},      {"precision", f.stage.precision},
+                            {"device", f.stage.device}};
   std::ofstream(fs::path(f.out) / "summary.json") << summary.dump(2) << "\n";
   spdlog::info("[{}] done: {} steps in {:.0f}s, train loss {:.4f}, validation loss {:.4f}", f.stage.name, r.steps,
                r.seconds, r.train_loss, r.val_loss);

@@ -4,12 +4,22 @@ namespace maskfill::training {
 
 namespace F = torch::nn::functional;
 
+torch::Tensor to_device(const torch::Tensor& tensor, torch::Device device) {
+  if (!tensor.defined() || tensor.device() == device) return tensor;
+  return device.is_cuda() ? tensor.pin_memory().to(device, /*non_blocking=*/true) : tensor.to(device);
+}
+
+NoisedBatch NoisedBatch::to(torch::Device device) const {
+  return {to_device(noisy, device), to_device(masked, device), to_device(weight, device), to_device(maskable, device),
+          to_device(selected, device)};
+}
+
 LossOut autoregressive_loss(Transformer& model, const torch::Tensor& ids, const torch::Tensor& loss_mask) {
   const int64_t length = ids.size(1);
   auto device = ids.device();
   auto positions = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(device));
   auto mask = attention_mask(AttentionMode::Causal, 1, 0, length, length, device);
-  auto logits = model->forward_full(ids, positions, mask).to(torch::kFloat32);
+  auto logits = model->lm_head(hidden_states(model, ids, positions, mask, length)).to(torch::kFloat32);
   auto predictions = logits.narrow(1, 0, length - 1).reshape({-1, logits.size(-1)});
   auto targets = ids.narrow(1, 1, length - 1).reshape({-1});
   auto losses = F::cross_entropy(predictions, targets, F::CrossEntropyFuncOptions().reduction(torch::kNone));
@@ -17,7 +27,7 @@ LossOut autoregressive_loss(Transformer& model, const torch::Tensor& ids, const 
                                            : torch::ones_like(losses);
   auto count = keep.sum().clamp_min(1);
   auto loss = (losses * keep).sum() / count;
-  return {loss, loss.item<double>(), int64_t(keep.sum().item<double>())};
+  return {loss, loss.detach(), keep.sum().to(torch::kLong)};
 }
 
 NoisedBatch add_block_noise(const torch::Tensor& x0, const torch::Tensor& maskable, const NoiseSchedule& schedule,
@@ -51,7 +61,7 @@ NoisedBatch add_block_noise(const torch::Tensor& x0, const torch::Tensor& maskab
   auto weight = schedule.in_warmup ? torch::ones({rows, length}, f32)
                                    : (1.0 / u_blk).expand({rows, blocks, B}).reshape({rows, length});
   auto noisy = x0.masked_fill(masked, mask_id);
-  return {noisy, masked, weight, can_mask};
+  return {noisy, masked, weight, can_mask, masked.reshape({-1}).nonzero().squeeze(1)};
 }
 
 torch::Tensor block_diffusion_training_mask(int64_t length, int64_t block, torch::Device device) {
@@ -65,14 +75,15 @@ torch::Tensor block_diffusion_training_mask(int64_t length, int64_t block, torch
 }
 
 torch::Tensor hidden_states(Transformer& model, const torch::Tensor& ids, const torch::Tensor& positions,
-                            const torch::Tensor& mask) {
+                            const torch::Tensor& mask, int64_t max_positions) {
   // The same layers as TransformerImpl::forward_full (a test checks lm_head(hidden) == its logits).
   auto device = model->lm_head->weight.device();
   static thread_local RopeTables tables;
-  const int64_t needed = positions.max().item<int64_t>() + 1;
-  if (!tables.cos.defined() || tables.cos.size(0) < needed || tables.cos.device() != device)
-    tables = make_rope_tables(model->config(), std::max<int64_t>(needed, 256), device);
-  auto cos = tables.cos.index_select(0, positions), sin = tables.sin.index_select(0, positions);
+  if (!tables.cos.defined() || tables.cos.size(0) < max_positions || tables.cos.device() != device)
+    tables = make_rope_tables(model->config(), std::max<int64_t>(max_positions, 256), device);
+  // As the model's forward passes them (rope_rows: in the compute dtype once, with the `rope` switch).
+  auto [cos, sin] = model->rope_rows(tables.cos.index_select(0, positions), tables.sin.index_select(0, positions),
+                                     model->lm_head->weight.scalar_type());
   auto hidden = model->model->embed_tokens(ids);
   for (size_t i = 0; i < model->model->layers->size(); ++i) {
     auto layer = model->model->layers[i]->as<DecoderLayerImpl>();
@@ -88,23 +99,24 @@ LossOut block_diffusion_loss(Transformer& model, const torch::Tensor& x0, const 
   const int64_t B = model->config().block_size;
   auto positions = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(device)).repeat({2});
   auto mask = block_diffusion_training_mask(length, B, device);
-  auto hidden = hidden_states(model, torch::cat({noised.noisy, x0}, 1), positions, mask);
+  auto hidden = hidden_states(model, torch::cat({noised.noisy, x0}, 1), positions, mask, length);
   // Only the noisy half's masked positions are predicted (no logit shift: each predicts its own
   // token), so only they go through the output layer.
-  auto selected = noised.masked.reshape({-1}).nonzero().squeeze(1);
+  const torch::Tensor& selected = noised.selected;
   auto noisy_hidden = hidden.narrow(1, 0, length).reshape({-1, hidden.size(-1)}).index_select(0, selected);
   auto logits = model->lm_head(noisy_hidden).to(torch::kFloat32);
   auto targets = x0.reshape({-1}).index_select(0, selected);
   auto weights = noised.weight.reshape({-1}).index_select(0, selected);
   auto losses = F::cross_entropy(logits, targets, F::CrossEntropyFuncOptions().reduction(torch::kNone));
   const int64_t predicted = selected.size(0);
-  const double maskable = std::max(1.0, noised.maskable.defined() ? noised.maskable.sum().item<double>()
-                                                                  : double(x0.numel()));
+  torch::Tensor maskable = noised.maskable.defined() ? noised.maskable.sum().to(torch::kFloat32).clamp_min(1.0)
+                                                     : torch::full({}, double(std::max<int64_t>(1, x0.numel())),
+                                                                   losses.options());
   // Normalised by the maskable tokens (LLaDA / BD3-LM style): the weighted sum estimates the ELBO
   // per token (per response token in SFT).
   auto loss = (losses * weights).sum() / maskable;
-  double plain = predicted > 0 ? losses.sum().item<double>() / double(predicted) : 0.0;
-  return {loss, plain, predicted};
+  auto plain = predicted > 0 ? losses.detach().sum() / double(predicted) : torch::zeros({}, losses.options());
+  return {loss, plain, torch::full({}, predicted, torch::kLong)};
 }
 
 }  // namespace maskfill::training

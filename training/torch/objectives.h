@@ -13,10 +13,12 @@
 
 namespace maskfill::training {
 
+// Device scalars: reading one (`.item()`) waits for the device, so the trainer reads them only
+// when it logs.
 struct LossOut {
-  torch::Tensor loss;   // scalar to backpropagate
-  double token_loss;    // mean cross-entropy per predicted token (for logs, comparable across steps)
-  int64_t predicted;    // tokens that contributed
+  torch::Tensor loss;        // scalar to backpropagate
+  torch::Tensor token_loss;  // mean cross-entropy per predicted token (for logs, comparable across steps)
+  torch::Tensor predicted;   // tokens that contributed
 };
 
 LossOut autoregressive_loss(Transformer& model, const torch::Tensor& ids /*[N, L]*/,
@@ -49,6 +51,9 @@ struct NoisedBatch {
   torch::Tensor masked;    // [N, L] bool
   torch::Tensor weight;    // [N, L] float: 1/u_blk after warmup, 1 during warmup
   torch::Tensor maskable;  // [N, L] bool: the tokens the loss is averaged over (SFT: responses)
+  torch::Tensor selected;  // [masked tokens] long: their flat indices, found where the noise was
+                           // drawn (the CPU), so the device never waits to learn how many
+  NoisedBatch to(torch::Device device) const;
 };
 NoisedBatch add_block_noise(const torch::Tensor& x0, const torch::Tensor& maskable, const NoiseSchedule& schedule,
                             int64_t mask_id, torch::Generator& generator);
@@ -62,7 +67,11 @@ torch::Tensor block_diffusion_training_mask(int64_t length, int64_t block, torch
 LossOut block_diffusion_loss(Transformer& model, const torch::Tensor& x0, const NoisedBatch& noised);
 
 // Final hidden states (after the last RMSNorm), [B, T, hidden]: forward_full without lm_head.
+// `positions` are below `max_positions` (passed, not read back from the device).
 torch::Tensor hidden_states(Transformer& model, const torch::Tensor& ids, const torch::Tensor& positions,
-                            const torch::Tensor& mask);
+                            const torch::Tensor& mask, int64_t max_positions);
+
+// A batch tensor on `device`: from pinned memory without waiting on a GPU, as is on a CPU.
+torch::Tensor to_device(const torch::Tensor& tensor, torch::Device device);
 
 }  // namespace maskfill::training

@@ -1,5 +1,7 @@
 #include "training/torch/trainer.h"
 
+#include "training/torch/optimizer.h"
+
 #include "common/json_fields.h"
 #include "common/read_file.h"
 
@@ -13,7 +15,6 @@
 #include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
-#include <numeric>
 
 namespace maskfill::training {
 namespace {
@@ -38,36 +39,41 @@ NoiseSchedule noise_at(const StageOptions& o, int64_t step, int64_t block) {
   return schedule;
 }
 
-// Weight decay on matrices only; norms are left alone (standard Llama practice).
-torch::optim::AdamW make_optimizer(Transformer& model, const StageOptions& o) {
-  std::vector<torch::Tensor> decay, no_decay;
-  for (auto& p : model->named_parameters()) (p.value().dim() >= 2 ? decay : no_decay).push_back(p.value());
-  auto options = torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).eps(1e-8);
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(options.weight_decay(o.weight_decay)));
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(options.weight_decay(0.0)));
-  return torch::optim::AdamW(groups, options);
+// Weight decay on matrices only; norms are left alone (standard Llama practice). Master weights
+// are taken from the model as it is now (fp32), before it is cast to bf16.
+MultiTensorAdamW make_optimizer(Transformer& model, const StageOptions& o) {
+  std::vector<MultiTensorAdamW::Param> params;
+  for (auto& p : model->named_parameters()) params.push_back({p.value(), p.value().dim() >= 2 ? o.weight_decay : 0.0});
+  MultiTensorAdamW::Options options;
+  options.lr = o.lr;
+  options.master_weights = o.precision == "bf16";
+  return MultiTensorAdamW(params, options);
 }
 
-void set_lr(torch::optim::AdamW& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+// Forward-path switches that hold for training: the attention kernel, the norm and RoPE in fewer
+// ops. Not merged projections (copies of weights that change every step), nor the decoding-only
+// ones.
+FastPath training_fast_path(torch::Device device) {
+  FastPath fast = default_fast_path(device);
+  fast.merged_projections = fast.step_on_device = fast.cuda_graphs = fast.batched_attention = false;
+  return fast;
 }
 
 struct Checkpointer {
   fs::path dir;
-  int64_t load(Transformer& model, torch::optim::AdamW& optimizer) const {
+  int64_t load(Transformer& model, MultiTensorAdamW& optimizer) const {
     if (!fs::exists(dir / "state.json")) return 0;
     torch::load(model, (dir / "model.pt").string());
-    torch::load(optimizer, (dir / "optimizer.pt").string());
+    optimizer.load((dir / "optimizer.pt").string());
     std::string path = (dir / "state.json").string();
     nlohmann::json state = parse_json_text(read_file(path), path);
     return JsonField(state, path).at("step").integer(0);
   }
-  void save(Transformer& model, torch::optim::AdamW& optimizer, int64_t step) const {
+  void save(Transformer& model, const MultiTensorAdamW& optimizer, int64_t step) const {
     fs::create_directories(dir);
     // Write then rename, so an interruption never leaves a half-written checkpoint behind.
     torch::save(model, (dir / "model.pt.tmp").string());
-    torch::save(optimizer, (dir / "optimizer.pt.tmp").string());
+    optimizer.save((dir / "optimizer.pt.tmp").string());
     fs::rename(dir / "model.pt.tmp", dir / "model.pt");
     fs::rename(dir / "optimizer.pt.tmp", dir / "optimizer.pt");
     std::ofstream(dir / "state.json.tmp") << nlohmann::json{{"step", step}}.dump();
@@ -77,7 +83,6 @@ struct Checkpointer {
 
 void progress_line(const StageOptions& o, int64_t step, double loss, double lr, double tokens_per_s, double eta_s) {
   static const bool tty = isatty(STDERR_FILENO);
-  if (!tty && step % 20 != 0 && step + 1 != o.steps) return;
   int width = 30, filled = int(width * double(step + 1) / double(o.steps));
   std::fprintf(stderr, "%s[%s] [%s%s] %lld/%lld loss %.4f lr %.2e %.0f tok/s eta %.0fs%s", tty ? "\r" : "",
                o.name.c_str(), std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
@@ -91,10 +96,9 @@ static LossOut stage_loss(Transformer& model, const Batch& batch, Objective obje
                    int32_t mask_id, torch::Generator& generator) {
   auto device = model->lm_head->weight.device();
   if (objective == Objective::Autoregressive)
-    return autoregressive_loss(model, batch.ids.to(device), batch.trainable.to(device));
+    return autoregressive_loss(model, to_device(batch.ids, device), to_device(batch.trainable, device));
   NoisedBatch noised = add_block_noise(batch.ids, batch.trainable, schedule, mask_id, generator);
-  noised = {noised.noisy.to(device), noised.masked.to(device), noised.weight.to(device), noised.maskable.to(device)};
-  return block_diffusion_loss(model, batch.ids.to(device), noised);
+  return block_diffusion_loss(model, to_device(batch.ids, device), noised.to(device));
 }
 
 double validation_loss(Transformer& model, const std::vector<Batch>& batches, Objective objective, int32_t mask_id,
@@ -105,7 +109,7 @@ double validation_loss(Transformer& model, const std::vector<Batch>& batches, Ob
   double total = 0;
   for (const Batch& batch : batches) {
     LossOut out = stage_loss(model, batch, objective, schedule, mask_id, generator);
-    total += objective == Objective::Autoregressive ? out.token_loss : out.loss.item<double>();
+    total += (objective == Objective::Autoregressive ? out.token_loss : out.loss).item<double>();
   }
   model->train();
   return total / double(batches.size());
@@ -115,10 +119,15 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
                       const StageOptions& o, int32_t mask_id, const FimOptions& fim) {
   fs::create_directories(o.out_dir);
   torch::Device device(o.device);
-  if (device.is_cuda()) at::globalContext().setAllowTF32CuBLAS(true);  // tiny models: TF32 is plenty
-  model->to(device);
+  if (o.precision != "fp32" && o.precision != "bf16")
+    throw std::runtime_error("--precision must be fp32 or bf16, not '" + o.precision + "'");
+  if (device.is_cuda()) at::globalContext().setAllowTF32CuBLAS(true);  // fp32 matrix products: TF32 is plenty
+  model->to(device, torch::kFloat32);
   model->train();
   auto optimizer = make_optimizer(model, o);
+  if (o.precision == "bf16") model->to(torch::kBFloat16);
+  model->set_fast_path(training_fast_path(device));
+  spdlog::info("[{}] {} on {}, switches {}", o.name, o.precision, device.str(), model->fast_path().describe());
   Checkpointer checkpointer{fs::path(o.out_dir) / "checkpoint"};
   int64_t first_step = checkpointer.load(model, optimizer);
   if (first_step > 0) spdlog::info("[{}] resuming at step {}", o.name, first_step);
@@ -135,7 +144,6 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
   auto val_batches = validation_windows.fixed(o.eval_batches, o.batch);
   const int64_t block = model->config().block_size;
   const NoiseSchedule val_schedule = NoiseSchedule::elbo(block);
-  std::deque<double> recent;
   StageResult result;
   auto start = Clock::now();
   // The next batch is drawn (FIM samples re-encoded) on another thread while this step runs; the
@@ -143,31 +151,37 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
   auto draw = [&](int64_t step) { return train_windows.sample(o.batch, rng, train_windows.epoch_of(step, o.batch)); };
   std::future<Batch> next;
   if (first_step < o.steps) next = std::async(std::launch::async, draw, first_step);
+  std::deque<torch::Tensor> recent_losses;  // device scalars: read once, at the end
   for (int64_t step = first_step; step < o.steps; ++step) {
     double lr = learning_rate(o, step);
-    set_lr(optimizer, lr);
+    optimizer.set_lr(lr);
     Batch batch = next.get();
     if (step + 1 < o.steps) next = std::async(std::launch::async, draw, step + 1);
     NoiseSchedule schedule = noise_at(o, step, block);
     LossOut out = stage_loss(model, batch, o.objective, schedule, mask_id, generator);
     optimizer.zero_grad();
     out.loss.backward();
-    double grad_norm = torch::nn::utils::clip_grad_norm_(model->parameters(), o.grad_clip);
-    optimizer.step();
+    torch::Tensor grad_norm = optimizer.clip_and_step(o.grad_clip);
 
-    recent.push_back(out.token_loss);
-    if (recent.size() > 50) recent.pop_front();
+    recent_losses.push_back(out.token_loss);
+    if (recent_losses.size() > 50) recent_losses.pop_front();
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    double tokens_per_s = double((step - first_step + 1) * o.batch * o.seq_len) / std::max(elapsed, 1e-9);
     bool evaluate = (step + 1) % o.eval_every == 0 || step + 1 == o.steps;
-    double val = evaluate ? validation_loss(model, val_batches, o.objective, mask_id, val_schedule) : NAN;
-    if (evaluate) result.val_loss = val;
-    log << step + 1 << ',' << lr << ',' << out.token_loss << ',' << grad_norm << ',' << schedule.u_max << ','
-        << (evaluate ? std::to_string(val) : "") << ',' << tokens_per_s << '\n';
-    log.flush();
-    double eta = elapsed / double(step - first_step + 1) * double(o.steps - step - 1);
-    progress_line(o, step, out.token_loss, lr, tokens_per_s, eta);
     bool out_of_time = o.max_seconds > 0 && elapsed > o.max_seconds;
+    bool logged = evaluate || out_of_time || (step + 1) % std::max<int64_t>(1, o.log_every) == 0;
+    if (logged) {
+      // The one wait for the device in these steps: the figures of this step.
+      const double loss = out.token_loss.item<double>(), norm = grad_norm.item<double>();
+      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      double tokens_per_s = double((step - first_step + 1) * o.batch * o.seq_len) / std::max(elapsed, 1e-9);
+      double val = evaluate ? validation_loss(model, val_batches, o.objective, mask_id, val_schedule) : NAN;
+      if (evaluate) result.val_loss = val;
+      log << step + 1 << ',' << lr << ',' << loss << ',' << norm << ',' << schedule.u_max << ','
+          << (evaluate ? std::to_string(val) : "") << ',' << tokens_per_s << '\n';
+      log.flush();
+      double eta = elapsed / double(step - first_step + 1) * double(o.steps - step - 1);
+      progress_line(o, step, loss, lr, tokens_per_s, eta);
+    }
     if ((step + 1) % o.checkpoint_every == 0 || step + 1 == o.steps || out_of_time)
       checkpointer.save(model, optimizer, step + 1);
     result.steps = step + 1;
@@ -178,7 +192,12 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
   }
   std::fprintf(stderr, "\n");
   if (result.steps == 0) result.steps = first_step;
-  result.train_loss = recent.empty() ? NAN : std::accumulate(recent.begin(), recent.end(), 0.0) / double(recent.size());
+  result.train_loss = recent_losses.empty()
+                          ? NAN
+                          : torch::stack(std::vector<torch::Tensor>(recent_losses.begin(), recent_losses.end()))
+                                .to(torch::kFloat64)
+                                .mean()
+                                .item<double>();
   if (std::isnan(result.val_loss) || result.val_loss == 0)
     result.val_loss = validation_loss(model, val_batches, o.objective, mask_id, val_schedule);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();

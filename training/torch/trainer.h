@@ -1,6 +1,8 @@
 // One training stage: AdamW, linear warmup then cosine LR, gradient clipping, packed windows that
 // start at sample boundaries, periodic validation, checkpoints with resume, a CSV log and a
-// progress line.
+// progress line. A step never waits for the device (issue #20): the next batch is drawn and its
+// noise made on the CPU while it runs, the optimizer works on every tensor at once
+// (MultiTensorAdamW), and the loss is read back only every `log_every` steps.
 #pragma once
 
 #include <string>
@@ -36,6 +38,10 @@ struct StageOptions {
   int64_t eval_every = 100;
   int64_t eval_batches = 4;
   std::string device = "cpu";           // "cpu" or "cuda": where the model and batches live
+  // "fp32", or "bf16": the model's weights and activations in bf16, the optimizer's fp32 master
+  // weights updated and rounded into them (what a GPU's bf16 matrix units want).
+  std::string precision = "fp32";
+  int64_t log_every = 10;               // steps between log lines: reading the loss waits for the device
   double max_seconds = 0;               // wall-clock cap (0 = none): the stage ends early, saved
   std::string out_dir;                  // log.csv, checkpoint/ (model.pt, optimizer.pt, state.json)
 };

@@ -4,9 +4,12 @@
 #include "training/torch/objectives.h"  // torch first: glog's CHECK must not replace Catch's
 #include "training/torch/train_data.h"
 #include "training/torch/model_io.h"
+#include "training/torch/optimizer.h"
+#include "training/torch/trainer.h"
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <set>
 
 #include "common/read_file.h"
@@ -171,14 +174,140 @@ TEST_CASE("block-diffusion loss computes logits only for masked noisy tokens, sa
   auto m = n.masked.to(torch::kFloat32);
   double expected = (ce * m * n.weight).sum().item<double>() / maskable.sum().item<double>();  // per response token
   CHECK(out.loss.item<double>() == Approx(expected).epsilon(1e-4));
-  CHECK(out.predicted == n.masked.sum().item<int64_t>());
-  CHECK(out.token_loss == Approx((ce * m).sum().item<double>() / m.sum().item<double>()).epsilon(1e-4));
+  CHECK(out.predicted.item<int64_t>() == n.masked.sum().item<int64_t>());
+  CHECK(n.selected.size(0) == n.masked.sum().item<int64_t>());
+  CHECK(out.token_loss.item<double>() == Approx((ce * m).sum().item<double>() / m.sum().item<double>()).epsilon(1e-4));
   CHECK_FALSE((n.masked & maskable.logical_not()).any().item<bool>());
 
   // hidden_states + lm_head is forward_full.
   auto hidden = hidden_states(model, x0, torch::arange(L, torch::kLong),
-                              attention_mask(AttentionMode::BlockCausal, 4, 0, L, L, torch::kCPU));
+                              attention_mask(AttentionMode::BlockCausal, 4, 0, L, L, torch::kCPU), L);
   auto full = model->forward_full(x0, torch::arange(L, torch::kLong),
                                   attention_mask(AttentionMode::BlockCausal, 4, 0, L, L, torch::kCPU));
   CHECK(torch::allclose(model->lm_head(hidden), full, 1e-4, 1e-5));
+}
+
+namespace {
+
+// Two models with the same weights, and their parameters split into the trainer's two groups.
+Transformer twin_model(const Transformer& model) {
+  Transformer twin = init_model(model->config(), 99);
+  torch::NoGradGuard no_grad;
+  auto to = twin->parameters(), from = model->parameters();
+  for (size_t i = 0; i < to.size(); ++i) to[i].copy_(from[i]);
+  return twin;
+}
+
+// The trainer's split: weight decay on matrices only, in the module's order.
+std::vector<MultiTensorAdamW::Param> groups_of(Transformer& model, double weight_decay) {
+  std::vector<MultiTensorAdamW::Param> params;
+  for (auto& p : model->named_parameters()) params.push_back({p.value(), p.value().dim() >= 2 ? weight_decay : 0.0});
+  return params;
+}
+
+// One step's gradients: the block-diffusion loss of a fixed batch (its noise drawn from `seed`).
+torch::Tensor backward_once(Transformer& model, const torch::Tensor& x0, uint64_t seed) {
+  torch::Generator g = at::detail::createCPUGenerator(seed);
+  NoisedBatch n = add_block_noise(x0, torch::Tensor(), NoiseSchedule{}, 5, g);
+  LossOut out = block_diffusion_loss(model, x0, n);
+  out.loss.backward();
+  return out.token_loss;
+}
+
+}  // namespace
+
+TEST_CASE("the multi-tensor AdamW and its device-side clipping match torch's AdamW and clip_grad_norm_ bit for bit") {
+  torch::manual_seed(0);
+  Transformer reference = init_model(tiny_config(ModelShape{64, 2, 2, 1, 128, 256}, 300), 3);
+  Transformer ours = twin_model(reference);
+  const double decay = 0.1, clip = 0.05;  // a clip small enough to bite
+  // The trainer's groups before: torch's AdamW with decay on matrices, none on norms.
+  std::vector<torch::Tensor> matrices, vectors;
+  for (auto& p : reference->named_parameters()) (p.value().dim() >= 2 ? matrices : vectors).push_back(p.value());
+  auto options = torch::optim::AdamWOptions(1e-3).betas({0.9, 0.95}).eps(1e-8);
+  std::vector<torch::optim::OptimizerParamGroup> torch_groups;
+  torch_groups.emplace_back(matrices, std::make_unique<torch::optim::AdamWOptions>(options.weight_decay(decay)));
+  torch_groups.emplace_back(vectors, std::make_unique<torch::optim::AdamWOptions>(options.weight_decay(0.0)));
+  torch::optim::AdamW torch_adamw(torch_groups, options);
+  MultiTensorAdamW multi(groups_of(ours, decay), MultiTensorAdamW::Options{});
+  auto x0 = torch::randint(10, 300, {2, 16}, torch::kLong);
+  for (int step = 0; step < 4; ++step) {
+    const double lr = 1e-3 * (step + 1);
+    for (auto& group : torch_adamw.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    multi.set_lr(lr);
+    torch_adamw.zero_grad();
+    multi.zero_grad();
+    backward_once(reference, x0, step);
+    backward_once(ours, x0, step);
+    const double torch_norm = torch::nn::utils::clip_grad_norm_(reference->parameters(), clip);
+    torch_adamw.step();
+    torch::Tensor norm = multi.clip_and_step(clip);
+    CHECK(norm.item<double>() == torch_norm);
+    auto a = reference->parameters(), b = ours->parameters();
+    for (size_t i = 0; i < a.size(); ++i) REQUIRE(torch::equal(a[i], b[i]));
+  }
+  // A checkpoint of its state resumes the same run.
+  const std::string path = (std::filesystem::temp_directory_path() / "maskfill-adamw-state.pt").string();
+  multi.save(path);
+  Transformer resumed_model = twin_model(ours);
+  MultiTensorAdamW resumed(groups_of(resumed_model, decay), MultiTensorAdamW::Options{});
+  resumed.load(path);
+  resumed.set_lr(2e-3);  // the learning rate is the schedule's, set every step
+  multi.set_lr(2e-3);
+  multi.zero_grad();
+  for (Transformer* model : {&ours, &resumed_model}) backward_once(*model, x0, 9);
+  multi.clip_and_step(clip);
+  resumed.clip_and_step(clip);
+  auto a = ours->parameters(), b = resumed_model->parameters();
+  for (size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(a[i], b[i]));
+  // A state made for other parameters is refused with a message that says so.
+  Transformer other = init_model(tiny_config(ModelShape{64, 1, 2, 1, 128, 256}, 300), 3);
+  MultiTensorAdamW mismatched(groups_of(other, decay), MultiTensorAdamW::Options{});
+  CHECK_THROWS_WITH(mismatched.load(path), Catch::Contains("this model and precision need"));
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("bf16 training keeps fp32 master weights and follows the fp32 run's losses") {
+  torch::manual_seed(1);
+  Transformer fp32 = init_model(tiny_config(ModelShape{64, 2, 2, 1, 128, 256}, 300), 3);
+  Transformer bf16 = twin_model(fp32);
+  MultiTensorAdamW::Options master;
+  master.lr = 3e-3;
+  master.master_weights = true;
+  MultiTensorAdamW::Options plain = master;
+  plain.master_weights = false;
+  MultiTensorAdamW fp32_adamw(groups_of(fp32, 0.1), plain), bf16_adamw(groups_of(bf16, 0.1), master);
+  bf16->to(torch::kBFloat16);  // after the masters were taken, as the trainer does
+  auto x0 = torch::randint(10, 300, {4, 32}, torch::kLong);
+  double first_fp32 = 0, first_bf16 = 0, last_fp32 = 0, last_bf16 = 0;
+  for (int step = 0; step < 12; ++step) {
+    fp32_adamw.zero_grad();
+    bf16_adamw.zero_grad();
+    // The same batch and noise every step: both runs fit it.
+    const double a = backward_once(fp32, x0, 0).item<double>(), b = backward_once(bf16, x0, 0).item<double>();
+    fp32_adamw.clip_and_step(1.0);
+    bf16_adamw.clip_and_step(1.0);
+    if (step == 0) first_fp32 = a, first_bf16 = b;
+    last_fp32 = a, last_bf16 = b;
+  }
+  for (const auto& p : bf16->parameters()) CHECK(p.scalar_type() == torch::kBFloat16);
+  CHECK(first_bf16 == Approx(first_fp32).epsilon(0.02));
+  CHECK(last_fp32 < first_fp32 - 0.05);  // it learns...
+  CHECK(last_bf16 == Approx(last_fp32).epsilon(0.03));  // ...and bf16 learns the same
+}
+
+TEST_CASE("hidden_states passes RoPE as the model's forward does, with the rope switch on or off") {
+  torch::manual_seed(2);
+  Transformer model = init_model(tiny_config(ModelShape{64, 2, 2, 1, 128, 256}, 300), 3);
+  const int64_t L = 16;
+  auto x0 = torch::randint(10, 300, {2, L}, torch::kLong);
+  auto positions = torch::arange(L, torch::kLong);
+  auto mask = attention_mask(AttentionMode::BlockCausal, 4, 0, L, L, torch::kCPU);
+  torch::NoGradGuard no_grad;
+  auto plain = model->lm_head(hidden_states(model, x0, positions, mask, L));
+  model->set_fast_path(parse_fast_path("rope"));
+  REQUIRE(model->fast_path().rope_once);
+  auto switched = model->lm_head(hidden_states(model, x0, positions, mask, L));
+  CHECK(torch::allclose(plain, switched, 1e-4, 1e-5));
+  CHECK(torch::allclose(switched, model->forward_full(x0, positions, mask), 1e-4, 1e-5));
 }
