@@ -47,12 +47,13 @@ tokenizer="${TOKENIZER:-$runs/tokenizer-v2}"
   "${mf[@]}" train tokenizer --corpus "$corpus" --vocab "${VOCAB:-6144}" --max-bytes "${TOKENIZER_BYTES:-60000000}" \
     --out "$tokenizer" >"$runs/tokenizer.log" 2>&1
 AR_S="${AR_S:-70}" BD_S="${BD_S:-80}" SFT_S="${SFT_S:-30}"
-# 256 x 1024 = 262K tokens a step (issue #20: at least 256K), in bf16 with fp32 master weights.
+# 256 x 1024 = 262K tokens a step (issue #20: at least 256K), in bf16 with fp32 master weights,
+# as 4 forwards of 64 rows (MICRO): a block-diffusion forward holds 2 x 1024 positions a row.
 BATCH="${BATCH:-256}" SEQ="${SEQ:-1024}" CONTEXT="${CONTEXT:-2048}" PRECISION="${PRECISION:-bf16}"
 SHAPE=(--hidden "${HIDDEN:-320}" --layers "${LAYERS:-4}" --heads "${HEADS:-5}" --kv-heads 1 --intermediate "${INTER:-864}"
        --context "$CONTEXT")
 COMMON=(--corpus "$corpus" --tokenizer "$tokenizer" --device "${DEVICE:-cuda}" --batch "$BATCH" --seq-len "$SEQ"
-        --precision "$PRECISION" --log-every "${LOG_EVERY:-10}")
+        --precision "$PRECISION" --log-every "${LOG_EVERY:-10}" --micro-batch "${MICRO:-64}")
 
 # Calibration: tokens/s of each objective (also builds the token streams once).
 "${mf[@]}" train ar "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/cal-ar" --steps 30 --eval-every 1000 >"$runs/cal-ar.log" 2>&1

@@ -53,6 +53,10 @@ struct StageFlags {
                    "fp32, or bf16 (bf16 weights and activations, fp32 master weights in the optimizer)")
         ->check(CLI::IsMember({"fp32", "bf16"}))
         ->capture_default_str();
+    app.add_option("--micro-batch", stage.micro_batch,
+                   "rows per forward; a step accumulates --batch / --micro-batch of them (0 = --batch)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
     app.add_option("--log-every", stage.log_every, "steps between log lines (each waits for the device)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
@@ -119,6 +123,7 @@ void write_summary(const StageFlags& f, const StageResult& r) {
                             {"seq_len", f.stage.seq_len},  {"lr", f.stage.lr},
                             {"corruption_warmup", f.stage.corruption_warmup_steps},
                             {"fim_rate", f.fim_rate},      {"precision", f.stage.precision},
+                            {"micro_batch", f.stage.micro_batch},
                             {"device", f.stage.device}};
   std::ofstream(fs::path(f.out) / "summary.json") << summary.dump(2) << "\n";
   spdlog::info("[{}] done: {} steps in {:.0f}s, train loss {:.4f}, validation loss {:.4f}", f.stage.name, r.steps,

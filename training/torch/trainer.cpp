@@ -101,6 +101,24 @@ static LossOut stage_loss(Transformer& model, const Batch& batch, Objective obje
   return block_diffusion_loss(model, to_device(batch.ids, device), noised.to(device));
 }
 
+torch::Tensor accumulate_gradients(Transformer& model, const Batch& batch, const StageOptions& o,
+                                   const NoiseSchedule& schedule, int32_t mask_id, torch::Generator& generator) {
+  const int64_t rows = batch.ids.size(0);
+  const int64_t micro = o.micro_batch > 0 ? std::min(o.micro_batch, rows) : rows;
+  torch::Tensor token_loss;
+  for (int64_t first = 0; first < rows; first += micro) {
+    const int64_t n = std::min(micro, rows - first);
+    Batch part{batch.ids.narrow(0, first, n),
+               batch.trainable.defined() ? batch.trainable.narrow(0, first, n) : batch.trainable};
+    LossOut out = stage_loss(model, n == rows ? batch : part, o.objective, schedule, mask_id, generator);
+    const double share = double(n) / double(rows);
+    (n == rows ? out.loss : out.loss * share).backward();
+    token_loss = token_loss.defined() ? token_loss + out.token_loss * share
+                                      : (n == rows ? out.token_loss : out.token_loss * share);
+  }
+  return token_loss;
+}
+
 double validation_loss(Transformer& model, const std::vector<Batch>& batches, Objective objective, int32_t mask_id,
                        const NoiseSchedule& schedule) {
   torch::NoGradGuard no_grad;
@@ -158,12 +176,11 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
     Batch batch = next.get();
     if (step + 1 < o.steps) next = std::async(std::launch::async, draw, step + 1);
     NoiseSchedule schedule = noise_at(o, step, block);
-    LossOut out = stage_loss(model, batch, o.objective, schedule, mask_id, generator);
     optimizer.zero_grad();
-    out.loss.backward();
+    torch::Tensor token_loss = accumulate_gradients(model, batch, o, schedule, mask_id, generator);
     torch::Tensor grad_norm = optimizer.clip_and_step(o.grad_clip);
 
-    recent_losses.push_back(out.token_loss);
+    recent_losses.push_back(token_loss);
     if (recent_losses.size() > 50) recent_losses.pop_front();
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     bool evaluate = (step + 1) % o.eval_every == 0 || step + 1 == o.steps;
@@ -171,7 +188,7 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
     bool logged = evaluate || out_of_time || (step + 1) % std::max<int64_t>(1, o.log_every) == 0;
     if (logged) {
       // The one wait for the device in these steps: the figures of this step.
-      const double loss = out.token_loss.item<double>(), norm = grad_norm.item<double>();
+      const double loss = token_loss.item<double>(), norm = grad_norm.item<double>();
       elapsed = std::chrono::duration<double>(Clock::now() - start).count();
       double tokens_per_s = double((step - first_step + 1) * o.batch * o.seq_len) / std::max(elapsed, 1e-9);
       double val = evaluate ? validation_loss(model, val_batches, o.objective, mask_id, val_schedule) : NAN;

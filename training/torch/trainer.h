@@ -42,6 +42,9 @@ struct StageOptions {
   // weights updated and rounded into them (what a GPU's bf16 matrix units want).
   std::string precision = "fp32";
   int64_t log_every = 10;               // steps between log lines: reading the loss waits for the device
+  // Rows per forward (0 = the whole batch): a step of `batch` rows accumulates the gradients of
+  // batch / micro_batch forwards, so a large step fits the device's memory.
+  int64_t micro_batch = 0;
   double max_seconds = 0;               // wall-clock cap (0 = none): the stage ends early, saved
   std::string out_dir;                  // log.csv, checkpoint/ (model.pt, optimizer.pt, state.json)
 };
@@ -56,6 +59,11 @@ struct StageResult {
 // `fim`: pretraining samples turned into SPM FIM when batches are drawn (rate 0 for SFT).
 StageResult run_stage(Transformer& model, const TokenStream& train, const TokenStream& validation,
                       const StageOptions& options, int32_t mask_id, const FimOptions& fim = {});
+
+// One step's gradients, `options.micro_batch` rows per forward, each micro-batch's loss weighted
+// by its share of the rows; returns the step's mean token loss, a device scalar.
+torch::Tensor accumulate_gradients(Transformer& model, const Batch& batch, const StageOptions& options,
+                                   const NoiseSchedule& schedule, int32_t mask_id, torch::Generator& generator);
 
 // Validation: AR = mean next-token CE; block diffusion = the ELBO per maskable token (per
 // response token in SFT) under `schedule` with a fixed seed (the same noise for every call).

@@ -311,3 +311,19 @@ TEST_CASE("hidden_states passes RoPE as the model's forward does, with the rope 
   CHECK(torch::allclose(plain, switched, 1e-4, 1e-5));
   CHECK(torch::allclose(switched, model->forward_full(x0, positions, mask), 1e-4, 1e-5));
 }
+
+TEST_CASE("a step in micro-batches accumulates the whole batch's gradients") {
+  torch::manual_seed(3);
+  Transformer whole = init_model(tiny_config(ModelShape{64, 2, 2, 1, 128, 256}, 300), 3);
+  Transformer parts = twin_model(whole);
+  Batch batch{torch::randint(10, 300, {4, 32}, torch::kLong), torch::Tensor()};
+  StageOptions options;
+  options.objective = Objective::Autoregressive;  // no noise: both see the same tokens
+  torch::Generator g = at::detail::createCPUGenerator(0);
+  torch::Tensor whole_loss = accumulate_gradients(whole, batch, options, NoiseSchedule{}, 5, g);
+  options.micro_batch = 3;  // 3 rows, then 1
+  torch::Tensor parts_loss = accumulate_gradients(parts, batch, options, NoiseSchedule{}, 5, g);
+  CHECK(parts_loss.item<double>() == Approx(whole_loss.item<double>()).epsilon(1e-5));
+  auto a = whole->parameters(), b = parts->parameters();
+  for (size_t i = 0; i < a.size(); ++i) CHECK(torch::allclose(a[i].grad(), b[i].grad(), 1e-4, 1e-6));
+}
