@@ -52,8 +52,15 @@ AR_S="${AR_S:-70}" BD_S="${BD_S:-80}" SFT_S="${SFT_S:-30}"
 BATCH="${BATCH:-256}" SEQ="${SEQ:-1024}" CONTEXT="${CONTEXT:-2048}" PRECISION="${PRECISION:-bf16}"
 SHAPE=(--hidden "${HIDDEN:-320}" --layers "${LAYERS:-4}" --heads "${HEADS:-5}" --kv-heads 1 --intermediate "${INTER:-864}"
        --context "$CONTEXT")
+# The card's dense peak at the training precision, for each stage's MFU in its summary.json.
+gpu="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || true)"
+case "$gpu/$PRECISION" in
+  *H100*/bf16 | *H200*/bf16) peak=989 ;; *H100*/fp32 | *H200*/fp32) peak=495 ;;  # TF32 for fp32
+  *A100*/bf16) peak=312 ;; *A100*/fp32) peak=156 ;; *) peak=0 ;;
+esac
+PEAK_TFLOPS="${PEAK_TFLOPS:-$peak}"
 COMMON=(--corpus "$corpus" --tokenizer "$tokenizer" --device "${DEVICE:-cuda}" --batch "$BATCH" --seq-len "$SEQ"
-        --precision "$PRECISION" --log-every "${LOG_EVERY:-10}" --micro-batch "${MICRO:-64}")
+        --peak-tflops "$PEAK_TFLOPS" --precision "$PRECISION" --log-every "${LOG_EVERY:-10}" --micro-batch "${MICRO:-64}")
 
 # Calibration: tokens/s of each objective (also builds the token streams once).
 "${mf[@]}" train ar "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/cal-ar" --steps 30 --eval-every 1000 >"$runs/cal-ar.log" 2>&1

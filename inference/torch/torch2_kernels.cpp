@@ -55,4 +55,22 @@ torch::Tensor fused_rms_norm(const torch::Tensor&, const torch::Tensor&, double)
 }
 #endif
 
+#ifdef MASKFILL_HAVE_SDPA  // _fused_adamw_ came with 2.0; the same >= 2.1 gate as sdpa
+bool have_fused_adamw() { return true; }
+void fused_adamw_step(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads,
+                      const std::vector<torch::Tensor>& exp_avg, const std::vector<torch::Tensor>& exp_avg_sq,
+                      const std::vector<torch::Tensor>& steps, double lr, double beta1, double beta2,
+                      double weight_decay, double eps) {
+  at::_fused_adamw_(params, grads, exp_avg, exp_avg_sq, /*max_exp_avg_sqs=*/{}, steps, lr, beta1, beta2, weight_decay,
+                    eps, /*amsgrad=*/false, /*maximize=*/false);
+}
+#else
+bool have_fused_adamw() { return false; }
+void fused_adamw_step(const std::vector<torch::Tensor>&, const std::vector<torch::Tensor>&,
+                      const std::vector<torch::Tensor>&, const std::vector<torch::Tensor>&,
+                      const std::vector<torch::Tensor>&, double, double, double, double, double) {
+  throw std::logic_error("_fused_adamw_ needs LibTorch >= 2.1");
+}
+#endif
+
 }  // namespace maskfill

@@ -1,4 +1,5 @@
-// Fused kernels that only LibTorch 2.x has (scaled_dot_product_attention, rms_norm). Debian's
+// Fused kernels that only LibTorch 2.x has (scaled_dot_product_attention, rms_norm, the fused
+// AdamW step). Debian's
 // LibTorch 1.13 lacks them: there the functions report unavailable and are never called, so
 // the CPU build and its tests are unchanged. Torch header: include only from inference/torch.
 #pragma once
@@ -14,5 +15,14 @@ bool have_fused_rms_norm();
 torch::Tensor sdpa_attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                           const torch::Tensor& mask, double scale);
 torch::Tensor fused_rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+
+// One AdamW step of every tensor in one kernel launch chain (`_fused_adamw_`, CUDA tensors):
+// decoupled weight decay, both moments, bias-corrected update. `steps` are float scalars on the
+// device, already counting this step.
+bool have_fused_adamw();
+void fused_adamw_step(const std::vector<torch::Tensor>& params, const std::vector<torch::Tensor>& grads,
+                      const std::vector<torch::Tensor>& exp_avg, const std::vector<torch::Tensor>& exp_avg_sq,
+                      const std::vector<torch::Tensor>& steps, double lr, double beta1, double beta2,
+                      double weight_decay, double eps);
 
 }  // namespace maskfill

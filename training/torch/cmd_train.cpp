@@ -57,6 +57,9 @@ struct StageFlags {
                    "rows per forward; a step accumulates --batch / --micro-batch of them (0 = --batch)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
+    app.add_option("--peak-tflops", stage.peak_tflops,
+                   "the device's dense peak in TFLOP/s at the training precision: summary.json's mfu")
+        ->check(CLI::NonNegativeNumber);
     app.add_option("--log-every", stage.log_every, "steps between log lines (each waits for the device)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
@@ -124,6 +127,9 @@ void write_summary(const StageFlags& f, const StageResult& r) {
                             {"corruption_warmup", f.stage.corruption_warmup_steps},
                             {"fim_rate", f.fim_rate},      {"precision", f.stage.precision},
                             {"micro_batch", f.stage.micro_batch},
+                            {"tokens_per_s", r.tokens_per_s},
+                            {"model_tflops_per_s", r.model_tflops_per_s},
+                            {"mfu", f.stage.peak_tflops > 0 ? nlohmann::json(r.mfu) : nlohmann::json(nullptr)},
                             {"device", f.stage.device}};
   std::ofstream(fs::path(f.out) / "summary.json") << summary.dump(2) << "\n";
   spdlog::info("[{}] done: {} steps in {:.0f}s, train loss {:.4f}, validation loss {:.4f}", f.stage.name, r.steps,

@@ -1,5 +1,7 @@
 #include "training/torch/optimizer.h"
 
+#include "inference/torch/torch2_kernels.h"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -27,6 +29,17 @@ MultiTensorAdamW::MultiTensorAdamW(const std::vector<Param>& params, Options opt
     group->params.push_back(param.tensor);
   }
 }
+
+namespace {
+// Whether every parameter being stepped lives on a CUDA device (the fused kernel's case).
+template <typename Live>
+bool live_on_cuda(const std::vector<Live>& live) {
+  for (const Live& group : live)
+    for (const torch::Tensor& master : group.masters)
+      if (!master.is_cuda()) return false;
+  return true;
+}
+}  // namespace
 
 void MultiTensorAdamW::zero_grad() {
   for (GroupState& group : groups_)
@@ -64,9 +77,24 @@ torch::Tensor MultiTensorAdamW::clip_and_step(double max_norm) {
   const double bias_correction1 = 1 - std::pow(options_.beta1, double(step_));
   const double bias_correction2 = 1 - std::pow(options_.beta2, double(step_));
   const double step_size = options_.lr / bias_correction1;
+  const bool fused = options_.fused && have_fused_adamw() && live_on_cuda(live);
   for (size_t g = 0; g < live.size(); ++g) {
     Live& group = live[g];
     if (group.params.empty()) continue;
+    if (fused) {
+      std::vector<torch::Tensor>& steps = groups_[g].device_steps;
+      if (steps.size() != group.params.size()) {  // first fused step, or after a load
+        steps.clear();
+        for (const torch::Tensor& master : group.masters)
+          steps.push_back(torch::full({}, double(step_ - 1), master.options().dtype(torch::kFloat32)));
+      }
+      at::_foreach_add_(steps, 1);
+      fused_adamw_step(group.masters, group.grads, group.exp_avg, group.exp_avg_sq, steps, options_.lr,
+                       options_.beta1, options_.beta2, groups_[g].weight_decay, options_.eps);
+      if (options_.master_weights)
+        for (size_t i = 0; i < group.params.size(); ++i) group.params[i].detach().copy_(group.masters[i]);
+      continue;
+    }
     // torch::optim::AdamW, op for op: decoupled weight decay, the moments, then the update.
     if (groups_[g].weight_decay != 0) at::_foreach_mul_(group.masters, 1 - options_.lr * groups_[g].weight_decay);
     at::_foreach_mul_(group.exp_avg, options_.beta1);
@@ -105,6 +133,7 @@ void MultiTensorAdamW::load(const std::string& path) {
                              " (a checkpoint of another shape, precision or trainer version)");
   torch::NoGradGuard no_grad;
   step_ = state[0].item<int64_t>();
+  for (GroupState& group : groups_) group.device_steps.clear();
   size_t at = 1;
   auto restore = [&](torch::Tensor& into) {
     if (!state[at].sizes().equals(into.sizes()))

@@ -24,6 +24,9 @@ class MultiTensorAdamW {
     // Keep an fp32 copy of every parameter and update that: the model's own weights (bf16) are
     // rounded from it after each step. Made from the parameters' values at construction.
     bool master_weights = false;
+    // On CUDA with a LibTorch that has it: `_fused_adamw_`, one fused kernel chain for the whole
+    // update instead of the `_foreach_` ops (same AdamW, not bit-identical to them).
+    bool fused = true;
   };
   // `params` in the module's order: the gradient norm sums them in that order, as
   // clip_grad_norm_(module->parameters()) does. Those with the same weight decay are stepped together.
@@ -43,6 +46,7 @@ class MultiTensorAdamW {
  private:
   struct GroupState {
     std::vector<torch::Tensor> params, masters, exp_avg, exp_avg_sq;
+    std::vector<torch::Tensor> device_steps;  // the fused step's counters (float, on the device)
     double weight_decay = 0;
   };
   std::vector<GroupState> groups_;

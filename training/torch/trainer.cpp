@@ -101,8 +101,24 @@ static LossOut stage_loss(Transformer& model, const Batch& batch, Objective obje
   return block_diffusion_loss(model, to_device(batch.ids, device), noised.to(device));
 }
 
+double training_flops(const ModelConfig& c, Objective objective, int64_t rows, int64_t seq_len, double predicted) {
+  const double head_dim = double(c.head_dim > 0 ? c.head_dim : c.hidden_size / c.num_attention_heads);
+  const double attention_width = double(c.num_attention_heads) * head_dim;
+  const double kv_width = double(c.num_key_value_heads) * head_dim;
+  // q, k, v, o and the gate, up and down projections.
+  const double layer_weights = double(c.hidden_size) * (2 * attention_width + 2 * kv_width) +
+                               3.0 * double(c.hidden_size) * double(c.intermediate_size);
+  const double positions = double(rows) * double(seq_len) * (objective == Objective::BlockDiffusion ? 2.0 : 1.0);
+  // Per position: 2 FLOPs a weight, and q·k plus p·v over seq_len / 2 keys.
+  const double forward_per_position =
+      double(c.num_hidden_layers) * (2 * layer_weights + 2 * 2 * attention_width * double(seq_len) / 2);
+  const double head = 2.0 * double(c.hidden_size) * double(c.vocab_size) * predicted;
+  return 3.0 * (positions * forward_per_position + head);
+}
+
 torch::Tensor accumulate_gradients(Transformer& model, const Batch& batch, const StageOptions& o,
-                                   const NoiseSchedule& schedule, int32_t mask_id, torch::Generator& generator) {
+                                   const NoiseSchedule& schedule, int32_t mask_id, torch::Generator& generator,
+                                   torch::Tensor* predicted) {
   const int64_t rows = batch.ids.size(0);
   const int64_t micro = o.micro_batch > 0 ? std::min(o.micro_batch, rows) : rows;
   torch::Tensor token_loss;
@@ -115,6 +131,7 @@ torch::Tensor accumulate_gradients(Transformer& model, const Batch& batch, const
     (n == rows ? out.loss : out.loss * share).backward();
     token_loss = token_loss.defined() ? token_loss + out.token_loss * share
                                       : (n == rows ? out.token_loss : out.token_loss * share);
+    if (predicted) *predicted = predicted->defined() ? *predicted + out.predicted.to(predicted->device()) : out.predicted;
   }
   return token_loss;
 }
@@ -170,6 +187,7 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
   std::future<Batch> next;
   if (first_step < o.steps) next = std::async(std::launch::async, draw, first_step);
   std::deque<torch::Tensor> recent_losses;  // device scalars: read once, at the end
+  torch::Tensor predicted;                   // tokens the loss covered over the stage, likewise
   for (int64_t step = first_step; step < o.steps; ++step) {
     double lr = learning_rate(o, step);
     optimizer.set_lr(lr);
@@ -177,7 +195,7 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
     if (step + 1 < o.steps) next = std::async(std::launch::async, draw, step + 1);
     NoiseSchedule schedule = noise_at(o, step, block);
     optimizer.zero_grad();
-    torch::Tensor token_loss = accumulate_gradients(model, batch, o, schedule, mask_id, generator);
+    torch::Tensor token_loss = accumulate_gradients(model, batch, o, schedule, mask_id, generator, &predicted);
     torch::Tensor grad_norm = optimizer.clip_and_step(o.grad_clip);
 
     recent_losses.push_back(token_loss);
@@ -218,6 +236,17 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
   if (std::isnan(result.val_loss) || result.val_loss == 0)
     result.val_loss = validation_loss(model, val_batches, o.objective, mask_id, val_schedule);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  // Throughput of the steps this run made (a resumed stage counts from where it resumed); the
+  // validation passes are inside the time, as they are inside the budget.
+  const int64_t steps_run = result.steps - first_step;
+  if (steps_run > 0 && result.seconds > 0) {
+    const double tokens = double(steps_run) * double(o.batch) * double(o.seq_len);
+    const double flops = training_flops(model->config(), o.objective, o.batch * steps_run, o.seq_len,
+                                        predicted.defined() ? predicted.to(torch::kFloat64).item<double>() : 0.0);
+    result.tokens_per_s = tokens / result.seconds;
+    result.model_tflops_per_s = flops / result.seconds / 1e12;
+    if (o.peak_tflops > 0) result.mfu = result.model_tflops_per_s / o.peak_tflops;
+  }
   return result;
 }
 

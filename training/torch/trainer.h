@@ -45,6 +45,7 @@ struct StageOptions {
   // Rows per forward (0 = the whole batch): a step of `batch` rows accumulates the gradients of
   // batch / micro_batch forwards, so a large step fits the device's memory.
   int64_t micro_batch = 0;
+  double peak_tflops = 0;  // the device's dense bf16 (or fp32) peak: the summary's MFU (0 = none)
   double max_seconds = 0;               // wall-clock cap (0 = none): the stage ends early, saved
   std::string out_dir;                  // log.csv, checkpoint/ (model.pt, optimizer.pt, state.json)
 };
@@ -54,7 +55,17 @@ struct StageResult {
   double train_loss = 0;  // mean over the last 50 steps (plain per-token CE of predicted tokens)
   double val_loss = 0;    // validation objective at the end (see validation_loss)
   double seconds = 0;
+  double tokens_per_s = 0;       // training tokens (rows x seq_len) per second over the stage
+  double model_tflops_per_s = 0;  // training_flops() of the steps run, per second
+  double mfu = 0;                // model_tflops_per_s / peak_tflops (0 without a peak)
 };
+
+// The model FLOPs of one training step, forward and backward (3x the forward's): every linear
+// layer at each position of the forward (2 per token of the batch for block diffusion, which
+// runs the noisy and the clean copy), attention over the keys a position may see (half the
+// window on average, block-causal or causal), and the output layer at the predicted positions
+// only. `predicted`: the tokens the loss was computed on in that step.
+double training_flops(const ModelConfig& config, Objective objective, int64_t rows, int64_t seq_len, double predicted);
 
 // `fim`: pretraining samples turned into SPM FIM when batches are drawn (rate 0 for SFT).
 StageResult run_stage(Transformer& model, const TokenStream& train, const TokenStream& validation,
@@ -62,8 +73,10 @@ StageResult run_stage(Transformer& model, const TokenStream& train, const TokenS
 
 // One step's gradients, `options.micro_batch` rows per forward, each micro-batch's loss weighted
 // by its share of the rows; returns the step's mean token loss, a device scalar.
+// `predicted`, when given, gains the tokens the loss covered (a device scalar).
 torch::Tensor accumulate_gradients(Transformer& model, const Batch& batch, const StageOptions& options,
-                                   const NoiseSchedule& schedule, int32_t mask_id, torch::Generator& generator);
+                                   const NoiseSchedule& schedule, int32_t mask_id, torch::Generator& generator,
+                                   torch::Tensor* predicted = nullptr);
 
 // Validation: AR = mean next-token CE; block diffusion = the ELBO per maskable token (per
 // response token in SFT) under `schedule` with a fixed seed (the same noise for every call).

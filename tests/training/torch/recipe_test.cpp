@@ -327,3 +327,15 @@ TEST_CASE("a step in micro-batches accumulates the whole batch's gradients") {
   auto a = whole->parameters(), b = parts->parameters();
   for (size_t i = 0; i < a.size(); ++i) CHECK(torch::allclose(a[i].grad(), b[i].grad(), 1e-4, 1e-6));
 }
+
+TEST_CASE("training FLOPs count the layers at every forward position and the head at predicted ones") {
+  ModelConfig config = tiny_config(ModelShape{64, 2, 2, 1, 128, 256}, 300);
+  // Per layer: q and o 64 x 64, k and v 64 x 32, gate, up and down 64 x 128: 36,864 weights.
+  // AR, one row of 8 tokens, 7 predicted: 3 x (8 x 2 x (2 x 36,864 + 4 x 64 x 4) + 2 x 64 x 300 x 7).
+  const double vocab = double(config.vocab_size);  // the tokenizer's 300, padded
+  CHECK(training_flops(config, Objective::Autoregressive, 1, 8, 7) ==
+        3.0 * (8 * 2 * (2 * 36864 + 4 * 64 * 4) + 2.0 * 64 * vocab * 7));
+  // Block diffusion runs the noisy and the clean copy: twice the positions, the head where masked.
+  CHECK(training_flops(config, Objective::BlockDiffusion, 1, 8, 5) ==
+        3.0 * (16 * 2 * (2 * 36864 + 4 * 64 * 4) + 2.0 * 64 * vocab * 5));
+}
