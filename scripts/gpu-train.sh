@@ -62,6 +62,14 @@ PEAK_TFLOPS="${PEAK_TFLOPS:-$peak}"
 COMMON=(--corpus "$corpus" --tokenizer "$tokenizer" --device "${DEVICE:-cuda}" --batch "$BATCH" --seq-len "$SEQ"
         --peak-tflops "$PEAK_TFLOPS" --precision "$PRECISION" --log-every "${LOG_EVERY:-10}" --micro-batch "${MICRO:-64}")
 
+# The SFT streams are synthesised on the CPU while the GPU trains the first stages (a minute of
+# one core, outside the stages' budgets); the SFT stage loads them from its folder.
+mkdir -p "$runs/sft"
+SFT_SAMPLES="${SFT_SAMPLES:-20000}"
+"${mf[@]}" train sft "${COMMON[@]}" "${SHAPE[@]}" --sft-samples "$SFT_SAMPLES" --synth-only --out "$runs/sft" \
+  >"$runs/sft-synth.log" 2>&1 &
+synth=$!
+
 # Calibration: tokens/s of each objective (also builds the token streams once).
 "${mf[@]}" train ar "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/cal-ar" --steps 30 --eval-every 1000 >"$runs/cal-ar.log" 2>&1
 for stage in cal-bd ar bd ar-only; do mkdir -p "$runs/$stage"; cp "$runs"/cal-ar/*.tokens "$runs/$stage/"; done
@@ -79,14 +87,16 @@ ship() { [[ -f "$runs/$1/model/model.safetensors" ]] &&
   (cd "$runs/$1/model" && split -b 15000000 -d model.safetensors "$out/$1.safetensors.part"); }
 unship() { rm -f "$out/$1".safetensors.part*; }
 pack_logs() { tar -C "$runs" -czf "$out/train-logs.tgz" --exclude='*.tokens' --exclude='checkpoint' \
-  --exclude='*.safetensors' --exclude=corpus ar bd sft ar-only cal-ar.log cal-bd.log 2>/dev/null || true; }
+  --exclude='*.safetensors' --exclude=corpus ar bd sft ar-only cal-ar.log cal-bd.log sft-synth.log 2>/dev/null || true; }
 "${mf[@]}" train ar "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/ar" --steps "$ar_steps" --lr 2e-3 --warmup 100 \
   --eval-every 200 --checkpoint-every 100000 --max-seconds $((AR_S * 3 / 2))
 ship ar; pack_logs
 "${mf[@]}" train bd "${COMMON[@]}" --init "$runs/ar/model" --out "$runs/bd" --steps "$bd_steps" --lr 1e-3 --warmup 50 \
   --corruption-warmup $((bd_steps / 6)) --eval-every 200 --checkpoint-every 100000 --max-seconds $((BD_S * 3 / 2))
 ship bd && unship ar; pack_logs
-"${mf[@]}" train sft "${COMMON[@]}" --init "$runs/bd/model" --out "$runs/sft" --steps "$sft_steps" --lr 3e-4 \
+wait "$synth" || { echo "gpu-train: SFT synthesis failed" >&2; tail -5 "$runs/sft-synth.log" >&2; exit 1; }
+"${mf[@]}" train sft "${COMMON[@]}" --init "$runs/bd/model" --out "$runs/sft" --sft-samples "$SFT_SAMPLES" \
+  --steps "$sft_steps" --lr 3e-4 \
   --warmup 20 --eval-every 100 --checkpoint-every 100000 --max-seconds $((SFT_S * 3 / 2))
 ship sft; pack_logs
 # The seed's claim, same data and compute: AR continued for the BD stage's budget, decoded AR.

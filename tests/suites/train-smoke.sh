@@ -26,10 +26,13 @@ common=(--corpus "$work/corpus" --tokenizer "$work/tokenizer" --batch 4 --thread
 grep -q '"precision": "bf16"' "$work/bd-bf16/summary.json" || { cat "$work/bd-bf16/summary.json"; exit 1; }
 # SFT windows hold whole samples (instruction + input + response), so they need a longer context.
 # The stream carries next-edit samples (the planner's prompts at this model's context) too.
+# Synthesised first (as before a GPU run), then loaded by the stage.
+synth_log="$("$mf" train sft "${common[@]}" "${shape[@]}" --seq-len 256 --sft-samples 300 --synth-only --out "$work/sft" 2>&1)"
+grep -Eq "sft train stream: .* [1-9][0-9]* next-edit samples" <<<"$synth_log" || { grep "stream" <<<"$synth_log"; exit 1; }
 sft_log="$("$mf" train sft "${common[@]}" --seq-len 256 --init "$work/bd/model" --steps 20 --lr 1e-3 --warmup 2 \
   --sft-samples 300 --out "$work/sft" 2>&1)"
 tail -1 <<<"$sft_log"
-grep -Eq "sft train stream: .* [1-9][0-9]* next-edit samples" <<<"$sft_log" || { grep "stream" <<<"$sft_log"; exit 1; }
+grep -q "sft train stream: .*(synthesised before)" <<<"$sft_log" || { grep "stream" <<<"$sft_log"; exit 1; }
 # Loss must fall: mean of the first 10 logged steps against the last 10.
 for stage in ar bd bd-bf16; do
   python3 - "$work/$stage/log.csv" "$stage" <<'PY'

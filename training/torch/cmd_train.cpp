@@ -31,6 +31,7 @@ struct StageFlags {
   int64_t sft_samples = 20000;
   double next_edit_share = 0.2;
   bool eval_only = false;
+  bool synth_only = false;
   void add_to(CLI::App& app) {
     app.add_option("--corpus", corpus, "corpus directory from `train corpus`")->capture_default_str();
     app.add_option("--tokenizer", tokenizer, "directory with tokenizer.json")->capture_default_str();
@@ -78,6 +79,9 @@ struct StageFlags {
                    "SFT: share of next-edit samples (renames in the editor's next-edit prompt format)")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
+    app.add_flag("--synth-only", synth_only,
+                 "sft: synthesise the SFT streams for the shape flags into --out and exit (a later sft run "
+                 "with the same --out, shape, --seq-len, --sft-samples, --next-edit-share and --seed loads them)");
     app.add_flag("--eval-only", eval_only,
                  "load --init, print the validation loss (block diffusion: the unbiased ELBO and the old "
                  "clipped, forced-mask estimate) and exit");
@@ -92,6 +96,25 @@ TokenStream cached_stream(const StageFlags& f, const Tokenizer& tokenizer, bool 
   if (fs::exists(cache)) return TokenStream::load(cache.string());
   TokenStream stream =
       build_pretraining_stream(f.corpus, validation, tokenizer, pretraining_sample_tokens(f.stage.seq_len));
+  stream.save(cache.string());
+  return stream;
+}
+
+// The SFT streams are synthesised once and kept in --out (a minute of one core for 20,000
+// samples: `--synth-only` does it before a GPU run, which then only loads them). The name holds
+// everything the streams depend on.
+TokenStream cached_sft_stream(const StageFlags& f, const Tokenizer& tokenizer, const SftMix& mix, bool validation) {
+  const int64_t samples = validation ? std::max<int64_t>(200, f.sft_samples / 20) : f.sft_samples;
+  fs::path cache = fs::path(f.out) / fmt::format("sft-{}-L{}-C{}-N{}-E{}-S{}.tokens", validation ? "validation" : "train",
+                                                 f.stage.seq_len, mix.config.max_position_embeddings, samples,
+                                                 int(std::lround(f.next_edit_share * 1000)), f.stage.seed);
+  if (fs::exists(cache)) {
+    spdlog::info("sft {} stream: {} (synthesised before)", validation ? "validation" : "train", cache.string());
+    return TokenStream::load(cache.string());
+  }
+  const std::string chat_config = (fs::path(f.tokenizer) / "tokenizer_config.json").string();
+  TokenStream stream =
+      build_sft_stream(f.corpus, tokenizer, chat_config, mix, samples, f.stage.seed, validation, f.stage.seq_len);
   stream.save(cache.string());
   return stream;
 }
@@ -144,6 +167,14 @@ int run_training_stage(StageFlags& f, const std::string& stage) {
   f.stage.name = stage;
   f.stage.out_dir = f.out;
   Transformer model{nullptr};
+  if (f.synth_only) {
+    if (stage != "sft") throw std::runtime_error("--synth-only is for the sft stage");
+    const ModelConfig config = tiny_config(f.shape, tokenizer.vocab_size());
+    const SftMix mix{config, f.next_edit_share, int64_t(f.next_edit_share * double(f.sft_samples) * 1.2) + 400};
+    cached_sft_stream(f, tokenizer, mix, true);
+    cached_sft_stream(f, tokenizer, mix, false);
+    return 0;
+  }
   if (stage == "ar") {
     f.stage.objective = Objective::Autoregressive;
     ModelConfig config = tiny_config(f.shape, tokenizer.vocab_size());
@@ -161,16 +192,12 @@ int run_training_stage(StageFlags& f, const std::string& stage) {
   }
   TokenStream train, validation;
   FimOptions fim;
-  const std::string chat_config = (fs::path(f.tokenizer) / "tokenizer_config.json").string();
   if (stage == "sft") {
     // Enough next-edit samples for their share of the train stream and the validation one.
     const SftMix mix{model->config(), f.next_edit_share,
                      int64_t(f.next_edit_share * double(f.sft_samples) * 1.2) + 400};
-    validation = build_sft_stream(f.corpus, tokenizer, chat_config, mix, std::max<int64_t>(200, f.sft_samples / 20),
-                                  f.stage.seed, true, f.stage.seq_len);
-    if (!f.eval_only)
-      train = build_sft_stream(f.corpus, tokenizer, chat_config, mix, f.sft_samples, f.stage.seed, false,
-                               f.stage.seq_len);
+    validation = cached_sft_stream(f, tokenizer, mix, true);
+    if (!f.eval_only) train = cached_sft_stream(f, tokenizer, mix, false);
   } else {
     fim = FimOptions{f.fim_rate, &tokenizer, special, f.stage.seed};
     validation = cached_stream(f, tokenizer, true);
