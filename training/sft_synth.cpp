@@ -14,6 +14,7 @@
 #include "common/utf8.h"
 #include "infill/source_document.h"
 #include "training/corpus.h"
+#include "training/sft_generic_edits.h"
 #include "training/syntax_tree.h"
 
 using nlohmann::json;
@@ -474,6 +475,7 @@ SftSamples synthesize_file(const std::string& path, const std::string& text, con
   std::optional<SourceDocument> doc;
   if (info) doc.emplace(text, info);
   if (doc && language == "python") add_python_edits(path, text, *doc, opt, rng, samples.edits);
+  else if (doc) add_generic_edits(path, *doc, opt.max_snippet_bytes, opt.edits_per_file, rng, samples.edits);
   for (int i = 0; i < opt.random_fims_per_file && text.size() > 1; ++i) {
     size_t a = utf8_boundary(text, rng() % text.size());
     size_t len = 1 + rng() % opt.fim_max_middle_bytes;

@@ -9,7 +9,8 @@
 //
 // Edits (Python): rename a variable or the function, add or remove a docstring, for-append
 // loop <-> list comprehension, restore a deleted statement, add a keyword parameter. Every
-// edit's input and output parse without errors. FIM: random character-level splits and
+// edit's input and output parse without errors. Every other language with a grammar: rename a
+// variable or the function, restore a deleted statement (sft_generic_edits.h). FIM: random character-level splits and
 // AST-aligned spans (any language with a grammar). Deterministic: the same corpus, options and
 // seed give the same samples in the same order.
 #pragma once
@@ -53,8 +54,7 @@ struct SftOptions {
   int ast_fims_per_file = 1;
 };
 
-// Samples from one file. `language` is a grammar name ("python", "javascript", ...); edits are
-// made for Python only.
+// Samples from one file. `language` is a grammar name ("python", "javascript", ...).
 SftSamples synthesize_file(const std::string& path, const std::string& text, const std::string& language,
                            const SftOptions& options);
 // All training-split documents of a corpus written by write_corpus (validation never read).
