@@ -86,7 +86,9 @@ struct PlanSite {
   std::shared_ptr<const SourceDocument> doc;  // that document; null: the plan's own
   bool on_disk = false;           // a workspace file that is not open: `doc` is its text as read
   ByteRange span;                 // the bytes its answer replaces (the text outside never changes)
-  ByteRange rewritten;            // Instruction form: the whole lines the model rewrites (hold span)
+  ByteRange rewritten;            // what the model writes: Instruction form, the whole lines
+                                  // (they hold span); MaskedSpans, the part of span the edit
+                                  // changes (span, or less: the rest is kept as it reads)
   std::vector<int32_t> prompt;
   DecodeOptions options;
   std::string edit_indent;        // Instruction form: indentation removed in the prompt
