@@ -474,6 +474,8 @@ SftSamples synthesize_file(const std::string& path, const std::string& text, con
   const LanguageInfo* info = find_language_by_name(language);
   std::optional<SourceDocument> doc;
   if (info) doc.emplace(text, info);
+  // A document the parser gave up on (too deep or too long to parse in its budget) gets no edits.
+  if (doc && !doc->tree()) doc.reset();
   if (doc && language == "python") add_python_edits(path, text, *doc, opt, rng, samples.edits);
   else if (doc) add_generic_edits(path, *doc, opt.max_snippet_bytes, opt.edits_per_file, rng, samples.edits);
   for (int i = 0; i < opt.random_fims_per_file && text.size() > 1; ++i) {

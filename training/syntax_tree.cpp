@@ -18,9 +18,24 @@ std::vector<TSNode> named_children(TSNode node) {
 }
 
 void walk_named(TSNode node, const std::function<bool(TSNode)>& visit) {
-  if (!visit(node)) return;
-  uint32_t n = ts_node_named_child_count(node);
-  for (uint32_t i = 0; i < n; ++i) walk_named(ts_node_named_child(node, i), visit);
+  // A cursor, not recursion: a generated file nested thousands deep must not exhaust the stack.
+  // Anonymous nodes (tokens) are passed through unvisited, as named_child would skip them.
+  TSTreeCursor cursor = ts_tree_cursor_new(node);
+  int depth = 0;
+  for (;;) {
+    TSNode current = ts_tree_cursor_current_node(&cursor);
+    const bool enter = (depth > 0 && !ts_node_is_named(current)) || visit(current);
+    if (enter && ts_tree_cursor_goto_first_child(&cursor)) {
+      ++depth;
+      continue;
+    }
+    while (depth > 0 && !ts_tree_cursor_goto_next_sibling(&cursor)) {
+      ts_tree_cursor_goto_parent(&cursor);
+      --depth;
+    }
+    if (depth == 0) break;
+  }
+  ts_tree_cursor_delete(&cursor);
 }
 
 std::vector<TSNode> descendants_of_type(TSNode node, std::string_view type) {

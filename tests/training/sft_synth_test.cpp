@@ -261,3 +261,15 @@ TEST_CASE("generic edits leave a variable alone where a comment or another funct
   CHECK(synthesize_file("f.go", "package m\nfunc f( {\n\tx := 1\n}\n", "go", SftOptions{}).edits.empty());
 }
 
+
+TEST_CASE("synthesis takes deeply nested files: walked without recursion, or left without edits past the parser's bound") {
+  for (int depth : {4000, 100000}) {  // SourceDocument keeps no tree past 4,096 open brackets
+    INFO(depth);
+    const std::string js = "function f(a) {\n  const x = " + std::string(depth, '[') + "a" + std::string(depth, ']') +
+                           ";\n  return x;\n}\n";
+    CHECK(!synthesize_file("deep.js", js, "javascript", SftOptions{}).fims.empty());
+    const std::string py =
+        "def f(a):\n    x = " + std::string(depth, '[') + "a" + std::string(depth, ']') + "\n    return x\n";
+    CHECK(!synthesize_file("deep.py", py, "python", SftOptions{}).fims.empty());
+  }
+}
