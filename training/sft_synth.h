@@ -10,7 +10,8 @@
 // Edits (Python): rename a variable or the function, add or remove a docstring, for-append
 // loop <-> list comprehension, restore a deleted statement, add a keyword parameter. Every
 // edit's input and output parse without errors. Every other language with a grammar: rename a
-// variable or the function, restore a deleted statement (sft_generic_edits.h). FIM: random character-level splits and
+// variable or the function, restore a deleted statement (sft_generic_edits.h), from a file that
+// parses (a method alone may not parse outside its class). FIM: random character-level splits and
 // AST-aligned spans (any language with a grammar). Deterministic: the same corpus, options and
 // seed give the same samples in the same order.
 #pragma once
