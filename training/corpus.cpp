@@ -433,7 +433,9 @@ void download_debs(const fs::path& debs, const std::vector<std::string>& package
   if (packages.empty()) return;
   std::string command = "cd " + shell_quote(debs.string()) + " && apt-get download -q";
   for (const auto& p : packages) command += " " + p;
-  command += " >/dev/null 2>>" + shell_quote((debs / "download.log").string());
+  // The log's path is absolute: the command runs inside `debs`, where a relative one (from a
+  // relative --cache) names no folder and fails every download before apt-get starts.
+  command += " >/dev/null 2>>" + shell_quote(fs::absolute(debs / "download.log").string());
   if (std::system(command.c_str()) == 0) return;
   if (packages.size() == 1) {
     spdlog::warn("corpus: apt-get download {} failed (see {})", packages[0], (debs / "download.log").string());
