@@ -15,6 +15,9 @@ libpython3.11-stdlib ext=py under=/usr/lib/python3.11/json/,/usr/lib/python3.11/
 LIST
 "$mf" train corpus --packages "$work/packages.txt" --out "$work/corpus" 2>&1 | grep "after near dedup"
 "$mf" train tokenizer --corpus "$work/corpus" --vocab 600 --out "$work/tokenizer" 2>&1 | tail -1
+# Its compression of held-out text, what a vocabulary size is chosen by.
+python3 -c "import json,sys; m=json.load(open(sys.argv[1])); assert 1.5 < m['bytes_per_token'] < 6 and m['validation_bytes'] > 0, m" \
+  "$work/tokenizer/measured.json"
 shape=(--hidden 64 --layers 2 --heads 2 --kv-heads 1 --intermediate 128 --context 256)
 common=(--corpus "$work/corpus" --tokenizer "$work/tokenizer" --batch 4 --threads 1 --eval-every 1000 --log-every 1)
 "$mf" train ar "${common[@]}" "${shape[@]}" --seq-len 64 --steps 60 --lr 3e-3 --warmup 5 --out "$work/ar" 2>&1 | tail -1

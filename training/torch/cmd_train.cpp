@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -284,11 +285,45 @@ int run_fim_stats(const FimStatsFlags& f) {
   return 0;
 }
 
-int run_tokenizer(const std::string& corpus, const std::string& out, int32_t vocab, int64_t max_bytes) {
+// How well a tokenizer compresses held-out text: the validation split's bytes per token, in all
+// and per language, over its first `max_bytes` (what choosing a vocabulary size is measured by:
+// fewer tokens a completion means fewer decoding steps, a larger vocabulary a larger model).
+nlohmann::json measure_tokenizer(const std::string& corpus, const Tokenizer& tokenizer, uint64_t max_bytes) {
+  std::map<std::string, std::pair<uint64_t, uint64_t>> by_language;  // bytes, tokens
+  uint64_t bytes = 0, tokens = 0;
+  for_each_document(corpus, Split::Validation, [&](const CorpusDocument& doc) {
+    if (bytes >= max_bytes) return;
+    const uint64_t n = tokenizer.encode(doc.text).size();
+    bytes += doc.text.size();
+    tokens += n;
+    by_language[doc.language].first += doc.text.size();
+    by_language[doc.language].second += n;
+  });
+  nlohmann::json languages = nlohmann::json::object();
+  for (const auto& [language, counts] : by_language)
+    languages[language] = {{"bytes", counts.first},
+                           {"bytes_per_token", double(counts.first) / double(std::max<uint64_t>(1, counts.second))}};
+  return {{"vocab", tokenizer.vocab_size()},
+          {"validation_bytes", bytes},
+          {"validation_tokens", tokens},
+          {"bytes_per_token", double(bytes) / double(std::max<uint64_t>(1, tokens))},
+          {"by_language", languages}};
+}
+
+int run_tokenizer(const std::string& corpus, const std::string& out, int32_t vocab, int64_t max_bytes,
+                  int64_t measure_bytes) {
   BpeTrainer trainer(BpeOptions{.vocab_size = vocab, .min_pair_count = 2, .max_input_bytes = max_bytes});
   for_each_document(corpus, Split::Train, [&](const CorpusDocument& doc) { trainer.add_text(doc.text); });
   write_tokenizer_files(trainer.train(), out);
   spdlog::info("tokenizer: {} tokens from {:.1f} MB written to {}", vocab, double(trainer.bytes_seen()) / 1e6, out);
+  if (measure_bytes > 0) {
+    Tokenizer tokenizer = Tokenizer::from_file((fs::path(out) / "tokenizer.json").string());
+    nlohmann::json report = measure_tokenizer(corpus, tokenizer, uint64_t(measure_bytes));
+    report["trained_bytes"] = trainer.bytes_seen();
+    std::ofstream(fs::path(out) / "measured.json") << report.dump(2) << "\n";
+    spdlog::info("tokenizer: {:.3f} bytes a token over {:.1f} MB of validation text", report["bytes_per_token"].get<double>(),
+                 double(report["validation_bytes"].get<uint64_t>()) / 1e6);
+  }
   return 0;
 }
 
@@ -320,6 +355,10 @@ int run_train(int argc, char** argv) {
   tok_cmd->add_option("--out", tok_out)->capture_default_str();
   tok_cmd->add_option("--vocab", vocab)->capture_default_str();
   tok_cmd->add_option("--max-bytes", max_bytes, "train on at most this many bytes (0 = all)");
+  int64_t measure_bytes = 16000000;
+  tok_cmd->add_option("--measure-bytes", measure_bytes,
+                      "bytes of validation text whose bytes per token go to OUT/measured.json (0 = none)")
+      ->capture_default_str();
   StageFlags ar_flags, bd_flags, sft_flags;
   ar_flags.stage.lr = 2e-3;
   bd_flags.stage.lr = 1e-3;
@@ -339,7 +378,7 @@ int run_train(int argc, char** argv) {
   }
   if (*corpus_cmd) return run_corpus(packages, corpus_out, corpus_cache, corpus_validation, near_dup);
   if (*fim_cmd) return run_fim_stats(fim_stats);
-  if (*tok_cmd) return run_tokenizer(tok_corpus, tok_out, vocab, max_bytes);
+  if (*tok_cmd) return run_tokenizer(tok_corpus, tok_out, vocab, max_bytes, measure_bytes);
   if (*ar_cmd) return run_training_stage(ar_flags, "ar");
   if (*bd_cmd) return run_training_stage(bd_flags, "bd");
   return run_training_stage(sft_flags, "sft");
