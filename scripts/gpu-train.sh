@@ -12,8 +12,8 @@
 # (shards of runs/corpus-v2/out: every k-th train shard for about MAX_MB of train text, default 220,
 # and about VALIDATION_MB (16) of validation shards, to stay inside the device machine's
 # transfer limit of 64 MiB; run it after `scripts/gpu-build.sh --pack`, which empties .gpudeps,
-# and carry .gpudeps, which git ignores). The tokenizer is trained on the
-# GPU machine from that corpus unless the pack holds one (runs/tokenizer-v2).
+# and carry .gpudeps, which git ignores). The tokenizer is the committed models/tokenizer-v2
+# (TOKENIZER overrides it; a folder without one is trained on the GPU machine from the pack).
 # Needs build-gpu from scripts/gpu-build.sh. Writes models and logs to $OUT (or runs-gpu/out).
 # DEVICE=cpu with small AR_S/BD_S/SFT_S, BATCH, SEQ and shape runs the same script at toy scale.
 set -euo pipefail
@@ -29,7 +29,6 @@ if [[ "${1:-}" == "--pack" ]]; then
     for ((i = 0; i < ${#shards[@]}; i += step)); do cp "${shards[i]}" "$stage/corpus-v2/"; done
   }
   pick train "$max_mb"; pick validation "${VALIDATION_MB:-16}"
-  [[ -d "$root/runs/tokenizer-v2" ]] && cp -r "$root/runs/tokenizer-v2" "$stage/"
   tar -C "$stage" -cf - . | xz -9 -T"$(nproc)" >"$root/.gpudeps/corpus-v2.tar.xz"
   rm -rf "$stage"; du -h "$root/.gpudeps/corpus-v2.tar.xz"; exit 0
 fi
@@ -42,9 +41,10 @@ export LD_LIBRARY_PATH="$sysroot/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 mf=("$build/maskfill")
 corpus="${CORPUS:-$runs/corpus-v2}"
 [[ -d "$corpus" ]] || tar -xJf "$root/.gpudeps/corpus-v2.tar.xz" -C "$runs"
-tokenizer="${TOKENIZER:-$runs/tokenizer-v2}"
+# The committed tokenizer-v2 (its vocabulary chosen by measurement: models/tokenizer-v2/README.md).
+tokenizer="${TOKENIZER:-$root/models/tokenizer-v2}"
 [[ -f "$tokenizer/tokenizer.json" ]] ||
-  "${mf[@]}" train tokenizer --corpus "$corpus" --vocab "${VOCAB:-6144}" --max-bytes "${TOKENIZER_BYTES:-60000000}" \
+  "${mf[@]}" train tokenizer --corpus "$corpus" --vocab "${VOCAB:-12288}" --max-bytes "${TOKENIZER_BYTES:-60000000}" \
     --out "$tokenizer" >"$runs/tokenizer.log" 2>&1
 AR_S="${AR_S:-70}" BD_S="${BD_S:-80}" SFT_S="${SFT_S:-30}"
 # 256 x 1024 = 262K tokens a step (issue #20: at least 256K), in bf16 with fp32 master weights,

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -285,14 +286,29 @@ int run_fim_stats(const FimStatsFlags& f) {
   return 0;
 }
 
+// Every k-th document of a split, for about `max_bytes` of text (all of them when 0): the shards
+// hold files in path order, so the first bytes would be a few languages' (mostly C++ and Go in
+// the v2 corpus).
+void for_sampled_documents(const std::string& corpus, Split split, uint64_t max_bytes,
+                           const std::function<void(const CorpusDocument&)>& visit) {
+  uint64_t total = 0;
+  if (max_bytes > 0)
+    for (const auto& file : read_manifest((fs::path(corpus) / "manifest.jsonl").string()).files)
+      total += file.split == split ? file.bytes : 0;
+  const uint64_t stride = max_bytes > 0 ? std::max<uint64_t>(1, total / max_bytes) : 1;
+  uint64_t index = 0;
+  for_each_document(corpus, split, [&](const CorpusDocument& doc) {
+    if (index++ % stride == 0) visit(doc);
+  });
+}
+
 // How well a tokenizer compresses held-out text: the validation split's bytes per token, in all
-// and per language, over its first `max_bytes` (what choosing a vocabulary size is measured by:
+// and per language, over about `max_bytes` of it (what choosing a vocabulary size is measured by:
 // fewer tokens a completion means fewer decoding steps, a larger vocabulary a larger model).
 nlohmann::json measure_tokenizer(const std::string& corpus, const Tokenizer& tokenizer, uint64_t max_bytes) {
   std::map<std::string, std::pair<uint64_t, uint64_t>> by_language;  // bytes, tokens
   uint64_t bytes = 0, tokens = 0;
-  for_each_document(corpus, Split::Validation, [&](const CorpusDocument& doc) {
-    if (bytes >= max_bytes) return;
+  for_sampled_documents(corpus, Split::Validation, max_bytes, [&](const CorpusDocument& doc) {
     const uint64_t n = tokenizer.encode(doc.text).size();
     bytes += doc.text.size();
     tokens += n;
@@ -313,7 +329,8 @@ nlohmann::json measure_tokenizer(const std::string& corpus, const Tokenizer& tok
 int run_tokenizer(const std::string& corpus, const std::string& out, int32_t vocab, int64_t max_bytes,
                   int64_t measure_bytes) {
   BpeTrainer trainer(BpeOptions{.vocab_size = vocab, .min_pair_count = 2, .max_input_bytes = max_bytes});
-  for_each_document(corpus, Split::Train, [&](const CorpusDocument& doc) { trainer.add_text(doc.text); });
+  for_sampled_documents(corpus, Split::Train, uint64_t(std::max<int64_t>(0, max_bytes)),
+                        [&](const CorpusDocument& doc) { trainer.add_text(doc.text); });
   write_tokenizer_files(trainer.train(), out);
   spdlog::info("tokenizer: {} tokens from {:.1f} MB written to {}", vocab, double(trainer.bytes_seen()) / 1e6, out);
   if (measure_bytes > 0) {
