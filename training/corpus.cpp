@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -60,6 +61,16 @@ std::vector<PackageSource> parse_package_list(const std::string& text) {
     if (words.empty()) continue;
     PackageSource src;
     src.package = words[0];
+    if (src.package.rfind("npm:", 0) == 0) {
+      // npm:NAME@VERSION; a scoped NAME starts with '@', so the version follows the last '@'.
+      auto at = src.package.rfind('@');
+      if (at == std::string::npos || at <= 4 || at + 1 == src.package.size())
+        throw std::runtime_error("packages list line " + std::to_string(line_no) +
+                                 ": an npm package needs an exact version, npm:NAME@VERSION, got '" +
+                                 src.package + "'");
+      src.npm_version = src.package.substr(at + 1);
+      src.package.resize(at);
+    }
     for (size_t i = 1; i < words.size(); ++i) {
       auto eq = words[i].find('=');
       if (eq == std::string::npos || eq == 0)
@@ -93,6 +104,23 @@ std::vector<PackageSource> parse_package_list(const std::string& text) {
     sources.push_back(std::move(src));
   }
   return sources;
+}
+
+std::string npm_licence(const std::string& package_json) {
+  json j = json::parse(package_json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return "";
+  auto type_of = [](const json& v) -> std::string {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_object() && v.contains("type") && v["type"].is_string()) return v["type"].get<std::string>();
+    return "";
+  };
+  std::string licence;
+  if (j.contains("license")) licence = type_of(j["license"]);
+  else if (j.contains("licenses") && j["licenses"].is_array() && !j["licenses"].empty())
+    licence = type_of(j["licenses"][0]);
+  // "(MIT OR Apache-2.0)" -> "MIT OR Apache-2.0": the permissive check reads the first name.
+  if (licence.size() >= 2 && licence.front() == '(' && licence.back() == ')') licence = licence.substr(1, licence.size() - 2);
+  return licence;
 }
 
 std::string read_file(const std::string& path) { return maskfill::read_file(path); }
@@ -338,6 +366,7 @@ struct PackageTree {
   std::string copyright;  // path of the copyright file ("" if none)
   std::string root;       // "" when installed; else the unpacked tree that stands for "/"
   std::vector<std::string> paths;  // installed paths, sorted
+  std::string licence;    // from the package's own metadata (npm's package.json); "" for Debian's
 };
 
 // The package's candidate files (sorted by path) that pass size and generated-code checks.
@@ -457,6 +486,104 @@ std::string command_output(const std::string& command) {
   return out;
 }
 
+// The regular files under `root`, as absolute paths of the tree that `root` stands for, sorted.
+std::vector<std::string> tree_paths(const fs::path& root) {
+  std::vector<std::string> paths;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_symlink(ec) || !it->is_regular_file(ec)) continue;
+    paths.push_back("/" + fs::relative(it->path(), root, ec).string());
+  }
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
+
+// npm names are lower-case letters, digits and - . _, with an optional @scope/; versions are
+// semver. Checked because both reach a shell command.
+bool safe_npm_spec(const PackageSource& src) {
+  auto word = [](std::string_view w, std::string_view extra) {
+    return !w.empty() && std::isalnum(static_cast<unsigned char>(w[0])) &&
+           std::all_of(w.begin(), w.end(), [&](char c) {
+             return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+                    extra.find(c) != std::string_view::npos;
+           });
+  };
+  std::string_view name = std::string_view(src.package).substr(4);
+  if (name.starts_with('@')) {
+    auto slash = name.find('/');
+    if (slash == std::string_view::npos || !word(name.substr(1, slash - 1), "._-")) return false;
+    name = name.substr(slash + 1);
+  }
+  return word(name, "._-") && word(src.npm_version, ".+-ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+}
+
+// "npm:@scope/name" 1.2.3 -> "@scope+name@1.2.3": one folder name for the tarball and the tree.
+std::string npm_folder(const PackageSource& src) {
+  std::string name = src.package.substr(4);
+  std::replace(name.begin(), name.end(), '/', '+');
+  return name + "@" + src.npm_version;
+}
+
+// npm pack NAME@VERSION into CACHE/npm/FOLDER (the registry's tarball; nothing is installed and
+// no package script runs).
+void download_npm(const fs::path& cache, const PackageSource& src) {
+  fs::path folder = cache / "npm" / npm_folder(src);
+  fs::create_directories(folder);
+  std::string command = "cd " + shell_quote(folder.string()) + " && npm pack --silent " +
+                        shell_quote(src.package.substr(4) + "@" + src.npm_version) + " >/dev/null 2>>" +
+                        shell_quote(fs::absolute(cache / "npm" / "download.log").string());
+  if (std::system(command.c_str()) != 0)
+    spdlog::warn("corpus: npm pack {}@{} failed (see {})", src.package.substr(4), src.npm_version,
+                 (cache / "npm" / "download.log").string());
+}
+
+std::string cached_npm_tarball(const fs::path& cache, const PackageSource& src) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(cache / "npm" / npm_folder(src), ec))
+    if (entry.path().extension() == ".tgz") return entry.path().string();
+  return "";
+}
+
+// CACHE/root/npm/FOLDER holds the tarball's files under /node_modules/NAME/ (its top folder,
+// "package/", stripped), so paths read like an installed module's; unpacked when needed.
+std::optional<PackageTree> npm_tree(const fs::path& cache, const PackageSource& src) {
+  const std::string name = src.package.substr(4);
+  fs::path root = cache / "root" / "npm" / npm_folder(src);
+  fs::path version_file = cache / "root" / "npm" / (npm_folder(src) + ".version");
+  fs::path module = fs::path("node_modules") / name;
+  std::error_code ec;
+  if (!fs::exists(version_file, ec)) {
+    std::string tarball = cached_npm_tarball(cache, src);
+    if (tarball.empty()) return std::nullopt;
+    fs::path tmp = root.string() + ".tmp";
+    fs::remove_all(tmp, ec);
+    fs::remove_all(root, ec);
+    fs::create_directories(tmp / module);
+    std::string command = "tar -xzf " + shell_quote(tarball) + " --no-same-owner --strip-components=1 -C " +
+                          shell_quote((tmp / module).string());
+    if (std::system(command.c_str()) != 0 || !fs::is_regular_file(tmp / module / "package.json", ec)) {
+      spdlog::warn("corpus: cannot unpack {} (or it has no package.json)", tarball);
+      fs::remove_all(tmp, ec);
+      return std::nullopt;
+    }
+    json meta = json::parse(read_file((tmp / module / "package.json").string()), nullptr, false);
+    std::string version = meta.is_object() && meta.value("version", json()).is_string()
+                              ? meta["version"].get<std::string>() : src.npm_version;
+    fs::rename(tmp, root);
+    std::ofstream(version_file) << version << "\n";
+  }
+  PackageTree tree;
+  tree.root = root.string();
+  {
+    std::ifstream in(version_file);
+    std::getline(in, tree.version);
+  }
+  tree.paths = tree_paths(root);
+  tree.licence = npm_licence(read_file((root / module / "package.json").string()));
+  return tree;
+}
+
 // CACHE/root/PKG (unpacked) and CACHE/root/PKG.version; unpacks the cached .deb when needed.
 std::optional<PackageTree> cached_tree(const fs::path& cache, const std::string& package) {
   fs::path root = cache / "root" / package, version_file = cache / "root" / (package + ".version");
@@ -483,12 +610,7 @@ std::optional<PackageTree> cached_tree(const fs::path& cache, const std::string&
     std::ifstream in(version_file);
     std::getline(in, tree.version);
   }
-  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (it->is_symlink(ec) || !it->is_regular_file(ec)) continue;
-    tree.paths.push_back("/" + fs::relative(it->path(), root, ec).string());
-  }
-  std::sort(tree.paths.begin(), tree.paths.end());
+  tree.paths = tree_paths(root);
   fs::path copyright = root / "usr/share/doc" / package / "copyright";
   if (fs::is_regular_file(copyright, ec)) tree.copyright = copyright.string();
   return tree;
@@ -514,6 +636,14 @@ CorpusManifest gather_corpus(const CorpusOptions& opt) {
     std::vector<std::string> missing;
     std::error_code ec;
     for (const auto& src : sources) {
+      if (!src.npm_version.empty()) {
+        if (!safe_npm_spec(src))
+          throw std::runtime_error("unexpected npm package '" + src.package + "@" + src.npm_version + "'");
+        if (!fs::exists(cache / "root" / "npm" / (npm_folder(src) + ".version"), ec) &&
+            cached_npm_tarball(cache, src).empty())
+          download_npm(cache, src);
+        continue;
+      }
       if (!safe_package_name(src.package)) throw std::runtime_error("unexpected package name '" + src.package + "'");
       if (find_list_file(opt.dpkg_info_dir, src.package).empty() &&
           !fs::exists(cache / "root" / (src.package + ".version"), ec) && cached_deb(cache / "debs", src.package).empty())
@@ -527,8 +657,16 @@ CorpusManifest gather_corpus(const CorpusOptions& opt) {
 
   for (const auto& src : sources) {
     PackageTree tree;
-    std::string list_path = find_list_file(opt.dpkg_info_dir, src.package);
-    if (!list_path.empty()) {
+    std::string list_path = src.npm_version.empty() ? find_list_file(opt.dpkg_info_dir, src.package) : "";
+    if (!src.npm_version.empty()) {
+      auto npm = opt.cache_dir.empty() ? std::nullopt : npm_tree(cache, src);
+      if (!npm) {
+        spdlog::warn("corpus: npm package {}@{} is not in the cache; skipped", src.package.substr(4), src.npm_version);
+        skipped.add("package-not-installed");
+        continue;
+      }
+      tree = std::move(*npm);
+    } else if (!list_path.empty()) {
       std::ifstream in(list_path);
       for (std::string line; std::getline(in, line);) tree.paths.push_back(line);
       std::sort(tree.paths.begin(), tree.paths.end());
@@ -545,6 +683,7 @@ CorpusManifest gather_corpus(const CorpusOptions& opt) {
     }
     std::string licence;
     if (!tree.copyright.empty()) licence = licence_from_copyright(read_file(tree.copyright));
+    if (licence.empty()) licence = tree.licence;
     if (licence.empty()) licence = src.licence;
     if (licence.empty() || !licence_allowed(licence, opt.allowed_licences)) {
       spdlog::debug("corpus: package {} has licence '{}' (not on the permissive list); skipped", src.package,

@@ -8,6 +8,10 @@
 //   ...later, in another process:
 //   for_each_document("data/corpus", Split::Train, [](const CorpusDocument& d) { ... });
 //
+// A line `npm:NAME@VERSION` names a package of the npm registry instead (JavaScript, TypeScript and
+// the Java of React Native and Cordova modules, which Debian barely packages as source): it is
+// fetched with `npm pack` (no install, no scripts) into the cache, its licence is package.json's
+// `license` (an SPDX expression), and its files are named /node_modules/NAME/....
 // The package list (one package a line, with options) makes the corpus reproducible: the same
 // package versions give the same manifest, byte for byte. A package that is not installed is
 // downloaded with `apt-get download` and unpacked with `dpkg-deb -x` into a cache folder
@@ -35,7 +39,8 @@ const char* split_name(Split split);  // "train" / "validation"
 //   PACKAGE [ext=py,pyi] [under=/usr/lib/python3.11] [exclude=/test/,/_vendor/]
 //           [licence=PSF-2.0] [max_mb=3] [lang=c] [split=validation]
 struct PackageSource {
-  std::string package;
+  std::string package;                  // Debian package, or "npm:NAME" for an npm line
+  std::string npm_version;              // the pinned version of an npm line; empty for Debian's
   std::vector<std::string> extensions;  // without dots; default: py js mjs cjs ts h hpp hh c cc cpp
   std::vector<std::string> under;       // path prefixes (any); empty = all of the package's files
   std::vector<std::string> exclude;     // substrings; a path containing one is skipped
@@ -46,6 +51,9 @@ struct PackageSource {
 };
 // Throws std::runtime_error naming the line for unknown options or malformed lines.
 std::vector<PackageSource> parse_package_list(const std::string& text);
+// The licence of an npm package.json: `license` (an SPDX expression, outer parentheses dropped),
+// or the legacy `license: {type}` / `licenses: [{type}]`; "" when it names none or is not JSON.
+std::string npm_licence(const std::string& package_json);
 
 struct CorpusFile {
   std::string path;      // absolute installed path
@@ -86,7 +94,9 @@ struct CorpusOptions {
   SplitBy split_by = SplitBy::Package;
   std::string split_salt = "maskfill-corpus-v1";
   // Packages that are not installed are read from CACHE/root/PKG (dpkg-deb -x), downloaded into
-  // CACHE/debs first when `download` is set. Empty: installed packages only.
+  // CACHE/debs first when `download` is set. npm packages: CACHE/npm/NAME@VERSION/*.tgz (npm
+  // pack), unpacked to CACHE/root/npm/NAME@VERSION ('/' of a scope as '+'). Empty: installed
+  // Debian packages only.
   std::string cache_dir;
   bool download = true;
   // Near-duplicate removal: a file whose estimated Jaccard similarity (MinHash of 5-token

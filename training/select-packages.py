@@ -106,6 +106,59 @@ libexpat1-dev             ext=h lang=c
 libssl-dev                ext=h lang=c
 libcurl4-openssl-dev      ext=h lang=c
 libopencv-core-dev        ext=hpp,h
+
+# TypeScript and Java from the npm registry (npm:NAME@VERSION, pinned): Debian ships almost no
+# TypeScript sources and no permissive Java sources. Licence from each package.json (SPDX), kept
+# only when permissive. TypeScript: packages that ship their src/ folder (compiled .js and .d.ts
+# are left out). Java: the Android sides of React Native and Cordova modules. Not @tanstack/query-*
+# or router-* and not react-aria: the next-edit and context benches hold those out.
+npm:effect@4.1.5                      ext=ts max_mb=6
+npm:@effect/platform@0.97.2           ext=ts
+npm:@effect/cli@0.77.2                ext=ts
+npm:@effect/sql@0.52.1                ext=ts
+npm:zod@4.6.7                         ext=ts
+npm:rxjs@7.8.2                        ext=ts
+npm:@anthropic-ai/sdk@1.17.0          ext=ts
+npm:openai@6.49.0                     ext=ts
+npm:@mistralai/mistralai@2.7.0        ext=ts
+npm:ai@6.0.333                        ext=ts
+npm:@ai-sdk/provider-utils@4.0.67     ext=ts
+npm:puppeteer-core@24.43.1            ext=ts
+npm:@tiptap/core@3.35.0               ext=ts
+npm:prosemirror-view@1.44.0           ext=ts
+npm:prosemirror-model@1.25.13         ext=ts
+npm:prosemirror-transform@1.12.7      ext=ts
+npm:@reduxjs/toolkit@2.16.0           ext=ts
+npm:mobx@7.1.3                        ext=ts
+npm:immer@11.2.14                     ext=ts
+npm:msw@2.15.0                        ext=ts
+npm:@mswjs/interceptors@0.41.9        ext=ts
+npm:@trpc/server@11.25.2              ext=ts
+npm:@trpc/client@11.25.2              ext=ts
+npm:@apollo/server@5.5.1              ext=ts
+npm:@supabase/auth-js@2.109.0         ext=ts
+npm:@tanstack/form-core@1.33.5        ext=ts
+npm:@microsoft/signalr@11.0.0         ext=ts
+npm:@azure/msal-common@16.18.0        ext=ts
+npm:react-native@0.71.19              ext=java under=/node_modules/react-native/ReactAndroid/
+npm:react-native@0.61.5               ext=java under=/node_modules/react-native/ReactAndroid/
+npm:cordova-android@12.0.1            ext=java
+npm:cordova-plugin-file@8.1.3         ext=java
+npm:cordova-plugin-camera@8.0.0       ext=java
+npm:cordova-plugin-inappbrowser@7.0.0 ext=java
+npm:cordova-plugin-media@7.0.0        ext=java
+npm:@capacitor/android@8.6.0          ext=java
+npm:react-native-navigation@7.32.1    ext=java
+npm:react-native-camera@4.2.1         ext=java
+npm:react-native-svg@12.5.1           ext=java
+npm:react-native-maps@0.31.1          ext=java
+npm:react-native-reanimated@2.17.0    ext=java
+npm:react-native-video@5.2.1          ext=java
+npm:react-native-gesture-handler@1.10.3 ext=java
+npm:react-native-webview@11.26.1      ext=java
+npm:@react-native-firebase/app@14.12.0 ext=java
+npm:react-native-device-info@10.3.0   ext=java
+npm:react-native-fs@2.20.0            ext=java
 """
 
 FAMILY_OPTIONS = {

@@ -279,3 +279,70 @@ TEST_CASE("sha1_hex is standard SHA-1 (FIPS 180 test vectors)") {
   CHECK(sha1_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
         "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
 }
+
+TEST_CASE("npm lines name a pinned version; package.json gives the licence") {
+  auto sources = parse_package_list("npm:@effect/platform@0.97.2 ext=ts\nnpm:zod@4.6.7\n");
+  REQUIRE(sources.size() == 2);
+  CHECK(sources[0].package == "npm:@effect/platform");
+  CHECK(sources[0].npm_version == "0.97.2");
+  CHECK(sources[1].package == "npm:zod");
+  CHECK(sources[1].npm_version == "4.6.7");
+  CHECK_THROWS_WITH(parse_package_list("npm:zod\n"), Catch::Contains("exact version"));
+  CHECK_THROWS_WITH(parse_package_list("npm:@scope/name\n"), Catch::Contains("line 1"));
+  CHECK(npm_licence(R"({"license": "MIT"})") == "MIT");
+  CHECK(npm_licence(R"j({"license": "(MIT OR Apache-2.0)"})j") == "MIT OR Apache-2.0");
+  CHECK(npm_licence(R"({"license": {"type": "BSD-3-Clause"}})") == "BSD-3-Clause");
+  CHECK(npm_licence(R"({"licenses": [{"type": "Apache-2.0"}]})") == "Apache-2.0");
+  CHECK(npm_licence(R"({"name": "x"})").empty());
+  CHECK(npm_licence("not json").empty());
+}
+
+TEST_CASE("npm packages in the cache are read as /node_modules/NAME and kept only when permissive") {
+  fs::path root = fs::temp_directory_path() / ("maskfill-corpus-npm-test-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::path cache = root / "cache";
+  // Tarballs as npm pack writes them: one top folder, "package/".
+  auto make_tarball = [&](const std::string& folder, const std::string& package_json,
+                          const std::map<std::string, std::string>& files) {
+    fs::path staging = root / "staging" / folder;
+    write(staging / "package/package.json", package_json);
+    for (const auto& [path, text] : files) write(staging / "package" / path, text);
+    fs::create_directories(cache / "npm" / folder);
+    std::string command = "tar -czf '" + (cache / "npm" / folder / "lib-1.0.0.tgz").string() + "' -C '" +
+                          staging.string() + "' package";
+    REQUIRE(std::system(command.c_str()) == 0);
+  };
+  make_tarball("@acme+lib@1.0.0", R"j({"name": "@acme/lib", "version": "1.0.0", "license": "(MIT OR Apache-2.0)"})j",
+               {{"src/parse.ts", module_text(1, 8)},
+                {"src/parse.d.ts", module_text(2, 8)},
+                {"android/src/main/java/com/acme/Lib.java", module_text(3, 8)},
+                {"dist/parse.js", module_text(4, 8)}});
+  make_tarball("closed@2.0.0", R"({"name": "closed", "version": "2.0.0", "license": "UNLICENSED"})",
+               {{"src/secret.ts", module_text(5, 8)}});
+  write(root / "packages.txt", "npm:@acme/lib@1.0.0 ext=ts,java exclude=/dist/\nnpm:closed@2.0.0 ext=ts\n"
+                               "npm:absent@3.0.0 ext=ts\n");
+  CorpusOptions options;
+  options.package_list_path = (root / "packages.txt").string();
+  options.dpkg_info_dir = (root / "no-info").string();
+  options.dpkg_status_path = (root / "no-status").string();
+  options.cache_dir = cache.string();
+  options.download = false;
+  CorpusManifest m = gather_corpus(options);
+  REQUIRE(m.files.size() == 2);
+  CHECK(m.files[0].path == "/node_modules/@acme/lib/android/src/main/java/com/acme/Lib.java");
+  CHECK(m.files[0].language == "java");
+  CHECK(m.files[1].path == "/node_modules/@acme/lib/src/parse.ts");
+  CHECK(m.files[1].language == "typescript");
+  for (const auto& f : m.files) {
+    CHECK(f.package == "npm:@acme/lib");
+    CHECK(f.version == "1.0.0");
+    CHECK(f.licence == "MIT OR Apache-2.0");
+    CHECK(read_file(f.file) == module_text(f.language == "java" ? 3 : 1, 8));
+  }
+  CHECK(count_skipped(m, "licence") == 1);
+  CHECK(count_skipped(m, "package-not-installed") == 1);
+  // The unpacked tree is reused: a second run needs no tarball.
+  fs::remove_all(cache / "npm");
+  CHECK(gather_corpus(options).files.size() == 2);
+  fs::remove_all(root);
+}

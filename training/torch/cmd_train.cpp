@@ -349,7 +349,7 @@ int run_train(int argc, char** argv) {
                "block-diffusion CPT -> SFT"};
   app.require_subcommand(1);
   std::string packages = "training/packages.txt", corpus_out = "runs/corpus";
-  auto* corpus_cmd = app.add_subcommand("corpus", "gather permissively licensed sources from Debian packages");
+  auto* corpus_cmd = app.add_subcommand("corpus", "gather permissively licensed sources from Debian and npm packages");
   corpus_cmd->add_option("--packages", packages)->capture_default_str();
   corpus_cmd->add_option("--out", corpus_out)->capture_default_str();
   std::string corpus_cache;
