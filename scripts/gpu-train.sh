@@ -9,28 +9,37 @@
 #
 # Data: the v2 corpus (training/packages.txt, `maskfill train corpus --cache`), packed on the
 # Debian machine with `scripts/gpu-train.sh --pack [MAX_MB]` into .gpudeps/corpus-v2.tar.xz
-# (shards of runs/corpus-v2/out: every k-th train shard for about MAX_MB of train text, default 220,
-# and about VALIDATION_MB (16) of validation shards, to stay inside the device machine's
+# (documents of runs/corpus-v2/out, MAX_MB of train text, default 210, and VALIDATION_MB (16) of
+# validation text: TypeScript, Java and C whole, the other languages sampled at one rate, none
+# above 35% (training/pack-corpus.py; its table in pack.md), to stay inside the device machine's
 # transfer limit of 64 MiB; run it after `scripts/gpu-build.sh --pack`, which empties .gpudeps,
-# and carry .gpudeps, which git ignores). The tokenizer is the committed models/tokenizer-v2
+# and carry .gpudeps, which git ignores). `--pack` ends by measuring the whole trip (`--measure`
+# alone does only that) and fails over 64 MiB. The tokenizer is the committed models/tokenizer-v2
 # (TOKENIZER overrides it; a folder without one is trained on the GPU machine from the pack).
 # Needs build-gpu from scripts/gpu-build.sh. Writes models and logs to $OUT (or runs-gpu/out).
 # DEVICE=cpu with small AR_S/BD_S/SFT_S, BATCH, SEQ and shape runs the same script at toy scale.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# What a device run sends: tracked and untracked-not-ignored files, and .gpudeps (carried).
+# Fails over the device machine's limit of 64 MiB.
+measure_trip() {
+  local tree deps
+  tree=$(cd "$root" && { git ls-files -z; git ls-files -z --others --exclude-standard; } |
+         xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} END {print s + 0}')
+  deps=$(find "$root/.gpudeps" -type f -printf '%s\n' 2>/dev/null | awk '{s += $1} END {print s + 0}')
+  awk -v t="$tree" -v d="$deps" 'BEGIN {
+    printf "trip: %.1f MiB of 64 (working tree %.1f, .gpudeps %.1f)\n", (t + d) / 1048576, t / 1048576, d / 1048576
+    exit (t + d > 64 * 1048576) }' || { echo "gpu-train: the trip is over 64 MiB: pack a smaller corpus" >&2; exit 1; }
+}
+if [[ "${1:-}" == "--measure" ]]; then measure_trip; exit 0; fi
 if [[ "${1:-}" == "--pack" ]]; then
-  max_mb="${2:-220}" src="${CORPUS:-$root/runs/corpus-v2/out}" stage="$(mktemp -d)"
-  mkdir -p "$stage/corpus-v2" "$root/.gpudeps"
-  cp "$src/report.md" "$stage/corpus-v2/"
-  # Shards (~8 MB each) hold files in path order, so languages come in runs: take every k-th.
-  pick() {  # pick PREFIX MB
-    local shards=("$src/$1"-*.jsonl) all step i
-    all=$(cat "${shards[@]}" | wc -c); step=$(( (all + $2 * 1000000 - 1) / ($2 * 1000000) ))
-    for ((i = 0; i < ${#shards[@]}; i += step)); do cp "${shards[i]}" "$stage/corpus-v2/"; done
-  }
-  pick train "$max_mb"; pick validation "${VALIDATION_MB:-16}"
+  max_mb="${2:-210}" src="${CORPUS:-$root/runs/corpus-v2/out}" stage="$(mktemp -d)"
+  mkdir -p "$root/.gpudeps"
+  # Documents, not shards: small languages whole, the rest sampled (training/pack-corpus.py).
+  python3 "$root/training/pack-corpus.py" "$src" "$stage/corpus-v2" --train-mb "$max_mb" \
+    --validation-mb "${VALIDATION_MB:-16}" >&2
   tar -C "$stage" -cf - . | xz -9 -T"$(nproc)" >"$root/.gpudeps/corpus-v2.tar.xz"
-  rm -rf "$stage"; du -h "$root/.gpudeps/corpus-v2.tar.xz"; exit 0
+  rm -rf "$stage"; du -h "$root/.gpudeps/corpus-v2.tar.xz"; measure_trip; exit 0
 fi
 build="${MASKFILL_BUILD_DIR:-$root/build-gpu}"
 runs="${RUNS:-$root/runs-gpu}"

@@ -18,6 +18,19 @@ LIST
 # Its compression of held-out text, what a vocabulary size is chosen by.
 python3 -c "import json,sys; m=json.load(open(sys.argv[1])); assert 1.5 < m['bytes_per_token'] < 6 and m['validation_bytes'] > 0, m" \
   "$work/tokenizer/measured.json"
+# The GPU trip's pack (training/pack-corpus.py): a document sample near the asked size, in the
+# corpus format the tokenizer reads, and a refusal when one language is above the cap.
+corpus_mb=$(python3 -c "import sys,json; print(sum(len(json.loads(l)['text'].encode()) for f in sys.argv[1:] for l in open(f))/1e6)" "$work"/corpus/train-*.jsonl)
+half=$(python3 -c "print($corpus_mb / 2)")
+python3 "$root/training/pack-corpus.py" "$work/corpus" "$work/pack" --train-mb "$half" --validation-mb 1 --max-share 1 >/dev/null
+packed_mb=$(python3 -c "import sys,json; print(sum(len(json.loads(l)['text'].encode()) for f in sys.argv[1:] for l in open(f))/1e6)" "$work"/pack/train-*.jsonl)
+python3 -c "import sys; c, p = map(float, sys.argv[1:]); assert 0.2 * c < p < 0.8 * c, (c, p)" "$corpus_mb" "$packed_mb"
+grep -q "| train | python |" "$work/pack/pack.md"
+"$mf" train tokenizer --corpus "$work/pack" --vocab 300 --out "$work/pack-tokenizer" >/dev/null 2>&1
+if python3 "$root/training/pack-corpus.py" "$work/corpus" "$work/pack-capped" --train-mb "$half" --max-share 0.35 \
+  >/dev/null 2>"$work/cap.err"; then echo "train-smoke: a one-language pack passed the 35% cap" >&2; exit 1; fi
+grep -q "above the 35% cap: python" "$work/cap.err"
+echo "pack: $packed_mb of $corpus_mb MB train text"
 shape=(--hidden 64 --layers 2 --heads 2 --kv-heads 1 --intermediate 128 --context 256)
 common=(--corpus "$work/corpus" --tokenizer "$work/tokenizer" --batch 4 --threads 1 --eval-every 1000 --log-every 1)
 "$mf" train ar "${common[@]}" "${shape[@]}" --seq-len 64 --steps 60 --lr 3e-3 --warmup 5 --out "$work/ar" 2>&1 | tail -1
