@@ -16,6 +16,26 @@ if [[ "${1:-}" == "--pack" ]]; then
      libssl-dev libssl3 libboost1.74-dev libboost-system1.74-dev libboost-system1.74.0 \
      prometheus-cpp-dev libprometheus-cpp-core1.0 >/dev/null)
   for f in "$deps"/debs/*.deb; do dpkg -x "$f" "$deps/root"; done
+  # What the build does not read stays here, so the trip keeps room for the training corpus
+  # (64 MiB in all): Boost's libraries other than the ones its sources include (162 of the 201
+  # MB unpacked; the list is every library folder a header of this build's closure lies in, from
+  # `ninja -t deps`, checked below against build/ when there is one), static archives the build
+  # does not link, manuals and changelogs (the copyright files stay).
+  boost_used=(algorithm asio assert beast bind concept config container_hash core date_time detail exception
+              intrusive io iterator logic move mp11 mpl numeric optional predef preprocessor range regex smart_ptr
+              system type_traits utility)
+  if [[ -f "$root/build/.ninja_deps" ]]; then
+    missing=$(ninja -C "$root/build" -t deps 2>/dev/null | grep -o '/usr/include/boost/[^/ ]*/' | sort -u |
+              sed 's|/usr/include/boost/||; s|/$||' | grep -vxF -f <(printf '%s\n' "${boost_used[@]}") || true)
+    [[ -z "$missing" ]] || { echo "gpu-build --pack: build/ includes Boost libraries not packed: $missing" >&2; exit 1; }
+  fi
+  for dir in "$deps/root/usr/include/boost"/*/; do
+    name="$(basename "$dir")"
+    printf '%s\n' "${boost_used[@]}" | grep -qxF "$name" || rm -rf "$dir"
+  done
+  rm -rf "$deps/root/usr/share/man"
+  find "$deps/root/usr/share/doc" -type f ! -name copyright -delete
+  rm -f "$deps"/root/usr/lib/x86_64-linux-gnu/{libcrypto.a,libssl.a,libpcre2-16.a,libpcre2-32.a,libpcre2-posix.a}
   "$root/scripts/fetch-grammars.sh"
   (cd "$root/deps/grammars" && find . \( -path '*src/*' -o -path './typescript/common/*' \) \( -name '*.c' -o -name '*.h' \) -print0 |
      tar --null -cJf "$deps/grammars.tar.xz" -T -)
