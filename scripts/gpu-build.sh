@@ -21,9 +21,12 @@ if [[ "${1:-}" == "--pack" ]]; then
   # MB unpacked; the list is every library folder a header of this build's closure lies in, from
   # `ninja -t deps`, checked below against build/ when there is one), static archives the build
   # does not link, manuals and changelogs (the copyright files stay).
+  # The last line: small libraries these include under other compilers' configurations, kept so
+  # that a different compiler on the device machine finds them too.
   boost_used=(algorithm asio assert beast bind concept config container_hash core date_time detail exception
               intrusive io iterator logic move mp11 mpl numeric optional predef preprocessor range regex smart_ptr
-              system type_traits utility)
+              system type_traits utility
+              align container endian function functional integer tuple type_index variant2)
   if [[ -f "$root/build/.ninja_deps" ]]; then
     missing=$(ninja -C "$root/build" -t deps 2>/dev/null | grep -o '/usr/include/boost/[^/ ]*/' | sort -u |
               sed 's|/usr/include/boost/||; s|/$||' | grep -vxF -f <(printf '%s\n' "${boost_used[@]}") || true)
