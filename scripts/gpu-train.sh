@@ -59,7 +59,11 @@ AR_S="${AR_S:-70}" BD_S="${BD_S:-80}" SFT_S="${SFT_S:-30}"
 # 256 x 1024 = 262K tokens a step (issue #20: at least 256K), in bf16 with fp32 master weights,
 # as 4 forwards of 64 rows (MICRO): a block-diffusion forward holds 2 x 1024 positions a row.
 BATCH="${BATCH:-256}" SEQ="${SEQ:-1024}" CONTEXT="${CONTEXT:-2048}" PRECISION="${PRECISION:-bf16}"
-SHAPE=(--hidden "${HIDDEN:-320}" --layers "${LAYERS:-4}" --heads "${HEADS:-5}" --kv-heads 1 --intermediate "${INTER:-864}"
+# The largest shape within both limits of issue #20, measured on the 2-core CPU with random weights
+# (bench/results/model-size-cpu-2026-12-07.json): 14.9M parameters, 29.9 MB of bf16 weights
+# (limit 30), inline completion p50 139-145 ms at 32 one-token steps (limit 150). 320 wide with
+# 6 layers (14.3M) took 162-170 ms.
+SHAPE=(--hidden "${HIDDEN:-384}" --layers "${LAYERS:-4}" --heads "${HEADS:-6}" --kv-heads 1 --intermediate "${INTER:-896}"
        --context "$CONTEXT")
 # The card's dense peak at the training precision, for each stage's MFU in its summary.json.
 gpu="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || true)"
