@@ -5,8 +5,9 @@ Usage: training/pack-corpus.py SRC OUT --train-mb 220 --validation-mb 16 [--max-
 
 Documents are chosen, not shards: shards hold files in path order, so languages come in runs and
 every k-th shard would drop a small language entirely. The languages that are small in the whole
-corpus (under --small-share of it: TypeScript, Java, C) are kept whole; every other language is
-sampled at one rate, chosen so the train text comes to --train-mb. A document is in when the
+corpus (under --small-share of it: TypeScript, Java, C) are kept whole (unless they would fill
+more than a quarter of the pack: then they are sampled too); every other language is sampled at
+one rate, chosen so the train text comes to --train-mb. A document is in when the
 salted SHA-1 of its path falls under that rate, so the pack is the same every time and a language's
 sample is spread over all of its packages. Fails when a language ends above --max-share of the
 packed train text (issue #20: no language above 35%).
@@ -45,13 +46,16 @@ def language_bytes(src, split):
     return sizes
 
 
-def sampling_rates(sizes, target, small_share):
-    """Small languages whole, the rest at one rate that fills the target (at most 1)."""
+def sampling_rates(sizes, target, small_share, small_cap=0.25):
+    """Small languages whole (sampled too if they would fill more than small_cap of the target),
+    the rest at one rate that fills the target (at most 1)."""
     total = sum(sizes.values())
     small = {l for l, b in sizes.items() if b < small_share * total}
-    rest = sum(b for l, b in sizes.items() if l not in small)
-    rate = min(1.0, max(0.0, target - sum(sizes[l] for l in small)) / rest) if rest else 1.0
-    return {l: 1.0 if l in small else rate for l in sizes}
+    small_bytes = sum(sizes[l] for l in small)
+    small_rate = min(1.0, small_cap * target / small_bytes) if small_bytes else 1.0
+    rest = total - small_bytes
+    rate = min(1.0, max(0.0, target - small_rate * small_bytes) / rest) if rest else 1.0
+    return {l: small_rate if l in small else rate for l in sizes}
 
 
 def write_split(src, out, split, rates, paths, shard_bytes=8 << 20):
