@@ -91,7 +91,12 @@ rate() { tail -1 "$runs/$1/log.csv" | awk -F, '{print $7}'; }
 steps_for() { python3 -c "print(max(${MIN_STEPS:-50}, int($1 * $2 / ($BATCH * $SEQ))))"; }
 ar_steps=$(steps_for "$(rate cal-ar)" "$AR_S"); bd_steps=$(steps_for "$(rate cal-bd)" "$BD_S")
 sft_steps=$(steps_for "$(rate cal-bd)" "$SFT_S"); arc_steps=$(steps_for "$(rate cal-ar)" "$BD_S")
-echo "calibration: AR $(rate cal-ar) tok/s, BD $(rate cal-bd) tok/s -> steps AR $ar_steps, BD $bd_steps, SFT $sft_steps, AR-only extra $arc_steps"
+# The plan, with the unique tokens the pack holds and the epochs each stage makes over them.
+unique=$(sed -n 's/.*train stream: .*, \([0-9]*\) tokens$/\1/p' "$runs/cal-ar.log" | tail -1)
+epochs() { python3 -c "print(f'{$1 * $BATCH * $SEQ / max(1, ${unique:-0}):.2f}')"; }
+{ echo "calibration: AR $(rate cal-ar) tok/s, BD $(rate cal-bd) tok/s -> steps AR $ar_steps, BD $bd_steps, SFT $sft_steps, AR-only extra $arc_steps"
+  echo "unique train tokens ${unique:-?}; epochs over them: AR $(epochs "$ar_steps"), BD $(epochs "$bd_steps"), AR-only extra $(epochs "$arc_steps")"
+} | tee "$runs/plan.txt"
 
 # Models come back in pieces of < 16 MB (the transfer limit), each as soon as its stage ends: a
 # run cut short still brings back its last finished stage. At most 8 files come back, so a
@@ -100,7 +105,7 @@ ship() { [[ -f "$runs/$1/model/model.safetensors" ]] &&
   (cd "$runs/$1/model" && split -b 15000000 -d model.safetensors "$out/$1.safetensors.part"); }
 unship() { rm -f "$out/$1".safetensors.part*; }
 pack_logs() { tar -C "$runs" -czf "$out/train-logs.tgz" --exclude='*.tokens' --exclude='checkpoint' \
-  --exclude='*.safetensors' --exclude=corpus ar bd sft ar-only cal-ar.log cal-bd.log sft-synth.log 2>/dev/null || true; }
+  --exclude='*.safetensors' --exclude=corpus ar bd sft ar-only cal-ar.log cal-bd.log sft-synth.log plan.txt 2>/dev/null || true; }
 "${mf[@]}" train ar "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/ar" --steps "$ar_steps" --lr 2e-3 --warmup 100 \
   --eval-every 200 --checkpoint-every 100000 --max-seconds $((AR_S * 3 / 2))
 ship ar; pack_logs
