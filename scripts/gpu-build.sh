@@ -62,8 +62,9 @@ configure() {
     -DMASKFILL_GRAMMARS_DIR="$deps/unpacked/grammars" -DPKG_CONFIG_EXECUTABLE="$pkg_config" "$@"
 }
 # Only the targets the GPU check runs: the binary (language server, serve, benches), the torch
-# plugin and the torch tests.
+# plugin and the torch tests; with --trainer (scripts/gpu-train.sh) not the tests.
 targets=(maskfill maskfill_torch maskfill_torch_tests)
+[[ "${1:-}" == "--trainer" ]] && targets=(maskfill maskfill_torch)
 configure -DMASKFILL_NO_TORCH2_KERNELS=OFF -DMASKFILL_NO_CUDA_GRAPHS=OFF
 if ! ninja -C "$build" -j"$(nproc)" "${targets[@]}"; then
   # The CUDA graph runner and the fused kernels (torch2_kernels.cpp) are the parts written

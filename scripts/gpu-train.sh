@@ -16,8 +16,11 @@
 # and carry .gpudeps, which git ignores). `--pack` ends by measuring the whole trip (`--measure`
 # alone does only that) and fails over 64 MiB. The tokenizer is the committed models/tokenizer-v2
 # (TOKENIZER overrides it; a folder without one is trained on the GPU machine from the pack).
-# Needs build-gpu from scripts/gpu-build.sh. Writes models and logs to $OUT (or runs-gpu/out).
-# DEVICE=cpu with small AR_S/BD_S/SFT_S, BATCH, SEQ and shape runs the same script at toy scale.
+# The device run is this script alone, with .gpudeps carried: it builds the trainer's targets
+# (`scripts/gpu-build.sh --trainer`) unless build-gpu has them, and ends within BUDGET_S (540 s),
+# the build included. Writes models and logs to $OUT (or runs-gpu/out).
+# DEVICE=cpu with small AR_S/BD_S/SFT_S, BATCH, SEQ and shape runs the same script at toy scale
+# (MASKFILL_BUILD_DIR=build uses the Debian build).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # What a device run sends: tracked and untracked-not-ignored files, and .gpudeps (carried).
@@ -41,6 +44,10 @@ if [[ "${1:-}" == "--pack" ]]; then
   tar -C "$stage" -cf - . | xz -9 -T"$(nproc)" >"$root/.gpudeps/corpus-v2.tar.xz"
   rm -rf "$stage"; du -h "$root/.gpudeps/corpus-v2.tar.xz"; measure_trip; exit 0
 fi
+started=$(date +%s)
+# The whole command, build included, ends by DEADLINE (epoch seconds; default BUDGET_S, 540 s,
+# from the start): issue #20 gives the run 9 of the device machine's 10 minutes a command.
+DEADLINE="${DEADLINE:-$((started + ${BUDGET_S:-540}))}"
 build="${MASKFILL_BUILD_DIR:-$root/build-gpu}"
 runs="${RUNS:-$root/runs-gpu}"
 out="${OUT:-$runs/out}"
@@ -48,6 +55,10 @@ mkdir -p "$runs" "$out"
 sysroot="$root/.gpudeps/unpacked/root"
 export LD_LIBRARY_PATH="$sysroot/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 mf=("$build/maskfill")
+# Only the trainer's targets are built (the binary and the torch plugin), when not built yet.
+[[ -x "$build/maskfill" ]] || MASKFILL_BUILD_DIR="$build" "$root/scripts/gpu-build.sh" --trainer >"$runs/build.log" 2>&1 ||
+  { echo "gpu-train: build failed" >&2; tail -20 "$runs/build.log" >&2; exit 1; }
+echo "gpu-train: built in $(( $(date +%s) - started )) s"
 corpus="${CORPUS:-$runs/corpus-v2}"
 [[ -d "$corpus" ]] || tar -xJf "$root/.gpudeps/corpus-v2.tar.xz" -C "$runs"
 # The committed tokenizer-v2 (its vocabulary chosen by measurement: models/tokenizer-v2/README.md).
@@ -55,7 +66,6 @@ tokenizer="${TOKENIZER:-$root/models/tokenizer-v2}"
 [[ -f "$tokenizer/tokenizer.json" ]] ||
   "${mf[@]}" train tokenizer --corpus "$corpus" --vocab "${VOCAB:-12288}" --max-bytes "${TOKENIZER_BYTES:-60000000}" \
     --out "$tokenizer" >"$runs/tokenizer.log" 2>&1
-AR_S="${AR_S:-70}" BD_S="${BD_S:-80}" SFT_S="${SFT_S:-30}"
 # 256 x 1024 = 262K tokens a step (issue #20: at least 256K), in bf16 with fp32 master weights,
 # as 4 forwards of 64 rows (MICRO): a block-diffusion forward holds 2 x 1024 positions a row.
 BATCH="${BATCH:-256}" SEQ="${SEQ:-1024}" CONTEXT="${CONTEXT:-2048}" PRECISION="${PRECISION:-bf16}"
@@ -87,6 +97,13 @@ synth=$!
 "${mf[@]}" train ar "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/cal-ar" --steps 30 --eval-every 1000 >"$runs/cal-ar.log" 2>&1
 for stage in cal-bd ar bd ar-only; do mkdir -p "$runs/$stage"; cp "$runs"/cal-ar/*.tokens "$runs/$stage/"; done
 "${mf[@]}" train bd "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/cal-bd" --steps 20 --eval-every 1000 >"$runs/cal-bd.log" 2>&1
+# The stages' budgets (seconds): AR_S, BD_S and SFT_S when given, else the time left before
+# DEADLINE, less RESERVE_S (75) for loading, evaluation, export and shipping, split 7:8:3.
+if [[ -z "${AR_S:-}" || -z "${BD_S:-}" || -z "${SFT_S:-}" ]]; then
+  left=$(( DEADLINE - $(date +%s) - ${RESERVE_S:-75} ))
+  (( left >= 90 )) || { echo "gpu-train: only $left s left for training after the build and calibration" >&2; exit 1; }
+  AR_S=$(( left * 7 / 18 )) BD_S=$(( left * 8 / 18 )) SFT_S=$(( left * 3 / 18 ))
+fi
 rate() { tail -1 "$runs/$1/log.csv" | awk -F, '{print $7}'; }
 steps_for() { python3 -c "print(max(${MIN_STEPS:-50}, int($1 * $2 / ($BATCH * $SEQ))))"; }
 ar_steps=$(steps_for "$(rate cal-ar)" "$AR_S"); bd_steps=$(steps_for "$(rate cal-bd)" "$BD_S")
@@ -94,7 +111,8 @@ sft_steps=$(steps_for "$(rate cal-bd)" "$SFT_S"); arc_steps=$(steps_for "$(rate 
 # The plan, with the unique tokens the pack holds and the epochs each stage makes over them.
 unique=$(sed -n 's/.*train stream: .*, \([0-9]*\) tokens$/\1/p' "$runs/cal-ar.log" | tail -1)
 epochs() { python3 -c "print(f'{$1 * $BATCH * $SEQ / max(1, ${unique:-0}):.2f}')"; }
-{ echo "calibration: AR $(rate cal-ar) tok/s, BD $(rate cal-bd) tok/s -> steps AR $ar_steps, BD $bd_steps, SFT $sft_steps, AR-only extra $arc_steps"
+{ echo "budgets: AR $AR_S s, BD $BD_S s, SFT $SFT_S s; $(( DEADLINE - $(date +%s) )) s to the deadline"
+  echo "calibration: AR $(rate cal-ar) tok/s, BD $(rate cal-bd) tok/s -> steps AR $ar_steps, BD $bd_steps, SFT $sft_steps, AR-only extra $arc_steps"
   echo "unique train tokens ${unique:-?}; epochs over them: AR $(epochs "$ar_steps"), BD $(epochs "$bd_steps"), AR-only extra $(epochs "$arc_steps")"
 } | tee "$runs/plan.txt"
 
@@ -118,8 +136,8 @@ wait "$synth" || { echo "gpu-train: SFT synthesis failed" >&2; tail -5 "$runs/sf
   --warmup 20 --eval-every 100 --checkpoint-every 100000 --max-seconds $((SFT_S * 3 / 2))
 ship sft; pack_logs
 # The seed's claim, same data and compute: AR continued for the BD stage's budget, decoded AR.
-# Skipped when the caller's DEADLINE (epoch seconds) leaves too little time.
-if [[ "${SKIP_AR_ONLY:-0}" != 1 && $(( ${DEADLINE:-9999999999} - $(date +%s) )) -gt $((BD_S * 3 / 2 + 30)) ]]; then
+# Skipped when DEADLINE leaves too little time (always, when the budgets were split from it).
+if [[ "${SKIP_AR_ONLY:-0}" != 1 && $(( DEADLINE - $(date +%s) )) -gt $((BD_S * 3 / 2 + 30)) ]]; then
   "${mf[@]}" train ar "${COMMON[@]}" --init "$runs/ar/model" --out "$runs/ar-only" --steps "$arc_steps" --lr 1e-3 \
     --warmup 50 --eval-every 200 --checkpoint-every 100000 --max-seconds $((BD_S * 3 / 2))
 fi
