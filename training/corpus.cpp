@@ -743,7 +743,7 @@ static CorpusFile from_json(const json& j) {
   if (split != "train" && split != "validation") throw std::runtime_error("unknown split '" + split + "'");
   f.split = split == "train" ? Split::Train : Split::Validation;
   f.bytes = j.at("bytes").get<uint64_t>();
-  f.sha1 = j.at("sha1").get<std::string>();
+  f.sha1 = j.value("sha1", "");  // a packed corpus (training/pack-corpus.py) leaves it out
   f.file = j.value("file", "");
   return f;
 }

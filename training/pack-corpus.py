@@ -110,8 +110,13 @@ def main():
     with open(os.path.join(args.src, "manifest.jsonl"), "rb") as f, \
             open(os.path.join(args.out, "manifest.jsonl"), "wb") as g:
         for line in f:
-            if json.loads(line)["path"] in paths:
-                g.write(line)
+            entry = json.loads(line)
+            if entry["path"] in paths:
+                # Not the local cache path, nor the SHA-1 (20 bytes that do not compress, times
+                # every document): the trainer reads neither.
+                entry.pop("file", None)
+                entry.pop("sha1", None)
+                g.write((json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n").encode())
     with open(os.path.join(args.out, "pack.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
