@@ -257,6 +257,66 @@ bool NearDuplicateIndex::insert_if_new(const std::vector<uint32_t>& signature) {
 }
 
 // DEP-5 (machine-readable) copyright: the licence of the "Files: *" stanza, else of the header.
+namespace {
+std::vector<std::string_view> trimmed_lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  for (size_t start = 0; start <= text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.remove_prefix(1);
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.remove_suffix(1);
+    if (!line.empty()) lines.push_back(line);
+    start = end + 1;
+  }
+  return lines;
+}
+
+std::string joined(const std::vector<std::string_view>& lines, size_t from, size_t count) {
+  std::string out;
+  for (size_t i = from; i < from + count; ++i) out.append(lines[i]).push_back('\n');
+  return out;
+}
+}  // namespace
+
+void EvalTaskIndex::add(const std::string& prompt, const std::string& solution) {
+  auto before = trimmed_lines(prompt), body = trimmed_lines(solution);
+  std::vector<std::string_view> sequence(before.end() - std::ptrdiff_t(std::min<size_t>(2, before.size())), before.end());
+  sequence.insert(sequence.end(), body.begin(), body.end());
+  std::string key = joined(sequence, 0, sequence.size());
+  if (key.size() < 40) return;
+  by_lines_[sequence.size()].insert(std::move(key));
+  ++tasks_;
+}
+
+bool EvalTaskIndex::found_in(const std::string& text) const {
+  if (by_lines_.empty()) return false;
+  auto lines = trimmed_lines(text);
+  for (const auto& [count, keys] : by_lines_)
+    for (size_t i = 0; i + count <= lines.size(); ++i)
+      if (keys.count(joined(lines, i, count))) return true;
+  return false;
+}
+
+EvalTaskIndex EvalTaskIndex::from_files(const std::vector<std::string>& paths) {
+  EvalTaskIndex index;
+  for (const auto& path : paths) {
+    std::istringstream in(read_file(path));
+    int line_no = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++line_no;
+      if (line.empty()) continue;
+      json task = json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (!task.is_object() || !task.value("prompt", json()).is_string() ||
+          !task.value("canonical_solution", json()).is_string())
+        throw std::runtime_error(path + " line " + std::to_string(line_no) +
+                                 ": expected an eval task with \"prompt\" and \"canonical_solution\"");
+      index.add(task["prompt"].get<std::string>(), task["canonical_solution"].get<std::string>());
+    }
+  }
+  return index;
+}
+
 std::string licence_from_copyright(const std::string& text) {
   if (text.rfind("Format:", 0) != 0) return "";
   std::istringstream in(text);
@@ -371,7 +431,8 @@ struct PackageTree {
 
 // The package's candidate files (sorted by path) that pass size and generated-code checks.
 std::vector<std::pair<CorpusFile, std::string>> package_files(const PackageSource& src, const PackageTree& tree,
-                                                              const CorpusOptions& opt, Counter& skipped) {
+                                                              const CorpusOptions& opt, const EvalTaskIndex& tasks,
+                                                              Counter& skipped) {
   std::vector<std::string> paths;
   for (const auto& path : tree.paths)
     if (wanted_path(path, src)) paths.push_back(path);
@@ -408,6 +469,10 @@ std::vector<std::pair<CorpusFile, std::string>> package_files(const PackageSourc
               : opt.split_by == SplitBy::Package
                   ? split_for_package(src.package, opt.validation_fraction, opt.split_salt)
                   : split_for_path(path, opt.validation_fraction, opt.split_salt);
+    if (f.split == Split::Train && tasks.found_in(text)) {
+      skipped.add("eval-task");
+      continue;
+    }
     files.emplace_back(std::move(f), std::move(text));
   }
   if (src.max_mb > 0) {
@@ -628,6 +693,8 @@ CorpusManifest gather_corpus(const CorpusOptions& opt) {
   std::set<std::string> seen_paths;
   NearDuplicateIndex near(opt.near_duplicate_jaccard > 0 ? opt.near_duplicate_jaccard : 2.0);
   const fs::path cache = opt.cache_dir;
+  const EvalTaskIndex tasks = EvalTaskIndex::from_files(opt.eval_task_files);
+  if (!opt.eval_task_files.empty()) spdlog::info("corpus: {} eval tasks to keep out of train", tasks.size());
 
   // Packages that are neither installed nor cached are downloaded first, all in a few batches.
   if (!opt.cache_dir.empty() && opt.download) {
@@ -691,7 +758,7 @@ CorpusManifest gather_corpus(const CorpusOptions& opt) {
       skipped.add("licence");
       continue;
     }
-    auto files = package_files(src, tree, opt, skipped);
+    auto files = package_files(src, tree, opt, tasks, skipped);
     uint64_t kept = 0, bytes = 0;
     for (auto& [file, text] : files) {
       manifest.candidates.files++;

@@ -27,7 +27,9 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <map>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace maskfill::training {
@@ -102,6 +104,10 @@ struct CorpusOptions {
   // Near-duplicate removal: a file whose estimated Jaccard similarity (MinHash of 5-token
   // shingles) with an already kept file reaches this is dropped. 0 = exact dedup only.
   double near_duplicate_jaccard = 0.8;
+  // The eval's task files (samples/eval/*.jsonl): a train-split file that contains a task (its
+  // prompt's last two lines and its solution, see EvalTaskIndex) is left out ("eval-task"), so no
+  // copy of an eval function in another package is trained on. Empty: no such check.
+  std::vector<std::string> eval_task_files;
   // Licence short names accepted (case-insensitive prefix match); others skip the package.
   std::vector<std::string> allowed_licences = {"expat", "mit", "bsd", "apache", "psf", "python",
                                                "bsl-1.0", "boost", "isc", "zlib", "artistic-2.0"};
@@ -154,6 +160,22 @@ class NearDuplicateIndex {
   std::vector<std::vector<uint32_t>> kept_;
   std::vector<std::unordered_multimap<uint64_t, uint32_t>> bands_;
 };
+// Finds eval tasks in source files, whatever the indentation and blank lines: a task is the
+// sequence of its prompt's last two non-blank lines and its solution's non-blank lines, each
+// trimmed; tasks whose sequence is under 40 characters are too generic to look for.
+class EvalTaskIndex {
+ public:
+  // Lines of JSON with "prompt" and "canonical_solution"; throws naming a file it cannot read.
+  static EvalTaskIndex from_files(const std::vector<std::string>& paths);
+  void add(const std::string& prompt, const std::string& solution);
+  bool found_in(const std::string& text) const;
+  size_t size() const { return tasks_; }
+
+ private:
+  std::map<size_t, std::unordered_set<std::string>> by_lines_;  // line count -> joined sequences
+  size_t tasks_ = 0;
+};
+
 std::string licence_from_copyright(const std::string& copyright_text);  // "" if not DEP-5
 std::string sha1_hex(const std::string& bytes);
 std::string read_file(const std::string& path);  // throws std::runtime_error naming the path

@@ -6,6 +6,8 @@
 #include <set>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "training/corpus.h"
 
 namespace fs = std::filesystem;
@@ -56,6 +58,10 @@ struct FakeSystem {
   }
   ~FakeSystem() { fs::remove_all(root); }
 };
+
+std::string json_line(const std::string& prompt, const std::string& solution) {
+  return nlohmann::json{{"prompt", prompt}, {"canonical_solution", solution}}.dump();
+}
 
 size_t count_skipped(const CorpusManifest& m, const std::string& reason) {
   for (const auto& [r, n] : m.skipped)
@@ -344,5 +350,49 @@ TEST_CASE("npm packages in the cache are read as /node_modules/NAME and kept onl
   // The unpacked tree is reused: a second run needs no tarball.
   fs::remove_all(cache / "npm");
   CHECK(gather_corpus(options).files.size() == 2);
+  fs::remove_all(root);
+}
+
+TEST_CASE("a train file that contains an eval task is left out; the held-out source keeps it") {
+  fs::path root = fs::temp_directory_path() / ("maskfill-corpus-eval-test-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  const std::string prompt = "def _copy_items(items):\n    if items is None:\n        return []\n    import copy\n";
+  const std::string solution = "    return copy.copy(items)\n";
+  write(root / "tasks.jsonl", json_line(prompt, solution) + "\n" + json_line("x = 1\n", "y = 2\n") + "\n");
+  EvalTaskIndex index = EvalTaskIndex::from_files({(root / "tasks.jsonl").string()});
+  CHECK(index.size() == 1);  // "x = 1 / y = 2" is too short to look for
+  // Found whatever the indentation and blank lines; not when a line differs.
+  CHECK(index.found_in("class A:\n    def _copy_items(items):\n        if items is None:\n\n            return []\n"
+                       "        import copy\n        return copy.copy(items)\n"));
+  CHECK_FALSE(index.found_in(prompt + "    return copy.deepcopy(items)\n"));
+  CHECK_FALSE(index.found_in("x = 1\ny = 2\n"));
+
+  // A vendored copy in a train package is left out; the task's own package (validation) keeps it.
+  std::string list;
+  for (const char* name : {"python3-vendor", "python3-source"}) {
+    fs::path tree = root / "cache/root" / name;
+    write(tree / "usr/lib/python3/dist-packages" / name / "copied.py", module_text(1, 6) + prompt + solution);
+    write(tree / "usr/lib/python3/dist-packages" / name / "own.py", module_text(std::string(name) == "python3-source" ? 7 : 8, 6));
+    write(tree / "usr/share/doc" / name / "copyright", "Format: x\n\nFiles: *\nLicense: MIT\n");
+    write(root / "cache/root" / (std::string(name) + ".version"), "1.0-1\n");
+    list += std::string(name) + " ext=py" + (std::string(name) == "python3-source" ? " split=validation" : "") + "\n";
+  }
+  write(root / "packages.txt", list);
+  CorpusOptions options;
+  options.package_list_path = (root / "packages.txt").string();
+  options.dpkg_info_dir = (root / "no-info").string();
+  options.dpkg_status_path = (root / "no-status").string();
+  options.cache_dir = (root / "cache").string();
+  options.download = false;
+  options.split_by = SplitBy::Package;
+  options.validation_fraction = 0;
+  options.near_duplicate_jaccard = 0;
+  options.eval_task_files = {(root / "tasks.jsonl").string()};
+  CorpusManifest m = gather_corpus(options);
+  std::set<std::string> kept;
+  for (const auto& f : m.files) kept.insert(f.package + ":" + fs::path(f.path).filename().string());
+  CHECK(kept == std::set<std::string>{"python3-vendor:own.py", "python3-source:copied.py", "python3-source:own.py"});
+  CHECK(count_skipped(m, "eval-task") == 1);
+  CHECK_THROWS_WITH(EvalTaskIndex::from_files({(root / "packages.txt").string()}), Catch::Contains("line 1"));
   fs::remove_all(root);
 }

@@ -216,8 +216,9 @@ int run_training_stage(StageFlags& f, const std::string& stage) {
 }
 
 int run_corpus(const std::string& packages, const std::string& out, const std::string& cache, double validation_fraction,
-               double near_dup) {
+               double near_dup, const std::vector<std::string>& eval_tasks) {
   CorpusOptions options;
+  options.eval_task_files = eval_tasks;
   options.package_list_path = packages;
   options.cache_dir = cache;
   options.validation_fraction = validation_fraction;
@@ -359,6 +360,10 @@ int run_train(int argc, char** argv) {
   corpus_cmd->add_option("--validation", corpus_validation, "share of packages held out")->capture_default_str();
   corpus_cmd->add_option("--near-dup", near_dup, "MinHash Jaccard at which a file is a near-duplicate (0 = off)")
       ->capture_default_str();
+  std::vector<std::string> eval_tasks = {"samples/eval/single-line.jsonl", "samples/eval/multi-line.jsonl"};
+  corpus_cmd->add_option("--eval-tasks", eval_tasks,
+                         "eval task files: train files that contain one of their tasks are left out (none: --eval-tasks '')")
+      ->capture_default_str();
   FimStatsFlags fim_stats;
   auto* fim_cmd = app.add_subcommand(
       "fim-stats", "measure the share of FIM middle tokens whose suffix is in the same training window, for the "
@@ -393,7 +398,8 @@ int run_train(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (*corpus_cmd) return run_corpus(packages, corpus_out, corpus_cache, corpus_validation, near_dup);
+  std::erase(eval_tasks, "");
+  if (*corpus_cmd) return run_corpus(packages, corpus_out, corpus_cache, corpus_validation, near_dup, eval_tasks);
   if (*fim_cmd) return run_fim_stats(fim_stats);
   if (*tok_cmd) return run_tokenizer(tok_corpus, tok_out, vocab, max_bytes, measure_bytes);
   if (*ar_cmd) return run_training_stage(ar_flags, "ar");
