@@ -564,6 +564,16 @@ std::vector<std::string> tree_paths(const fs::path& root) {
   return paths;
 }
 
+// A tree unpacked in the cache: ROOT stands for "/", VERSION_FILE holds the package's version.
+PackageTree unpacked_tree(const fs::path& root, const fs::path& version_file) {
+  PackageTree tree;
+  tree.root = root.string();
+  std::ifstream in(version_file);
+  std::getline(in, tree.version);
+  tree.paths = tree_paths(root);
+  return tree;
+}
+
 // npm names are lower-case letters, digits and - . _, with an optional @scope/; versions are
 // semver. Checked because both reach a shell command.
 bool safe_npm_spec(const PackageSource& src) {
@@ -638,13 +648,7 @@ std::optional<PackageTree> npm_tree(const fs::path& cache, const PackageSource& 
     fs::rename(tmp, root);
     std::ofstream(version_file) << version << "\n";
   }
-  PackageTree tree;
-  tree.root = root.string();
-  {
-    std::ifstream in(version_file);
-    std::getline(in, tree.version);
-  }
-  tree.paths = tree_paths(root);
+  PackageTree tree = unpacked_tree(root, version_file);
   tree.licence = npm_licence(read_file((root / module / "package.json").string()));
   return tree;
 }
@@ -669,13 +673,7 @@ std::optional<PackageTree> cached_tree(const fs::path& cache, const std::string&
     fs::rename(tmp, root);
     std::ofstream(version_file) << version << "\n";
   }
-  PackageTree tree;
-  tree.root = root.string();
-  {
-    std::ifstream in(version_file);
-    std::getline(in, tree.version);
-  }
-  tree.paths = tree_paths(root);
+  PackageTree tree = unpacked_tree(root, version_file);
   fs::path copyright = root / "usr/share/doc" / package / "copyright";
   if (fs::is_regular_file(copyright, ec)) tree.copyright = copyright.string();
   return tree;

@@ -63,6 +63,17 @@ std::string json_line(const std::string& prompt, const std::string& solution) {
   return nlohmann::json{{"prompt", prompt}, {"canonical_solution", solution}}.dump();
 }
 
+// Options that read packages only from a cache folder (no dpkg database, no downloads).
+CorpusOptions cache_only_options(const fs::path& root, const fs::path& cache) {
+  CorpusOptions options;
+  options.package_list_path = (root / "packages.txt").string();
+  options.dpkg_info_dir = (root / "no-info").string();
+  options.dpkg_status_path = (root / "no-status").string();
+  options.cache_dir = cache.string();
+  options.download = false;
+  return options;
+}
+
 size_t count_skipped(const CorpusManifest& m, const std::string& reason) {
   for (const auto& [r, n] : m.skipped)
     if (r == reason) return n;
@@ -229,12 +240,7 @@ TEST_CASE("packages unpacked in the cache are read, split by package and near-de
     list += name + " ext=py" + (p == 0 ? " split=validation" : "") + "\n";
   }
   write(root / "packages.txt", list);
-  CorpusOptions options;
-  options.package_list_path = (root / "packages.txt").string();
-  options.dpkg_info_dir = (root / "no-info").string();
-  options.dpkg_status_path = (root / "no-status").string();
-  options.cache_dir = cache.string();
-  options.download = false;
+  CorpusOptions options = cache_only_options(root, cache);
   options.validation_fraction = 0.2;
   CorpusManifest m = gather_corpus(options);
   CHECK(m.files.size() == 89);
@@ -327,12 +333,7 @@ TEST_CASE("npm packages in the cache are read as /node_modules/NAME and kept onl
                {{"src/secret.ts", module_text(5, 8)}});
   write(root / "packages.txt", "npm:@acme/lib@1.0.0 ext=ts,java exclude=/dist/\nnpm:closed@2.0.0 ext=ts\n"
                                "npm:absent@3.0.0 ext=ts\n");
-  CorpusOptions options;
-  options.package_list_path = (root / "packages.txt").string();
-  options.dpkg_info_dir = (root / "no-info").string();
-  options.dpkg_status_path = (root / "no-status").string();
-  options.cache_dir = cache.string();
-  options.download = false;
+  CorpusOptions options = cache_only_options(root, cache);
   CorpusManifest m = gather_corpus(options);
   REQUIRE(m.files.size() == 2);
   CHECK(m.files[0].path == "/node_modules/@acme/lib/android/src/main/java/com/acme/Lib.java");
@@ -378,12 +379,7 @@ TEST_CASE("a train file that contains an eval task is left out; the held-out sou
     list += std::string(name) + " ext=py" + (std::string(name) == "python3-source" ? " split=validation" : "") + "\n";
   }
   write(root / "packages.txt", list);
-  CorpusOptions options;
-  options.package_list_path = (root / "packages.txt").string();
-  options.dpkg_info_dir = (root / "no-info").string();
-  options.dpkg_status_path = (root / "no-status").string();
-  options.cache_dir = (root / "cache").string();
-  options.download = false;
+  CorpusOptions options = cache_only_options(root, root / "cache");
   options.split_by = SplitBy::Package;
   options.validation_fraction = 0;
   options.near_duplicate_jaccard = 0;
