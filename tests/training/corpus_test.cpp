@@ -292,7 +292,7 @@ TEST_CASE("sha1_hex is standard SHA-1 (FIPS 180 test vectors)") {
         "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
 }
 
-TEST_CASE("npm lines name a pinned version; package.json gives the licence") {
+TEST_CASE("npm lines name a pinned version and package.json gives the licence") {
   auto sources = parse_package_list("npm:@effect/platform@0.97.2 ext=ts\nnpm:zod@4.6.7\n");
   REQUIRE(sources.size() == 2);
   CHECK(sources[0].package == "npm:@effect/platform");
@@ -354,7 +354,7 @@ TEST_CASE("npm packages in the cache are read as /node_modules/NAME and kept onl
   fs::remove_all(root);
 }
 
-TEST_CASE("a train file that contains an eval task is left out; the held-out source keeps it") {
+TEST_CASE("a train file that contains an eval task is left out but the held-out source keeps it") {
   fs::path root = fs::temp_directory_path() / ("maskfill-corpus-eval-test-" + std::to_string(::getpid()));
   fs::remove_all(root);
   const std::string prompt = "def _copy_items(items):\n    if items is None:\n        return []\n    import copy\n";
