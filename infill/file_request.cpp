@@ -63,7 +63,10 @@ const Candidate* printable_candidate(const CompletionOutcome& outcome, bool allo
 
 std::string render_result(const SourceDocument& doc, const Candidate& candidate, const std::string& path, bool diff) {
   std::string updated = apply_edits(doc.text(), candidate.edits);
-  return diff ? unified_diff(doc.text(), updated, "a/" + path, "b/" + path) : updated;
+  if (!diff) return updated;
+  // As git names a path outside a repository: an absolute path loses its leading '/' ("a/tmp/x.py").
+  const std::string shown = path.substr(std::min(path.find_first_not_of('/'), path.size()));
+  return unified_diff(doc.text(), updated, "a/" + shown, "b/" + shown);
 }
 
 }  // namespace maskfill

@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include "infill/file_request.h"
+#include "infill/plan.h"
+#include "infill/source_document.h"
 #include "infill/syntax_check.h"
 
 using namespace maskfill;
@@ -19,6 +21,15 @@ TEST_CASE("1-based line:column in characters maps to bytes") {
   CHECK(parse_range(text, "1:2-2:2") == ByteRange{1, 4});
   CHECK_THROWS_WITH(parse_range(text, "2:2-1:1"), Catch::Contains("ends before it starts"));
   CHECK_THROWS_WITH(parse_range(text, "1:2"), Catch::Contains("not L1:C1-L2:C2"));
+}
+
+TEST_CASE("a result's diff names a relative path as given and an absolute one as git does") {
+  SourceDocument doc("a\nb\n", nullptr);
+  Candidate candidate;
+  candidate.edits = {ByteEdit{2, 3, "B"}};
+  CHECK(render_result(doc, candidate, "src/f.py", false) == "a\nB\n");
+  CHECK(render_result(doc, candidate, "src/f.py", true).rfind("--- a/src/f.py\n+++ b/src/f.py\n@@", 0) == 0);
+  CHECK(render_result(doc, candidate, "/tmp/f.py", true).rfind("--- a/tmp/f.py\n+++ b/tmp/f.py\n@@", 0) == 0);
 }
 
 TEST_CASE("the syntax check counts only new ERROR and MISSING nodes in the edited region") {
