@@ -119,27 +119,34 @@ epochs() { python3 -c "print(f'{$1 * $BATCH * $SEQ / max(1, ${unique:-0}):.2f}')
 # Models come back in pieces of < 16 MB (the transfer limit), each as soon as its stage ends: a
 # run cut short still brings back its last finished stage. At most 8 files come back, so a
 # later stage's model replaces the earlier one's.
+# The logs carry each model's SHA-256, which scripts/gpu-import.sh checks the joined pieces against.
 ship() { [[ -f "$runs/$1/model/model.safetensors" ]] &&
-  (cd "$runs/$1/model" && split -b 15000000 -d model.safetensors "$out/$1.safetensors.part"); }
+  (cd "$runs/$1/model" && sha256sum model.safetensors >model.sha256 &&
+   split -b 15000000 -d model.safetensors "$out/$1.safetensors.part"); }
 unship() { rm -f "$out/$1".safetensors.part*; }
 pack_logs() { tar -C "$runs" -czf "$out/train-logs.tgz" --exclude='*.tokens' --exclude='checkpoint' \
   --exclude='*.safetensors' --exclude=corpus ar bd sft ar-only cal-ar.log cal-bd.log sft-synth.log plan.txt 2>/dev/null || true; }
+# A stage may run past its budget by half (its steps come from a rate measured without the
+# validation passes), but never into the time the later stages' budgets and RESERVE_S need:
+# the command must end before the device machine's cap, and stages cut short still write models.
+cap() { local room=$(( DEADLINE - $(date +%s) - ${RESERVE_S:-75} - $1 )) most=$(( $2 * 3 / 2 ))
+  (( room < most )) || room=$most; (( room >= 10 )) || room=10; echo "$room"; }
 "${mf[@]}" train ar "${COMMON[@]}" "${SHAPE[@]}" --out "$runs/ar" --steps "$ar_steps" --lr 2e-3 --warmup 100 \
-  --eval-every 200 --checkpoint-every 100000 --max-seconds $((AR_S * 3 / 2))
+  --eval-every 200 --checkpoint-every 100000 --max-seconds "$(cap $((BD_S + SFT_S)) "$AR_S")"
 ship ar; pack_logs
 "${mf[@]}" train bd "${COMMON[@]}" --init "$runs/ar/model" --out "$runs/bd" --steps "$bd_steps" --lr 1e-3 --warmup 50 \
-  --corruption-warmup $((bd_steps / 6)) --eval-every 200 --checkpoint-every 100000 --max-seconds $((BD_S * 3 / 2))
+  --corruption-warmup $((bd_steps / 6)) --eval-every 200 --checkpoint-every 100000 --max-seconds "$(cap "$SFT_S" "$BD_S")"
 ship bd && unship ar; pack_logs
 wait "$synth" || { echo "gpu-train: SFT synthesis failed" >&2; tail -5 "$runs/sft-synth.log" >&2; exit 1; }
 "${mf[@]}" train sft "${COMMON[@]}" --init "$runs/bd/model" --out "$runs/sft" --sft-samples "$SFT_SAMPLES" \
   --steps "$sft_steps" --lr 3e-4 \
-  --warmup 20 --eval-every 100 --checkpoint-every 100000 --max-seconds $((SFT_S * 3 / 2))
+  --warmup 20 --eval-every 100 --checkpoint-every 100000 --max-seconds "$(cap 0 "$SFT_S")"
 ship sft; pack_logs
 # The seed's claim, same data and compute: AR continued for the BD stage's budget, decoded AR.
 # Skipped when DEADLINE leaves too little time (always, when the budgets were split from it).
 if [[ "${SKIP_AR_ONLY:-0}" != 1 && $(( DEADLINE - $(date +%s) )) -gt $((BD_S * 3 / 2 + 30)) ]]; then
   "${mf[@]}" train ar "${COMMON[@]}" --init "$runs/ar/model" --out "$runs/ar-only" --steps "$arc_steps" --lr 1e-3 \
-    --warmup 50 --eval-every 200 --checkpoint-every 100000 --max-seconds $((BD_S * 3 / 2))
+    --warmup 50 --eval-every 200 --checkpoint-every 100000 --max-seconds "$(cap 0 "$BD_S")"
 fi
 
 ship ar-only || true

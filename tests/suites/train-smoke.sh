@@ -65,4 +65,40 @@ resumed="$("$mf" train ar "${common[@]}" "${shape[@]}" --seq-len 64 --steps 60 -
 grep -q "resuming at step 60" <<<"$resumed" || { echo "$resumed"; exit 1; }
 out="$("$mf" generate --model "$work/sft/model" --prompt "def f(x):" --gen-length 8 --threads 1 2>&1)"
 grep -q "block diffusion: prompt" <<<"$out" || { echo "$out"; exit 1; }
+# The device command (scripts/gpu-train.sh) at toy scale on the CPU, written outside the checkout,
+# then its import (scripts/gpu-import.sh): what comes back fits the transfer limits, the pieces
+# join to the models the device wrote (SHA-256 in the logs), every model is measured through the
+# editor's pipeline, and a damaged piece is refused. `timeout` only guards against a hang.
+dry="$work/dry"; mkdir -p "$dry"
+MASKFILL_BUILD_DIR="$build" RUNS="$dry/runs" OUT="$dry/out" CORPUS="$work/pack" \
+  DEVICE=cpu BUDGET_S=1200 RESERVE_S=60 AR_S=4 BD_S=4 SFT_S=3 MIN_STEPS=5 BATCH=4 MICRO=2 SEQ=256 CONTEXT=2048 \
+  HIDDEN=64 LAYERS=2 HEADS=2 INTER=128 SFT_SAMPLES=100 LOG_EVERY=1 \
+  timeout 900 "$root/scripts/gpu-train.sh" >"$dry/train.log" 2>&1 || { tail -20 "$dry/train.log"; exit 1; }
+python3 - "$dry/out" <<'PY'
+import os, sys
+files = os.listdir(sys.argv[1])
+assert len(files) <= 8 and all(os.path.getsize(os.path.join(sys.argv[1], f)) < 16_000_000 for f in files), files
+for stage in ("bd", "sft", "ar-only"):
+    assert f"{stage}.safetensors.part00" in files, (stage, files)
+assert "train-logs.tgz" in files, files
+PY
+IMPORT="$dry/import" BUNDLE_DIR="$dry/bundle" "$root/scripts/gpu-import.sh" "$dry/out" --bundle sft >"$dry/import.md" 2>"$dry/import.log" ||
+  { cat "$dry/import.log"; exit 1; }
+python3 - "$dry/import/import.json" <<'PY' || { cat "$dry/import.log"; exit 1; }
+import json, sys
+report = json.load(open(sys.argv[1]))
+assert [s["stage"] for s in report["stages"]] == ["bd", "sft", "ar-only"], report["stages"]
+for s in report["stages"]:
+    assert s["eval"]["single_pass_at_1"] is not None and s["eval"]["multi_pass_at_1"] is not None, s
+assert "autoregressive" in report["stages"][2]["eval"]["decoding"], report["stages"][2]["eval"]
+assert report["release"]["stage"] == "sft" and report["release"]["inline_feature_ms_p50"] > 0, report["release"]
+PY
+grep -q "| single-line pass@1 |" "$dry/import.md"
+cmp "$dry/import/sft/model/model.safetensors" "$dry/bundle/model.safetensors"
+grep -c "model.safetensors" "$dry"/import/{bd,sft,ar-only}/model/model.sha256 >/dev/null
+printf 'x' | dd of="$dry/out/sft.safetensors.part00" bs=1 seek=100 conv=notrunc status=none
+if IMPORT="$dry/import-damaged" "$root/scripts/gpu-import.sh" "$dry/out" >/dev/null 2>"$dry/damaged.log"; then
+  echo "train-smoke: a damaged piece was imported" >&2; exit 1
+fi
+grep -q "sft's weights do not match the SHA-256" "$dry/damaged.log" || { cat "$dry/damaged.log"; exit 1; }
 echo "train smoke: ok"
