@@ -8,7 +8,7 @@
 //   tiny-org/corrupt-tiny    the CDN sends model.safetensors with one byte changed
 //   tiny-org/broken-tiny     the CDN closes the connection at the middle byte of model.safetensors,
 //                            every time (resumed requests get nothing), until STATE/heal exists
-//   tiny-org/stingy-tiny     the CDN sends at most 4 MiB per request, then closes
+//   tiny-org/stingy-tiny     the CDN sends at most 2 MiB per request, then closes
 // Usage: node fake_hub.js MODEL_DIR STATE_DIR. Prints "HUB_PORT CDN_PORT" once both listen, and
 // appends one line per request to STATE/requests.log: "SERVER METHOD PATH range=R auth=A".
 // No npm dependencies.
@@ -20,7 +20,7 @@ const path = require('path');
 
 const [modelDir, stateDir] = process.argv.slice(2);
 const TOKEN = 'hf_test_secret';
-const STINGY_BYTES = 4 << 20;
+const STINGY_BYTES = 2 << 20;
 const PAGE = 4;  // tree entries per page, so that the client must follow Link headers
 
 function listFiles(dir, prefix = '') {
