@@ -76,6 +76,8 @@ if [[ -n "$bundle" ]]; then
     for stage in ar bd sft ar-only; do
       [[ -f "$dest/$stage/log.csv" ]] && "$root/scripts/plot-training.sh" "$target/plots/$stage.png" "$stage" "$dest/$stage"
     done
+  else
+    echo "gpu-import: the plots are not redrawn (no gnuplot: apt-get install gnuplot-nox)" >&2
   fi
   echo "gpu-import: bundled $bundle into models/maskfill-tiny; update its README from $dest/import.md" >&2
 fi

@@ -49,10 +49,13 @@ def release_figures(dest, release):
     bench = load(os.path.join(d, "bench-inline.json"), {})
     demo_rc = open(os.path.join(d, "demo.rc")).read().strip() if os.path.exists(os.path.join(d, "demo.rc")) else None
     demo = open(os.path.join(d, "demo.txt"), encoding="utf-8").read() if os.path.exists(os.path.join(d, "demo.txt")) else ""
+    log = os.path.join(d, "demo.log")
+    said = [l.strip() for l in open(log, encoding="utf-8")] if os.path.exists(log) else []
+    fill_said = next((l for l in said if l.startswith("maskfill fill:")), None)
     return {"stage": release,
             "inline_feature_ms_p50": bench.get("feature_ms_p50"), "inline_server_ms_p50": bench.get("server_ms_p50"),
             "inline_generated_tokens_p50": bench.get("generated_tokens_p50"),
-            "demo_fill_printed_parsing_code": demo_rc == "0", "demo_output": demo}
+            "demo_fill_printed_parsing_code": demo_rc == "0", "demo_output": demo, "demo_fill_message": fill_said}
 
 
 def percent(x):
@@ -75,7 +78,8 @@ def tables(report):
     lines += ["", f"Release candidate `{r['stage']}`: CPU inline p50 {number(r['inline_feature_ms_p50'], '{:.1f}')} ms "
               f"(feature; server {number(r['inline_server_ms_p50'], '{:.1f}')} ms, "
               f"{number(r['inline_generated_tokens_p50'], '{:.0f}')} tokens p50); the demo's fill "
-              + ("prints code that parses." if r["demo_fill_printed_parsing_code"] else "prints nothing that parses."),
+              + ("prints code that parses." if r["demo_fill_printed_parsing_code"]
+                 else f"prints nothing that parses ({r['demo_fill_message'] or 'no message'})."),
               "", "| goal | limit | measured | met |", "|---|---|---|---|"]
     for name, (limit, value, met) in report["goals"].items():
         lines.append(f"| {name} | {limit} | {value if value is not None else '–'} | {'yes' if met else 'no'} |")
