@@ -72,6 +72,17 @@ void add_context(const ModelView& model, const SourceDocument& doc, size_t curso
   plan.prompt.insert(at, plan.context.ids.begin(), plan.context.ids.end());
 }
 
+// The cap on an answer's tokens: the one asked for, but no more than the prompt leaves of the
+// model's context, so a large max_new_tokens (or a long prompt) on a small-context model caps
+// the answer instead of failing every request. Whole blocks; a prompt that leaves not even one
+// block keeps the cap, and decoding says the prompt is too long.
+int answer_cap(const ModelView& model, const Plan& plan, int cap) {
+  const int64_t context = model.config.max_position_embeddings;
+  const int64_t block = std::max<int64_t>(1, model.config.block_size);
+  const int64_t room = (context - int64_t(plan.prompt.size())) / block * block;
+  return context > 0 && room >= block ? int(std::min<int64_t>(cap, room)) : cap;
+}
+
 Plan plan_fim(const ModelView& model, const SourceDocument& doc, ByteRange span, int estimated_tokens, int candidates,
               const InfillSettings& settings, const ContextInputs* context) {
   std::string_view text = doc.text();
@@ -85,7 +96,7 @@ Plan plan_fim(const ModelView& model, const SourceDocument& doc, ByteRange span,
     size_t window_end = span.end + prompt.suffix_window.size();
     add_context(model, doc, span.begin, {window_begin, window_end}, *context, plan);
   }
-  MaskPlan mask{estimated_tokens, settings.max_new_tokens, static_cast<int>(model.config.block_size),
+  MaskPlan mask{estimated_tokens, answer_cap(model, plan, settings.max_new_tokens), static_cast<int>(model.config.block_size),
                 settings.threshold, settings.max_ms, settings.entropy_bound};
   for (int index = 0; index < std::max(1, candidates); ++index)
     plan.candidates.push_back(decode_options_for(mask, index, settings.seed));
@@ -204,7 +215,7 @@ Plan plan_edit(const ModelView& model, const SourceDocument& doc, ByteRange sele
       build_edit_prompt(model.tokenizer, model.tokenizer_config, shift_lines(code, plan.edit_indent, ""), instruction);
   plan.prompt = std::move(prompt.ids);
   if (context) add_context(model, doc, span.begin, span, *context, plan);
-  MaskPlan mask{prompt.code_tokens + prompt.code_tokens / 4 + 16, std::max(settings.max_edit_tokens, 16),
+  MaskPlan mask{prompt.code_tokens + prompt.code_tokens / 4 + 16, answer_cap(model, plan, std::max(settings.max_edit_tokens, 16)),
                 static_cast<int>(model.config.block_size), settings.threshold, settings.max_ms,
                 settings.entropy_bound};
   plan.candidates.push_back(decode_options_for(mask, 0, settings.seed));

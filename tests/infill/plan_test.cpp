@@ -150,3 +150,31 @@ TEST_CASE("instruction edit rewrites the enclosing function with minimal edits")
   CHECK(prompt.find("user\nUse multiplication.\n\ndef double(x):\n    return x + x<[end") != std::string::npos);
   CHECK_THROWS_AS(completer.edit(python(text), cursor, cursor, "  ", kNever), std::invalid_argument);
 }
+
+TEST_CASE("an answer's cap is what the prompt leaves of a small model's context, in whole blocks") {
+  ModelConfig config;
+  config.block_size = 4;
+  InfillSettings settings;
+  settings.max_new_tokens = 4096;
+  settings.max_edit_tokens = 4096;
+  Marked at = take_cursor("def add(a, b):\n    return <|>\n");
+  SourceDocument doc = python(at.text);
+  TokenizerConfig tokens = seed_coder_tokens();
+  for (int64_t context : {int64_t(0), int64_t(64), int64_t(203)}) {
+    config.max_position_embeddings = context;
+    ModelView model{seedcoder_tokenizer(), config, tokens};
+    for (const Plan& plan : {plan_inline(model, doc, at.cursor, Trigger::Invoked, settings),
+                             plan_edit(model, doc, {0, at.text.size()}, "Rename add to plus.", settings)}) {
+      INFO("context " << context << ", prompt " << plan.prompt.size());
+      REQUIRE(!plan.candidates.empty());
+      for (const DecodeOptions& options : plan.candidates) {
+        const int64_t answer = options.gen_length + options.extend_max;
+        const int64_t room = (context - int64_t(plan.prompt.size())) / 4 * 4;
+        CHECK(answer % 4 == 0);
+        // No context to cap against, or a prompt too long for any answer (decoding says so).
+        if (context == 0 || room < 4) CHECK(answer == 4096);
+        else CHECK(answer == room);
+      }
+    }
+  }
+}
