@@ -39,7 +39,8 @@ const char* next_edit_form_name(NextEditForm form);  // "masked", "instruction"
 struct InfillSettings {
   int prefix_tokens = 384;        // prompt budget for text before the span
   int suffix_tokens = 128;        // prompt budget for text after the span
-  int max_new_tokens = 64;        // cap on masked tokens including extension blocks
+  int max_new_tokens = 64;        // cap on masked tokens including extension blocks (and, at most,
+                                  // what the prompt leaves of the model's context)
   int max_edit_tokens = 512;      // the same cap for instruction edits (a whole rewritten span)
   int candidates_invoked = 3;     // Invoked triggers get several candidates (different seeds)
   // Chosen by the decoding sweep (models/maskfill-tiny/README.md): the lowest threshold whose
