@@ -79,5 +79,5 @@ if [[ -n "$bundle" ]]; then
   else
     echo "gpu-import: the plots are not redrawn (no gnuplot: apt-get install gnuplot-nox)" >&2
   fi
-  echo "gpu-import: bundled $bundle into models/maskfill-tiny; update its README from $dest/import.md" >&2
+  echo "gpu-import: bundled $bundle into $target; update its README from $dest/import.md" >&2
 fi
