@@ -96,8 +96,8 @@ Plan plan_fim(const ModelView& model, const SourceDocument& doc, ByteRange span,
     size_t window_end = span.end + prompt.suffix_window.size();
     add_context(model, doc, span.begin, {window_begin, window_end}, *context, plan);
   }
-  MaskPlan mask{estimated_tokens, answer_cap(model, plan, settings.max_new_tokens), static_cast<int>(model.config.block_size),
-                settings.threshold, settings.max_ms, settings.entropy_bound};
+  MaskPlan mask{estimated_tokens, answer_cap(model, plan, settings.max_new_tokens),
+                static_cast<int>(model.config.block_size), settings.threshold, settings.max_ms, settings.entropy_bound};
   for (int index = 0; index < std::max(1, candidates); ++index)
     plan.candidates.push_back(decode_options_for(mask, index, settings.seed));
   plan.postprocess.style = detect_indent_style(text);
@@ -215,7 +215,8 @@ Plan plan_edit(const ModelView& model, const SourceDocument& doc, ByteRange sele
       build_edit_prompt(model.tokenizer, model.tokenizer_config, shift_lines(code, plan.edit_indent, ""), instruction);
   plan.prompt = std::move(prompt.ids);
   if (context) add_context(model, doc, span.begin, span, *context, plan);
-  MaskPlan mask{prompt.code_tokens + prompt.code_tokens / 4 + 16, answer_cap(model, plan, std::max(settings.max_edit_tokens, 16)),
+  MaskPlan mask{prompt.code_tokens + prompt.code_tokens / 4 + 16,
+                answer_cap(model, plan, std::max(settings.max_edit_tokens, 16)),
                 static_cast<int>(model.config.block_size), settings.threshold, settings.max_ms,
                 settings.entropy_bound};
   plan.candidates.push_back(decode_options_for(mask, 0, settings.seed));
