@@ -230,6 +230,7 @@ summary = {
     "inline32_4k_1step_p50_ms": inline.get("inline32_4k_1step_p50_ms"),
     "inline32_4k_cold_forced4_p50_ms": inline.get("inline32_4k_cold_forced4_p50_ms"),
     "prefill_4k_cold_ms": decode.get("prefill_ms", {}).get("4096"),
+    "prefill_4k_cold_ms_flash": decode.get("prefill_ms_flash", {}).get("4096"),  # switch `flash` on top
     "serve8_throughput_ratio": serve.get("throughput_ratio_tokens"),
     "serve8_identical_texts": serve.get("identical_texts"),
     "next_edit_batch_cost_ratio_k8": next_edit.get("next_edit_batch_cost_ratio_k8"),

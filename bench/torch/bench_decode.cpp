@@ -460,9 +460,16 @@ int run_bench_decode(int argc, char** argv) {
                               {"prefixes", prefixes},
                               {"switch_sweep", sweep},
                               {"step_rule", step_rule_costs(model, repeats)}};
-    for (int64_t tokens : {int64_t(512), int64_t(2048), int64_t(4096)})
-      if (tokens + config.block_size <= config.max_position_embeddings)
-        summary["prefill_ms"][std::to_string(tokens)] = prefill_ms(model, tokens, 3);
+    // The default switches, then the same with prompt chunks attending in parts (`flash`).
+    FastPath in_parts = model->fast_path();
+    in_parts.prefill_in_parts = true;
+    for (const auto& [key, fast] : {std::pair{"prefill_ms", model->fast_path()}, std::pair{"prefill_ms_flash", in_parts}}) {
+      model->set_fast_path(fast);
+      for (int64_t tokens : {int64_t(512), int64_t(2048), int64_t(4096)})
+        if (tokens + config.block_size <= config.max_position_embeddings)
+          summary[key][std::to_string(tokens)] = prefill_ms(model, tokens, 3);
+    }
+    model->set_fast_path(default_fast_path(device));
     std::printf("%s\n", summary.dump(2).c_str());
     return 0;
   }

@@ -36,10 +36,28 @@ torch::Tensor sdpa_attend(const torch::Tensor& q, const torch::Tensor& k, const 
   // The fused kernels may return a transposed layout: reshape, not view.
   return out.reshape({batch, heads, tokens, head_dim});
 }
+
+bool have_flash_attention(const torch::Tensor& q) {
+  const auto dtype = q.scalar_type();
+  const int64_t head_dim = q.size(-1);
+  return q.is_cuda() && (dtype == torch::kBFloat16 || dtype == torch::kHalf) && head_dim % 8 == 0 && head_dim <= 256;
+}
+
+std::pair<torch::Tensor, torch::Tensor> flash_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                                        const torch::Tensor& v, bool causal, double scale) {
+  auto result = at::_scaled_dot_product_flash_attention(q, k, v, /*dropout_p=*/0.0, causal,
+                                                        /*return_debug_mask=*/false, scale);
+  return {std::get<0>(result), std::get<1>(result)};
+}
 #else
 bool have_sdpa() { return false; }
 torch::Tensor sdpa_attend(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, const torch::Tensor&, double) {
   throw std::logic_error("scaled_dot_product_attention needs LibTorch >= 2.1");
+}
+bool have_flash_attention(const torch::Tensor&) { return false; }
+std::pair<torch::Tensor, torch::Tensor> flash_attention(const torch::Tensor&, const torch::Tensor&,
+                                                        const torch::Tensor&, bool, double) {
+  throw std::logic_error("_scaled_dot_product_flash_attention needs LibTorch >= 2.1");
 }
 #endif
 

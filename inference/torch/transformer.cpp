@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "inference/safetensors.h"
+#include "inference/torch/attention_parts.h"
 #include "inference/torch/decode_graphs.h"
 #include "inference/torch/torch2_kernels.h"
 
@@ -55,13 +56,14 @@ std::string FastPath::describe() const {
   add(step_on_device, "step");
   add(cuda_graphs, "graphs");
   add(batched_attention, "batch");
+  add(prefill_in_parts, "flash");
   return out.empty() ? "none" : out;
 }
 
-FastPath parse_fast_path(const std::string& list) {
+FastPath parse_fast_path(std::string list) {
   FastPath fast;
   if (list == "none" || list.empty()) return fast;
-  if (list == "all") return {true, true, true, true, true, true, true};
+  if (list == "all") list = "merged,rope,sdpa,norm,step,graphs,batch,flash";
   std::stringstream names(list);
   std::string name;
   while (std::getline(names, name, ',')) {
@@ -72,7 +74,8 @@ FastPath parse_fast_path(const std::string& list) {
     else if (name == "step") fast.step_on_device = true;
     else if (name == "graphs") fast.cuda_graphs = true;
     else if (name == "batch") fast.batched_attention = true;
-    else throw std::runtime_error("unknown switch '" + name + "' (merged, rope, sdpa, norm, step, graphs, batch, all, none)");
+    else if (name == "flash") fast.prefill_in_parts = true;
+    else throw std::runtime_error("unknown switch '" + name + "' (merged, rope, sdpa, norm, step, graphs, batch, flash, all, none)");
   }
   return fast;
 }
@@ -214,7 +217,10 @@ torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
 }
 
 AttentionImpl::AttentionImpl(const ModelConfig& c)
-    : heads(c.num_attention_heads), kv_heads(c.num_key_value_heads), head_dim(c.head_dim) {
+    : heads(c.num_attention_heads), kv_heads(c.num_key_value_heads), head_dim(c.head_dim),
+      mask_reach(c.attention == AttentionMode::BlockCausal ? std::max<int64_t>(1, c.block_size) - 1
+                 : c.attention == AttentionMode::Causal    ? 0
+                                                           : -1) {
   q_proj = register_module("q_proj", linear(c.hidden_size, heads * head_dim));
   k_proj = register_module("k_proj", linear(c.hidden_size, kv_heads * head_dim));
   v_proj = register_module("v_proj", linear(c.hidden_size, kv_heads * head_dim));
@@ -279,8 +285,19 @@ namespace {
 constexpr int64_t kScoresPerTile = int64_t(1) << 20;
 }  // namespace
 
+// A prompt chunk over its own keys, in whole aligned blocks; on CUDA only where the flash kernel
+// takes the parts (in float32 the parts' eager scores would cost more than the masked kernel).
+bool AttentionImpl::attends_in_parts(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& mask) const {
+  if (!fast || !fast->prefill_in_parts || mask_reach < 0 || !mask.defined()) return false;
+  const int64_t tokens = q.size(2), block = mask_reach + 1;
+  return tokens >= fast->parts_min_tokens && mask.size(0) == tokens && mask.size(1) == tokens &&
+         tokens % block == 0 && (k.size(2) - tokens) % block == 0 && (!q.is_cuda() || have_flash_attention(q));
+}
+
 torch::Tensor AttentionImpl::attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                    const torch::Tensor& mask) const {
+                                    const torch::Tensor& mask, bool mask_by_config) const {
+  if (mask_by_config && attends_in_parts(q, k, mask))
+    return attend_in_parts(q, k, v, mask, mask_reach, 1.0 / std::sqrt(double(head_dim)));
   if (fast && fast->sdpa) return sdpa_attend(q, k, v, mask, 1.0 / std::sqrt(double(head_dim)));
   const int64_t batch = q.size(0), tokens = q.size(2), group = heads / kv_heads, keys = k.size(2);
   // A long prompt's scores ([group * T, L] per KV head) are computed a tile of queries at a time,
@@ -400,7 +417,8 @@ torch::Tensor AttentionImpl::forward_packed(const torch::Tensor& x, const torch:
     store_chunk_kv(chunks, i, layer, k, v, offset);
     auto out = attend(q.narrow(1, offset, n).unsqueeze(0).contiguous(),
                       chunks.caches[i]->keys[layer].narrow(2, 0, start + n),
-                      chunks.caches[i]->values[layer].narrow(2, 0, start + n), chunks.masks[i]);  // [1, heads, n, d]
+                      chunks.caches[i]->values[layer].narrow(2, 0, start + n), chunks.masks[i],
+                      /*mask_by_config=*/true);  // [1, heads, n, d]
     outputs.push_back(out.squeeze(0).transpose(0, 1).reshape({n, heads * head_dim}));
     offset += n;
   }

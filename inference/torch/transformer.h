@@ -87,7 +87,7 @@ torch::Tensor attention_mask_over(AttentionMode mode, int64_t block_size, int64_
 // switch but `graphs` (verified on an H200: parity 17/17 float32, 4/4 bf16); on CPUs `batch`
 // only. `graphs` is opt-in until a GPU run has verified the fix of the NaN padding its first run
 // found (docs/gpu.md).
-// MASKFILL_SWITCHES=none|all|merged,rope,sdpa,norm,step,graphs,batch overrides them for a process.
+// MASKFILL_SWITCHES=none|all|merged,rope,sdpa,norm,step,graphs,batch,flash overrides them for a process.
 struct FastPath {
   bool merged_projections = false;  // q/k/v and gate/up as one matmul each (weights concatenated once)
   bool rope_once = false;           // cos/sin in the compute dtype once per forward; q and k rotated together
@@ -96,9 +96,13 @@ struct FastPath {
   bool step_on_device = false;      // the step rule runs where the logits are; only chosen ids cross
   bool cuda_graphs = false;         // decode forwards replayed from CUDA graphs (decode_graphs.h)
   bool batched_attention = false;   // a packed forward's chunks attend as one batch (BatchedAttention)
+  bool prefill_in_parts = false;    // "flash": prompt chunks attend in mask-free parts (attention_parts.h)
+  // Chunks shorter than this attend as before: a decoding block's few queries gain nothing from
+  // the parts and would pay their extra launches.
+  int64_t parts_min_tokens = 64;
   std::string describe() const;     // "merged,rope,sdpa" or "none"
 };
-FastPath parse_fast_path(const std::string& list);  // "none", "all", or a comma list; throws on unknown
+FastPath parse_fast_path(std::string list);  // "none", "all", or a comma list; throws on unknown
 FastPath default_fast_path(torch::Device device);  // MASKFILL_SWITCHES if set, else by device
 // What this LibTorch can do: `wanted` minus the switches whose kernels it lacks.
 FastPath available_fast_path(FastPath wanted);
@@ -173,8 +177,11 @@ struct AttentionImpl : torch::nn::Module {
                                torch::Tensor& cache_v, int64_t keys);
   // Attention of q [B, heads, T, d] over k/v [B, kv_heads, L, d]; mask [T, L] bool, [T, M < L]
   // over the last M keys only (the earlier ones all visible), or undefined.
+  // `mask_by_config`: the mask is the model's own (attention_mask_over with the config's mode),
+  // so a prompt chunk may attend in parts (FastPath::prefill_in_parts).
   torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                       const torch::Tensor& mask) const;
+                       const torch::Tensor& mask, bool mask_by_config = false) const;
+  bool attends_in_parts(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& mask) const;
   // q [B, T, heads, d] and k [B, T, kv_heads, d] (rotary applied) from x [B, T, hidden].
   std::pair<torch::Tensor, torch::Tensor> rotated_qk(const torch::Tensor& x, const torch::Tensor& cos,
                                                      const torch::Tensor& sin, torch::Tensor& v);
@@ -182,6 +189,9 @@ struct AttentionImpl : torch::nn::Module {
   torch::Tensor qkv_weight;  // [q; k; v] rows when merged (the three weights are views into it)
   const FastPath* fast = nullptr;
   int64_t heads, kv_heads, head_dim;
+  // How far past its own position the config's mask lets a query see: block - 1 (block-causal),
+  // 0 (causal), -1 (bidirectional: no parts).
+  int64_t mask_reach;
 };
 TORCH_MODULE(Attention);
 

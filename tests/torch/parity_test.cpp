@@ -13,6 +13,7 @@
 #include "common/read_file.h"
 #include "inference/safetensors.h"
 #include "inference/tokenizer.h"
+#include "inference/torch/attention_parts.h"
 #include "inference/torch/decode_graphs.h"
 #include "inference/torch/torch_engine.h"
 
@@ -605,7 +606,7 @@ struct SwitchesRestored {
 };
 
 std::vector<std::string> switch_sets() {
-  return {"merged", "rope", "merged,rope", "step", "merged,rope,step", "batch", "all"};
+  return {"merged", "rope", "merged,rope", "step", "merged,rope,step", "batch", "flash", "merged,rope,step,flash", "all"};
 }
 }  // namespace
 
@@ -641,7 +642,9 @@ TEST_CASE("each forward-path switch keeps the logits and the generated tokens", 
   const auto baseline_sampled = generate_block_diffusion(model, prompt, sampled, {5, 2}, {}).tokens;
   for (const std::string& set : switch_sets()) {
     INFO("switches " << set);
-    model->set_fast_path(parse_fast_path(set));
+    FastPath fast = parse_fast_path(set);
+    fast.parts_min_tokens = 1;  // the fixtures' prompt chunks are short
+    model->set_fast_path(fast);
     CHECK(relative_error(run_chunks(), baseline_logits) <= 1e-5);
     CHECK(generate_block_diffusion(model, prompt, greedy, {5, 2}, {}).tokens == baseline_greedy);
     CHECK(generate_block_diffusion(model, prompt, sampled, {5, 2}, {}).tokens == baseline_sampled);
@@ -774,6 +777,46 @@ TEST_CASE("windows packed behind the header they share get the logits of a separ
   early.prefix_tokens = 8;
   std::vector<ForwardChunk> wrong_order{early, {ids_tensor(ids_of(8, 0), 0, 8), &header, 8, 8}};
   CHECK_THROWS_AS(model->forward_chunks(wrong_order), std::invalid_argument);
+}
+
+// The parts (cached keys, own keys causally, the rest of each block) merged by log-sum-exp
+// against one softmax over the whole mask, for chunks with and without a cache, block-causal and
+// causal, with grouped-query heads. On CUDA in bf16 the first two parts are flash kernels.
+TEST_CASE("a prompt chunk attending in parts gets the masked attention", "[switches]") {
+  torch::NoGradGuard no_grad;
+  const auto device = test_device();
+  std::vector<torch::Dtype> dtypes{torch::kFloat32};
+  if (device.is_cuda()) dtypes.push_back(torch::kBFloat16);
+  const int64_t heads = 8, kv_heads = 2, head_dim = 64;
+  const double scale = 1.0 / std::sqrt(double(head_dim));
+  torch::manual_seed(7);
+  for (torch::Dtype dtype : dtypes)
+    for (AttentionMode mode : {AttentionMode::BlockCausal, AttentionMode::Causal})
+      for (int64_t cached : {0, 8, 36})
+        for (int64_t tokens : {4, 12, 64}) {
+          INFO("dtype " << dtype << ", mode " << int(mode) << ", cached " << cached << ", tokens " << tokens);
+          auto options = torch::TensorOptions().dtype(dtype).device(device);
+          auto q = torch::randn({1, heads, tokens, head_dim}, options);
+          auto k = torch::randn({1, kv_heads, cached + tokens, head_dim}, options);
+          auto v = torch::randn({1, kv_heads, cached + tokens, head_dim}, options);
+          auto own = attention_mask_over(mode, 4, cached, tokens, cached, tokens, device);
+          const int64_t reach = mode == AttentionMode::BlockCausal ? 3 : 0;
+          auto actual = attend_in_parts(q, k, v, own, reach, scale).to(torch::kCPU, torch::kFloat32);
+          // One softmax over every key, in float32 from the same (rounded) inputs.
+          auto visible = torch::cat({torch::ones({tokens, cached}, own.options()), own}, 1);
+          auto q32 = q.to(torch::kFloat32), k32 = k.to(torch::kFloat32).repeat_interleave(heads / kv_heads, 1);
+          auto scores = torch::matmul(q32, k32.transpose(-1, -2)) * scale;
+          scores.masked_fill_(visible.logical_not(), -std::numeric_limits<float>::infinity());
+          auto expected = torch::matmul(torch::softmax(scores, -1), v.to(torch::kFloat32).repeat_interleave(heads / kv_heads, 1))
+                              .to(torch::kCPU);
+          const double tolerance = dtype == torch::kFloat32 ? 1e-5 : 2e-2;
+          CHECK((actual - expected).abs().max().item<double>() <= tolerance * expected.abs().max().item<double>());
+        }
+  // A chunk that does not cover whole aligned blocks is refused, not computed wrongly.
+  auto q = torch::randn({1, heads, 6, head_dim}), kv = torch::randn({1, kv_heads, 6, head_dim});
+  CHECK_THROWS_AS(attend_in_parts(q, kv, kv, attention_mask_over(AttentionMode::BlockCausal, 4, 0, 6, 0, 6, torch::kCPU),
+                                  3, scale),
+                  std::invalid_argument);
 }
 
 TEST_CASE("rope_once rotates bit for bit like rotate_half", "[switches]") {
