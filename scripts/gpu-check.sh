@@ -11,6 +11,7 @@
 #      against the bandwidth roofline; prefill at 512/2K/4K
 #   6. `maskfill bench inline --long-prompts`: 32-token inline completions through the language
 #      server at 512/2K/4K-token prompts, cold, warm with 4 tokens per step, warm with 1
+#   6b. the same at 4K with the opt-in switches graphs and flash on
 #   7. `maskfill serve` with 8 concurrent editors against the same requests one at a time
 #   7b. `maskfill bench next-edit`: 8 next-edit sites in one batch over one site (bundled model)
 #   8. $OUT/gpu-check.json: every figure, with the keys the issue names
@@ -166,6 +167,19 @@ if [[ -x "$bin" && -n "$snapshot" ]]; then
   fi
 fi
 
+section "6b. the same at the longest prompt with CUDA graphs and flash prefill on (opt-in switches)"
+# Measured here so that one run says whether turning them on by default meets the inline goals;
+# the C++ tests of step 4 check their tokens.
+fast_switches="merged,rope,sdpa,norm,step,graphs,flash"
+if [[ -x "$bin" && -n "$snapshot" ]]; then
+  if bounded 120 env MASKFILL_SWITCHES="$fast_switches" "$bin" bench inline --model "$snapshot" --device "$device" \
+       --long-prompts "${lengths##*,}" --repeats "$repeats" --max-new-tokens 32 --json >"$out/bench-inline-fast.json"; then
+    note "bench inline ($fast_switches): done"
+  else
+    fail "bench inline ($fast_switches): FAILED"
+  fi
+fi
+
 section "7. maskfill serve: 8 concurrent editors vs one at a time"
 if [[ -x "$bin" && -n "$snapshot" ]]; then
   "$bin" serve --model "$snapshot" --device "$device" --port 0 --max-batch 16 2>"$work/serve.err" &
@@ -208,6 +222,7 @@ def load(name):
     except Exception as e:  # a step that failed leaves no or partial JSON: say so, keep the rest
         return {"missing": f"{name}: {type(e).__name__}"}
 decode, inline, serve = load("bench-decode.json"), load("bench-inline.json"), load("serve-load.json")
+inline_fast = load("bench-inline-fast.json")
 next_edit = load("bench-next-edit.json")
 rows = []
 try:
@@ -229,6 +244,10 @@ summary = {
     "inline32_4k_forced4_p50_ms": inline.get("inline32_4k_forced4_p50_ms"),
     "inline32_4k_1step_p50_ms": inline.get("inline32_4k_1step_p50_ms"),
     "inline32_4k_cold_forced4_p50_ms": inline.get("inline32_4k_cold_forced4_p50_ms"),
+    # The same with the opt-in switches graphs and flash on (step 6b).
+    "inline32_4k_forced4_p50_ms_fast": inline_fast.get("inline32_4k_forced4_p50_ms"),
+    "inline32_4k_1step_p50_ms_fast": inline_fast.get("inline32_4k_1step_p50_ms"),
+    "inline32_4k_cold_forced4_p50_ms_fast": inline_fast.get("inline32_4k_cold_forced4_p50_ms"),
     "prefill_4k_cold_ms": decode.get("prefill_ms", {}).get("4096"),
     "prefill_4k_cold_ms_flash": decode.get("prefill_ms_flash", {}).get("4096"),  # switch `flash` on top
     "serve8_throughput_ratio": serve.get("throughput_ratio_tokens"),
@@ -242,7 +261,7 @@ summary = {
     "parity_cuda_bf16": parity("bfloat16", "default") if device == "cuda" else None,
     "parity_fp32_switches_none": parity("float32", "none"),
     "parity_bf16_switches_none": parity("bfloat16", "none"),
-    "bench_decode": decode, "bench_inline": inline, "serve_load": serve,
+    "bench_decode": decode, "bench_inline": inline, "bench_inline_fast": inline_fast, "serve_load": serve,
     "bench_next_edit": {k: v for k, v in next_edit.items() if k not in ("by_language",)},
 }
 with open(os.path.join(out, "gpu-check.json"), "w") as f:
