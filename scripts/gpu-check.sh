@@ -17,6 +17,8 @@
 #   8. $OUT/gpu-check.json: every figure, with the keys the issue names
 #
 # Usage:
+#   scripts/check-torch2.sh            HERE, when the LibTorch 2.x code paths changed: checks them
+#                                      on this CPU against Debian unstable's LibTorch 2.x
 #   scripts/gpu-build.sh --pack        HERE first (Debian): build dependencies into .gpudeps/
 #   scripts/gpu-check.sh               THERE, through the device tool's run (carry [".gpudeps"]),
 #                                      timeout_s 560
@@ -34,7 +36,7 @@ while (($#)); do
     --cpu-smoke) mode=cpu ;;
     --skip-build) skip_build=1 ;;
     --budget) budget="$2"; shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "gpu-check: unknown option $1" >&2; exit 2 ;;
   esac
   shift

@@ -11,6 +11,7 @@
 #endif
 #if !defined(MASKFILL_NO_TORCH2_KERNELS) && (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
 #define MASKFILL_HAVE_RMS_NORM 1
+#define MASKFILL_HAVE_CPU_FLASH 1  // _scaled_dot_product_flash_attention_for_cpu with attn_mask and scale
 #endif
 
 namespace maskfill {
@@ -39,12 +40,25 @@ torch::Tensor sdpa_attend(const torch::Tensor& q, const torch::Tensor& k, const 
 
 bool have_flash_attention(const torch::Tensor& q) {
   const auto dtype = q.scalar_type();
+  const bool half = dtype == torch::kBFloat16 || dtype == torch::kHalf;
   const int64_t head_dim = q.size(-1);
-  return q.is_cuda() && (dtype == torch::kBFloat16 || dtype == torch::kHalf) && head_dim % 8 == 0 && head_dim <= 256;
+  if (head_dim % 8 || head_dim > 256) return false;
+  if (q.is_cuda()) return half;
+#ifdef MASKFILL_HAVE_CPU_FLASH
+  return q.is_cpu() && (half || dtype == torch::kFloat32);
+#else
+  return false;
+#endif
 }
 
 std::pair<torch::Tensor, torch::Tensor> flash_attention(const torch::Tensor& q, const torch::Tensor& k,
                                                         const torch::Tensor& v, bool causal, double scale) {
+#ifdef MASKFILL_HAVE_CPU_FLASH
+  if (q.is_cpu()) {
+    auto result = at::_scaled_dot_product_flash_attention_for_cpu(q, k, v, /*dropout_p=*/0.0, causal, {}, scale);
+    return {std::get<0>(result), std::get<1>(result)};
+  }
+#endif
   auto result = at::_scaled_dot_product_flash_attention(q, k, v, /*dropout_p=*/0.0, causal,
                                                         /*return_debug_mask=*/false, scale);
   return {std::get<0>(result), std::get<1>(result)};

@@ -17,8 +17,8 @@ torch::Tensor sdpa_attend(const torch::Tensor& q, const torch::Tensor& k, const 
 torch::Tensor fused_rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
 
 // Flash attention and the log-sum-exp of its scaled scores (`_scaled_dot_product_flash_attention`,
-// LibTorch >= 2.1): whether this LibTorch has it for q (CUDA, fp16/bf16, head_dim a multiple of 8
-// up to 256), and the call. q [B, H, T, d], k/v [B, H, L, d] with as many heads as q; causal only
+// LibTorch >= 2.1; its CPU form from 2.4): whether this LibTorch has it for q (CUDA in fp16/bf16,
+// CPU also in float32; head_dim a multiple of 8 up to 256), and the call. q [B, H, T, d], k/v [B, H, L, d] with as many heads as q; causal only
 // with L == T. Returns the output (q's dtype) and the log-sum-exp [B, H, T] float32.
 bool have_flash_attention(const torch::Tensor& q);
 std::pair<torch::Tensor, torch::Tensor> flash_attention(const torch::Tensor& q, const torch::Tensor& k,
