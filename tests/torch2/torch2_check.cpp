@@ -1,7 +1,8 @@
 // The LibTorch 2.x code paths, checked on the CPU (scripts/check-torch2.sh builds this against
 // Debian unstable's LibTorch 2.x; Debian bookworm's 1.13 has none of them): the CUDA default's
-// scaled_dot_product_attention with a mask over the chunk's own keys, the fused RMSNorm, and the
-// `flash` switch's prompt attention in parts through a real flash kernel (PyTorch's CPU one).
+// scaled_dot_product_attention with a mask over the chunk's own keys, the fused RMSNorm, the
+// `flash` switch's prompt attention in parts through a real flash kernel (PyTorch's CPU one), and
+// the GPU trainer's fused AdamW step.
 // Each against plain float32 arithmetic. A standalone program, no test framework: it links
 // against unstable's C++ library, not this machine's.
 #include <torch/torch.h>
@@ -83,6 +84,40 @@ void check_rms_norm() {
   check(error <= 1e-5, "fused RMSNorm, float32", error);
 }
 
+// The trainer's fused step (MultiTensorAdamW on CUDA) against torch::optim::AdamW's arithmetic,
+// over three steps with the step counters advanced before each call, as the optimizer does.
+void check_fused_adamw() {
+  const double lr = 1e-2, beta1 = 0.9, beta2 = 0.95, weight_decay = 0.1, eps = 1e-8;
+  std::vector<torch::Tensor> fused_params, params, exp_avg, exp_avg_sq, fused_avg, fused_avg_sq, steps;
+  for (auto shape : {std::vector<int64_t>{7, 5}, std::vector<int64_t>{64}, std::vector<int64_t>{3, 4, 6}}) {
+    params.push_back(torch::randn(shape));
+    fused_params.push_back(params.back().clone());
+    for (auto* state : {&exp_avg, &exp_avg_sq, &fused_avg, &fused_avg_sq}) state->push_back(torch::zeros(shape));
+    steps.push_back(torch::zeros({}));
+  }
+  try {
+    for (int step = 1; step <= 3; ++step) {
+      std::vector<torch::Tensor> grads;
+      for (const auto& p : params) grads.push_back(torch::randn_like(p));
+      for (auto& counter : steps) counter.add_(1);
+      fused_adamw_step(fused_params, grads, fused_avg, fused_avg_sq, steps, lr, beta1, beta2, weight_decay, eps);
+      const double correction1 = 1 - std::pow(beta1, step), correction2 = 1 - std::pow(beta2, step);
+      for (size_t i = 0; i < params.size(); ++i) {
+        params[i].mul_(1 - lr * weight_decay);
+        exp_avg[i].mul_(beta1).add_(grads[i], 1 - beta1);
+        exp_avg_sq[i].mul_(beta2).addcmul_(grads[i], grads[i], 1 - beta2);
+        params[i].addcdiv_(exp_avg[i], exp_avg_sq[i].sqrt() / std::sqrt(correction2) + eps, -lr / correction1);
+      }
+    }
+  } catch (const c10::Error& e) {
+    std::printf("skip  _fused_adamw_ has no CPU kernel in this LibTorch\n");
+    return;
+  }
+  double error = 0;
+  for (size_t i = 0; i < params.size(); ++i) error = std::max(error, relative_error(fused_params[i], params[i]));
+  check(error <= 1e-5, "fused AdamW, three steps, float32", error);
+}
+
 }  // namespace
 
 int main() {
@@ -94,6 +129,7 @@ int main() {
   }
   check_attention();
   check_rms_norm();
+  check_fused_adamw();
   std::printf("%d failure(s)\n", failures);
   return failures ? 1 : 0;
 }
