@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the code paths written for LibTorch 2.x (scaled_dot_product_attention, the fused RMSNorm,
-# the `flash` switch's prompt attention through a real flash kernel, the fused AdamW) on this CPU, which Debian
-# bookworm's LibTorch 1.13 cannot: fetches Debian unstable's LibTorch 2.x into deps/libtorch2/
+# the `flash` switch's prompt attention through a real flash kernel, the trainer's fused AdamW)
+# on this CPU, which Debian bookworm's LibTorch 1.13 cannot: fetches Debian unstable's LibTorch 2.x into deps/libtorch2/
 # (once, about 190 MB, nothing installed; scripts/fetch-unstable.sh), builds
 # tests/torch2/torch2_check.cpp with the sources it checks into build-torch2/, and runs it through
 # unstable's own loader and libraries. Not part of scripts/test.sh: it downloads a moving version.
