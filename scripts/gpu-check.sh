@@ -14,6 +14,7 @@
 #   6b. the same at 4K with the opt-in switches graphs and flash on
 #   7. `maskfill serve` with 8 concurrent editors against the same requests one at a time
 #   7b. `maskfill bench next-edit`: 8 next-edit sites in one batch over one site (bundled model)
+#   7c. the same with the opt-in switch batch
 #   8. $OUT/gpu-check.json: every figure, with the keys the issue names
 #
 # Usage:
@@ -213,6 +214,19 @@ if [[ -x "$bin" ]]; then
   fi
 fi
 
+section "7c. the same with the opt-in switch batch (one SDPA call over the sites' pooled caches)"
+if [[ -x "$bin" ]]; then
+  batch_switches="merged,rope,sdpa,norm,step,batch"
+  [[ $device == cpu ]] && batch_switches="batch"
+  if bounded 90 env MASKFILL_SWITCHES="$batch_switches" "$bin" bench next-edit --device "$device" \
+       --project "$root/infill" --project "$root/lsp-server" --model-tasks 8 --cost-tasks 8 --json \
+       >"$out/bench-next-edit-batch.json"; then
+    note "bench next-edit ($batch_switches): done"
+  else
+    fail "bench next-edit ($batch_switches): FAILED"
+  fi
+fi
+
 section "8. JSON"
 "$python" - "$out" "$gpu_name" "$device" <<'PY'
 import json, os, sys
@@ -226,6 +240,7 @@ def load(name):
 decode, inline, serve = load("bench-decode.json"), load("bench-inline.json"), load("serve-load.json")
 inline_fast = load("bench-inline-fast.json")
 next_edit = load("bench-next-edit.json")
+next_edit_batch = load("bench-next-edit-batch.json")
 rows = []
 try:
     rows = [json.loads(l) for l in open(os.path.join(out, "parity-report.jsonl")) if l.strip()]
@@ -256,6 +271,7 @@ summary = {
     "serve8_identical_texts": serve.get("identical_texts"),
     "next_edit_batch_cost_ratio_k8": next_edit.get("next_edit_batch_cost_ratio_k8"),
     "next_edit_batch_cost_ratio_k8_full_decode": next_edit.get("next_edit_batch_cost_ratio_k8_full_decode"),
+    "next_edit_batch_cost_ratio_k8_batch": next_edit_batch.get("next_edit_batch_cost_ratio_k8"),  # step 7c
     "next_edit_batch_cost": next_edit.get("batch_cost"),  # where one and eight sites' time goes
     "next_edit_batch_cost_ratio_by_kind": next_edit.get("batch_cost_ratio_by_kind"),
     "next_edit_first_suggestion_ms_p50": next_edit.get("first_suggestion_ms_p50"),

@@ -27,7 +27,10 @@ torch::Tensor sdpa_attend(const torch::Tensor& q, const torch::Tensor& k, const 
   // attention over kv_heads heads, without repeating K/V (and without relying on enable_gqa).
   auto grouped_q = q.reshape({batch, kv_heads, group * tokens, head_dim});
   c10::optional<at::Tensor> attn_mask;
-  if (mask.defined()) {
+  if (mask.defined() && mask.dim() == 5) {
+    // A batch's mask [S, 1, 1, T, L] (BatchedAttention): per sequence, the same for every head.
+    attn_mask = mask.reshape({batch, 1, tokens, keys}).repeat({1, 1, group, 1});
+  } else if (mask.defined()) {
     torch::Tensor full = mask;
     if (mask.size(-1) < keys)  // the mask covers the chunk's own keys; every earlier key is visible
       full = torch::cat({torch::ones({tokens, keys - mask.size(-1)}, mask.options()), mask}, -1);

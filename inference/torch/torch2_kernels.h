@@ -11,7 +11,8 @@ namespace maskfill {
 bool have_sdpa();
 bool have_fused_rms_norm();
 // Attention of q [B, heads, T, d] over k/v [B, kv_heads, L, d] with the query heads sharing a KV
-// head stacked (no K/V copies); mask [T, L] or [T, M < L] over the last M keys, or undefined.
+// head stacked (no K/V copies); mask [T, L] or [T, M < L] over the last M keys, a batch's
+// [B, 1, 1, T, L] (BatchedAttention), or undefined.
 torch::Tensor sdpa_attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                           const torch::Tensor& mask, double scale);
 torch::Tensor fused_rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);

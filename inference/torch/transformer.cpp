@@ -704,7 +704,7 @@ std::vector<torch::Tensor> TransformerImpl::forward_chunks(std::vector<ForwardCh
                                 : attention_mask_over(config_.attention, block, start, n, start, n, device));
   }
   std::optional<BatchedAttention> batched;
-  if (fast_.batched_attention && !fast_.sdpa) batched = plan_batched_attention(tokens, starts, device, packed.caches);
+  if (fast_.batched_attention) batched = plan_batched_attention(tokens, starts, device, packed.caches);
   const auto& tables = rope(furthest, device);
   for (size_t i = 0; i < chunks.size(); ++i) {
     cos_parts.push_back(tables.cos.narrow(0, starts[i], tokens[i]));

@@ -77,6 +77,42 @@ void check_attention() {
   }
 }
 
+// A batch's sequences over their caches' rows of one pool, padded to the longest chunk and the
+// longest cache, with the [S, 1, 1, T, L] mask the `batch` switch builds (BatchedAttention).
+void check_batched_sdpa() {
+  const int64_t sequences = 3, heads = 8, kv_heads = 2, head_dim = 64, queries = 8, keys = 48;
+  const double scale = 1.0 / std::sqrt(double(head_dim));
+  for (torch::Dtype dtype : {torch::kFloat32, torch::kBFloat16}) {
+    auto options = torch::TensorOptions().dtype(dtype);
+    auto q = torch::randn({sequences, heads, queries, head_dim}, options);
+    auto pool_k = torch::randn({sequences, kv_heads, keys + 16, head_dim}, options), pool_v = torch::randn_like(pool_k);
+    auto k = pool_k.narrow(2, 0, keys), v = pool_v.narrow(2, 0, keys);
+    // Sequence i: a chunk of 8, 4 and 1 real queries over caches of 40, 20 and 47 keys; padding
+    // queries see key 0 only.
+    const int64_t real[] = {8, 4, 1}, cached[] = {32, 16, 46};
+    auto mask = torch::zeros({sequences, 1, 1, queries, keys}, torch::kBool);
+    for (int64_t s = 0; s < sequences; ++s)
+      for (int64_t t = 0; t < queries; ++t) {
+        if (t >= real[s]) {
+          mask[s][0][0][t][0] = true;
+          continue;
+        }
+        const int64_t position = cached[s] + t;
+        mask[s][0][0][t].narrow(0, 0, (position / 4 + 1) * 4).fill_(true);  // block-causal
+        mask[s][0][0][t].narrow(0, cached[s] + real[s], keys - cached[s] - real[s]).fill_(false);
+      }
+    torch::Tensor expected = torch::cat(
+        {reference_attention(q[0].unsqueeze(0), k[0].unsqueeze(0), v[0].unsqueeze(0), mask[0][0][0], scale),
+         reference_attention(q[1].unsqueeze(0), k[1].unsqueeze(0), v[1].unsqueeze(0), mask[1][0][0], scale),
+         reference_attention(q[2].unsqueeze(0), k[2].unsqueeze(0), v[2].unsqueeze(0), mask[2][0][0], scale)});
+    const double error = relative_error(sdpa_attend(q, k, v, mask, scale), expected);
+    check(error <= tolerance(dtype),
+          (std::string("sdpa_attend over a pool with a batch's mask, ") + (dtype == torch::kFloat32 ? "float32" : "bfloat16"))
+              .c_str(),
+          error);
+  }
+}
+
 void check_rms_norm() {
   auto x = torch::randn({3, 5, 64}), weight = torch::randn({64});
   auto expected = weight * (x * torch::rsqrt(x.pow(2).mean(-1, true) + 1e-6));
@@ -128,6 +164,7 @@ int main() {
     return 1;
   }
   check_attention();
+  check_batched_sdpa();
   check_rms_norm();
   check_fused_adamw();
   std::printf("%d failure(s)\n", failures);
