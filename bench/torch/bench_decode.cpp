@@ -435,13 +435,17 @@ int run_bench_decode(int argc, char** argv) {
     if (set.empty()) continue;
     model->set_fast_path(parse_fast_path(set));
     nlohmann::json row = {{"switches", set}, {"applied", model->fast_path().describe()}};
-    for (int64_t prefix : prefixes) {
-      if (prefix + config.block_size > config.max_position_embeddings) continue;
-      const double forward = model->fast_path().cuda_graphs ? ms_per_graphed_block_forward(model, prefix, repeats)
-                                                            : ms_per_block_forward(model, prefix, repeats);
-      const double roofline = 1e3 * forward_bytes(model, prefix) / (peak_bandwidth_gbs * 1e9);
-      row["forward_ms"][std::to_string(prefix)] = forward;
-      row["vs_roofline"][std::to_string(prefix)] = forward / roofline;
+    try {
+      for (int64_t prefix : prefixes) {
+        if (prefix + config.block_size > config.max_position_embeddings) continue;
+        const double forward = model->fast_path().cuda_graphs ? ms_per_graphed_block_forward(model, prefix, repeats)
+                                                              : ms_per_block_forward(model, prefix, repeats);
+        const double roofline = 1e3 * forward_bytes(model, prefix) / (peak_bandwidth_gbs * 1e9);
+        row["forward_ms"][std::to_string(prefix)] = forward;
+        row["vs_roofline"][std::to_string(prefix)] = forward / roofline;
+      }
+    } catch (const std::exception& e) {  // one switch set's failure must not lose the others' figures
+      row["error"] = std::string(e.what()).substr(0, 300);
     }
     std::fprintf(info, "switches %-28s %s\n", set.c_str(), row["forward_ms"].dump().c_str());
     sweep.push_back(row);
