@@ -10,6 +10,12 @@ namespace maskfill {
 
 namespace {
 
+// Attention output of some queries over some keys, and the log-sum-exp of their scaled scores.
+struct PartialAttention {
+  torch::Tensor out;  // [B, heads, T, d] float32
+  torch::Tensor lse;  // [B, heads, T] float32
+};
+
 // Float32 scores of the query heads grouped under their KV head: [B, kv_heads, group, T, L].
 PartialAttention eager_attention_with_lse(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                           bool causal, double scale) {
@@ -43,13 +49,16 @@ PartialAttention flash_attention_with_lse(const torch::Tensor& q, const torch::T
   return {out.to(torch::kFloat32), lse.narrow(-1, 0, tokens)};
 }
 
-}  // namespace
-
+// q [B, heads, T, d] over k/v [B, kv_heads, L, d] (grouped-query heads h use KV head h / group),
+// causal (L == T, query t sees keys [0, t]) or every key visible: the flash kernel where this
+// LibTorch and device have one for q's dtype, else eager float32 arithmetic.
 PartialAttention attention_with_lse(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                     bool causal, double scale) {
   return have_flash_attention(q) ? flash_attention_with_lse(q, k, v, causal, scale)
                                  : eager_attention_with_lse(q, k, v, causal, scale);
 }
+
+}  // namespace
 
 torch::Tensor attend_in_parts(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                               const torch::Tensor& mask, int64_t reach, double scale) {

@@ -1,24 +1,13 @@
 // A prompt chunk's attention in parts that need no mask, merged by their log-sum-exps (the
 // `flash` switch). Block-causal masks rule out the flash kernels: SDPA then falls back to the
-// memory-efficient kernel over a materialised mask, which costs a 4K prefill about a fifth of
-// its time on an H200 (docs/gpu.md). Torch header: include only from inference/torch and torch tests.
+// memory-efficient kernel over a materialised mask (by the H200 run's 2K and 4K prefill times,
+// attention is about a fifth of a 4K prefill; docs/gpu.md). Torch header: include only from
+// inference/torch and torch tests.
 #pragma once
 
 #include <torch/torch.h>
 
 namespace maskfill {
-
-// Attention output of some queries over some keys, and the log-sum-exp of their scaled scores.
-struct PartialAttention {
-  torch::Tensor out;  // [B, heads, T, d] float32
-  torch::Tensor lse;  // [B, heads, T] float32
-};
-
-// q [B, heads, T, d] over k/v [B, kv_heads, L, d] (grouped-query heads h use KV head h / group),
-// causal (L == T, query t sees keys [0, t]) or every key visible. The flash kernel where this
-// LibTorch and device have one for q's dtype, else eager float32 arithmetic.
-PartialAttention attention_with_lse(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                    bool causal, double scale);
 
 // Attention of a chunk's T queries q [B, heads, T, d] over k/v [B, kv_heads, L, d]: the first
 // L - T keys cached (every one visible), the last T the chunk's own, where `mask` [T, T] says
