@@ -83,10 +83,10 @@ torch::Tensor attention_mask_over(AttentionMode mode, int64_t block_size, int64_
                                   int64_t key_start, int64_t keys, torch::Device device);
 
 // Forward-path switches, each one change to the eager path, so one run can time every change
-// against the baseline (`maskfill bench decode --switches`). Defaults: on CUDA every available
-// switch but `graphs` (verified on an H200: parity 17/17 float32, 4/4 bf16); on CPUs `batch`
-// only. `graphs` is opt-in until a GPU run has verified the fix of the NaN padding its first run
-// found (docs/gpu.md).
+// against the baseline (`maskfill bench decode --switches`). Defaults: on CUDA
+// merged,rope,sdpa,norm,step (verified on an H200: parity 17/17 float32, 4/4 bf16); on CPUs
+// `batch` only. `graphs` (until a GPU run has verified the fix of the NaN padding its first run
+// found), `flash` and `batch` are opt-in on CUDA until a GPU run has measured them (docs/gpu.md).
 // MASKFILL_SWITCHES=none|all|merged,rope,sdpa,norm,step,graphs,batch,flash overrides them for a process.
 struct FastPath {
   bool merged_projections = false;  // q/k/v and gate/up as one matmul each (weights concatenated once)
